@@ -1,0 +1,42 @@
+# Tessera. `make lab` sets everything up and starts the local lab cluster; `make test` runs every test.
+SHELL := /bin/bash
+NODE_ENV_CLEAN := env -u NODE_EXTRA_CA_CERTS
+TSX := $(NODE_ENV_CLEAN) node_modules/.bin/tsx
+MOCHA := $(NODE_ENV_CLEAN) node_modules/.bin/mocha
+
+.PHONY: setup build typecheck test test-unit test-integration test-e2e lab lab-down lab-status bench clean
+
+setup:
+	bash tools/setup.sh
+
+build: setup
+	$(TSX) tools/build.ts
+
+typecheck: setup
+	node_modules/.bin/tsc -p tsconfig.json
+
+test-unit: setup
+	$(MOCHA) 'test/unit/**/*.test.ts'
+
+test-integration: build
+	$(MOCHA) 'test/integration/**/*.test.ts'
+
+test-e2e: build
+	$(MOCHA) --timeout 300000 'test/e2e/**/*.test.ts'
+
+test: typecheck test-unit test-integration test-e2e
+
+lab: build
+	$(TSX) lab/main.ts up
+
+lab-down:
+	$(TSX) lab/main.ts down
+
+lab-status:
+	$(TSX) lab/main.ts status
+
+bench: build
+	$(TSX) bench/run.ts
+
+clean:
+	rm -rf dist

@@ -1,0 +1,65 @@
+// Builds the four single-file executables: esbuild bundle (CJS, node20) -> Node 20 SEA blob with code cache -> postject.
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync, chmodSync, existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+const out = join(root, 'dist');
+const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+
+interface Target {
+  name: string;
+  entry: string;
+  /** Files embedded as SEA assets (read with node:sea getAsset). */
+  assets?: Record<string, string>;
+}
+
+export const targets: Target[] = [
+  { name: 'tessera-cni', entry: 'cni/main.ts' },
+  { name: 'tessera-agent', entry: 'agent/main.ts', assets: { 'koffi.node': 'node_modules/koffi/build/koffi/linux_x64/koffi.node' } },
+  { name: 'tessera-watcher', entry: 'watcher/main.ts' },
+  { name: 'tessera-gateway', entry: 'gateway/main.ts' },
+];
+
+async function buildOne(t: Target, sea: boolean): Promise<void> {
+  const bundle = join(out, 'bundle', `${t.name}.cjs`);
+  await build({
+    entryPoints: [join(root, t.entry)],
+    outfile: bundle,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: false,
+    sourcemap: false,
+    legalComments: 'none',
+    define: { __TESSERA_VERSION__: JSON.stringify(pkg.version), 'import.meta.dirname': '__dirname', 'import.meta.url': '__tessera_import_meta_url' },
+    banner: { js: 'const __tessera_import_meta_url = require("url").pathToFileURL(__filename).href;' },
+    external: ['koffi'],
+    logLevel: 'warning',
+  });
+  if (!sea) return;
+  const blob = join(out, 'bundle', `${t.name}.blob`);
+  const seaConfig = join(out, 'bundle', `${t.name}.sea.json`);
+  const assets: Record<string, string> = {};
+  for (const [k, v] of Object.entries(t.assets ?? {})) assets[k] = join(root, v);
+  writeFileSync(seaConfig, JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets }));
+  execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio: 'inherit' });
+  const exe = join(out, 'bin', t.name);
+  copyFileSync(process.execPath, exe);
+  chmodSync(exe, 0o755);
+  execFileSync(process.execPath, [join(root, 'node_modules/postject/dist/cli.js'), exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE], { stdio: 'ignore' });
+  process.stdout.write(`built ${exe} (${(statSync(exe).size / 1e6).toFixed(0)} MB)\n`);
+}
+
+const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const sea = !process.argv.includes('--bundle-only');
+mkdirSync(join(out, 'bin'), { recursive: true });
+mkdirSync(join(out, 'bundle'), { recursive: true });
+for (const t of targets) {
+  if (only.length && !only.includes(t.name)) continue;
+  if (!existsSync(join(root, t.entry))) throw new Error(`entry ${t.entry} missing`);
+  await buildOne(t, sea);
+}

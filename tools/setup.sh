@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what Tessera's build, tests and lab need on a fresh Debian 12 machine. Idempotent: re-running is cheap.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PKGS=(openvswitch-switch ovn-central ovn-host ovn-ic ovn-ic-db iproute2 ethtool iputils-ping netcat-openbsd jq procps
+          golang-go golang-github-appc-cni-dev containernetworking-plugins xz-utils)
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm ci only when the lockfile changed since the last install.
+stamp=node_modules/.tessera-lock-stamp
+if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json "$stamp"
+fi
+
+# The reference CNI client, built offline from Debian's packages.
+if [ ! -x .tools/bin/cnitool ]; then
+  bash tools/build-cnitool.sh .tools
+fi

@@ -1,0 +1,13 @@
+// tessera-watcher entry point.
+import { parseCommand, runMain, type CommandSpec } from '../lib/cli.js';
+
+const spec: CommandSpec = {
+  name: 'tessera-watcher',
+  summary: 'placeholder until its issue lands',
+  usage: 'tessera-watcher [flags]',
+  flags: {},
+};
+
+runMain(spec.name, async () => {
+  parseCommand(spec, process.argv.slice(2));
+});
