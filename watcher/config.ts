@@ -1,0 +1,210 @@
+// tessera-watcher configuration: flags → typed config, checked by an ajv schema (shape) and then
+// semantically (CIDRs parse, families agree, ranges do not overlap, subnets fit). Every refusal is one
+// line naming the flag, raised as ConfigError so runMain prints it and exits 2.
+import { Ajv } from 'ajv';
+import { ConfigError, type CommandSpec, type ParsedCommand } from '../lib/cli.js';
+import { parseCIDR, overlaps, formatCIDR, subnetCount, bitsOf, IPNetError, type IPNet } from '../lib/ipnet/index.js';
+
+export const WATCHER_SPEC: CommandSpec = {
+  name: 'tessera-watcher',
+  summary: 'turns the Kubernetes cluster into OVN Northbound state (master-init, IPAM, pods, services, network policy)',
+  usage: 'tessera-watcher [master-init] --nb REMOTES (--kube-api URL --kube-token TOKEN | --kubeconfig PATH) [flags]',
+  positionals: true,
+  flags: {
+    'kube-api': { type: 'string', help: 'Kubernetes API server URL' },
+    'kube-token': { type: 'string', help: 'bearer token for the Kubernetes API' },
+    kubeconfig: { type: 'string', help: 'path to a kubeconfig file (instead of --kube-api/--kube-token)' },
+    nb: { type: 'string', help: 'OVN Northbound remotes, comma separated (unix:PATH, tcp:IP:PORT, ssl:IP:PORT)' },
+    'cluster-cidr': { type: 'string', help: 'pod network CIDR, carved into node subnets', default: '10.244.0.0/16' },
+    'node-subnet-prefix': { type: 'string', help: 'prefix length of each node subnet', default: '24' },
+    'service-cidr': { type: 'string', help: 'ClusterIP service CIDR', default: '10.96.0.0/16' },
+    'join-cidr': { type: 'string', help: 'CIDR of the join switch between cluster router and gateway routers', default: '100.64.0.0/16' },
+    'log-file': { type: 'string', help: 'also log to this file' },
+    'health-listen': { type: 'string', help: 'host:port for /healthz and /readyz' },
+    'lease-namespace': { type: 'string', help: 'namespace of the leader-election Lease', default: 'kube-system' },
+    'lease-name': { type: 'string', help: 'name of the leader-election Lease', default: 'tessera-watcher' },
+    identity: { type: 'string', help: 'leader-election identity (default: hostname + pid)' },
+    workers: { type: 'string', help: 'concurrent workers per controller', default: '8' },
+    'no-leader-election': { type: 'boolean', help: 'write without holding the Lease (single replica, tests)', default: false },
+  },
+};
+
+export interface WatcherConfig {
+  subcommand: 'run' | 'master-init';
+  kubeApi?: string;
+  kubeToken?: string;
+  kubeconfig?: string;
+  nbRemotes: string[];
+  clusterCidr: IPNet;
+  nodeSubnetPrefix: number;
+  serviceCidr: IPNet;
+  joinCidr: IPNet;
+  logFile?: string;
+  healthListen?: { host: string; port: number };
+  leaseNamespace: string;
+  leaseName: string;
+  identity?: string;
+  workers: number;
+  leaderElection: boolean;
+}
+
+/** The flag values as strings, the shape ajv checks before any semantic check. */
+interface RawConfig {
+  'kube-api'?: string;
+  'kube-token'?: string;
+  kubeconfig?: string;
+  nb: string;
+  'cluster-cidr': string;
+  'node-subnet-prefix': string;
+  'service-cidr': string;
+  'join-cidr': string;
+  'log-file'?: string;
+  'health-listen'?: string;
+  'lease-namespace': string;
+  'lease-name': string;
+  identity?: string;
+  workers: string;
+}
+
+const REMOTE = '^(unix:.+|(tcp|ssl):(\\[[0-9a-fA-F:.]+\\]|[^:,\\s]+):[0-9]{1,5})$';
+const DNS_LABEL = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+
+const RAW_SCHEMA = {
+  type: 'object',
+  required: ['nb', 'cluster-cidr', 'node-subnet-prefix', 'service-cidr', 'join-cidr', 'lease-namespace', 'lease-name', 'workers'],
+  properties: {
+    'kube-api': { type: 'string', pattern: '^(https?://|unix:)' },
+    'kube-token': { type: 'string', minLength: 1 },
+    kubeconfig: { type: 'string', minLength: 1 },
+    nb: { type: 'string', minLength: 1 },
+    'cluster-cidr': { type: 'string', minLength: 1 },
+    'node-subnet-prefix': { type: 'string', pattern: '^[0-9]{1,3}$' },
+    'service-cidr': { type: 'string', minLength: 1 },
+    'join-cidr': { type: 'string', minLength: 1 },
+    'log-file': { type: 'string', minLength: 1 },
+    'health-listen': { type: 'string', pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]+):[0-9]{1,5}$' },
+    'lease-namespace': { type: 'string', pattern: DNS_LABEL },
+    'lease-name': { type: 'string', pattern: '^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$' },
+    identity: { type: 'string', minLength: 1 },
+    workers: { type: 'string', pattern: '^[1-9][0-9]{0,2}$' },
+  },
+} as const;
+
+const HUMAN: Record<string, string> = {
+  'kube-api': 'must be an http(s):// URL',
+  'node-subnet-prefix': 'must be a number',
+  'health-listen': 'must be host:port',
+  'lease-namespace': 'must be a DNS label',
+  'lease-name': 'must be a DNS subdomain',
+  workers: 'must be an integer 1..999',
+};
+
+let validateRaw: ReturnType<Ajv['compile']> | undefined;
+
+function checkShape(raw: Record<string, unknown>): void {
+  validateRaw ??= new Ajv({ allErrors: false }).compile(RAW_SCHEMA);
+  if (validateRaw(raw)) return;
+  const e = validateRaw.errors?.[0];
+  if (!e) throw new ConfigError('invalid configuration');
+  if (e.keyword === 'required') {
+    throw new ConfigError(`--${String((e.params as { missingProperty: string }).missingProperty)} is required`);
+  }
+  const flag = e.instancePath.replace(/^\//, '').replace(/~1/g, '/');
+  throw new ConfigError(`--${flag} ${HUMAN[flag] ?? e.message ?? 'is invalid'}: "${String(raw[flag])}"`);
+}
+
+function cidrFlag(flag: string, value: string): IPNet {
+  try {
+    return parseCIDR(value);
+  } catch (err) {
+    if (err instanceof IPNetError) throw new ConfigError(`--${flag}: ${err.message}`);
+    throw err;
+  }
+}
+
+function checkRemote(r: string): void {
+  if (!new RegExp(REMOTE).test(r)) {
+    throw new ConfigError(`--nb: "${r}" is not a remote (want unix:PATH, tcp:HOST:PORT or ssl:HOST:PORT)`);
+  }
+  const port = /:([0-9]+)$/.exec(r);
+  if (!r.startsWith('unix:') && port && (Number(port[1]) < 1 || Number(port[1]) > 65535)) {
+    throw new ConfigError(`--nb: port out of range in "${r}"`);
+  }
+}
+
+/** Validates the parsed flags and returns the typed config; throws ConfigError naming the flag. */
+export function loadConfig(parsed: ParsedCommand): WatcherConfig {
+  const v = parsed.values;
+  const raw: Record<string, unknown> = {};
+  for (const [k, val] of Object.entries(v)) if (typeof val === 'string') raw[k] = val;
+  checkShape(raw);
+  const r = raw as unknown as RawConfig;
+
+  const sub = parsed.positionals[0] ?? 'run';
+  if (parsed.positionals.length > 1 || (sub !== 'run' && sub !== 'master-init')) {
+    throw new ConfigError(`unknown subcommand "${parsed.positionals.join(' ')}" (want master-init or none)`);
+  }
+  if (!r.kubeconfig && !r['kube-api'] && sub === 'run') {
+    throw new ConfigError('--kube-api (with --kube-token) or --kubeconfig is required');
+  }
+  if (r.kubeconfig && r['kube-api']) throw new ConfigError('--kubeconfig and --kube-api are mutually exclusive');
+
+  const nbRemotes = r.nb.split(',').map((s) => s.trim()).filter(Boolean);
+  if (nbRemotes.length === 0) throw new ConfigError('--nb is required');
+  nbRemotes.forEach(checkRemote);
+
+  const clusterCidr = cidrFlag('cluster-cidr', r['cluster-cidr']);
+  const serviceCidr = cidrFlag('service-cidr', r['service-cidr']);
+  const joinCidr = cidrFlag('join-cidr', r['join-cidr']);
+  const nodeSubnetPrefix = Number(r['node-subnet-prefix']);
+  const bits = bitsOf(clusterCidr.family);
+  // A node subnet needs room for network, router port (.1), management port (.2) and at least one pod.
+  const maxPrefix = clusterCidr.family === 4 ? 29 : 125;
+  if (nodeSubnetPrefix <= clusterCidr.prefix || nodeSubnetPrefix > maxPrefix) {
+    throw new ConfigError(
+      `--node-subnet-prefix ${nodeSubnetPrefix} must be longer than the --cluster-cidr prefix /${clusterCidr.prefix} and at most ${maxPrefix} (of ${bits} bits)`,
+    );
+  }
+  subnetCount(clusterCidr, nodeSubnetPrefix);
+  for (const [flag, net] of [['service-cidr', serviceCidr], ['join-cidr', joinCidr]] as const) {
+    if (net.family !== clusterCidr.family) {
+      throw new ConfigError(`--${flag} ${formatCIDR(net)} is IPv${net.family} but --cluster-cidr ${formatCIDR(clusterCidr)} is IPv${clusterCidr.family}`);
+    }
+  }
+  const named: Array<[string, IPNet]> = [['cluster-cidr', clusterCidr], ['service-cidr', serviceCidr], ['join-cidr', joinCidr]];
+  for (let i = 0; i < named.length; i++) {
+    for (let j = i + 1; j < named.length; j++) {
+      const [fa, a] = named[i];
+      const [fb, b] = named[j];
+      if (overlaps(a, b)) throw new ConfigError(`--${fb} ${formatCIDR(b)} overlaps --${fa} ${formatCIDR(a)}`);
+    }
+  }
+  if (joinCidr.prefix > bits - 3) throw new ConfigError(`--join-cidr ${formatCIDR(joinCidr)} is too small (needs at least 8 addresses)`);
+
+  let healthListen: WatcherConfig['healthListen'];
+  if (r['health-listen']) {
+    const m = /^(.*):([0-9]+)$/.exec(r['health-listen']);
+    const port = Number(m?.[2]);
+    if (!m || port > 65535) throw new ConfigError(`--health-listen port out of range: "${r['health-listen']}"`);
+    healthListen = { host: m[1].replace(/^\[|\]$/g, ''), port };
+  }
+
+  return {
+    subcommand: sub,
+    kubeApi: r['kube-api'],
+    kubeToken: r['kube-token'],
+    kubeconfig: r.kubeconfig,
+    nbRemotes,
+    clusterCidr,
+    nodeSubnetPrefix,
+    serviceCidr,
+    joinCidr,
+    logFile: r['log-file'],
+    healthListen,
+    leaseNamespace: r['lease-namespace'],
+    leaseName: r['lease-name'],
+    identity: r.identity,
+    workers: Number(r.workers),
+    leaderElection: v['no-leader-election'] !== true,
+  };
+}
