@@ -1,0 +1,124 @@
+// Pod addresses within one node subnet. Offsets 0 (network), 1 (router port, the pod gateway),
+// 2 (management port k8s-<node>) and, for IPv4, the broadcast address are never handed out.
+// The state is rebuilt on start from pod annotations and from NB ports, so a watcher killed between
+// writing NB and annotating the pod neither leaks nor double-allocates.
+import { type IPNet, type IPAddr, addressAt, offsetOf, size, formatIP, formatCIDR, contains, parseIP } from '../../lib/ipnet/index.js';
+
+export class AddressExhaustedError extends Error {}
+export class AddressConflictError extends Error {}
+
+export const GATEWAY_OFFSET = 1n;
+export const MANAGEMENT_OFFSET = 2n;
+export const FIRST_POD_OFFSET = 3n;
+
+export class SubnetIPAM {
+  private readonly owners = new Map<bigint, string>();
+  private readonly byOwner = new Map<string, bigint>();
+  private readonly end: bigint;
+  private cursor = FIRST_POD_OFFSET;
+
+  constructor(readonly subnet: IPNet) {
+    const n = size(subnet);
+    this.end = subnet.family === 4 ? n - 1n : n;
+    if (this.end <= FIRST_POD_OFFSET) throw new Error(`subnet ${formatCIDR(subnet)} is too small for pods`);
+  }
+
+  get gateway(): IPAddr {
+    return addressAt(this.subnet, GATEWAY_OFFSET);
+  }
+
+  get managementIP(): IPAddr {
+    return addressAt(this.subnet, MANAGEMENT_OFFSET);
+  }
+
+  /** Address held by `owner`, if any. */
+  addressOf(owner: string): IPAddr | undefined {
+    const o = this.byOwner.get(owner);
+    return o === undefined ? undefined : addressAt(this.subnet, o);
+  }
+
+  ownerOf(ip: IPAddr | string): string | undefined {
+    const a = typeof ip === 'string' ? parseIP(ip) : ip;
+    if (!contains(this.subnet, a)) return undefined;
+    return this.owners.get(offsetOf(this.subnet, a));
+  }
+
+  /** Claims a specific address for `owner` (a rebuild or an explicit request). */
+  reserve(ip: IPAddr | string, owner: string): IPAddr {
+    const a = typeof ip === 'string' ? parseIP(ip) : ip;
+    if (!contains(this.subnet, a)) throw new AddressConflictError(`${formatIP(a)} is not in subnet ${formatCIDR(this.subnet)}`);
+    const o = offsetOf(this.subnet, a);
+    if (o < FIRST_POD_OFFSET || o >= this.end) {
+      throw new AddressConflictError(`${formatIP(a)} is reserved in subnet ${formatCIDR(this.subnet)} (network, gateway, management or broadcast)`);
+    }
+    const holder = this.owners.get(o);
+    if (holder !== undefined && holder !== owner) {
+      throw new AddressConflictError(`${formatIP(a)} is already allocated to ${holder}`);
+    }
+    const mine = this.byOwner.get(owner);
+    if (mine !== undefined && mine !== o) {
+      throw new AddressConflictError(`${owner} already holds ${formatIP(addressAt(this.subnet, mine))}, not ${formatIP(a)}`);
+    }
+    this.owners.set(o, owner);
+    this.byOwner.set(owner, o);
+    return a;
+  }
+
+  /** The owner's address, allocating the next free one (round robin, so freed addresses rest a while). */
+  allocate(owner: string): IPAddr {
+    const have = this.addressOf(owner);
+    if (have) return have;
+    const span = this.end - FIRST_POD_OFFSET;
+    for (let k = 0n; k < span; k++) {
+      const o = FIRST_POD_OFFSET + ((this.cursor - FIRST_POD_OFFSET + k) % span);
+      if (!this.owners.has(o)) {
+        this.owners.set(o, owner);
+        this.byOwner.set(owner, o);
+        this.cursor = o + 1n >= this.end ? FIRST_POD_OFFSET : o + 1n;
+        return addressAt(this.subnet, o);
+      }
+    }
+    throw new AddressExhaustedError(`subnet ${formatCIDR(this.subnet)} has no free address for ${owner} (${span} pod addresses, all allocated)`);
+  }
+
+  /** Frees the owner's address; a no-op if it holds none. */
+  release(owner: string): void {
+    const o = this.byOwner.get(owner);
+    if (o === undefined) return;
+    this.byOwner.delete(owner);
+    this.owners.delete(o);
+  }
+
+  get allocated(): number {
+    return this.owners.size;
+  }
+
+  entries(): Array<[string, string]> {
+    return [...this.byOwner].map(([owner, o]) => [owner, formatIP(addressAt(this.subnet, o))]);
+  }
+}
+
+/** One SubnetIPAM per logical switch (node). */
+export class PodIPAM {
+  private readonly switches = new Map<string, SubnetIPAM>();
+
+  setSubnet(ls: string, subnet: IPNet): SubnetIPAM {
+    const have = this.switches.get(ls);
+    if (have && formatCIDR(have.subnet) === formatCIDR(subnet)) return have;
+    const s = new SubnetIPAM(subnet);
+    this.switches.set(ls, s);
+    return s;
+  }
+
+  forSwitch(ls: string): SubnetIPAM | undefined {
+    return this.switches.get(ls);
+  }
+
+  removeSwitch(ls: string): void {
+    this.switches.delete(ls);
+  }
+
+  switchesNames(): string[] {
+    return [...this.switches.keys()];
+  }
+}
