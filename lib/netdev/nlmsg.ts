@@ -247,7 +247,7 @@ export function splitMessages(buf: Buffer): RawMessage[] {
 
 /** Decodes an NLMSG_ERROR body: errno (positive; 0 = ack) and the kernel's extended-ack message if any. */
 export function decodeError(m: RawMessage): { errno: number; extMsg?: string } {
-  const errno = -m.body.readInt32LE(0);
+  const errno = Math.abs(m.body.readInt32LE(0)); // the kernel sends -errno; abs avoids a -0 for acks
   let extMsg: string | undefined;
   if (m.flags & NLM_F_ACK_TLVS && m.body.length >= 4 + NLMSG_HDRLEN) {
     // The echoed request is capped to its header when NETLINK_CAP_ACK is on; otherwise it is whole.
