@@ -1,0 +1,140 @@
+// Daemon bookkeeping: one directory per daemon set, pidfiles we own, and teardown that only kills those PIDs.
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { inNetns } from './exec.js';
+import { sleep } from './wait.js';
+
+/** Env that points every OVS/OVN default path at `dir`, so daemon sets coexist and /var/run/openvswitch stays untouched. */
+export function daemonEnv(dir: string): Record<string, string> {
+  return {
+    OVS_RUNDIR: dir, OVS_DBDIR: dir, OVS_LOGDIR: dir, OVS_SYSCONFDIR: dir, OVS_PKGDATADIR: '/usr/share/openvswitch',
+    OVN_RUNDIR: dir, OVN_DBDIR: dir, OVN_LOGDIR: dir, OVN_SYSCONFDIR: dir,
+  };
+}
+
+/** Flags every OVS/OVN daemon gets: explicit pidfile, log file, detach; `unixctl` where the daemon supports it. */
+export function daemonFlags(dir: string, name: string, unixctl = true): string[] {
+  return [
+    `--pidfile=${join(dir, `${name}.pid`)}`,
+    ...(unixctl ? [`--unixctl=${join(dir, `${name}.ctl`)}`] : []),
+    `--log-file=${join(dir, `${name}.log`)}`,
+    '--detach', '--no-chdir', '-vconsole:off',
+  ];
+}
+
+/** True if PID exists and is not a zombie (PID 1 here reaps orphans only every 1-2 s, so kill -0 misleads). */
+export function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 3, after the parenthesised comm (which may itself contain spaces or parentheses).
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return '';
+  }
+}
+
+export function readPid(pidfile: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(pidfile, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 1 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts a long-running program that does not daemonize itself, detached from us, with stdout+stderr in
+ * `<dir>/<name>.log` and its PID in `<dir>/<name>.pid`. Returns the PID.
+ */
+export function spawnDaemon(o: { dir: string; name: string; netns?: string; cmd: string; args: string[]; env?: Record<string, string>; cwd?: string }): number {
+  const log = openSync(join(o.dir, `${o.name}.log`), 'a');
+  const [c, a] = inNetns(o.netns, o.cmd, o.args);
+  // NODE_EXTRA_CA_CERTS costs every Node start ~60 ms and the lab talks to nothing that needs it.
+  const env: NodeJS.ProcessEnv = { ...process.env, ...o.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  const child = spawn(c, a, { detached: true, stdio: ['ignore', log, log], env, cwd: o.cwd });
+  closeSync(log);
+  if (child.pid === undefined) throw new Error(`could not start ${o.name} (${o.cmd})`);
+  child.unref();
+  writeFileSync(join(o.dir, `${o.name}.pid`), `${child.pid}\n`);
+  return child.pid;
+}
+
+/** Every pidfile under `root` (one level of daemon directories plus root itself). */
+export function findPidfiles(root: string): string[] {
+  if (!existsSync(root)) return [];
+  const out: string[] = [];
+  const scan = (d: string, depth: number): void => {
+    for (const e of readdirSync(d)) {
+      const p = join(d, e);
+      const st = statSync(p);
+      if (st.isDirectory() && depth > 0) scan(p, depth - 1);
+      else if (st.isFile() && e.endsWith('.pid')) out.push(p);
+    }
+  };
+  scan(root, 1);
+  return out;
+}
+
+/** PIDs recorded in pidfiles under `root` that are alive and whose command line names `root` (guards against PID reuse). */
+export function livePids(root: string): number[] {
+  const pids: number[] = [];
+  for (const f of findPidfiles(root)) {
+    const pid = readPid(f);
+    if (pid !== undefined && alive(pid) && cmdline(pid).includes(root)) pids.push(pid);
+  }
+  return pids;
+}
+
+/**
+ * SIGTERM every live daemon recorded under `root`, wait (bounded) for them to go, SIGKILL survivors, remove the
+ * pidfiles. `first` names daemon pidfile basenames to stop before the rest (clients before servers).
+ */
+export async function stopDaemons(root: string, first: string[] = []): Promise<number[]> {
+  const files = findPidfiles(root);
+  const early = files.filter((f) => first.some((n) => f.endsWith(`/${n}.pid`)));
+  const late = files.filter((f) => !early.includes(f));
+  const killed: number[] = [];
+  for (const group of [early, late]) {
+    const pids: number[] = [];
+    for (const f of group) {
+      const pid = readPid(f);
+      if (pid !== undefined && alive(pid) && cmdline(pid).includes(root)) {
+        try {
+          process.kill(pid, 'SIGTERM');
+          pids.push(pid);
+        } catch {
+          /* already gone */
+        }
+      }
+    }
+    for (let i = 0; i < 50 && pids.some(alive); i++) await sleep(100);
+    for (const pid of pids.filter(alive)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    for (let i = 0; i < 20 && pids.some(alive); i++) await sleep(100);
+    killed.push(...pids);
+  }
+  for (const f of files) {
+    try {
+      unlinkSync(f);
+    } catch {
+      /* already gone */
+    }
+  }
+  return killed;
+}

@@ -1,0 +1,37 @@
+// .lab/lab.json: the description of a running lab that any tool can read to check it independently.
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { Components } from './components.js';
+
+export interface LabFile {
+  /** Netns name prefix of this lab (every netns it made starts with it). */
+  prefix: string;
+  createdAt: string;
+  /** Which pieces are the real Tessera components and which are the lab's script logic. */
+  components: Components;
+  /** The Kubernetes API test server; null when the lab runs without it. Reachable over TCP only from lab netns. */
+  apiserver: { url: string; token: string; unixSocket: string } | null;
+  /** TCP remotes are reachable from lab netns only; root-netns tools use the unix socket. */
+  nb: { remotes: string[]; unixSocket: string };
+  sb: { remotes: string[]; unixSocket: string };
+  central: { netns: string; ip: string; runDir: string };
+  underlay: { netns: string; cidr: string };
+  nodes: Array<{ name: string; netns: string; ovsRunDir: string; ovsDbSocket: string; ip: string; subnet: string }>;
+  pods: Array<{ namespace: string; name: string; node: string; netns: string; ip: string; mac: string; hostIface: string }>;
+  services: Array<{ namespace: string; name: string; clusterIP: string; ports: Array<{ name: string; protocol: 'TCP' | 'UDP'; port: number; targetPort: number }> }>;
+}
+
+export function writeLabFile(path: string, lab: LabFile): void {
+  // Write-then-rename so a reader never sees half a file.
+  writeFileSync(`${path}.tmp`, JSON.stringify(lab, null, 2) + '\n');
+  renameSync(`${path}.tmp`, path);
+}
+
+export function readLabFile(path: string): LabFile {
+  let raw: string;
+  try {
+    raw = readFileSync(path, 'utf8');
+  } catch {
+    throw new Error(`no lab description at ${path} (is a lab up?)`);
+  }
+  return JSON.parse(raw) as LabFile;
+}

@@ -1,0 +1,63 @@
+// One lab node: its own ovsdb-server and ovs-vswitchd (userspace datapath), br-phy owning the underlay NIC
+// with the node IP (userspace Geneve needs the tunnel endpoint on a bridge of the same vswitchd), ovn-controller.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { daemonEnv, daemonFlags, readPid } from './daemon.js';
+import { run } from './exec.js';
+import { addAddr, linkExists, linkMac } from './netns.js';
+import { UNDERLAY_NIC } from './underlay.js';
+import { waitFor } from './wait.js';
+
+export const PHYS_BRIDGE = 'br-phy';
+
+export interface OvsNode {
+  name: string;
+  netns: string;
+  /** OVS_RUNDIR of this node: db.sock, *.pid, *.log, bridge mgmt sockets. */
+  dir: string;
+  dbSocket: string;
+  /** Underlay IP (on br-phy), also the Geneve endpoint. */
+  ip: string;
+}
+
+export const vsctl = (n: Pick<OvsNode, 'dbSocket'>, args: string[]): Promise<string> =>
+  run('ovs-vsctl', [`--db=unix:${n.dbSocket}`, '--timeout=30', ...args]);
+
+export async function startOvsNode(o: { name: string; netns: string; dir: string; cidr: string; sbRemote: string }): Promise<OvsNode> {
+  mkdirSync(o.dir, { recursive: true });
+  const env = daemonEnv(o.dir);
+  const db = join(o.dir, 'conf.db');
+  const dbSocket = join(o.dir, 'db.sock');
+  await run('ovsdb-tool', ['create', db, '/usr/share/openvswitch/vswitch.ovsschema']);
+  await run('ovsdb-server', [db, `--remote=punix:${dbSocket}`, '--remote=db:Open_vSwitch,Open_vSwitch,manager_options',
+    ...daemonFlags(o.dir, 'ovsdb-server')], { netns: o.netns, env });
+  const node: OvsNode = { name: o.name, netns: o.netns, dir: o.dir, dbSocket, ip: o.cidr.split('/')[0] };
+  await vsctl(node, ['--no-wait', 'init']);
+  await run('ovs-vswitchd', [`unix:${dbSocket}`, ...daemonFlags(o.dir, 'ovs-vswitchd')], { netns: o.netns, env });
+
+  const mac = await linkMac(o.netns, UNDERLAY_NIC);
+  await vsctl(node, ['add-br', PHYS_BRIDGE, '--', 'set', 'Bridge', PHYS_BRIDGE, 'datapath_type=netdev', `other_config:hwaddr="${mac}"`,
+    '--', 'add-port', PHYS_BRIDGE, UNDERLAY_NIC]);
+  await waitFor(`${PHYS_BRIDGE} tap in ${o.netns}`, () => linkExists(o.netns, PHYS_BRIDGE), 10_000);
+  await addAddr(o.netns, PHYS_BRIDGE, o.cidr);
+  await run('ip', ['-n', o.netns, 'link', 'set', PHYS_BRIDGE, 'up']);
+
+  await vsctl(node, ['set', 'Open_vSwitch', '.', `external_ids:system-id=${o.name}`, `external_ids:hostname=${o.name}`,
+    `external_ids:ovn-remote=${o.sbRemote}`, 'external_ids:ovn-encap-type=geneve', `external_ids:ovn-encap-ip=${node.ip}`,
+    'external_ids:ovn-bridge-datapath-type=netdev']);
+  // ovn-controller 23.03 has no --unixctl; its control socket is $OVS_RUNDIR/ovn-controller.<pid>.ctl.
+  await run('ovn-controller', [`unix:${dbSocket}`, ...daemonFlags(o.dir, 'ovn-controller', false)], { netns: o.netns, env });
+  return node;
+}
+
+/** ovn-controller's control socket (it has no --unixctl in 23.03). */
+export function ovnControllerCtl(n: Pick<OvsNode, 'dir'>): string | undefined {
+  const pid = readPid(join(n.dir, 'ovn-controller.pid'));
+  return pid === undefined ? undefined : join(n.dir, `ovn-controller.${pid}.ctl`);
+}
+
+/** True once ovn-controller has installed the flows of the OVS interface `iface`. */
+export async function ovnInstalled(n: Pick<OvsNode, 'dbSocket'>, iface: string): Promise<boolean> {
+  const v = await vsctl(n, ['--if-exists', 'get', 'Interface', iface, 'external_ids:ovn-installed']);
+  return v === '"true"';
+}

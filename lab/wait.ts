@@ -1,0 +1,21 @@
+// Bounded polling: the lab waits for conditions, never for fixed amounts of time.
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` every `intervalMs` until it returns true; throws naming `what` after `timeoutMs`. */
+export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number, intervalMs = 100): Promise<number> {
+  const t0 = Date.now();
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      if (await check()) return Date.now() - t0;
+    } catch (err) {
+      lastErr = err;
+    }
+    if (Date.now() - t0 >= timeoutMs) {
+      const why = lastErr instanceof Error ? ` (last error: ${lastErr.message})` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
+    }
+    await sleep(intervalMs);
+  }
+}
