@@ -1,0 +1,64 @@
+// NB operations on logical switch ports.
+import { type Txn, type NbRow, byUuid, sameMap, sameSet } from './txn.js';
+import { switchRef } from './switch.js';
+
+export interface PortSpec {
+  name: string;
+  addresses: string[];
+  port_security?: string[];
+  type?: string;
+  options?: Record<string, string>;
+  external_ids: Record<string, string>;
+}
+
+export function findPort(txn: Txn, name: string): NbRow<'Logical_Switch_Port'> | undefined {
+  return txn.cache.lookupAll('Logical_Switch_Port', 'name', name)[0];
+}
+
+/** Switches that hold the port (normally one). */
+export function switchesOfPort(txn: Txn, portUuid: string): NbRow<'Logical_Switch'>[] {
+  return txn.cache.filter('Logical_Switch', (ls) => ls.ports.includes(portUuid));
+}
+
+/**
+ * Creates the port on switch `ls`, or updates it in place. A port found on another switch (a pod that
+ * moved, or a stale row) is deleted and recreated on the right one. Returns the port's uuid or ref.
+ */
+export function createOrUpdatePort(txn: Txn, ls: string, spec: PortSpec) {
+  const lsRef = switchRef(txn, ls);
+  if (!lsRef) throw new Error(`createOrUpdatePort ${spec.name}: logical switch ${ls} does not exist`);
+  const row = {
+    name: spec.name,
+    addresses: spec.addresses,
+    port_security: spec.port_security ?? [],
+    type: spec.type ?? '',
+    options: spec.options ?? {},
+    external_ids: spec.external_ids,
+  };
+  const have = findPort(txn, spec.name);
+  if (have) {
+    const holders = switchesOfPort(txn, have._uuid);
+    const onRight = holders.some((h) => h._uuid === lsRef);
+    if (onRight) {
+      if (
+        !sameSet(have.addresses, row.addresses) || !sameSet(have.port_security, row.port_security) || have.type !== row.type ||
+        !sameMap(have.options, row.options) || !sameMap(have.external_ids, row.external_ids)
+      ) {
+        txn.update('Logical_Switch_Port', byUuid(have._uuid), row);
+      }
+      return have._uuid;
+    }
+    for (const h of holders) txn.mutate('Logical_Switch', byUuid(h._uuid), [['ports', 'delete', [have._uuid]]]);
+  }
+  const r = txn.insert('Logical_Switch_Port', spec.name, row);
+  txn.mutate('Logical_Switch', byUuid(lsRef), [['ports', 'insert', [r]]]);
+  return r;
+}
+
+/** Deletes the port by dropping it from every switch that holds it. Returns whether it existed. */
+export function deletePort(txn: Txn, name: string): boolean {
+  const have = findPort(txn, name);
+  if (!have) return false;
+  for (const h of switchesOfPort(txn, have._uuid)) txn.mutate('Logical_Switch', byUuid(h._uuid), [['ports', 'delete', [have._uuid]]]);
+  return true;
+}

@@ -1,0 +1,44 @@
+// NB operations on port groups (a set of LSPs usable as @name in ACL matches, carrying their ACLs).
+import type { NamedUuid } from '../../lib/ovsdb/notation.js';
+import { type Txn, byUuid, sameSet, sameMap } from './txn.js';
+import { type AclSpec, diffAcls } from './acl.js';
+
+export interface PortGroupSpec {
+  name: string;
+  /** LSP uuids (or refs to LSPs inserted in this batch). */
+  ports: Array<string | NamedUuid>;
+  acls: AclSpec[];
+  external_ids: Record<string, string>;
+}
+
+/** Creates or converges a port group: its member ports and its ACLs (ACLs diffed, not rewritten). */
+export function ensurePortGroup(txn: Txn, spec: PortGroupSpec): void {
+  const have = txn.cache.lookupAll('Port_Group', 'name', spec.name)[0];
+  if (!have) {
+    const aclRefs = spec.acls.map((a, i) => txn.insert('ACL', `${spec.name}/${i}`, { ...a, options: a.options ?? {} }));
+    txn.insert('Port_Group', spec.name, { name: spec.name, ports: spec.ports, acls: aclRefs, external_ids: spec.external_ids });
+    return;
+  }
+  const { insert, keep, drop } = diffAcls(txn, have.acls, spec.acls);
+  const aclRefs = insert.map((a, i) => txn.insert('ACL', `${spec.name}/${have._uuid}/${i}`, { ...a, options: a.options ?? {} }));
+  const portsChanged = spec.ports.some((p) => typeof p !== 'string') || !sameSet(have.ports, spec.ports as string[]);
+  if (portsChanged || insert.length || drop.length || !sameMap(have.external_ids, spec.external_ids)) {
+    txn.update('Port_Group', byUuid(have._uuid), { ports: spec.ports, acls: [...keep, ...aclRefs], external_ids: spec.external_ids });
+  }
+}
+
+export function portGroupAddPorts(txn: Txn, name: string, ports: Array<string | NamedUuid>): void {
+  const have = txn.cache.lookupAll('Port_Group', 'name', name)[0];
+  if (have && ports.length) txn.mutate('Port_Group', byUuid(have._uuid), [['ports', 'insert', ports]]);
+}
+
+export function portGroupRemovePorts(txn: Txn, name: string, ports: string[]): void {
+  const have = txn.cache.lookupAll('Port_Group', 'name', name)[0];
+  const present = have ? ports.filter((p) => have.ports.includes(p)) : [];
+  if (have && present.length) txn.mutate('Port_Group', byUuid(have._uuid), [['ports', 'delete', present]]);
+}
+
+/** Deletes the port group; its ACLs go with it (strong references from a non-root table). */
+export function deletePortGroup(txn: Txn, name: string): void {
+  for (const pg of txn.cache.lookupAll('Port_Group', 'name', name)) txn.delete('Port_Group', byUuid(pg._uuid));
+}

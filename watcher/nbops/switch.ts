@@ -1,0 +1,38 @@
+// NB operations on logical switches.
+import type { NamedUuid } from '../../lib/ovsdb/notation.js';
+import { type Txn, type NbRow, byUuid, byName, sameMap } from './txn.js';
+
+export interface SwitchSpec {
+  name: string;
+  other_config: Record<string, string>;
+  external_ids: Record<string, string>;
+}
+
+export function findSwitch(txn: Txn, name: string): NbRow<'Logical_Switch'> | undefined {
+  return txn.cache.lookupAll('Logical_Switch', 'name', name)[0];
+}
+
+/** Creates the switch if absent (atomically: Logical_Switch has no name index), fixes drifted columns. */
+export function ensureSwitch(txn: Txn, spec: SwitchSpec): string | NamedUuid {
+  const pending = txn.pendingRef('Logical_Switch', spec.name);
+  if (pending) return pending;
+  const have = findSwitch(txn, spec.name);
+  if (!have) {
+    txn.assertAbsent('Logical_Switch', byName(spec.name));
+    return txn.insert('Logical_Switch', spec.name, { name: spec.name, other_config: spec.other_config, external_ids: spec.external_ids });
+  }
+  if (!sameMap(have.other_config, spec.other_config) || !sameMap(have.external_ids, spec.external_ids)) {
+    txn.update('Logical_Switch', byUuid(have._uuid), { other_config: spec.other_config, external_ids: spec.external_ids });
+  }
+  return have._uuid;
+}
+
+/** Deletes the switch; its ports go with it (strong references from a non-root table). */
+export function deleteSwitch(txn: Txn, name: string): void {
+  for (const ls of txn.cache.lookupAll('Logical_Switch', 'name', name)) txn.delete('Logical_Switch', byUuid(ls._uuid));
+}
+
+/** Switch uuid, or a ref to one inserted earlier in this batch. */
+export function switchRef(txn: Txn, name: string): string | NamedUuid | undefined {
+  return txn.pendingRef('Logical_Switch', name) ?? findSwitch(txn, name)?._uuid;
+}
