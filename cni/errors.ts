@@ -1,0 +1,42 @@
+// CNI errors as the spec defines them: a JSON object on stdout ({cniVersion, code, msg, details?}) and a
+// non-zero exit status. Every failure in the shim is a CniError carrying one of the spec's codes.
+import { CniErrorCode } from '../lib/cni-protocol.js';
+
+export { CniErrorCode };
+
+export class CniError extends Error {
+  constructor(
+    readonly code: number,
+    msg: string,
+    readonly details?: string,
+  ) {
+    super(msg);
+    this.name = 'CniError';
+  }
+}
+
+/** The agent socket could not be reached at all (missing, refused): callers may treat this specially (DEL). */
+export class AgentUnreachableError extends CniError {
+  constructor(msg: string, details?: string) {
+    super(CniErrorCode.TryAgainLater, msg, details);
+    this.name = 'AgentUnreachableError';
+  }
+}
+
+export interface CniErrorJson {
+  cniVersion: string;
+  code: number;
+  msg: string;
+  details?: string;
+}
+
+/** Anything thrown becomes a spec error; unexpected exceptions are I/O-class failures (5) with the message kept. */
+export function toErrorJson(cniVersion: string, err: unknown): CniErrorJson {
+  if (err instanceof CniError) {
+    const out: CniErrorJson = { cniVersion, code: err.code, msg: err.message };
+    if (err.details) out.details = err.details;
+    return out;
+  }
+  const msg = err instanceof Error ? err.message : String(err);
+  return { cniVersion, code: CniErrorCode.IoFailure, msg: `internal error: ${msg}` };
+}
