@@ -160,7 +160,14 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   const labFilePath = join(stateDir, 'lab.json');
   const names = labNames(prefix);
   const nodeNames = Array.from({ length: nodeCount }, (_, i) => nodeName(i));
+  const dns1123 = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+  const seen = new Set<string>();
   for (const p of podSpecs) {
+    for (const [what, v] of [['namespace', p.namespace], ['name', p.name]]) {
+      if (!dns1123.test(v)) throw new Error(`lab pod ${p.namespace}/${p.name}: ${what} ${JSON.stringify(v)} is not a DNS-1123 label`);
+    }
+    if (seen.has(`${p.namespace}/${p.name}`)) throw new Error(`lab pod ${p.namespace}/${p.name} listed twice`);
+    seen.add(`${p.namespace}/${p.name}`);
     if (!nodeNames.includes(p.node)) throw new Error(`lab pod ${p.namespace}/${p.name}: node ${p.node} is not one of ${nodeNames.join(', ')}`);
   }
 

@@ -1,0 +1,65 @@
+// `lab/main.ts down` cleans up after an `up` that was killed half-way (SIGKILL, so no cleanup of its own ran).
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { alive } from '../../lab/daemon.js';
+import { teardownLab } from '../../lab/cluster.js';
+
+const exec = promisify(execFile);
+const PREFIX = 'tle-';
+const REPO = resolve(import.meta.dirname, '..', '..');
+const TSX = join(REPO, 'node_modules', '.bin', 'tsx');
+const ourNetns = async (): Promise<string[]> =>
+  (await exec('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(PREFIX));
+
+function pidsUnder(dir: string): number[] {
+  const out: number[] = [];
+  const scan = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) scan(join(d, e.name));
+      else if (e.name.endsWith('.pid')) out.push(Number(readFileSync(join(d, e.name), 'utf8').trim()));
+    }
+  };
+  if (existsSync(dir)) scan(dir);
+  return out;
+}
+
+describe('lab teardown after a crashed up (e2e, prefix tle-)', function () {
+  this.timeout(120_000);
+  const stateDir = mkdtempSync(join(tmpdir(), 'tle-crash-'));
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+
+  after(async () => {
+    await teardownLab({ prefix: PREFIX, stateDir });
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('removes netns, daemons and state left by an up killed mid-way, and is idempotent', async () => {
+    const up = spawn(TSX, [join(REPO, 'lab', 'main.ts'), 'up', '--prefix', PREFIX, '--state-dir', stateDir], { cwd: REPO, env, stdio: 'ignore', detached: true });
+    const upExit = new Promise<void>((r) => up.on('exit', () => r()));
+    // Kill it once daemons run and pods are being wired: the messiest moment.
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if ((await ourNetns()).some((n) => n.startsWith(`${PREFIX}pod-`)) && existsSync(join(stateDir, 'run', 'node2', 'ovn-controller.pid'))) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(up.pid);
+    process.kill(-up.pid, 'SIGKILL');
+    await upExit;
+    const pids = pidsUnder(join(stateDir, 'run'));
+    assert.ok(pids.filter(alive).length >= 6, `daemons left running by the killed up: ${pids.filter(alive).length}`);
+    assert.notDeepEqual(await ourNetns(), []);
+
+    for (let i = 0; i < 2; i++) {
+      const r = await exec(TSX, [join(REPO, 'lab', 'main.ts'), 'down', '--prefix', PREFIX, '--state-dir', stateDir], { cwd: REPO, env, timeout: 60_000 });
+      assert.doesNotMatch(r.stderr, /warning/);
+      assert.deepEqual(await ourNetns(), []);
+      assert.deepEqual(pids.filter(alive), []);
+      assert.ok(!existsSync(join(stateDir, 'run')));
+    }
+  });
+});

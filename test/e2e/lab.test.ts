@@ -1,0 +1,132 @@
+// The lab end to end: a 2-node lab with prefix tle-, checked independently of the lab's own report code
+// (lab.json against the kernel and OVSDB, pings and TCP bytes with nc), then torn down without leftovers.
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { startLab, teardownLab, type Lab } from '../../lab/cluster.js';
+import { alive } from '../../lab/daemon.js';
+import type { LabFile } from '../../lab/lab-file.js';
+
+const exec = promisify(execFile);
+const PREFIX = 'tle-';
+
+async function sh(cmd: string, args: string[], timeout = 20_000): Promise<string> {
+  return (await exec(cmd, args, { timeout, maxBuffer: 8 << 20 })).stdout.trim();
+}
+const inNs = (ns: string, cmd: string, args: string[]): Promise<string> => sh('ip', ['netns', 'exec', ns, cmd, ...args]);
+const ourNetns = async (): Promise<string[]> => (await sh('ip', ['netns', 'list'])).split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(PREFIX));
+
+/** Listens with nc in `to`, sends `bytes` from `from` with nc, returns [bytes the listener got, reply the sender got]. */
+async function ncExchange(from: string, to: { netns: string; ip: string }, bytes: number, port: number): Promise<[number, string]> {
+  const listener = spawn('ip', ['netns', 'exec', to.netns, 'timeout', '20', 'nc', '-l', '-p', String(port)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let received = 0;
+  listener.stdout.on('data', (d: Buffer) => (received += d.length));
+  const done = new Promise<void>((r) => listener.on('exit', () => r()));
+  for (let i = 0; i < 100; i++) {
+    if ((await inNs(to.netns, 'ss', ['-Htln', `sport = :${port}`])) !== '') break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  listener.stdin.end(`reply-from-${to.netns}\n`);
+  const client = execFile('ip', ['netns', 'exec', from, 'nc', '-N', '-w', '5', to.ip, String(port)], { timeout: 20_000 });
+  let reply = '';
+  client.stdout?.on('data', (d: Buffer) => (reply += d.toString()));
+  client.stdin?.end(Buffer.alloc(bytes, 0x61));
+  await new Promise<void>((r) => client.on('exit', () => r()));
+  await done;
+  return [received, reply.trim()];
+}
+
+describe('lab (e2e, prefix tle-)', function () {
+  this.timeout(120_000);
+  const stateDir = mkdtempSync(join(tmpdir(), 'tle-lab-'));
+  let lab: Lab | undefined;
+  let file: LabFile;
+
+  before(async () => {
+    lab = await startLab({ prefix: PREFIX, stateDir, nodes: 2 });
+    file = JSON.parse(readFileSync(join(stateDir, 'lab.json'), 'utf8')) as LabFile;
+  });
+
+  after(async () => {
+    await teardownLab({ prefix: PREFIX, stateDir });
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('writes lab.json that matches the running lab', async () => {
+    assert.equal(file.prefix, PREFIX);
+    assert.deepEqual(file.nodes.map((n) => n.name), ['node1', 'node2']);
+    const netns = await ourNetns();
+    for (const n of file.nodes) {
+      assert.ok(netns.includes(n.netns), `node netns ${n.netns} exists`);
+      assert.ok(existsSync(join(n.ovsRunDir, 'db.sock')), `${n.name} OVS db socket in its run dir`);
+    }
+    for (const db of [file.nb, file.sb]) {
+      assert.ok(existsSync(db.unixSocket), `${db.unixSocket} exists`);
+      assert.match(db.remotes[0], /^tcp:192\.168\.77\.2:66\d\d$/);
+    }
+    const chassis = (await sh('ovn-sbctl', [`--db=unix:${file.sb.unixSocket}`, '--bare', '--columns=name', 'list', 'Chassis'])).split('\n').filter((l) => l !== '').sort();
+    assert.deepEqual(chassis, ['node1', 'node2']);
+    const lsps = (await sh('ovn-nbctl', [`--db=unix:${file.nb.unixSocket}`, '--bare', '--columns=name', 'list', 'Logical_Switch_Port'])).split('\n');
+    assert.ok(file.pods.length >= 2);
+    for (const p of file.pods) {
+      assert.ok(netns.includes(p.netns), `pod netns ${p.netns} exists`);
+      const addrs = JSON.parse(await sh('ip', ['-n', p.netns, '-j', 'addr', 'show', 'eth0'])) as Array<{ addr_info: Array<{ local: string }> }>;
+      assert.ok(addrs[0].addr_info.some((a) => a.local === p.ip), `${p.ip} is configured in ${p.netns}`);
+      const node = file.nodes.find((n) => n.name === p.node);
+      assert.ok(node && p.ip.startsWith(node.subnet.replace(/0\/24$/, '')), `${p.ip} inside ${p.node}'s subnet`);
+      assert.ok(lsps.includes(`${p.namespace}_${p.name}`), `NB has a port for ${p.namespace}/${p.name}`);
+    }
+    assert.deepEqual(file.services.map((s) => [s.namespace, s.name, s.clusterIP, s.ports[0].port]), [['default', 'web', '10.96.0.10', 80]]);
+  });
+
+  it('pods on node1 and node2 ping each other', async () => {
+    const a = file.pods.find((p) => p.node === 'node1');
+    const b = file.pods.find((p) => p.node === 'node2');
+    assert.ok(a && b);
+    for (const [x, y] of [[a, b], [b, a]]) {
+      const out = await inNs(x.netns, 'ping', ['-n', '-c', '3', '-i', '0.2', '-w', '6', y.ip]);
+      assert.match(out, /3 received/, `${x.name} -> ${y.name}`);
+    }
+  });
+
+  it('pods on node1 and node2 exchange TCP bytes both ways', async () => {
+    const a = file.pods.find((p) => p.node === 'node1');
+    const b = file.pods.find((p) => p.node === 'node2');
+    assert.ok(a && b);
+    const [got, reply] = await ncExchange(a.netns, b, 1_000_000, 9000);
+    assert.equal(got, 1_000_000);
+    assert.equal(reply, `reply-from-${b.netns}`);
+    const [got2, reply2] = await ncExchange(b.netns, a, 200_000, 9001);
+    assert.equal(got2, 200_000);
+    assert.equal(reply2, `reply-from-${a.netns}`);
+  });
+
+  it('reaches the service VIP and its own report agrees', async () => {
+    assert.ok(lab);
+    const checks = await lab.check();
+    const failed = checks.filter((c) => !c.ok);
+    assert.deepEqual(failed, []);
+    assert.ok(checks.some((c) => c.kind === 'service'));
+  });
+
+  it('stop() leaves no netns, daemons, state or cache entries behind', async () => {
+    assert.ok(lab);
+    const pids = lab.pids();
+    assert.ok(pids.length >= 9, `daemons recorded: ${pids.length}`);
+    const hostIfaces = file.pods.map((p) => p.hostIface);
+    await lab.stop();
+    lab = undefined;
+    assert.deepEqual(await ourNetns(), []);
+    assert.deepEqual(pids.filter(alive), [], 'no lab daemon alive');
+    assert.ok(!existsSync(join(stateDir, 'run')) && !existsSync(join(stateDir, 'lab.json')));
+    const rootLinks = (JSON.parse(await sh('ip', ['-j', 'link', 'show'])) as Array<{ ifname: string }>).map((l) => l.ifname);
+    assert.deepEqual(rootLinks.filter((l) => hostIfaces.includes(l) || l.startsWith('ul-')), []);
+    const cache = '/var/lib/cni/results';
+    assert.deepEqual(existsSync(cache) ? readdirSync(cache).filter((f) => f.startsWith(`${PREFIX}net-`)) : [], []);
+    // Idempotent: a second teardown finds nothing and does not fail.
+    assert.deepEqual(await teardownLab({ prefix: PREFIX, stateDir }), []);
+  });
+});

@@ -1,0 +1,49 @@
+// Teardown kills only what the lab started: PIDs from its pidfiles whose command line names its run dir.
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { alive, livePids, spawnDaemon, stopDaemons } from '../../../lab/daemon.js';
+import { waitFor } from '../../../lab/wait.js';
+
+describe('lab daemon bookkeeping', () => {
+  let root: string;
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'tle-daemon-'));
+    mkdirSync(join(root, 'node1'));
+  });
+  afterEach(async () => {
+    await stopDaemons(root);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('stops daemons recorded in its pidfiles, in subdirectories too, and removes the pidfiles', async () => {
+    const args = ['-e', 'setInterval(() => {}, 1000)', join(root, 'marker')];
+    const a = spawnDaemon({ dir: root, name: 'a', cmd: process.execPath, args });
+    const b = spawnDaemon({ dir: join(root, 'node1'), name: 'b', cmd: process.execPath, args });
+    await waitFor('both running', () => alive(a) && alive(b), 5000);
+    assert.deepEqual(livePids(root).sort(), [a, b].sort());
+    const killed = await stopDaemons(root);
+    assert.deepEqual(killed.sort(), [a, b].sort());
+    assert.ok(!alive(a) && !alive(b));
+    assert.deepEqual(readdirSync(root).filter((f) => f.endsWith('.pid')), []);
+  });
+
+  it('SIGKILLs a daemon that ignores SIGTERM', async () => {
+    const ready = join(root, 'ready');
+    const pid = spawnDaemon({ dir: root, name: 'stubborn', cmd: process.execPath,
+      args: ['-e', "process.on('SIGTERM', () => {}); require('fs').writeFileSync(process.argv[1], 'x'); setInterval(() => {}, 1000)", ready] });
+    await waitFor('stubborn ignoring SIGTERM', () => existsSync(ready), 5000);
+    const t0 = Date.now();
+    await stopDaemons(root);
+    assert.ok(!alive(pid));
+    assert.ok(Date.now() - t0 >= 4000, 'it got the SIGTERM grace period first');
+  });
+
+  it('never kills a PID whose command line does not name the run dir (stale pidfile, PID reused)', async () => {
+    writeFileSync(join(root, 'node1', 'stale.pid'), `${process.pid}\n`);
+    assert.deepEqual(livePids(root), []);
+    assert.deepEqual(await stopDaemons(root), []);
+    assert.ok(alive(process.pid));
+  });
+});
