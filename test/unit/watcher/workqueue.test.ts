@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WorkQueue } from '../../../watcher/workqueue.js';
+
+describe('watcher work queue', () => {
+  it('never runs one key twice at once, but runs different keys concurrently', async () => {
+    const running = new Set<string>();
+    let maxParallel = 0;
+    let overlap = false;
+    const q = new WorkQueue(async (k) => {
+      if (running.has(k)) overlap = true;
+      running.add(k);
+      maxParallel = Math.max(maxParallel, running.size);
+      await sleep(5);
+      running.delete(k);
+    }, { name: 't', workers: 4 });
+    for (let i = 0; i < 20; i++) for (const k of ['a', 'b', 'c', 'd']) q.add(k);
+    await q.idle();
+    await sleep(10);
+    await q.idle();
+    assert.equal(overlap, false);
+    assert.equal(maxParallel, 4);
+  });
+  it('coalesces adds while queued and re-runs a key added while running', async () => {
+    const seen: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const q = new WorkQueue(async (k) => {
+      seen.push(k);
+      if (seen.length === 1) await gate;
+    }, { name: 't', workers: 1 });
+    q.add('a');
+    q.add('b');
+    q.add('b');
+    q.add('a'); // a is running: it must run again afterwards
+    release();
+    await q.idle();
+    assert.deepEqual(seen, ['a', 'b', 'a']);
+  });
+  it('retries failures with backoff until the handler succeeds', async () => {
+    let calls = 0;
+    const errors: number[] = [];
+    const q = new WorkQueue(async () => {
+      calls++;
+      if (calls < 3) throw new Error('boom');
+    }, { name: 't', workers: 1, baseDelayMs: 5, onError: (_k, _e, n) => errors.push(n) });
+    q.add('x');
+    for (let i = 0; i < 100 && calls < 3; i++) await sleep(5);
+    assert.equal(calls, 3);
+    assert.deepEqual(errors, [1, 2]);
+    q.shutdown();
+  });
+});
