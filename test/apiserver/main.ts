@@ -1,0 +1,65 @@
+// CLI for the Kubernetes API test double (lab and integration tests):
+//   node --import tsx test/apiserver/main.ts --listen 127.0.0.1:0 --unix /tmp/api.sock --token T
+// Prints "ready <url> ..." on stdout once every listener is up; exits 0 on SIGTERM/SIGINT.
+import fs from 'node:fs';
+import { ConfigError, parseCommand, runMain, type CommandSpec } from '../../lib/cli.js';
+import { startApiServer, type ListenAddress } from './server.js';
+
+const SPEC: CommandSpec = {
+  name: 'tessera-test-apiserver',
+  summary: 'Kubernetes API test double (not a Kubernetes API server; see test/apiserver/README.md)',
+  usage: 'node --import tsx test/apiserver/main.ts [--listen HOST:PORT]... [--unix PATH]... [flags]',
+  flags: {
+    listen: { type: 'string', multiple: true, help: 'TCP listener HOST:PORT (repeatable; port 0 picks a free port). Default 127.0.0.1:0 when no --unix' },
+    unix: { type: 'string', multiple: true, help: 'also serve on this unix socket (repeatable)' },
+    token: { type: 'string', help: 'bearer token required on every API request (none: no auth)' },
+    'bookmark-interval-ms': { type: 'string', default: '60000', help: 'interval of BOOKMARK events on watches with allowWatchBookmarks=true' },
+    history: { type: 'string', default: '10000', help: 'watch events retained; older resourceVersions get 410 Gone' },
+    'service-cidr': { type: 'string', default: '10.96.0.0/16', help: 'range service cluster IPs are allocated from' },
+    'log-file': { type: 'string', help: 'append one line per request to this file' },
+  },
+};
+
+function parseListen(v: string): ListenAddress {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(v);
+  if (!m) throw new ConfigError(`--listen "${v}": expected HOST:PORT`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new ConfigError(`--listen "${v}": port must be 0..65535`);
+  return { host: m[1] ?? m[2], port };
+}
+
+function positiveInt(name: string, v: unknown): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`--${name} "${String(v)}": must be a positive integer`);
+  return n;
+}
+
+runMain(SPEC.name, async () => {
+  const { values } = parseCommand(SPEC, process.argv.slice(2));
+  const listen = ((values.listen as string[] | undefined) ?? []).map(parseListen);
+  const unix = (values.unix as string[] | undefined) ?? [];
+  const logFile = values['log-file'] as string | undefined;
+  const logStream = logFile ? fs.createWriteStream(logFile, { flags: 'a' }) : undefined;
+  const server = await startApiServer({
+    listen: listen.length || unix.length ? listen : undefined,
+    unix,
+    token: values.token as string | undefined,
+    bookmarkIntervalMs: positiveInt('bookmark-interval-ms', values['bookmark-interval-ms']),
+    historySize: positiveInt('history', values.history),
+    serviceCidr: values['service-cidr'] as string,
+    log: logStream ? (line) => logStream.write(`${new Date().toISOString()} ${line}\n`) : undefined,
+  }).catch((err: NodeJS.ErrnoException) => {
+    throw new ConfigError(`cannot listen: ${err.message}`);
+  });
+  const shutdown = (sig: string) => {
+    logStream?.write(`${new Date().toISOString()} ${sig}: shutting down\n`);
+    void server.close().then(() => {
+      for (const p of unix) fs.rmSync(p, { force: true });
+      if (logStream) logStream.end(() => process.exit(0));
+      else process.exit(0);
+    });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.stdout.write(`ready ${[...server.urls, ...unix.map((p) => `unix:${p}`)].join(' ')}\n`);
+});
