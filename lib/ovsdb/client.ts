@@ -6,7 +6,7 @@ import { type DatabaseModel, type SchemaLike, type TableName, type TablesShape, 
 import { type Remote, type TlsOptions, openStream, parseRemotes } from './remote.js';
 import { RpcSession } from './rpc.js';
 import { Cache, type ChangeEvent } from './cache.js';
-import { type Condition, type Op, type OpBuilder, type ResultsOf, conditionToWire, matchesCondition, op as opBuilder } from './ops.js';
+import { type Condition, type Op, type OpBuilder, type ResultsOf, conditionToWire, lockId, matchesCondition, op as opBuilder } from './ops.js';
 import { OvsdbDisconnectedError, OvsdbError, OvsdbRpcError, OvsdbTimeoutError, OvsdbTransactionError } from './errors.js';
 
 /** The subset of a winston logger the client uses. */
@@ -289,16 +289,16 @@ export class OvsdbClient<T extends TablesShape<T>> extends EventEmitter {
 
   /** Takes (or queues for) a named lock; resolves to whether it is held now. */
   async lock(id: string): Promise<boolean> {
-    const r = await this.request('lock', [id]);
+    const r = await this.request('lock', [lockId(id)]);
     return isObj(r) && r.locked === true;
   }
 
   async steal(id: string): Promise<void> {
-    await this.request('steal', [id]);
+    await this.request('steal', [lockId(id)]);
   }
 
   async unlock(id: string): Promise<void> {
-    await this.request('unlock', [id]);
+    await this.request('unlock', [lockId(id)]);
   }
 
   /**

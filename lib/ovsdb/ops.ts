@@ -151,10 +151,16 @@ export function op<T extends TablesShape<T>>(model: DatabaseModel<T>): OpBuilder
     },
     commit: (durable: boolean): Op<EmptyResult> => ({ wire: { op: 'commit', durable }, decode: empty }),
     abort: (): Op<EmptyResult> => ({ wire: { op: 'abort' }, decode: empty }),
-    assert: (lock: string): Op<EmptyResult> => ({ wire: { op: 'assert', lock }, decode: empty }),
+    assert: (lock: string): Op<EmptyResult> => ({ wire: { op: 'assert', lock: lockId(lock) }, decode: empty }),
     comment: (text: string): Op<EmptyResult> => ({ wire: { op: 'comment', comment: text }, decode: empty }),
   };
   return b as unknown as OpBuilder<T>;
+}
+
+/** Lock names are RFC 7047 <id>s; the server answers anything else with a bare "syntax error". */
+export function lockId(lock: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(lock)) throw new Error(`lock ${JSON.stringify(lock)}: must match [A-Za-z_][A-Za-z0-9_]*`);
+  return lock;
 }
 
 function uuidOf(v: unknown): string {
