@@ -1,13 +1,109 @@
-// tessera-agent entry point.
-import { parseCommand, runMain, type CommandSpec } from '../lib/cli.js';
+// tessera-agent: node init (management port), the CNI server for the tessera-cni shim, and pod port reconcile.
+// Start-up order: sockets to OVS and Kubernetes first (the CNI server answers "not ready" meanwhile), then node
+// init, then reconcile. Stopping the agent never touches pod ports: running pods keep their traffic.
+import { dirname } from 'node:path';
+import { runMain } from '../lib/cli.js';
+import { createLogger } from '../lib/log.js';
+import { annotationSubnet } from './node-annotation.js';
+import { parseConfig } from './config.js';
+import { kubeViews } from './kube.js';
+import { connectVswitch, OvsPorts } from './ovs-ports.js';
+import { connectNb, ensureManagementPort, ensureNodeTopology, nodeNet } from './node-init.js';
+import { handle, type HandlerDeps } from './cni-handlers.js';
+import { startCniServer } from './cni-server.js';
+import { startHealthServer } from './health.js';
+import { reconcilePorts } from './reconcile.js';
+import { loadLibc, NodeNetdev, setNativeDir } from '../lib/netdev/index.js';
 
-const spec: CommandSpec = {
-  name: 'tessera-agent',
-  summary: 'placeholder until its issue lands',
-  usage: 'tessera-agent [flags]',
-  flags: {},
-};
+runMain('tessera-agent', async () => {
+  const cfg = parseConfig(process.argv.slice(2));
+  const log = createLogger('agent', { file: cfg.logFile });
+  setNativeDir(dirname(cfg.cniSocket));
+  await loadLibc();
+  const netdev = new NodeNetdev();
 
-runMain(spec.name, async () => {
-  parseCommand(spec, process.argv.slice(2));
+  let nodeInitDone = false;
+  const views = kubeViews(cfg, log);
+  const ovsLog = { debug: (m: string) => log.debug(m), info: (m: string) => log.info(m), warn: (m: string) => log.warn(m), error: (m: string) => log.error(m) };
+  let ports: OvsPorts | undefined;
+  const inflight = new Set<string>();
+  const notReady = (): string | undefined => {
+    if (!views.pods.synced) return 'pod informer not synced';
+    if (!ports?.ovs.connected) return 'Open_vSwitch database not connected';
+    if (!nodeInitDone) return 'node init not done';
+    return undefined;
+  };
+
+  // The CNI server and health endpoints come up first so that callers get "not ready" instead of ECONNREFUSED.
+  let deps: HandlerDeps | undefined;
+  const cni = await startCniServer(
+    cfg.cniSocket,
+    async (req) => {
+      if (!deps) return req.command === 'STATUS' || req.command === 'ADD'
+        ? { ok: false, code: req.command === 'STATUS' ? 50 : 11, msg: `tessera-agent is not ready: ${notReady() ?? 'starting'}` }
+        : { ok: false, code: 11, msg: 'tessera-agent is starting' };
+      return handle(req, deps);
+    },
+    log,
+  );
+  const health = cfg.healthListen ? await startHealthServer(cfg.healthListen.host, cfg.healthListen.port, notReady) : undefined;
+  log.info('tessera-agent starting', { node: cfg.nodeName, cniSocket: cfg.cniSocket, health: cfg.healthListen });
+
+  const retry = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    for (let delay = 250; ; delay = Math.min(delay * 2, 10_000)) {
+      try {
+        return await fn();
+      } catch (err) {
+        log.warn(`${what} failed, retrying`, { error: (err as Error).message, delayMs: delay });
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  };
+
+  const [ovs] = await Promise.all([
+    retry('connecting to the Open_vSwitch database', () => connectVswitch(cfg.ovsDb, ovsLog)),
+    views.pods.start(),
+    views.node.start(),
+  ]);
+  ports = new OvsPorts(ovs);
+  deps = { nodeName: cfg.nodeName, mtu: cfg.mtu, log, pods: views.pods, ports, netdev, notReady, inflight };
+  const p = ports;
+
+  let stopping = false;
+  let reconcileTimer: NodeJS.Timeout | undefined;
+  const shutdown = async (sig: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${sig}: stopping (pod ports stay in place)`);
+    if (reconcileTimer) clearInterval(reconcileTimer);
+    cni.close();
+    health?.close();
+    await Promise.allSettled([views.pods.stop(), views.node.stop()]);
+    ovs.close();
+    netdev.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  // Node init: wait (unbounded, event-driven) for the watcher to allocate this node's subnet.
+  const node = await views.node.waitFor(cfg.nodeName, undefined, (n) => annotationSubnet(n) !== undefined, 2 ** 31 - 1);
+  const subnet = annotationSubnet(node)!;
+  const n = nodeNet(cfg.nodeName, subnet);
+  log.info('node subnet', { subnet, gateway: n.gateway, managementPort: n.mgmtDevice });
+  const nb = await retry('connecting to the northbound database', () => connectNb(cfg.nbRemotes, ovsLog));
+  await retry('creating the node topology', () => ensureNodeTopology(nb, cfg.nodeName, n, log, 60_000));
+  await retry('waiting for br-int', () => p.waitBridge(30_000));
+  await retry('configuring the management port', () =>
+    ensureManagementPort(cfg.nodeName, n, cfg.mtu, [cfg.clusterCidr, cfg.serviceCidr], p, netdev, p.isNetdev(), 10_000),
+  );
+  nb.close(); // node init is the agent's only NB work
+  nodeInitDone = true;
+  log.info('node init done: ready');
+
+  const reconcile = (): void => {
+    reconcilePorts(views.pods, p, netdev, inflight, log).catch((err: Error) => log.warn('reconcile failed', { error: err.message }));
+  };
+  reconcile();
+  reconcileTimer = setInterval(reconcile, cfg.reconcileIntervalMs);
 });

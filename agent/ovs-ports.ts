@@ -1,0 +1,155 @@
+// br-int port operations on the node's Open_vSwitch database, through the OVSDB client and its monitor cache.
+// A pod port is one transaction (Interface + Port + Bridge.ports mutate); Port and Interface are non-root tables,
+// so removing the Port from Bridge.ports garbage-collects both rows.
+import { OvsdbClient, ref } from '../lib/ovsdb/index.js';
+import { VSWITCH_MODEL, type Bridge, type Interface, type Port, type VSWITCHTables } from '../lib/ovsdb/models/vswitch.js';
+import { INTEGRATION_BRIDGE } from '../lib/names.js';
+
+export type VswitchClient = OvsdbClient<VSWITCHTables>;
+
+/** external_ids keys on a pod's OVS Interface (iface-id etc. are ovn-controller's; the last is ours). */
+export const IFACE_ID = 'iface-id';
+export const IFACE_ID_VER = 'iface-id-ver';
+export const ATTACHED_MAC = 'attached_mac';
+export const IP_ADDRESSES = 'ip_addresses';
+export const SANDBOX = 'sandbox';
+export const IFNAME_KEY = 'tessera.io/ifname';
+export const OVN_INSTALLED = 'ovn-installed';
+
+export async function connectVswitch(remote: string, logger?: { debug(m: string): unknown; info(m: string): unknown; warn(m: string): unknown; error(m: string): unknown }): Promise<VswitchClient> {
+  const c = await OvsdbClient.connect(VSWITCH_MODEL, { remotes: [remote], logger, reconnect: { minMs: 100, maxMs: 2000 } });
+  await c.monitor({
+    Open_vSwitch: { columns: ['bridges', 'external_ids'] },
+    Bridge: { columns: ['name', 'ports', 'datapath_type'] },
+    Port: { columns: ['name', 'interfaces'] },
+    Interface: { columns: ['name', 'type', 'external_ids', 'ofport', 'mac', 'mtu_request', 'error'] },
+  });
+  return c;
+}
+
+export interface PodPortSpec {
+  name: string;
+  ifaceId: string;
+  mac: string;
+  ipAddresses: string[];
+  sandbox: string;
+  podUid: string;
+  ifname: string;
+}
+
+export class OvsPorts {
+  constructor(readonly ovs: VswitchClient) {}
+
+  bridge(name = INTEGRATION_BRIDGE): Bridge | undefined {
+    return this.ovs.cache.lookup('Bridge', 'name', name);
+  }
+
+  /** Waits (bounded) for ovn-controller to create br-int. */
+  waitBridge(timeoutMs: number, name = INTEGRATION_BRIDGE): Promise<Bridge> {
+    return this.ovs.waitFor('Bridge', (b) => b.name === name, timeoutMs);
+  }
+
+  /** True when br-int uses the userspace datapath: veths feeding it need tx checksum offload off. */
+  isNetdev(): boolean {
+    return this.bridge()?.datapath_type === 'netdev';
+  }
+
+  iface(name: string): Interface | undefined {
+    return this.ovs.cache.lookup('Interface', 'name', name);
+  }
+
+  port(name: string): Port | undefined {
+    return this.ovs.cache.lookup('Port', 'name', name);
+  }
+
+  /** Interfaces Tessera created for pods (they carry our ifname key and a sandbox). */
+  podInterfaces(): Interface[] {
+    return this.ovs.cache.filter('Interface', (i) => i.external_ids[IFNAME_KEY] !== undefined && i.external_ids[SANDBOX] !== undefined);
+  }
+
+  async addPodPort(p: PodPortSpec): Promise<void> {
+    const br = this.bridge();
+    if (!br) throw new Error(`bridge ${INTEGRATION_BRIDGE} does not exist (is ovn-controller running?)`);
+    const o = this.ovs.op;
+    const stale = this.port(p.name);
+    await this.ovs.transact([
+      // An earlier, interrupted ADD of the same attachment may have left the port: replace it in the same transaction.
+      ...(stale ? [o.mutate('Bridge', [['_uuid', '==', br._uuid]], [['ports', 'delete', [stale._uuid]]])] : []),
+      o.insert(
+        'Interface',
+        {
+          name: p.name,
+          external_ids: {
+            [IFACE_ID]: p.ifaceId,
+            [ATTACHED_MAC]: p.mac,
+            [IP_ADDRESSES]: p.ipAddresses.join(','),
+            [SANDBOX]: p.sandbox,
+            [IFACE_ID_VER]: p.podUid,
+            [IFNAME_KEY]: p.ifname,
+          },
+        },
+        'iface',
+      ),
+      o.insert('Port', { name: p.name, interfaces: [ref('iface')] }, 'port'),
+      o.mutate('Bridge', [['_uuid', '==', br._uuid]], [['ports', 'insert', [ref('port')]]]),
+    ]);
+  }
+
+  /** Resolves when ovn-controller has marked the interface ovn-installed (monitor-driven, no polling). */
+  waitInstalled(name: string, timeoutMs: number): Promise<Interface> {
+    return this.ovs.waitFor('Interface', (i) => i.name === name && i.external_ids[OVN_INSTALLED] === 'true', timeoutMs);
+  }
+
+  /** Removes ports by name from every bridge that holds them; returns how many were removed. */
+  async deletePorts(names: string[]): Promise<number> {
+    const o = this.ovs.op;
+    const ops = [];
+    let n = 0;
+    for (const name of names) {
+      const port = this.port(name);
+      if (!port) continue;
+      n++;
+      for (const br of this.ovs.cache.filter('Bridge', (b) => b.ports.includes(port._uuid))) {
+        ops.push(o.mutate('Bridge', [['_uuid', '==', br._uuid]], [['ports', 'delete', [port._uuid]]]));
+      }
+    }
+    if (ops.length) await this.ovs.transact(ops);
+    return n;
+  }
+
+  /** Port names of interfaces belonging to an attachment (by interface name or by sandbox + ifname). */
+  attachmentPorts(hostName: string, containerId: string, ifname: string): string[] {
+    const names = new Set<string>();
+    if (this.port(hostName)) names.add(hostName);
+    for (const i of this.podInterfaces()) {
+      if (i.external_ids[SANDBOX] === containerId && i.external_ids[IFNAME_KEY] === ifname) {
+        const port = this.ovs.cache.find('Port', (p) => p.interfaces.includes(i._uuid));
+        if (port) names.add(port.name);
+      }
+    }
+    return [...names];
+  }
+
+  /** Creates (or leaves as is) an internal port on br-int. */
+  async ensureInternalPort(name: string, ifaceId: string, mac: string, mtu: number): Promise<void> {
+    const br = this.bridge();
+    if (!br) throw new Error(`bridge ${INTEGRATION_BRIDGE} does not exist (is ovn-controller running?)`);
+    const o = this.ovs.op;
+    const have = this.iface(name);
+    const port = this.port(name);
+    if (have && port && br.ports.includes(port._uuid)) {
+      if (have.type !== 'internal' || have.external_ids[IFACE_ID] !== ifaceId || have.mac !== mac || have.mtu_request !== mtu) {
+        await this.ovs.transact([
+          o.update('Interface', [['_uuid', '==', have._uuid]], { type: 'internal', mac, mtu_request: mtu, external_ids: { ...have.external_ids, [IFACE_ID]: ifaceId } }),
+        ]);
+      }
+      return;
+    }
+    await this.ovs.transact([
+      ...(port ? [o.mutate('Bridge', [['_uuid', '==', br._uuid]], [['ports', 'delete', [port._uuid]]])] : []),
+      o.insert('Interface', { name, type: 'internal', mac, mtu_request: mtu, external_ids: { [IFACE_ID]: ifaceId } }, 'iface'),
+      o.insert('Port', { name, interfaces: [ref('iface')] }, 'port'),
+      o.mutate('Bridge', [['_uuid', '==', br._uuid]], [['ports', 'insert', [ref('port')]]]),
+    ]);
+  }
+}
