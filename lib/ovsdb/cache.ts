@@ -207,12 +207,15 @@ export class Cache<T extends TablesShape<T>> {
   }
 }
 
-/** update2 column diff: scalars are replaced; sets toggle each listed element; maps add, remove (same value) or change (new value) each pair. */
+/**
+ * update2 column diff: columns with at most one value (scalars and optionals) carry the new
+ * value; sets toggle each listed element; maps add, remove (same value) or change (new value) each pair.
+ */
 export function applyColumnDiff(ct: ColumnType, old: Friendly, w: unknown): Friendly {
   switch (columnKind(ct)) {
     case 'scalar':
-      return valueFromWire(ct, w);
     case 'optional':
+      return valueFromWire(ct, w);
     case 'set': {
       const cur = old === undefined ? [] : Array.isArray(old) ? [...old] : [old as Atom];
       const elems = Array.isArray(w) && w[0] === 'set' ? (w[1] as unknown[]) : [w];
@@ -222,7 +225,6 @@ export function applyColumnDiff(ct: ColumnType, old: Friendly, w: unknown): Frie
         if (i >= 0) cur.splice(i, 1);
         else cur.push(a);
       }
-      if (columnKind(ct) === 'optional') return cur[0];
       return cur;
     }
     case 'map': {

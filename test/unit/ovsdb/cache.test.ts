@@ -20,7 +20,7 @@ describe('ovsdb cache', () => {
     assert.deepEqual(r, { _uuid: U1, name: 'p1', type: '', addresses: [], port_security: [], mirror_rules: [], options: {}, external_ids: {} });
   });
 
-  it('applies modify diffs: set symmetric difference, map add/remove/change, optional swap, scalar replace', () => {
+  it('applies modify diffs: set symmetric difference, map add/remove/change, optional and scalar replace', () => {
     const c = lspCache();
     c.applyUpdate2('Logical_Switch_Port', U1, {
       initial: { name: 'p1', addresses: ['set', ['a', 'b']], external_ids: ['map', [['k1', 'v1'], ['k2', 'v2']]], tag_request: 5 },
@@ -31,7 +31,7 @@ describe('ovsdb cache', () => {
         name: 'p1b',
         addresses: ['set', ['b', 'c']],
         external_ids: ['map', [['k1', 'v1'], ['k2', 'v9'], ['k3', 'v3']]],
-        tag_request: ['set', [5, 6]],
+        tag_request: 6,
         up: true,
       },
     });
@@ -44,8 +44,8 @@ describe('ovsdb cache', () => {
     assert.equal(r.tag_request, 6);
     assert.equal(r.up, true);
     assert.deepEqual(before.addresses, ['a', 'b'], 'the old row is not mutated');
-    // Clearing an optional: the diff names the old value.
-    c.applyUpdate2('Logical_Switch_Port', U1, { modify: { tag_request: 6 } });
+    // Optional columns carry the new value (as ovsdb-server 3.1 sends them); clearing is an empty set.
+    c.applyUpdate2('Logical_Switch_Port', U1, { modify: { tag_request: ['set', []] } });
     assert.equal(c.get('Logical_Switch_Port', U1)!.tag_request, undefined);
     assert.equal('tag_request' in c.get('Logical_Switch_Port', U1)!, false);
   });
