@@ -1,32 +1,33 @@
-// startLab(): brings up a whole lab cluster (underlay, OVN central, N nodes, pods, services) and returns a
-// handle whose stop() removes everything. Used by `make lab` (lab/main.ts) and by e2e tests of other components.
-import { existsSync, mkdirSync, rmSync, readdirSync, unlinkSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// startLab(): brings up a whole lab cluster (underlay, OVN central, N nodes, API server, pods, services) and
+// returns a handle whose stop() removes everything. Used by `make lab` (lab/main.ts) and by e2e tests.
+import { existsSync, mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { macFromIPv4 } from '../lib/names.js';
-import type { PodNetwork } from '../lib/kube/annotations.js';
+import { NODE_SUBNET_ANNOTATION, POD_NETWORKS_ANNOTATION, parsePodNetworks, type PodNetwork } from '../lib/kube/annotations.js';
+import { CNI_CACHE_RESULTS, cnitool, containerdCniArgs, writeNodeConflist, type NodeCniConfig } from './cni.js';
 import { resolveComponents, type Components } from './components.js';
 import { alive, livePids, spawnDaemon, stopDaemons } from './daemon.js';
 import { run, type RunOptions } from './exec.js';
+import { KubeRest, nodePath, podPath, startApiServer, type ApiServerInfo, type KubeObject } from './kube.js';
 import { writeLabFile, type LabFile } from './lab-file.js';
+import { scriptClusterRouter, scriptNodeSwitch, scriptPodPort, scriptServiceLb } from './nb-script.js';
 import { addAddr, addNetns, delNetns, listNetns, netnsPids } from './netns.js';
 import { chassisNames, nbctl, sbctl, startCentral, type Central } from './ovn-central.js';
 import { startOvsNode, vsctl, type OvsNode } from './ovs-node.js';
-import { createPodNetns, cnitoolContainerId, netnsPath, scriptWirePod, type LabPodSpec } from './pods.js';
+import { BIN_DIR, DEFAULT_STATE_DIR, REPO_ROOT } from './paths.js';
+import { POD_IFNAME, cnitoolContainerId, createPodNetns, hostVethName, netnsPath, scriptWirePod, type LabPodSpec } from './pods.js';
 import { POD_SERVER_PORT, formatReport, runChecks, type CheckResult } from './report.js';
-import { scriptClusterRouter, scriptNodeSwitch, scriptPodPort, scriptServiceLb } from './nb-script.js';
+import { startAgent, startWatcher, type ClusterCidrs } from './tessera.js';
 import { UNDERLAY_NIC, createUnderlay, plugUnderlay } from './underlay.js';
 import { waitFor } from './wait.js';
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const DEFAULT_STATE_DIR = join(REPO_ROOT, '.lab');
+export { DEFAULT_STATE_DIR, REPO_ROOT } from './paths.js';
+export type { LabPodSpec } from './pods.js';
 export const DEFAULT_PREFIX = 'tessera-';
 
 /** Lab-private addressing: all of it lives inside the lab's netns. */
 const UNDERLAY = { cidr: '192.168.77.0/24', plen: 24, central: '192.168.77.2', nodeBase: 10 };
-export const CLUSTER_CIDR = '10.244.0.0/16';
-export const SERVICE_CIDR = '10.96.0.0/16';
-export const JOIN_CIDR = '100.64.0.0/16';
+export const CIDRS: ClusterCidrs = { cluster: '10.244.0.0/16', service: '10.96.0.0/16', join: '100.64.0.0/16' };
 export const POD_MTU = 1400;
 
 export interface LabServiceSpec {
@@ -48,12 +49,14 @@ export interface LabOptions {
   nodes?: number;
   /** Pods to create. Default: web-<i> on node<i> for every node, plus client on node1. */
   pods?: LabPodSpec[];
-  /** Services. Default: default/web 10.96.0.10:80 -> pods labelled app=web, port 8080. */
+  /** Services. Default (with default pods): default/web 10.96.0.10:80 -> pods labelled app=web, port 8080. */
   services?: LabServiceSpec[];
   /** Real components vs script logic; see components.ts. */
   components?: Partial<Components>;
   /** Start the demo TCP server (port 8080) in every pod. Default true. */
   podServers?: boolean;
+  /** Directory with the built tessera-* executables. Default <repo>/dist/bin. */
+  binDir?: string;
   /** On a failed start, leave everything up for inspection (clean with teardownLab / make lab-down). Default false. */
   keepOnFailure?: boolean;
   /** Progress lines. Default: silent. */
@@ -67,6 +70,8 @@ export interface Lab {
   readonly labFilePath: string;
   readonly central: Central;
   readonly nodes: OvsNode[];
+  /** REST client for the API test server over its unix socket (undefined when the lab runs without it). */
+  readonly kube: KubeRest | undefined;
   nbctl(args: string[]): Promise<string>;
   sbctl(args: string[]): Promise<string>;
   vsctl(node: string, args: string[]): Promise<string>;
@@ -93,7 +98,7 @@ export const DEFAULT_SERVICES: LabServiceSpec[] = [
   { namespace: 'default', name: 'web', clusterIP: '10.96.0.10', port: 80, targetPort: POD_SERVER_PORT, selector: { app: 'web' } },
 ];
 
-interface Names {
+export interface LabNames {
   underlay: string;
   central: string;
   node: (name: string) => string;
@@ -102,7 +107,7 @@ interface Names {
   cniNetwork: string;
 }
 
-export function labNames(prefix: string): Names {
+export function labNames(prefix: string): LabNames {
   return {
     underlay: `${prefix}ul`,
     central: `${prefix}central`,
@@ -114,6 +119,21 @@ export function labNames(prefix: string): Names {
 
 function checkPrefix(prefix: string): void {
   if (!/^[a-z][a-z0-9-]{0,15}-$/.test(prefix)) throw new Error(`lab prefix ${JSON.stringify(prefix)}: want lowercase letters, digits and dashes, ending in "-" (e.g. "tessera-")`);
+}
+
+const DNS1123 = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function checkPods(pods: LabPodSpec[], nodeNames: string[]): void {
+  const seen = new Set<string>();
+  for (const p of pods) {
+    const id = `${p.namespace}/${p.name}`;
+    for (const [what, v] of [['namespace', p.namespace], ['name', p.name]]) {
+      if (!DNS1123.test(v)) throw new Error(`lab pod ${id}: ${what} ${JSON.stringify(v)} is not a DNS-1123 label`);
+    }
+    if (seen.has(id)) throw new Error(`lab pod ${id} listed twice`);
+    seen.add(id);
+    if (!nodeNames.includes(p.node)) throw new Error(`lab pod ${id}: node ${p.node} is not one of ${nodeNames.join(', ')}`);
+  }
 }
 
 /**
@@ -133,9 +153,10 @@ export async function teardownLab(o: { prefix?: string; stateDir?: string } = {}
     if (pids.length) notes.push(`netns ${ns} still had processes the lab did not start: ${pids.join(' ')} (not killed)`);
     await delNetns(ns);
   }
-  const cache = '/var/lib/cni/results';
   const cniNet = labNames(prefix).cniNetwork;
-  if (existsSync(cache)) for (const f of readdirSync(cache)) if (f.startsWith(`${cniNet}-`)) unlinkSync(join(cache, f));
+  if (existsSync(CNI_CACHE_RESULTS)) {
+    for (const f of readdirSync(CNI_CACHE_RESULTS)) if (f.startsWith(`${cniNet}-`)) unlinkSync(join(CNI_CACHE_RESULTS, f));
+  }
   rmSync(runDir, { recursive: true, force: true });
   rmSync(join(stateDir, 'lab.json'), { force: true });
   return notes;
@@ -143,6 +164,8 @@ export async function teardownLab(o: { prefix?: string; stateDir?: string } = {}
 
 const subnetOf = (i: number): string => `10.244.${i + 1}.0/24`;
 const hostIp = (subnet: string, host: number): string => subnet.replace(/\.0\/\d+$/, `.${host}`);
+const matches = (labels: Record<string, string> | undefined, selector: Record<string, string>): boolean =>
+  Object.entries(selector).every(([k, v]) => labels?.[k] === v);
 
 export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   const t0 = Date.now();
@@ -151,25 +174,17 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   const nodeCount = opts.nodes ?? 2;
   if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 8) throw new Error(`lab nodes: ${nodeCount} (want 1..8)`);
   const components = resolveComponents(opts.components);
+  const nodeNames = Array.from({ length: nodeCount }, (_, i) => nodeName(i));
   const podSpecs = opts.pods ?? defaultPods(nodeCount);
+  checkPods(podSpecs, nodeNames);
   const serviceSpecs = opts.services ?? (opts.pods ? [] : DEFAULT_SERVICES);
   const podServers = opts.podServers ?? true;
+  const binDir = opts.binDir ?? BIN_DIR;
   const log = opts.log ?? ((): void => undefined);
   const stateDir = resolve(opts.stateDir ?? DEFAULT_STATE_DIR);
   const runDir = join(stateDir, 'run');
   const labFilePath = join(stateDir, 'lab.json');
   const names = labNames(prefix);
-  const nodeNames = Array.from({ length: nodeCount }, (_, i) => nodeName(i));
-  const dns1123 = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-  const seen = new Set<string>();
-  for (const p of podSpecs) {
-    for (const [what, v] of [['namespace', p.namespace], ['name', p.name]]) {
-      if (!dns1123.test(v)) throw new Error(`lab pod ${p.namespace}/${p.name}: ${what} ${JSON.stringify(v)} is not a DNS-1123 label`);
-    }
-    if (seen.has(`${p.namespace}/${p.name}`)) throw new Error(`lab pod ${p.namespace}/${p.name} listed twice`);
-    seen.add(`${p.namespace}/${p.name}`);
-    if (!nodeNames.includes(p.node)) throw new Error(`lab pod ${p.namespace}/${p.name}: node ${p.node} is not one of ${nodeNames.join(', ')}`);
-  }
 
   const notes = await teardownLab({ prefix, stateDir });
   for (const n of notes) log(`warning: ${n}`);
@@ -193,9 +208,14 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
 
     log('OVN central: NB, SB, northd');
     const central = await startCentral({ dir: join(runDir, 'central'), netns: names.central, ip: UNDERLAY.central });
+    let api: ApiServerInfo | undefined;
+    let kube: KubeRest | undefined;
+    const apiStarted = components.apiserver
+      ? startApiServer({ repoRoot: REPO_ROOT, dir: central.dir, netns: names.central, ip: UNDERLAY.central, unixSocket: join(runDir, 'apiserver.sock') })
+      : undefined;
     log('nodes: ovsdb-server, ovs-vswitchd (netdev), br-phy, ovn-controller');
     const nodes = await Promise.all(nodeNames.map((n, i) => startOvsNode({
-      name: n, netns: names.node(n), dir: join(runDir, n), cidr: `${UNDERLAY.cidr.replace(/\.0\/\d+$/, `.${UNDERLAY.nodeBase + i + 1}`)}/${UNDERLAY.plen}`,
+      name: n, netns: names.node(n), dir: join(runDir, n), cidr: `${hostIp(UNDERLAY.cidr, UNDERLAY.nodeBase + i + 1)}/${UNDERLAY.plen}`,
       sbRemote: central.sbTcp,
     })));
     const nodeByName = new Map(nodes.map((n) => [n.name, n]));
@@ -206,8 +226,34 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     await Promise.all(nodes.map((n) => waitFor(`br-int on ${n.name}`, async () => (await vsctl(n, ['list-br'])).split('\n').includes('br-int'), 10_000)));
     log(`all chassis registered (${ms} ms after the last ovn-controller started)`);
 
-    const subnets = new Map(nodeNames.map((n, i) => [n, subnetOf(i)]));
-    if (!components.watcher) {
+    // Node subnets: the lab's own allocation in script mode, the watcher's annotation otherwise.
+    const subnets = new Map<string, string>();
+    if (apiStarted) {
+      api = await apiStarted;
+      kube = new KubeRest(api.unixSocket, api.token);
+      log(`API test server ${api.url} (root netns: ${api.unixSocket})`);
+      for (const [i, n] of nodeNames.entries()) {
+        const annotations: Record<string, string> = components.watcher ? {} : { [NODE_SUBNET_ANNOTATION]: subnetOf(i) };
+        await kube.create('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: n, labels: { 'kubernetes.io/hostname': n, 'kubernetes.io/os': 'linux' }, annotations } });
+        await kube.mergePatch(`${nodePath(n)}/status`, { status: {
+          addresses: [{ type: 'InternalIP', address: (nodeByName.get(n) as OvsNode).ip }, { type: 'Hostname', address: n }],
+          conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'lab node' }],
+        } });
+      }
+    }
+    if (components.watcher && api) {
+      log('tessera-watcher');
+      startWatcher({ binDir, dir: central.dir, netns: names.central, apiserverUrl: api.url, token: api.token, nbRemotes: [central.nbTcp], cidrs: CIDRS });
+      const k = kube as KubeRest;
+      for (const n of nodeNames) {
+        await waitFor(`tessera-watcher to annotate node ${n} with ${NODE_SUBNET_ANNOTATION}`, async () => {
+          const s = (await k.get(nodePath(n))).metadata.annotations?.[NODE_SUBNET_ANNOTATION];
+          if (s) subnets.set(n, s);
+          return s !== undefined;
+        }, 30_000);
+      }
+    } else {
+      nodeNames.forEach((n, i) => subnets.set(n, subnetOf(i)));
       await scriptClusterRouter(central);
       for (const n of nodeNames) {
         const s = subnets.get(n) as string;
@@ -215,29 +261,76 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       }
     }
 
+    const cniConf = new Map<string, NodeCniConfig>();
+    if (components.agent && api) {
+      log('tessera-agent on every node');
+      const a = api;
+      await Promise.all(nodes.map(async (n) => {
+        const agentSocket = join(n.dir, 'cni.sock');
+        cniConf.set(n.name, writeNodeConflist({ dir: n.dir, network: names.cniNetwork, agentSocket, logFile: join(n.dir, 'tessera-cni.log'), mtu: POD_MTU }));
+        await startAgent({ binDir, node: n.name, dir: n.dir, netns: n.netns, apiserverUrl: a.url, token: a.token, nbRemotes: [central.nbTcp],
+          ovsDbSocket: n.dbSocket, cniSocket: agentSocket, mtu: POD_MTU, cidrs: CIDRS });
+      }));
+    }
+
     log(`pods: ${podSpecs.map((p) => `${p.namespace}/${p.name}@${p.node}`).join(' ')}`);
     const nextHost = new Map(nodeNames.map((n) => [n, 3]));
     const pods: LabFile['pods'] = [];
     const podJobs: Array<Promise<void>> = [];
     for (const p of podSpecs) {
-      const subnet = subnets.get(p.node) as string;
-      const host = nextHost.get(p.node) as number;
-      nextHost.set(p.node, host + 1);
-      const ip = hostIp(subnet, host);
-      const gw = hostIp(subnet, 1);
-      const net: PodNetwork = {
-        ip_addresses: [`${ip}/${subnet.split('/')[1]}`], mac_address: macFromIPv4(ip), gateway_ips: [gw],
-        routes: [], logical_switch: p.node, mtu: POD_MTU,
-      };
       const netns = names.pod(p);
-      const containerId = cnitoolContainerId(netnsPath(netns));
       const node = nodeByName.get(p.node) as OvsNode;
-      const entry = { namespace: p.namespace, name: p.name, node: p.node, netns, ip, mac: net.mac_address, hostIface: '' };
+      const containerId = cnitoolContainerId(netnsPath(netns));
+      const entry = { namespace: p.namespace, name: p.name, node: p.node, netns, ip: '', mac: '', hostIface: hostVethName(containerId, POD_IFNAME) };
       pods.push(entry);
+      // Script mode allocates here, synchronously, so addresses follow the pod list order.
+      let scriptNet: PodNetwork | undefined;
+      if (!components.watcher) {
+        const subnet = subnets.get(p.node) as string;
+        const host = nextHost.get(p.node) as number;
+        nextHost.set(p.node, host + 1);
+        const ip = hostIp(subnet, host);
+        scriptNet = { ip_addresses: [`${ip}/${subnet.split('/')[1]}`], mac_address: macFromIPv4(ip), gateway_ips: [hostIp(subnet, 1)], routes: [], logical_switch: p.node, mtu: POD_MTU };
+      }
       podJobs.push((async () => {
         await createPodNetns(netns);
-        await scriptPodPort(central, { node: p.node, namespace: p.namespace, pod: p.name, ip, mac: net.mac_address });
-        entry.hostIface = await scriptWirePod({ pod: p, netns, node, net, mtu: POD_MTU, containerId, uid: `lab-${netns}` });
+        let uid = `lab-${netns}`;
+        if (kube) {
+          const annotations: Record<string, string> = scriptNet ? { [POD_NETWORKS_ANNOTATION]: JSON.stringify({ default: scriptNet }) } : {};
+          const created = await kube.create<KubeObject>(`/api/v1/namespaces/${p.namespace}/pods`, {
+            apiVersion: 'v1', kind: 'Pod', metadata: { name: p.name, namespace: p.namespace, labels: p.labels ?? {}, annotations },
+            spec: { nodeName: p.node, containers: [{ name: 'server', image: 'tessera-lab/pod-server' }] },
+          });
+          uid = created.metadata.uid ?? uid;
+        }
+        if (scriptNet) await scriptPodPort(central, { node: p.node, namespace: p.namespace, pod: p.name, ip: scriptNet.ip_addresses[0].split('/')[0], mac: scriptNet.mac_address });
+        if (components.agent) {
+          const result = await cnitool({ verb: 'add', nodeNetns: node.netns, conf: cniConf.get(p.node) as NodeCniConfig, binDir, netnsPath: netnsPath(netns),
+            cniArgs: containerdCniArgs({ sandboxId: containerId, uid, namespace: p.namespace, name: p.name }) });
+          const ip = result?.ips?.[0]?.address;
+          if (!ip) throw new Error(`pod ${p.namespace}/${p.name}: CNI ADD returned no IP: ${JSON.stringify(result)}`);
+          entry.ip = ip.split('/')[0];
+          entry.mac = result?.interfaces?.find((i) => i.sandbox)?.mac ?? '';
+        } else {
+          let net = scriptNet;
+          if (!net) {
+            const k = kube as KubeRest;
+            await waitFor(`tessera-watcher to annotate pod ${p.namespace}/${p.name}`, async () => {
+              net = parsePodNetworks((await k.get(podPath(p.namespace, p.name))).metadata.annotations?.[POD_NETWORKS_ANNOTATION])?.default;
+              return net !== undefined;
+            }, 30_000);
+          }
+          const n = net as PodNetwork;
+          entry.ip = n.ip_addresses[0].split('/')[0];
+          entry.mac = n.mac_address;
+          entry.hostIface = await scriptWirePod({ pod: p, netns, node, net: n, mtu: n.mtu ?? POD_MTU, containerId, uid });
+        }
+        if (kube) {
+          await kube.mergePatch(`${podPath(p.namespace, p.name)}/status`, { status: {
+            phase: 'Running', podIP: entry.ip, podIPs: [{ ip: entry.ip }], hostIP: node.ip,
+            conditions: [{ type: 'Ready', status: 'True' }],
+          } });
+        }
         if (podServers) {
           spawnDaemon({ dir: runDir, name: `pod-server-${netns}`, netns, cwd: REPO_ROOT, cmd: process.execPath,
             args: ['--import', 'tsx', join(REPO_ROOT, 'lab', 'pod-server.ts'), '--name', `${p.namespace}/${p.name}`, '--port', String(POD_SERVER_PORT), '--lab-run', runDir] });
@@ -248,11 +341,27 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
 
     const services: LabFile['services'] = [];
     for (const s of serviceSpecs) {
-      const backends = podSpecs.flatMap((p, i) => Object.entries(s.selector).every(([k, v]) => p.labels?.[k] === v) ? [`${pods[i].ip}:${s.targetPort}`] : []);
-      if (!components.watcher) {
-        await scriptServiceLb(central, { name: `lab_svc_${s.namespace}_${s.name}`, vip: s.clusterIP, port: s.port, backends, nodes: nodeNames });
+      const backends = pods.filter((_, i) => matches(podSpecs[i].labels, s.selector));
+      const ports = [{ name: 'tcp', protocol: 'TCP' as const, port: s.port, targetPort: s.targetPort }];
+      if (kube) {
+        await kube.create(`/api/v1/namespaces/${s.namespace}/services`, {
+          apiVersion: 'v1', kind: 'Service', metadata: { name: s.name, namespace: s.namespace },
+          spec: { type: 'ClusterIP', clusterIP: s.clusterIP, clusterIPs: [s.clusterIP], selector: s.selector, ports },
+        });
+        // No kube-controller-manager in the lab: it writes the EndpointSlice the endpointslice controller would.
+        await kube.create(`/apis/discovery.k8s.io/v1/namespaces/${s.namespace}/endpointslices`, {
+          apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+          metadata: { name: `${s.name}-lab`, namespace: s.namespace, labels: { 'kubernetes.io/service-name': s.name, 'endpointslice.kubernetes.io/managed-by': 'tessera-lab' } },
+          addressType: 'IPv4',
+          endpoints: backends.map((b) => ({ addresses: [b.ip], conditions: { ready: true, serving: true, terminating: false }, nodeName: b.node,
+            targetRef: { kind: 'Pod', namespace: b.namespace, name: b.name } })),
+          ports: [{ name: 'tcp', protocol: 'TCP', port: s.targetPort }],
+        } as KubeObject);
       }
-      services.push({ namespace: s.namespace, name: s.name, clusterIP: s.clusterIP, ports: [{ name: 'tcp', protocol: 'TCP', port: s.port, targetPort: s.targetPort }] });
+      if (!components.watcher) {
+        await scriptServiceLb(central, { name: `lab_svc_${s.namespace}_${s.name}`, vip: s.clusterIP, port: s.port, backends: backends.map((b) => `${b.ip}:${s.targetPort}`), nodes: nodeNames });
+      }
+      services.push({ namespace: s.namespace, name: s.name, clusterIP: s.clusterIP, ports });
     }
 
     if (podServers) {
@@ -262,7 +371,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
 
     const file: LabFile = {
       prefix, createdAt: new Date().toISOString(), components,
-      apiserver: null,
+      apiserver: api ?? null,
       nb: { remotes: [central.nbTcp], unixSocket: central.nbSocket },
       sb: { remotes: [central.sbTcp], unixSocket: central.sbSocket },
       central: { netns: names.central, ip: UNDERLAY.central, runDir: central.dir },
@@ -274,7 +383,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     log(`lab.json written (${labFilePath}) ${Date.now() - t0} ms after start`);
 
     return {
-      file, stateDir, runDir, labFilePath, central, nodes,
+      file, stateDir, runDir, labFilePath, central, nodes, kube,
       nbctl: (args) => nbctl(central, args),
       sbctl: (args) => sbctl(central, args),
       vsctl: (node, args) => {

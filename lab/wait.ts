@@ -2,6 +2,9 @@
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Thrown by a check to stop waiting at once (the thing waited for can no longer happen, e.g. its daemon died). */
+export class GiveUp extends Error {}
+
 /** Polls `check` every `intervalMs` until it returns true; throws naming `what` after `timeoutMs`. */
 export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number, intervalMs = 100): Promise<number> {
   const t0 = Date.now();
@@ -10,6 +13,7 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
     try {
       if (await check()) return Date.now() - t0;
     } catch (err) {
+      if (err instanceof GiveUp) throw err;
       lastErr = err;
     }
     if (Date.now() - t0 >= timeoutMs) {

@@ -82,6 +82,32 @@ describe('lab (e2e, prefix tle-)', function () {
     assert.deepEqual(file.services.map((s) => [s.namespace, s.name, s.clusterIP, s.ports[0].port]), [['default', 'web', '10.96.0.10', 80]]);
   });
 
+  it('serves the lab over the API test server, reachable from a node netns with the token from lab.json', async () => {
+    assert.ok(file.apiserver, 'lab.json names the apiserver');
+    assert.equal(file.apiserver.url, 'http://192.168.77.2:6443');
+    // Fetch from inside node1's netns, over the underlay, as an in-cluster component would.
+    const get = (path: string, token: string): Promise<string> => inNs(file.nodes[0].netns, process.execPath, ['-e',
+      'fetch(process.argv[1], { headers: { authorization: "Bearer " + process.argv[2] } }).then(async (r) => console.log(JSON.stringify({ status: r.status, body: await r.json() })))',
+      `${file.apiserver?.url}${path}`, token]);
+    const denied = JSON.parse(await get('/api/v1/nodes', 'wrong-token')) as { status: number };
+    assert.equal(denied.status, 401);
+    type Item = { metadata: { name: string; annotations?: Record<string, string> }; spec?: { nodeName?: string }; status?: { podIP?: string } };
+    const nodes = JSON.parse(await get('/api/v1/nodes', file.apiserver.token)) as { status: number; body: { items: Item[] } };
+    assert.equal(nodes.status, 200);
+    assert.deepEqual(nodes.body.items.map((n) => [n.metadata.name, n.metadata.annotations?.['tessera.io/node-subnet']]),
+      file.nodes.map((n) => [n.name, n.subnet]));
+    const pods = JSON.parse(await get('/api/v1/pods', file.apiserver.token)) as { body: { items: Item[] } };
+    const byName = new Map(pods.body.items.map((p) => [p.metadata.name, p]));
+    for (const p of file.pods) {
+      const obj = byName.get(p.name);
+      assert.ok(obj, `Pod ${p.name} exists`);
+      assert.equal(obj.spec?.nodeName, p.node);
+      assert.equal(obj.status?.podIP, p.ip);
+      const net = JSON.parse(obj.metadata.annotations?.['tessera.io/pod-networks'] ?? '{}') as { default?: { ip_addresses: string[] } };
+      assert.equal(net.default?.ip_addresses[0]?.split('/')[0], p.ip);
+    }
+  });
+
   it('pods on node1 and node2 ping each other', async () => {
     const a = file.pods.find((p) => p.node === 'node1');
     const b = file.pods.find((p) => p.node === 'node2');

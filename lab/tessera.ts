@@ -1,0 +1,35 @@
+// The real Tessera daemons in the lab: tessera-watcher in the central netns, tessera-agent in each node netns.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { alive, spawnDaemon } from './daemon.js';
+import { GiveUp, waitFor } from './wait.js';
+
+export interface ClusterCidrs {
+  cluster: string;
+  service: string;
+  join: string;
+}
+
+export function startWatcher(o: { binDir: string; dir: string; netns: string; apiserverUrl: string; token: string; nbRemotes: string[]; cidrs: ClusterCidrs }): number {
+  return spawnDaemon({
+    dir: o.dir, name: 'tessera-watcher', netns: o.netns, cmd: join(o.binDir, 'tessera-watcher'),
+    args: ['--kube-api', o.apiserverUrl, '--kube-token', o.token, '--nb', o.nbRemotes.join(','),
+      '--cluster-cidr', o.cidrs.cluster, '--node-subnet-prefix', '24', '--service-cidr', o.cidrs.service, '--join-cidr', o.cidrs.join,
+      '--log-file', join(o.dir, 'tessera-watcher.file.log')],
+  });
+}
+
+/** Starts the node's agent and waits for its CNI socket (what the shim needs) to appear. */
+export async function startAgent(o: { binDir: string; node: string; dir: string; netns: string; apiserverUrl: string; token: string; nbRemotes: string[]; ovsDbSocket: string; cniSocket: string; mtu: number; cidrs: ClusterCidrs }): Promise<number> {
+  const pid = spawnDaemon({
+    dir: o.dir, name: 'tessera-agent', netns: o.netns, cmd: join(o.binDir, 'tessera-agent'),
+    args: ['--node-name', o.node, '--kube-api', o.apiserverUrl, '--kube-token', o.token, '--nb', o.nbRemotes.join(','),
+      '--ovs-db', `unix:${o.ovsDbSocket}`, '--cni-socket', o.cniSocket, '--mtu', String(o.mtu),
+      '--cluster-cidr', o.cidrs.cluster, '--service-cidr', o.cidrs.service, '--log-file', join(o.dir, 'tessera-agent.file.log')],
+  });
+  await waitFor(`tessera-agent on ${o.node} to open ${o.cniSocket} (log: ${join(o.dir, 'tessera-agent.log')})`, () => {
+    if (!alive(pid)) throw new GiveUp(`tessera-agent on ${o.node} exited; see ${join(o.dir, 'tessera-agent.log')}`);
+    return existsSync(o.cniSocket);
+  }, 30_000);
+  return pid;
+}
