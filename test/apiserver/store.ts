@@ -295,6 +295,9 @@ export class Store {
 
   watch(rt: ResourceType, filter: Filter, sink: WatchSink, fromRV: number | undefined): () => void {
     if (fromRV !== undefined && fromRV < this.compactedRV) throw errors.gone(`too old resource version: ${fromRV} (${this.compactedRV})`);
+    // A version this server never issued (the client saw a previous incarnation of it): make the
+    // client relist rather than wait for versions that will mean something else.
+    if (fromRV !== undefined && fromRV > this.rv) throw errors.gone(`resource version ${fromRV} is newer than the server's (${this.rv}); relist`);
     if (fromRV === undefined) {
       // No resourceVersion: the current state as ADDED events, then changes.
       for (const o of this.list(rt, filter).items) sink.send('ADDED', { rv: Number(o.metadata.resourceVersion), rt, type: 'ADDED', object: o }, JSON.stringify(o));
