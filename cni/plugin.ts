@@ -139,8 +139,11 @@ export function loadNetConf(stdin: string): NetConf {
 // ---------------------------------------------------------------------------------------------------
 // Commands
 
-/** Margin over the agent's own waits, for its socket round trip and OVSDB transaction. */
-const AGENT_MARGIN_MS = 5_000;
+/**
+ * Margin over the agent's own waits (annotation + ovn-installed). Larger than the agent server's own bound
+ * (those waits + 10 s) so that the agent's specific error, not our generic timeout, reaches the runtime.
+ */
+const AGENT_MARGIN_MS = 12_000;
 const DEL_TIMEOUT_MS = 30_000;
 const GC_TIMEOUT_MS = 60_000;
 const STATUS_TIMEOUT_MS = 5_000;
