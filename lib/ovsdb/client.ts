@@ -193,11 +193,12 @@ export class OvsdbClient<T extends TablesShape<T>> extends EventEmitter {
       },
       this.opts.probeIntervalMs,
     );
+    // Current from the start, so notifications (of _Server and of each monitor) are applied as they come.
+    this.session = session;
+    this.serverState.clear();
     try {
       await this.checkServer(session);
       this.monitorCond = true;
-      // Become current before re-monitoring, so updates that follow each monitor reply are applied.
-      this.session = session;
       for (const reg of this.monitors.values()) await this.sendMonitor(session, reg);
     } catch (e) {
       if (this.session === session) this.session = undefined;
@@ -221,6 +222,9 @@ export class OvsdbClient<T extends TablesShape<T>> extends EventEmitter {
         'monitor_cond',
         [SERVER_DB, SERVER_MONITOR_ID, { Database: [{ columns: ['name', 'model', 'connected', 'leader'], where: [['name', '==', this.schema.name]] }] }],
         this.opts.connectTimeoutMs,
+        (r) => {
+          if (isObj(r) && isObj(r.Database)) for (const [u, ru] of Object.entries(r.Database)) if (isObj(ru) && isObj(ru.initial)) this.serverState.set(u, ru.initial);
+        },
       );
     } catch (e) {
       if (e instanceof OvsdbRpcError) {
@@ -230,8 +234,8 @@ export class OvsdbClient<T extends TablesShape<T>> extends EventEmitter {
       }
       throw e;
     }
-    const rows = isObj(reply) && isObj(reply.Database) ? Object.values(reply.Database) : [];
-    const row = rows.map((r) => (isObj(r) && isObj(r.initial) ? r.initial : undefined)).find(Boolean);
+    void reply;
+    const row = [...this.serverState.values()][0];
     if (!row) throw new OvsdbError(`${session.remote} does not serve database ${this.schema.name}`);
     const why = this.unusable(row);
     if (why) throw new OvsdbError(`${session.remote}: ${why}`);
@@ -364,7 +368,8 @@ export class OvsdbClient<T extends TablesShape<T>> extends EventEmitter {
   }
 
   private async sendMonitor(session: RpcSession, reg: MonitorReg): Promise<void> {
-    let reply: unknown;
+    // The reply is applied synchronously (onReply), before the update notifications that follow it.
+    const apply = (reply: unknown): void => this.loadMonitorReply(reg, reply);
     if (this.monitorCond) {
       const req: Record<string, unknown> = {};
       for (const [t, m] of reg.tables) {
@@ -374,7 +379,7 @@ export class OvsdbClient<T extends TablesShape<T>> extends EventEmitter {
         req[t] = [r];
       }
       try {
-        reply = await session.request('monitor_cond', [this.schema.name, reg.id, req], this.opts.requestTimeoutMs);
+        await session.request('monitor_cond', [this.schema.name, reg.id, req], this.opts.requestTimeoutMs, apply);
       } catch (e) {
         if (!(e instanceof OvsdbRpcError) || !/unknown method/i.test(JSON.stringify(e.error))) throw e;
         this.log.info(`ovsdb ${this.schema.name}: ${session.remote} has no monitor_cond; using monitor`);
@@ -384,9 +389,14 @@ export class OvsdbClient<T extends TablesShape<T>> extends EventEmitter {
     if (!this.monitorCond) {
       const req: Record<string, unknown> = {};
       for (const [t, m] of reg.tables) req[t] = m.columns ? { columns: m.columns } : {};
-      reply = await session.request('monitor', [this.schema.name, reg.id, req], this.opts.requestTimeoutMs);
+      await session.request('monitor', [this.schema.name, reg.id, req], this.opts.requestTimeoutMs, apply);
     }
-    // Reconcile each table with the server's truth: the first time every row is an insert.
+    reg.loaded = true;
+    for (const w of reg.waiters.splice(0)) w.resolve();
+  }
+
+  /** Reconciles each table with the server's truth; the first time, every row is an insert. */
+  private loadMonitorReply(reg: MonitorReg, reply: unknown): void {
     const updates = isObj(reply) ? reply : {};
     for (const t of reg.tables.keys()) {
       const fresh = new Map<string, Record<string, unknown> & { _uuid: string }>();
@@ -401,8 +411,6 @@ export class OvsdbClient<T extends TablesShape<T>> extends EventEmitter {
       }
       for (const ev of this.cache.reconcile(t, fresh)) this.emitSafe('change', ev);
     }
-    reg.loaded = true;
-    for (const w of reg.waiters.splice(0)) w.resolve();
   }
 
   private passesWhere(table: string, row: Record<string, unknown>): boolean {

@@ -13,6 +13,8 @@ export interface RpcEvents {
 
 interface Pending {
   method: string;
+  /** Runs synchronously on the reply, before any later message is dispatched. */
+  onReply: ((result: unknown) => void) | undefined;
   resolve(v: unknown): void;
   reject(e: Error): void;
   timer: NodeJS.Timeout | undefined;
@@ -46,11 +48,16 @@ export class RpcSession {
     return this.closedReason !== undefined;
   }
 
-  request(method: string, params: unknown[], timeoutMs: number): Promise<unknown> {
+  /**
+   * Sends a request. `onReply`, if given, runs synchronously when the reply is dispatched, so
+   * state derived from it (a monitor's initial rows) is in place before the notifications
+   * that follow it in the same chunk; if it throws, the request rejects with that error.
+   */
+  request(method: string, params: unknown[], timeoutMs: number, onReply?: (result: unknown) => void): Promise<unknown> {
     if (this.closedReason) return Promise.reject(new OvsdbDisconnectedError(`${method}: not connected (${this.closedReason.message})`));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      const p: Pending = { method, resolve, reject, timer: undefined };
+      const p: Pending = { method, onReply, resolve, reject, timer: undefined };
       if (timeoutMs > 0) {
         p.timer = setTimeout(() => {
           this.pending.delete(id);
@@ -129,7 +136,18 @@ export class RpcSession {
     if (!p) return;
     this.pending.delete(m.id);
     if (p.timer) clearTimeout(p.timer);
-    if (m.error !== null && m.error !== undefined) p.reject(new OvsdbRpcError(p.method, m.error));
-    else p.resolve(m.result);
+    if (m.error !== null && m.error !== undefined) {
+      p.reject(new OvsdbRpcError(p.method, m.error));
+      return;
+    }
+    if (p.onReply) {
+      try {
+        p.onReply(m.result);
+      } catch (e) {
+        p.reject(e as Error);
+        return;
+      }
+    }
+    p.resolve(m.result);
   }
 }
