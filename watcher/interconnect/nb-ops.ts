@@ -76,7 +76,7 @@ export function ensureTsPortOps(nb: Nb, o: { az: string; router: LogicalRouter; 
     if (!o.router.ports.includes(lrp._uuid)) ops.push(nb.op.mutate('Logical_Router', [['_uuid', '==', o.router._uuid]], [['ports', 'insert', [lrp._uuid]]]));
   }
   const lsp = nb.cache.lookup('Logical_Switch_Port', 'name', lspName);
-  const lspRow = { type: 'router', addresses: ['router'], options: { 'router-port': lrpName }, external_ids: owner };
+  const lspRow = { name: lspName, type: 'router', addresses: ['router'], options: { 'router-port': lrpName }, external_ids: owner };
   if (!lsp) {
     ops.push(nb.op.insert('Logical_Switch_Port', lspRow, 'lsp'));
     ops.push(nb.op.mutate('Logical_Switch', [['_uuid', '==', o.ts._uuid]], [['ports', 'insert', [ref('lsp')]]]));

@@ -98,13 +98,15 @@ export class SubnetIPAM {
   }
 }
 
-/** One SubnetIPAM per logical switch (node). */
+/** One SubnetIPAM per logical switch (node), plus which switch each owner's address is on. */
 export class PodIPAM {
   private readonly switches = new Map<string, SubnetIPAM>();
+  private readonly switchOf = new Map<string, string>();
 
   setSubnet(ls: string, subnet: IPNet): SubnetIPAM {
     const have = this.switches.get(ls);
     if (have && formatCIDR(have.subnet) === formatCIDR(subnet)) return have;
+    if (have) for (const [owner] of have.entries()) this.switchOf.delete(owner);
     const s = new SubnetIPAM(subnet);
     this.switches.set(ls, s);
     return s;
@@ -114,11 +116,57 @@ export class PodIPAM {
     return this.switches.get(ls);
   }
 
+  /** Drops a switch and every address on it (its ports are gone). */
   removeSwitch(ls: string): void {
+    const s = this.switches.get(ls);
+    if (s) for (const [owner] of s.entries()) this.switchOf.delete(owner);
     this.switches.delete(ls);
   }
 
-  switchesNames(): string[] {
-    return [...this.switches.keys()];
+  private need(ls: string): SubnetIPAM {
+    const s = this.switches.get(ls);
+    if (!s) throw new AddressConflictError(`logical switch ${ls} has no subnet yet`);
+    return s;
+  }
+
+  /** Where the owner's address is, if it has one. */
+  holding(owner: string): { ls: string; ip: IPAddr } | undefined {
+    const ls = this.switchOf.get(owner);
+    const ip = ls ? this.switches.get(ls)?.addressOf(owner) : undefined;
+    return ls && ip ? { ls, ip } : undefined;
+  }
+
+  reserve(ls: string, ip: IPAddr | string, owner: string): IPAddr {
+    const a = this.need(ls).reserve(ip, owner);
+    this.switchOf.set(owner, ls);
+    return a;
+  }
+
+  allocate(ls: string, owner: string): IPAddr {
+    const a = this.need(ls).allocate(owner);
+    this.switchOf.set(owner, ls);
+    return a;
+  }
+
+  /** Frees the owner's address on one switch only (the old one of a pod that moved). */
+  releaseOn(ls: string, owner: string): void {
+    this.switches.get(ls)?.release(owner);
+    if (this.switchOf.get(owner) === ls) this.switchOf.delete(owner);
+  }
+
+  release(owner: string): void {
+    const ls = this.switchOf.get(owner);
+    if (ls === undefined) return;
+    this.switches.get(ls)?.release(owner);
+    this.switchOf.delete(owner);
+  }
+
+  get allocated(): number {
+    return this.switchOf.size;
+  }
+
+  /** Every (owner, switch, ip), for leak and duplicate checks. */
+  entries(): Array<{ owner: string; ls: string; ip: string }> {
+    return [...this.switches].flatMap(([ls, s]) => s.entries().map(([owner, ip]) => ({ owner, ls, ip })));
   }
 }

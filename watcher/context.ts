@@ -1,0 +1,21 @@
+// State shared by the controllers of one watcher process.
+import type { Logger } from '../lib/log.js';
+import type { WatcherConfig } from './config.js';
+import type { NbClient } from './nbops/commit.js';
+import { SubnetAllocator } from './ipam/subnet-allocator.js';
+import { PodIPAM } from './ipam/pod-ipam.js';
+import type { KubeWrites, Stores } from './kube-view.js';
+
+export interface WatcherContext {
+  config: WatcherConfig;
+  nb: NbClient;
+  stores: Stores;
+  kube: KubeWrites;
+  log: Logger;
+  subnets: SubnetAllocator;
+  ipam: PodIPAM;
+}
+
+export function newIpamState(config: WatcherConfig): { subnets: SubnetAllocator; ipam: PodIPAM } {
+  return { subnets: new SubnetAllocator(config.clusterCidr, config.nodeSubnetPrefix), ipam: new PodIPAM() };
+}

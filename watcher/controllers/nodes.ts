@@ -1,0 +1,133 @@
+// Node controller: a subnet per node (annotation tessera.io/node-subnet), the node's logical switch
+// linked to ovn_cluster_router (rtos-<node>/stor-<node>), attached to the cluster LB group; the
+// management IP (.2) joins the management address set. Node deleted → switch, router port and
+// address go, and the subnet is freed.
+import type { V1Node } from '@kubernetes/client-node';
+import { CLUSTER_ROUTER, macFromIPv4, nodeRouterPort, nodeSwitch, nodeSwitchRouterPort } from '../../lib/names.js';
+import { NODE_SUBNET_ANNOTATION } from '../../lib/kube/annotations.js';
+import { formatCIDR, formatIP, withPrefix, type IPNet, parseCIDR } from '../../lib/ipnet/index.js';
+import type { WatcherContext } from '../context.js';
+import { Txn } from '../nbops/txn.js';
+import { commit } from '../nbops/commit.js';
+import { ensureSwitch, deleteSwitch, findSwitch } from '../nbops/switch.js';
+import { ensureRouterPort, deleteRouterPort } from '../nbops/router.js';
+import { createOrUpdatePort } from '../nbops/lsp.js';
+import { attachGroup } from '../nbops/load-balancer.js';
+import { addressSetAdd, addressSetRemove } from '../nbops/address-set.js';
+import { ownerIds, ownedBy } from '../nbops/owner.js';
+import { CLUSTER_LB_GROUP } from '../names.js';
+import { MGMT_ADDRESS_SET } from '../policy/translate.js';
+import { SubnetIPAM } from '../ipam/pod-ipam.js';
+
+export const SUBNET_KEY = 'tessera.io/subnet';
+
+export class NodeController {
+  /** Called after a node's switch exists (pods waiting for it can proceed). */
+  onNodeReady: (node: string) => void = () => {};
+
+  constructor(private readonly ctx: WatcherContext) {}
+
+  /** Rebuilds the subnet allocator: annotations first (what nodes were told), then our NB switches. */
+  rebuild(): void {
+    const { ctx } = this;
+    for (const node of ctx.stores.nodes.list()) {
+      const name = node.metadata?.name ?? '';
+      const ann = node.metadata?.annotations?.[NODE_SUBNET_ANNOTATION];
+      if (!ann) continue;
+      try {
+        const net = ctx.subnets.reserve(name, ann);
+        ctx.ipam.setSubnet(nodeSwitch(name), net);
+      } catch (err) {
+        ctx.log.warn(`node ${name}: ignoring annotation ${NODE_SUBNET_ANNOTATION}="${ann}": ${(err as Error).message}`);
+      }
+    }
+    for (const ls of ctx.nb.cache.list('Logical_Switch')) {
+      const node = ownedBy(ls.external_ids, 'node');
+      const subnet = ls.external_ids[SUBNET_KEY];
+      if (!node || !subnet || ctx.subnets.get(node)) continue;
+      try {
+        ctx.ipam.setSubnet(ls.name, ctx.subnets.reserve(node, subnet));
+      } catch (err) {
+        ctx.log.warn(`switch ${ls.name}: subnet ${subnet} not rebuilt: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** Keys of nodes that have our NB rows but no Node object (for reconcile). */
+  staleKeys(): string[] {
+    return this.ctx.nb.cache
+      .list('Logical_Switch')
+      .map((ls) => ownedBy(ls.external_ids, 'node'))
+      .filter((n): n is string => !!n && !this.ctx.stores.nodes.get(n));
+  }
+
+  async sync(name: string): Promise<void> {
+    const node = this.ctx.stores.nodes.get(name);
+    if (!node) return this.remove(name);
+    await this.ensure(name, node);
+  }
+
+  private async ensure(name: string, node: V1Node): Promise<void> {
+    const { ctx } = this;
+    const ann = node.metadata?.annotations?.[NODE_SUBNET_ANNOTATION];
+    let subnet: IPNet;
+    if (ann && !ctx.subnets.get(name)) {
+      try {
+        subnet = ctx.subnets.reserve(name, ann);
+      } catch (err) {
+        ctx.log.warn(`node ${name}: annotation ${NODE_SUBNET_ANNOTATION}="${ann}" refused (${(err as Error).message}); allocating a new subnet`);
+        await ctx.kube.event({ kind: 'Node', name, uid: node.metadata?.uid }, 'Warning', 'SubnetConflict', (err as Error).message).catch(() => {});
+        subnet = ctx.subnets.allocate(name);
+      }
+    } else {
+      subnet = ctx.subnets.allocate(name);
+    }
+    const sipam = ctx.ipam.setSubnet(nodeSwitch(name), subnet);
+    await commit(ctx.nb, this.nodeOps(name, subnet, sipam));
+    const cidr = formatCIDR(subnet);
+    if (ann !== cidr) await ctx.kube.annotate({ kind: 'Node', name }, { [NODE_SUBNET_ANNOTATION]: cidr });
+    this.onNodeReady(name);
+  }
+
+  nodeOps(name: string, subnet: IPNet, sipam: SubnetIPAM): Txn {
+    const txn = new Txn(this.ctx.nb.cache, `node ${name}`);
+    const cidr = formatCIDR(subnet);
+    const ids = ownerIds('node', name, { [SUBNET_KEY]: cidr });
+    const ls = ensureSwitch(txn, {
+      name: nodeSwitch(name),
+      other_config: { subnet: cidr, exclude_ips: `${formatIP(sipam.gateway)}..${formatIP(sipam.managementIP)}` },
+      external_ids: ids,
+    });
+    const gw = sipam.gateway;
+    ensureRouterPort(txn, CLUSTER_ROUTER, {
+      name: nodeRouterPort(name),
+      mac: macFromIPv4(formatIP(gw)),
+      networks: [withPrefix(gw, subnet.prefix)],
+      external_ids: ownerIds('node', name),
+    });
+    createOrUpdatePort(txn, nodeSwitch(name), {
+      name: nodeSwitchRouterPort(name),
+      type: 'router',
+      addresses: ['router'],
+      options: { 'router-port': nodeRouterPort(name) },
+      external_ids: ownerIds('node', name),
+    });
+    attachGroup(txn, 'Logical_Switch', ls, CLUSTER_LB_GROUP);
+    addressSetAdd(txn, MGMT_ADDRESS_SET, [formatIP(sipam.managementIP)]);
+    return txn;
+  }
+
+  private async remove(name: string): Promise<void> {
+    const { ctx } = this;
+    const txn = new Txn(ctx.nb.cache, `node ${name} delete`);
+    const ls = findSwitch(txn, nodeSwitch(name));
+    const subnetText = ls?.external_ids[SUBNET_KEY] ?? (ctx.subnets.get(name) ? formatCIDR(ctx.subnets.get(name)!) : undefined);
+    if (ls && ownedBy(ls.external_ids, 'node') === name) deleteSwitch(txn, nodeSwitch(name));
+    deleteRouterPort(txn, nodeRouterPort(name));
+    if (subnetText) addressSetRemove(txn, MGMT_ADDRESS_SET, [formatIP(new SubnetIPAM(parseCIDR(subnetText)).managementIP)]);
+    await commit(ctx.nb, txn);
+    // Only now, with the switch and its ports gone, are the node's subnet and pod addresses free.
+    ctx.ipam.removeSwitch(nodeSwitch(name));
+    ctx.subnets.release(name);
+  }
+}

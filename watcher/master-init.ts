@@ -1,0 +1,57 @@
+// master-init (the seed's ovn-k8s-overlay master-init): the cluster router, the join switch linked to
+// it, the cluster load balancer group and the management-IP address set. Idempotent: run on every start.
+import { CLUSTER_ROUTER, JOIN_SWITCH, macFromIPv4 } from '../lib/names.js';
+import { addressAt, formatCIDR, formatIP, withPrefix } from '../lib/ipnet/index.js';
+import type { WatcherConfig } from './config.js';
+import { Txn } from './nbops/txn.js';
+import { commit, type NbClient } from './nbops/commit.js';
+import { ensureRouter, ensureRouterPort } from './nbops/router.js';
+import { ensureSwitch } from './nbops/switch.js';
+import { createOrUpdatePort } from './nbops/lsp.js';
+import { ensureLoadBalancerGroup } from './nbops/load-balancer.js';
+import { ensureAddressSet } from './nbops/address-set.js';
+import { ownerIds } from './nbops/owner.js';
+import { CLUSTER_LB_GROUP, clusterJoinPort, joinClusterPort } from './names.js';
+import { MGMT_ADDRESS_SET } from './policy/translate.js';
+
+export function masterInitOps(txn: Txn, config: WatcherConfig): void {
+  const ids = ownerIds('cluster', CLUSTER_ROUTER);
+  ensureRouter(txn, { name: CLUSTER_ROUTER, external_ids: ids });
+  const joinGw = addressAt(config.joinCidr, 1);
+  ensureSwitch(txn, {
+    name: JOIN_SWITCH,
+    other_config: { subnet: formatCIDR(config.joinCidr), exclude_ips: formatIP(joinGw) },
+    external_ids: ownerIds('cluster', JOIN_SWITCH),
+  });
+  ensureRouterPort(txn, CLUSTER_ROUTER, {
+    name: clusterJoinPort,
+    mac: macFromIPv4(formatIP(joinGw)),
+    networks: [withPrefix(joinGw, config.joinCidr.prefix)],
+    external_ids: ownerIds('cluster', JOIN_SWITCH),
+  });
+  createOrUpdatePort(txn, JOIN_SWITCH, {
+    name: joinClusterPort,
+    type: 'router',
+    addresses: ['router'],
+    options: { 'router-port': clusterJoinPort },
+    external_ids: ownerIds('cluster', JOIN_SWITCH),
+  });
+  ensureLoadBalancerGroup(txn, CLUSTER_LB_GROUP);
+  const mgmt = txn.cache.lookupAll('Address_Set', 'name', MGMT_ADDRESS_SET)[0];
+  ensureAddressSet(txn, MGMT_ADDRESS_SET, mgmt?.addresses ?? [], ownerIds('cluster', MGMT_ADDRESS_SET));
+}
+
+/** Runs master-init as one transaction; a second run writes nothing. */
+export async function masterInit(nb: NbClient, config: WatcherConfig): Promise<number> {
+  const txn = new Txn(nb.cache, 'master-init');
+  masterInitOps(txn, config);
+  const n = txn.ops.length;
+  await commit(nb, txn);
+  return n;
+}
+
+/** Tables the watcher monitors (everything its nbops read). */
+export const WATCHED_TABLES = [
+  'Logical_Router', 'Logical_Router_Port', 'Logical_Switch', 'Logical_Switch_Port', 'Load_Balancer', 'Load_Balancer_Group',
+  'Port_Group', 'ACL', 'Address_Set',
+] as const;
