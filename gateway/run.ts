@@ -1,0 +1,124 @@
+// run: the long-lived gateway. One serial reconcile loop makes node and NB match the config and the services:
+// triggered by Service/EndpointSlice events, NB changes (someone deleted our GR, a reconnect resynced the cache),
+// while the localnet patch port is still missing, and every --resync-seconds. Each pass is idempotent and cheap
+// when nothing changed (diffs against the NB cache, flows replaced only when different).
+import { createServer, type Server } from 'node:http';
+import type { KubeAccessOptions } from '../lib/kube/client.js';
+import type { Logger } from '../lib/log.js';
+import type { GatewayConfig } from './config.js';
+import { Gateway } from './gateway.js';
+import { watchServices, type ServiceWatch } from './kube.js';
+import { applyLoadBalancers, connectNb, NB_TABLES, NotReadyError } from './nb.js';
+import { gatewayLbs } from './services.js';
+
+export interface RunOptions {
+  resyncMs: number;
+  health?: { host: string; port: number };
+}
+
+export async function runGateway(cfg: GatewayConfig, access: KubeAccessOptions, opts: RunOptions, log: Logger): Promise<void> {
+  const nb = await connectNb(cfg.nbRemotes, log);
+  const gw = new Gateway(cfg, nb, log);
+  let watch: ServiceWatch | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let again = false;
+  let plumbed = false;
+  let healthy = false;
+  let stopping = false;
+  let failures = 0;
+
+  const schedule = (delayMs = 100): void => {
+    if (stopping || timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void pass();
+    }, delayMs);
+  };
+
+  const pass = async (): Promise<void> => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    again = false;
+    let retryMs: number | undefined;
+    try {
+      if (!plumbed) {
+        await gw.plumbNode();
+        plumbed = true;
+      }
+      await gw.applyNb();
+      if (watch?.services.hasSynced && watch.slices.hasSynced) {
+        const { lbs, external } = gatewayLbs(watch.services.list(), watch.slices.list(), { node: cfg.node, physicalIp: cfg.physicalIp });
+        const n = await applyLoadBalancers(nb, cfg.node, lbs);
+        if (n > 0) log.info(`service load balancers on GR_${cfg.node} updated (${n} ops, ${lbs.length} LBs)`);
+        gw.external = external;
+      }
+      await gw.applyFlows();
+      if (cfg.mode === 'shared' && !(await gw.ovs.patchPortOn(cfg.bridge))) retryMs = 1000; // flows wait for the patch port
+      healthy = true;
+      failures = 0;
+    } catch (err) {
+      healthy = false;
+      failures++;
+      retryMs = Math.min(500 * 2 ** Math.min(failures, 5), 15_000);
+      const msg = (err as Error).message;
+      if (err instanceof NotReadyError) log.info(`waiting: ${msg}`, { retryMs });
+      else log.error(`reconcile failed: ${msg}`, { retryMs });
+    } finally {
+      running = false;
+    }
+    if (again) schedule();
+    else if (retryMs !== undefined) schedule(retryMs);
+  };
+
+  nb.on('change', (ev: { table: string }) => {
+    if ((NB_TABLES as readonly string[]).includes(ev.table)) schedule(200);
+  });
+  nb.on('resynced', () => {
+    gw.forgetFlows();
+    schedule();
+  });
+
+  watch = watchServices(access, log, () => schedule(50));
+  const resync = setInterval(() => {
+    gw.forgetFlows();
+    plumbed = false;
+    schedule(0);
+  }, opts.resyncMs);
+
+  let server: Server | undefined;
+  if (opts.health) {
+    server = createServer((req, res) => {
+      const ok = req.url === '/healthz' && healthy && nb.connected;
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'not ready\n');
+    });
+    await new Promise<void>((r) => server!.listen(opts.health!.port, opts.health!.host, r));
+  }
+
+  schedule(0);
+  void watch.start().then(() => {
+    log.info('service informers synced');
+    schedule(0);
+  });
+
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string): void => {
+      if (stopping) return;
+      stopping = true;
+      log.info(`${sig}: stopping (the gateway's state stays in place; use cleanup to remove it)`);
+      clearInterval(resync);
+      clearTimeout(timer);
+      void (async () => {
+        await watch?.stop().catch(() => undefined);
+        server?.close();
+        nb.close();
+        resolve();
+      })();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}

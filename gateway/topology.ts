@@ -1,0 +1,121 @@
+// The gateway's desired NB state for one node, computed from its config alone (pure, unit-tested). nb.ts makes NB
+// match it; the same function serves init, every reconcile pass of run, and cleanup (what to remove).
+import { CLUSTER_ROUTER, JOIN_SWITCH, externalSwitch, gatewayRouter, macFromIPv4 } from '../lib/names.js';
+import { egressNats, type EgressNatPolicy } from './egress-nat.js';
+import { extGrPort, grExternalPort, grJoinPort, JOIN_IP_KEY, joinGrPort, localnetPort, ownedBy } from './names.js';
+
+export interface TopologyInput {
+  node: string;
+  chassis: string;
+  bridge: string;
+  /** MAC of the external bridge (the NIC's): the GR's external port uses it, so upstream sees one MAC per node. */
+  bridgeMac: string;
+  physicalIp: string;
+  physicalPrefix: number;
+  defaultGw: string;
+  clusterSubnet: string;
+  nodeSubnet: string;
+  joinIp: string;
+  joinPrefix: number;
+  /** The cluster router's address on the join switch: the GR's next hop back into the cluster. */
+  clusterJoinIp: string;
+  physicalNetwork: string;
+  egress: EgressNatPolicy;
+}
+
+export interface RouterPortRow {
+  name: string;
+  mac: string;
+  networks: string[];
+  external_ids: Record<string, string>;
+}
+
+export interface SwitchPortRow {
+  switch: string;
+  name: string;
+  type: string;
+  addresses: string[];
+  options: Record<string, string>;
+  external_ids: Record<string, string>;
+}
+
+export interface RouteRow {
+  ip_prefix: string;
+  nexthop: string;
+  policy?: 'src-ip' | 'dst-ip';
+  output_port?: string;
+  external_ids: Record<string, string>;
+}
+
+export interface NatRow {
+  type: 'snat' | 'dnat' | 'dnat_and_snat';
+  logical_ip: string;
+  external_ip: string;
+  external_ids: Record<string, string>;
+}
+
+export interface GatewayTopology {
+  router: { name: string; options: Record<string, string>; external_ids: Record<string, string> };
+  routerPorts: RouterPortRow[];
+  extSwitch: { name: string; external_ids: Record<string, string> };
+  switchPorts: SwitchPortRow[];
+  routes: RouteRow[];
+  nats: NatRow[];
+  /** Static routes on ovn_cluster_router: the return path from this node's pods through its GR. */
+  clusterRoutes: RouteRow[];
+}
+
+/** Identity of a route for diffing (the row has no name). */
+export const routeKey = (r: Pick<RouteRow, 'ip_prefix' | 'nexthop' | 'policy' | 'output_port'>): string =>
+  `${r.policy ?? 'dst-ip'} ${r.ip_prefix} via ${r.nexthop}${r.output_port ? ` out ${r.output_port}` : ''}`;
+export const natKey = (n: Pick<NatRow, 'type' | 'logical_ip' | 'external_ip'>): string => `${n.type} ${n.logical_ip} -> ${n.external_ip}`;
+
+export function gatewayTopology(t: TopologyInput): GatewayTopology {
+  const gr = gatewayRouter(t.node);
+  const own = (role?: string): Record<string, string> => ownedBy(t.node, role);
+  return {
+    router: {
+      name: gr,
+      options: {
+        chassis: t.chassis,
+        // Traffic a GR load balancer sends into the cluster leaves with the GR's join IP as source, so replies
+        // come back through this GR even when the endpoint's node egresses through another one.
+        lb_force_snat_ip: 'router_ip',
+        // Learn upstream neighbours only when asked: a large external segment must not fill the MAC table.
+        always_learn_from_arp_request: 'false',
+        dynamic_neigh_routers: 'true',
+      },
+      external_ids: { ...own('gateway-router'), [JOIN_IP_KEY]: t.joinIp },
+    },
+    routerPorts: [
+      { name: grJoinPort(t.node), mac: macFromIPv4(t.joinIp), networks: [`${t.joinIp}/${t.joinPrefix}`], external_ids: own('join') },
+      { name: grExternalPort(t.node), mac: t.bridgeMac, networks: [`${t.physicalIp}/${t.physicalPrefix}`], external_ids: own('external') },
+    ],
+    extSwitch: { name: externalSwitch(t.node), external_ids: own('external-switch') },
+    switchPorts: [
+      {
+        switch: JOIN_SWITCH, name: joinGrPort(t.node), type: 'router', addresses: ['router'],
+        options: { 'router-port': grJoinPort(t.node) }, external_ids: own('join'),
+      },
+      {
+        switch: externalSwitch(t.node), name: extGrPort(t.node), type: 'router', addresses: ['router'],
+        options: { 'router-port': grExternalPort(t.node) }, external_ids: own('external'),
+      },
+      {
+        switch: externalSwitch(t.node), name: localnetPort(t.bridge, t.node), type: 'localnet', addresses: ['unknown'],
+        options: { network_name: t.physicalNetwork }, external_ids: own('localnet'),
+      },
+    ],
+    routes: [
+      { ip_prefix: '0.0.0.0/0', nexthop: t.defaultGw, output_port: grExternalPort(t.node), external_ids: own('default-route') },
+      { ip_prefix: t.clusterSubnet, nexthop: t.clusterJoinIp, external_ids: own('cluster-route') },
+    ],
+    nats: egressNats(t.egress, { node: t.node, clusterSubnet: t.clusterSubnet, physicalIp: t.physicalIp }),
+    clusterRoutes: [
+      { ip_prefix: t.nodeSubnet, nexthop: t.joinIp, policy: 'src-ip', external_ids: own('return-route') },
+    ],
+  };
+}
+
+/** Which router/switch each gateway-owned row hangs off (for cleanup of rows outside GR_ and ext_). */
+export const CLUSTER_ROUTER_NAME = CLUSTER_ROUTER;
