@@ -14,16 +14,16 @@ import { scriptClusterRouter, scriptNodeSwitch, scriptPodPort, scriptServiceLb }
 import { addAddr, addNetns, delNetns, listNetns, netnsPids } from './netns.js';
 import { chassisNames, nbctl, sbctl, startCentral, type Central } from './ovn-central.js';
 import { startOvsNode, vsctl, type OvsNode } from './ovs-node.js';
-import { BIN_DIR, DEFAULT_STATE_DIR, REPO_ROOT } from './paths.js';
+import { BIN_DIR, MAKE_LAB_PREFIX, REPO_ROOT, defaultStateDir } from './paths.js';
 import { POD_IFNAME, cnitoolContainerId, createPodNetns, hostVethName, netnsPath, scriptWirePod, type LabPodSpec } from './pods.js';
 import { POD_SERVER_PORT, formatReport, runChecks, type CheckResult } from './report.js';
 import { startAgent, startWatcher, type ClusterCidrs } from './tessera.js';
 import { UNDERLAY_NIC, createUnderlay, plugUnderlay } from './underlay.js';
 import { waitFor } from './wait.js';
 
-export { DEFAULT_STATE_DIR, REPO_ROOT } from './paths.js';
+export { DEFAULT_STATE_DIR, REPO_ROOT, defaultStateDir } from './paths.js';
 export type { LabPodSpec } from './pods.js';
-export const DEFAULT_PREFIX = 'tessera-';
+export const DEFAULT_PREFIX = MAKE_LAB_PREFIX;
 
 /** Lab-private addressing: all of it lives inside the lab's netns. */
 const UNDERLAY = { cidr: '192.168.77.0/24', plen: 24, central: '192.168.77.2', nodeBase: 10 };
@@ -43,7 +43,7 @@ export interface LabServiceSpec {
 export interface LabOptions {
   /** Netns name prefix; every netns the lab makes starts with it. Default "tessera-". */
   prefix?: string;
-  /** Where lab.json and run/ (daemon dirs, sockets, logs) go. Default <repo>/.lab. */
+  /** Where lab.json and run/ (daemon dirs, sockets, logs) go. Default: defaultStateDir(prefix), i.e. <repo>/.lab for "tessera-", else /tmp/<prefix>lab. */
   stateDir?: string;
   /** Number of nodes, named node1..nodeN. Default 2. */
   nodes?: number;
@@ -144,7 +144,7 @@ function checkPods(pods: LabPodSpec[], nodeNames: string[]): void {
 export async function teardownLab(o: { prefix?: string; stateDir?: string } = {}): Promise<string[]> {
   const prefix = o.prefix ?? DEFAULT_PREFIX;
   checkPrefix(prefix);
-  const stateDir = resolve(o.stateDir ?? DEFAULT_STATE_DIR);
+  const stateDir = resolve(o.stateDir ?? defaultStateDir(prefix));
   const runDir = join(stateDir, 'run');
   const notes: string[] = [];
   await stopDaemons(runDir);
@@ -181,7 +181,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   const podServers = opts.podServers ?? true;
   const binDir = opts.binDir ?? BIN_DIR;
   const log = opts.log ?? ((): void => undefined);
-  const stateDir = resolve(opts.stateDir ?? DEFAULT_STATE_DIR);
+  const stateDir = resolve(opts.stateDir ?? defaultStateDir(prefix));
   const runDir = join(stateDir, 'run');
   const labFilePath = join(stateDir, 'lab.json');
   const names = labNames(prefix);

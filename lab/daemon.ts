@@ -43,6 +43,11 @@ function cmdline(pid: number): string {
   }
 }
 
+/** Every lab daemon gets a path under its run dir on its command line; a reused PID will not have one. */
+function startedUnder(pid: number, root: string): boolean {
+  return cmdline(pid).includes(root.endsWith('/') ? root : `${root}/`);
+}
+
 export function readPid(pidfile: string): number | undefined {
   try {
     const pid = Number(readFileSync(pidfile, 'utf8').trim());
@@ -91,7 +96,7 @@ export function livePids(root: string): number[] {
   const pids: number[] = [];
   for (const f of findPidfiles(root)) {
     const pid = readPid(f);
-    if (pid !== undefined && alive(pid) && cmdline(pid).includes(root)) pids.push(pid);
+    if (pid !== undefined && alive(pid) && startedUnder(pid, root)) pids.push(pid);
   }
   return pids;
 }
@@ -109,7 +114,7 @@ export async function stopDaemons(root: string, first: string[] = []): Promise<n
     const pids: number[] = [];
     for (const f of group) {
       const pid = readPid(f);
-      if (pid !== undefined && alive(pid) && cmdline(pid).includes(root)) {
+      if (pid !== undefined && alive(pid) && startedUnder(pid, root)) {
         try {
           process.kill(pid, 'SIGTERM');
           pids.push(pid);

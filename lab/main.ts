@@ -1,7 +1,7 @@
 // `make lab` / `make lab-down` / `make lab-status`: the local lab cluster for a user's demo.
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_PREFIX, DEFAULT_STATE_DIR, startLab, teardownLab } from './cluster.js';
+import { DEFAULT_PREFIX, defaultStateDir, startLab, teardownLab } from './cluster.js';
 import { livePids } from './daemon.js';
 import { readLabFile } from './lab-file.js';
 import { listNetns } from './netns.js';
@@ -9,7 +9,7 @@ import { formatReport, runChecks } from './report.js';
 
 const log = (m: string): void => void process.stderr.write(`[lab ${new Date().toISOString().slice(11, 23)}] ${m}\n`);
 
-const usage = 'usage: lab/main.ts up|down|status [--prefix tessera-] [--state-dir .lab] [--nodes 2]';
+const usage = 'usage: lab/main.ts up|down|status [--prefix tessera-] [--state-dir DIR (default .lab; /tmp/<prefix>lab for other prefixes)] [--nodes 2]';
 let parsed;
 try {
   parsed = parseArgs({ allowPositionals: true, options: { prefix: { type: 'string' }, 'state-dir': { type: 'string' }, nodes: { type: 'string' } } });
@@ -18,7 +18,7 @@ try {
   process.exit(2);
 }
 const prefix = parsed.values.prefix ?? DEFAULT_PREFIX;
-const stateDir = resolve(parsed.values['state-dir'] ?? DEFAULT_STATE_DIR);
+const stateDir = resolve(parsed.values['state-dir'] ?? defaultStateDir(prefix));
 const nodes = Number(parsed.values.nodes ?? 2);
 
 async function up(): Promise<number> {

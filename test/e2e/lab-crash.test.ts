@@ -1,12 +1,11 @@
 // `lab/main.ts down` cleans up after an `up` that was killed half-way (SIGKILL, so no cleanup of its own ran).
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { alive } from '../../lab/daemon.js';
-import { teardownLab } from '../../lab/cluster.js';
+import { defaultStateDir, teardownLab } from '../../lab/cluster.js';
 
 const exec = promisify(execFile);
 const PREFIX = 'tle-';
@@ -29,17 +28,17 @@ function pidsUnder(dir: string): number[] {
 
 describe('lab teardown after a crashed up (e2e, prefix tle-)', function () {
   this.timeout(120_000);
-  const stateDir = mkdtempSync(join(tmpdir(), 'tle-crash-'));
+  const stateDir = defaultStateDir(PREFIX);
   const env = { ...process.env };
   delete env.NODE_EXTRA_CA_CERTS;
 
   after(async () => {
-    await teardownLab({ prefix: PREFIX, stateDir });
-    rmSync(stateDir, { recursive: true, force: true });
+    await teardownLab({ prefix: PREFIX });
   });
 
   it('removes netns, daemons and state left by an up killed mid-way, and is idempotent', async () => {
-    const up = spawn(TSX, [join(REPO, 'lab', 'main.ts'), 'up', '--prefix', PREFIX, '--state-dir', stateDir], { cwd: REPO, env, stdio: 'ignore', detached: true });
+    // No --state-dir: the CLI must derive the prefix's default state dir by itself, for up and for down.
+    const up = spawn(TSX, [join(REPO, 'lab', 'main.ts'), 'up', '--prefix', PREFIX], { cwd: REPO, env, stdio: 'ignore', detached: true });
     const upExit = new Promise<void>((r) => up.on('exit', () => r()));
     // Kill it once daemons run and pods are being wired: the messiest moment.
     const deadline = Date.now() + 60_000;
@@ -55,7 +54,7 @@ describe('lab teardown after a crashed up (e2e, prefix tle-)', function () {
     assert.notDeepEqual(await ourNetns(), []);
 
     for (let i = 0; i < 2; i++) {
-      const r = await exec(TSX, [join(REPO, 'lab', 'main.ts'), 'down', '--prefix', PREFIX, '--state-dir', stateDir], { cwd: REPO, env, timeout: 60_000 });
+      const r = await exec(TSX, [join(REPO, 'lab', 'main.ts'), 'down', '--prefix', PREFIX], { cwd: REPO, env, timeout: 60_000 });
       assert.doesNotMatch(r.stderr, /warning/);
       assert.deepEqual(await ourNetns(), []);
       assert.deepEqual(pids.filter(alive), []);

@@ -2,11 +2,10 @@
 // (lab.json against the kernel and OVSDB, pings and TCP bytes with nc), then torn down without leftovers.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startLab, teardownLab, type Lab } from '../../lab/cluster.js';
+import { defaultStateDir, startLab, teardownLab, type Lab } from '../../lab/cluster.js';
 import { alive } from '../../lab/daemon.js';
 import type { LabFile } from '../../lab/lab-file.js';
 
@@ -41,18 +40,19 @@ async function ncExchange(from: string, to: { netns: string; ip: string }, bytes
 
 describe('lab (e2e, prefix tle-)', function () {
   this.timeout(120_000);
-  const stateDir = mkdtempSync(join(tmpdir(), 'tle-lab-'));
+  // The prefix's deterministic state dir (/tmp/tle-lab): a crashed earlier run gets cleaned by this one.
+  const stateDir = defaultStateDir(PREFIX);
   let lab: Lab | undefined;
   let file: LabFile;
 
   before(async () => {
-    lab = await startLab({ prefix: PREFIX, stateDir, nodes: 2 });
+    lab = await startLab({ prefix: PREFIX, nodes: 2 });
+    assert.equal(lab.stateDir, stateDir);
     file = JSON.parse(readFileSync(join(stateDir, 'lab.json'), 'utf8')) as LabFile;
   });
 
   after(async () => {
-    await teardownLab({ prefix: PREFIX, stateDir });
-    rmSync(stateDir, { recursive: true, force: true });
+    await teardownLab({ prefix: PREFIX });
   });
 
   it('writes lab.json that matches the running lab', async () => {
