@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { alive, spawnDaemon } from './daemon.js';
+import { succeeds } from './exec.js';
 import { GiveUp, waitFor } from './wait.js';
 
 export interface ClusterCidrs {
@@ -19,17 +20,28 @@ export function startWatcher(o: { binDir: string; dir: string; netns: string; ap
   });
 }
 
-/** Starts the node's agent and waits for its CNI socket (what the shim needs) to appear. */
+/** Port of the agent's /healthz and /readyz, on loopback inside its node netns (each netns has its own). */
+export const AGENT_HEALTH_PORT = 9476;
+
+/** True once GET http://127.0.0.1:port/path inside `netns` answers 2xx. */
+export function httpOk(netns: string, port: number, path: string): Promise<boolean> {
+  return succeeds(process.execPath, ['-e',
+    'fetch(process.argv[1], { signal: AbortSignal.timeout(2000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))',
+    `http://127.0.0.1:${port}${path}`], { netns, timeoutMs: 5_000 });
+}
+
+/** Starts the node's agent and waits until it reports ready (informers synced, OVSDB connected, node init done). */
 export async function startAgent(o: { binDir: string; node: string; dir: string; netns: string; apiserverUrl: string; token: string; nbRemotes: string[]; ovsDbSocket: string; cniSocket: string; mtu: number; cidrs: ClusterCidrs }): Promise<number> {
   const pid = spawnDaemon({
     dir: o.dir, name: 'tessera-agent', netns: o.netns, cmd: join(o.binDir, 'tessera-agent'),
     args: ['--node-name', o.node, '--kube-api', o.apiserverUrl, '--kube-token', o.token, '--nb', o.nbRemotes.join(','),
       '--ovs-db', `unix:${o.ovsDbSocket}`, '--cni-socket', o.cniSocket, '--mtu', String(o.mtu),
-      '--cluster-cidr', o.cidrs.cluster, '--service-cidr', o.cidrs.service, '--log-file', join(o.dir, 'tessera-agent.file.log')],
+      '--cluster-cidr', o.cidrs.cluster, '--service-cidr', o.cidrs.service, '--health-listen', `127.0.0.1:${AGENT_HEALTH_PORT}`,
+      '--log-file', join(o.dir, 'tessera-agent.file.log')],
   });
-  await waitFor(`tessera-agent on ${o.node} to open ${o.cniSocket} (log: ${join(o.dir, 'tessera-agent.log')})`, () => {
+  await waitFor(`tessera-agent on ${o.node} to be ready (log: ${join(o.dir, 'tessera-agent.log')})`, async () => {
     if (!alive(pid)) throw new GiveUp(`tessera-agent on ${o.node} exited; see ${join(o.dir, 'tessera-agent.log')}`);
-    return existsSync(o.cniSocket);
-  }, 30_000);
+    return existsSync(o.cniSocket) && (await httpOk(o.netns, AGENT_HEALTH_PORT, '/readyz'));
+  }, 30_000, 200);
   return pid;
 }
