@@ -139,3 +139,13 @@ export function apiGroupList(): Record<string, unknown> {
   });
   return { kind: 'APIGroupList', apiVersion: 'v1', groups };
 }
+
+/** JSON with object keys sorted, so equal objects compare equal whatever order a client serialized them in. */
+export function canonicalJson(v: unknown): string {
+  return JSON.stringify(v, (_k, val: unknown) => {
+    if (typeof val !== 'object' || val === null || Array.isArray(val)) return val;
+    const sorted: Record<string, unknown> = {};
+    for (const k of Object.keys(val).sort()) sorted[k] = (val as Record<string, unknown>)[k];
+    return sorted;
+  });
+}

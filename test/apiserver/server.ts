@@ -32,6 +32,8 @@ export interface ApiServer {
   /** First TCP URL (or '' when only unix sockets). */
   url: string;
   unixPaths: string[];
+  /** Ends every open watch stream, as a real server does on restart or timeout (tests use it). */
+  dropWatches(): void;
   close(): Promise<void>;
 }
 
@@ -378,6 +380,9 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     urls,
     url: urls[0] ?? '',
     unixPaths,
+    dropWatches: () => {
+      for (const stop of [...watches]) stop();
+    },
     close: async () => {
       for (const stop of [...watches]) stop();
       await Promise.all(

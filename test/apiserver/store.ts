@@ -1,7 +1,7 @@
 // The object store behind the test double: objects per resource type, one global resourceVersion,
 // a bounded event history for watch resumption, and the watchers to fan events out to.
 import { randomUUID } from 'node:crypto';
-import { apiVersionOf, RESOURCE_TYPES, type KubeObject, type ResourceType } from './resources.js';
+import { apiVersionOf, canonicalJson, RESOURCE_TYPES, type KubeObject, type ResourceType } from './resources.js';
 import { ApiError, errors } from './status.js';
 import { matchFields, matchLabels, type FieldRequirement, type LabelRequirement } from './selectors.js';
 import { jsonPatch, mergePatch, parseJsonPatch, PatchError, strategicMergePatch, type Json } from './patch.js';
@@ -63,11 +63,11 @@ function keyOf(namespace: string | undefined, name: string): string {
 /** Everything but metadata and status: what bumps metadata.generation when it changes. */
 function specPart(obj: KubeObject): string {
   const { metadata: _m, status: _s, ...rest } = obj;
-  return JSON.stringify(rest);
+  return canonicalJson(rest);
 }
 
 function sameIgnoringRV(a: KubeObject, b: KubeObject): boolean {
-  return JSON.stringify({ ...a, metadata: { ...a.metadata, resourceVersion: undefined } }) === JSON.stringify({ ...b, metadata: { ...b.metadata, resourceVersion: undefined } });
+  return canonicalJson({ ...a, metadata: { ...a.metadata, resourceVersion: undefined } }) === canonicalJson({ ...b, metadata: { ...b.metadata, resourceVersion: undefined } });
 }
 
 export class Store {

@@ -1,6 +1,6 @@
 // Defaulting and validation per kind: the subset of the real API server's rules that a network
 // plugin would trip over (names, labels, pod and service shape, immutable fields, service IPs).
-import type { KubeObject, ResourceType } from './resources.js';
+import { canonicalJson, type KubeObject, type ResourceType } from './resources.js';
 import type { StatusCause } from './status.js';
 import { labelKeyError, labelValueError } from './selectors.js';
 
@@ -172,10 +172,10 @@ function validatePod(obj: KubeObject, old: KubeObject | undefined, causes: Statu
   }
   // Pod specs are immutable apart from a few fields, as in the real server.
   const mutable = (s: unknown): string => {
-    if (!isObj(s)) return JSON.stringify(s);
+    if (!isObj(s)) return canonicalJson(s);
     const { activeDeadlineSeconds: _a, tolerations: _t, terminationGracePeriodSeconds: _g, ...rest } = s;
     const strip = (cs: unknown) => (Array.isArray(cs) ? cs.map((c) => (isObj(c) ? { ...c, image: undefined } : c)) : cs);
-    return JSON.stringify({ ...rest, containers: strip(rest.containers), initContainers: strip(rest.initContainers) });
+    return canonicalJson({ ...rest, containers: strip(rest.containers), initContainers: strip(rest.initContainers) });
   };
   if (mutable(spec) !== mutable(old.spec))
     causes.push({ field: 'spec', reason: 'FieldValueForbidden', message: 'Forbidden: pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations) or `spec.terminationGracePeriodSeconds`' });
