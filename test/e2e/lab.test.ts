@@ -78,6 +78,11 @@ describe('lab (e2e, prefix tle-)', function () {
       const node = file.nodes.find((n) => n.name === p.node);
       assert.ok(node && p.ip.startsWith(node.subnet.replace(/0\/24$/, '')), `${p.ip} inside ${p.node}'s subnet`);
       assert.ok(lsps.includes(`${p.namespace}_${p.name}`), `NB has a port for ${p.namespace}/${p.name}`);
+      // The node's OVS has the pod's port, bound by ovn-controller; with the real agent it came through cnitool.
+      const ids = await sh('ovs-vsctl', [`--db=unix:${node.ovsRunDir}/db.sock`, 'get', 'Interface', p.hostIface, 'external_ids']);
+      assert.match(ids, new RegExp(`iface-id=${p.namespace}_${p.name}[,}]`));
+      assert.match(ids, /ovn-installed="true"/);
+      if (file.components.agent) assert.match(ids, /sandbox=cnitool-[0-9a-f]{20}/);
     }
     assert.deepEqual(file.services.map((s) => [s.namespace, s.name, s.clusterIP, s.ports[0].port]), [['default', 'web', '10.96.0.10', 80]]);
   });
