@@ -8,7 +8,7 @@ import { CNI_CACHE_RESULTS, cnitool, containerdCniArgs, writeNodeConflist, type 
 import { resolveComponents, type Components } from './components.js';
 import { alive, livePids, spawnDaemon, stopDaemons } from './daemon.js';
 import { run, type RunOptions } from './exec.js';
-import { KubeRest, nodePath, podPath, startApiServer, type ApiServerInfo, type KubeObject } from './kube.js';
+import { kubeClient, nodePath, podPath, startApiServer, type ApiServerInfo, type KubeObject, type UnixKubeClient } from './kube.js';
 import { writeLabFile, type LabFile } from './lab-file.js';
 import { scriptClusterRouter, scriptNodeSwitch, scriptPodPort, scriptServiceLb } from './nb-script.js';
 import { addAddr, addNetns, delNetns, listNetns, netnsPids } from './netns.js';
@@ -71,7 +71,7 @@ export interface Lab {
   readonly central: Central;
   readonly nodes: OvsNode[];
   /** REST client for the API test server over its unix socket (undefined when the lab runs without it). */
-  readonly kube: KubeRest | undefined;
+  readonly kube: UnixKubeClient | undefined;
   nbctl(args: string[]): Promise<string>;
   sbctl(args: string[]): Promise<string>;
   vsctl(node: string, args: string[]): Promise<string>;
@@ -209,7 +209,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     log('OVN central: NB, SB, northd');
     const central = await startCentral({ dir: join(runDir, 'central'), netns: names.central, ip: UNDERLAY.central });
     let api: ApiServerInfo | undefined;
-    let kube: KubeRest | undefined;
+    let kube: UnixKubeClient | undefined;
     const apiStarted = components.apiserver
       ? startApiServer({ repoRoot: REPO_ROOT, dir: central.dir, netns: names.central, ip: UNDERLAY.central, unixSocket: join(runDir, 'apiserver.sock') })
       : undefined;
@@ -230,21 +230,21 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     const subnets = new Map<string, string>();
     if (apiStarted) {
       api = await apiStarted;
-      kube = new KubeRest(api.unixSocket, api.token);
+      kube = kubeClient(api);
       log(`API test server ${api.url} (root netns: ${api.unixSocket})`);
       for (const [i, n] of nodeNames.entries()) {
         const annotations: Record<string, string> = components.watcher ? {} : { [NODE_SUBNET_ANNOTATION]: subnetOf(i) };
         await kube.create('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: n, labels: { 'kubernetes.io/hostname': n, 'kubernetes.io/os': 'linux' }, annotations } });
-        await kube.mergePatch(`${nodePath(n)}/status`, { status: {
+        await kube.patch(`${nodePath(n)}/status`, { status: {
           addresses: [{ type: 'InternalIP', address: (nodeByName.get(n) as OvsNode).ip }, { type: 'Hostname', address: n }],
           conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'lab node' }],
-        } });
+        } }, 'merge');
       }
     }
     if (components.watcher && api) {
       log('tessera-watcher');
       startWatcher({ binDir, dir: central.dir, netns: names.central, apiserverUrl: api.url, token: api.token, nbRemotes: [central.nbTcp], cidrs: CIDRS });
-      const k = kube as KubeRest;
+      const k = kube as UnixKubeClient;
       for (const n of nodeNames) {
         await waitFor(`tessera-watcher to annotate node ${n} with ${NODE_SUBNET_ANNOTATION}`, async () => {
           const s = (await k.get(nodePath(n))).metadata.annotations?.[NODE_SUBNET_ANNOTATION];
@@ -314,7 +314,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
         } else {
           let net = scriptNet;
           if (!net) {
-            const k = kube as KubeRest;
+            const k = kube as UnixKubeClient;
             await waitFor(`tessera-watcher to annotate pod ${p.namespace}/${p.name}`, async () => {
               net = parsePodNetworks((await k.get(podPath(p.namespace, p.name))).metadata.annotations?.[POD_NETWORKS_ANNOTATION])?.default;
               return net !== undefined;
@@ -326,10 +326,10 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
           entry.hostIface = await scriptWirePod({ pod: p, netns, node, net: n, mtu: n.mtu ?? POD_MTU, containerId, uid });
         }
         if (kube) {
-          await kube.mergePatch(`${podPath(p.namespace, p.name)}/status`, { status: {
+          await kube.patch(`${podPath(p.namespace, p.name)}/status`, { status: {
             phase: 'Running', podIP: entry.ip, podIPs: [{ ip: entry.ip }], hostIP: node.ip,
             conditions: [{ type: 'Ready', status: 'True' }],
-          } });
+          } }, 'merge');
         }
         if (podServers) {
           spawnDaemon({ dir: runDir, name: `pod-server-${netns}`, netns, cwd: REPO_ROOT, cmd: process.execPath,
@@ -356,7 +356,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
           endpoints: backends.map((b) => ({ addresses: [b.ip], conditions: { ready: true, serving: true, terminating: false }, nodeName: b.node,
             targetRef: { kind: 'Pod', namespace: b.namespace, name: b.name } })),
           ports: [{ name: 'tcp', protocol: 'TCP', port: s.targetPort }],
-        } as KubeObject);
+        });
       }
       if (!components.watcher) {
         await scriptServiceLb(central, { name: `lab_svc_${s.namespace}_${s.name}`, vip: s.clusterIP, port: s.port, backends: backends.map((b) => `${b.ip}:${s.targetPort}`), nodes: nodeNames });
