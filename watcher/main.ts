@@ -1,13 +1,117 @@
-// tessera-watcher entry point.
-import { parseCommand, runMain, type CommandSpec } from '../lib/cli.js';
+// tessera-watcher: `master-init` alone, or (no subcommand) master-init then the controllers, while
+// holding the leader Lease. Losing leadership exits, so a restarted replica starts from a clean slate.
+import os from 'node:os';
+import http from 'node:http';
+import { parseCommand, runMain } from '../lib/cli.js';
+import { createLogger } from '../lib/log.js';
+import { OvsdbClient } from '../lib/ovsdb/index.js';
+import { NB_MODEL } from '../lib/ovsdb/models/nb.js';
+import { loadKubeConfig, makeClients } from '../lib/kube/client.js';
+import { LeaderElector } from '../lib/kube/leader-election.js';
+import { WATCHER_SPEC, loadConfig } from './config.js';
+import { WatcherInformers, KubeWriter } from './informers.js';
+import { Watcher } from './watcher.js';
+import { masterInit, WATCHED_TABLES } from './master-init.js';
+import { keyOf } from './kube-view.js';
 
-const spec: CommandSpec = {
-  name: 'tessera-watcher',
-  summary: 'placeholder until its issue lands',
-  usage: 'tessera-watcher [flags]',
-  flags: {},
-};
+runMain(WATCHER_SPEC.name, async () => {
+  const config = loadConfig(parseCommand(WATCHER_SPEC, process.argv.slice(2)));
+  const log = createLogger('watcher', { file: config.logFile });
+  const nb = await OvsdbClient.connect(NB_MODEL, { remotes: config.nbRemotes, logger: log });
+  await nb.monitor([...WATCHED_TABLES]);
 
-runMain(spec.name, async () => {
-  parseCommand(spec, process.argv.slice(2));
+  if (config.subcommand === 'master-init') {
+    const n = await masterInit(nb, config);
+    log.info(`master-init: ${n ? `${n} operations written` : 'already in place'}`);
+    nb.close();
+    return;
+  }
+
+  const clients = makeClients(loadKubeConfig({ server: config.kubeApi, token: config.kubeToken, kubeconfig: config.kubeconfig }));
+  const informers = new WatcherInformers(clients, log);
+  const watcher = new Watcher(config, nb, informers.stores, new KubeWriter(clients), log);
+  informers.register({
+    nodes: { changed: (n) => watcher.nodeChanged(keyOf(n)) },
+    pods: { changed: (p, old, del) => watcher.podChanged(p, old, del) },
+    namespaces: { changed: (n, old, del) => watcher.namespaceChanged(n, old, del) },
+    services: { changed: (s) => watcher.serviceChanged(keyOf(s)) },
+    endpointSlices: {
+      changed: (s) => {
+        const svc = s.metadata?.labels?.['kubernetes.io/service-name'];
+        if (svc) watcher.serviceChanged(`${s.metadata?.namespace ?? ''}/${svc}`);
+      },
+    },
+    policies: { changed: (p) => watcher.policyChanged(keyOf(p)) },
+  });
+
+  let leading = !config.leaderElection;
+  let ready = false;
+  if (config.healthListen) {
+    const srv = http.createServer((req, res) => {
+      const body = (code: number, v: unknown) => {
+        res.writeHead(code, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify(v));
+      };
+      if (req.url === '/healthz') return body(200, { ok: true });
+      if (req.url === '/readyz') return body(ready || !leading ? 200 : 503, { ready, leading });
+      if (req.url === '/stats') return body(200, { leading, ready, ...watcher.stats() });
+      body(404, { error: 'not found' });
+    });
+    srv.listen(config.healthListen.port, config.healthListen.host);
+    srv.unref();
+  }
+
+  const run = async (): Promise<void> => {
+    await informers.start();
+    await watcher.start();
+    ready = true;
+    // A lost NB connection or watch may have hidden changes: converge again (events are replayed too).
+    nb.on('resynced', () => void watcher.reconcile('ovsdb reconnect'));
+    let restarts = informers.restarts;
+    setInterval(() => {
+      if (informers.restarts !== restarts) {
+        restarts = informers.restarts;
+        void watcher.reconcile('informer relist');
+      }
+    }, 1000).unref();
+    setInterval(() => void watcher.reconcile('periodic'), 10 * 60_000).unref();
+  };
+
+  let elector: LeaderElector | undefined;
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    watcher.stop();
+    await elector?.stop().catch(() => {});
+    await informers.stop().catch(() => {});
+    nb.close();
+    process.exit(code);
+  };
+  process.on('SIGTERM', () => void shutdown(0));
+  process.on('SIGINT', () => void shutdown(0));
+
+  if (!config.leaderElection) {
+    await run();
+    return;
+  }
+  elector = new LeaderElector({
+    api: clients.coordination,
+    namespace: config.leaseNamespace,
+    name: config.leaseName,
+    identity: config.identity ?? `${os.hostname()}_${process.pid}`,
+    logger: log,
+    onStartedLeading: async () => {
+      leading = true;
+      log.info('became leader; starting controllers');
+      await run();
+    },
+    onStoppedLeading: () => {
+      if (!leading) return;
+      log.warn('lost leadership; exiting so only the leader writes');
+      void shutdown(1);
+    },
+    onNewLeader: (id) => log.info(`leader is ${id}`),
+  });
+  elector.start();
 });

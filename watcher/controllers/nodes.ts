@@ -25,6 +25,8 @@ export class NodeController {
   /** Called after a node's switch exists (pods waiting for it can proceed). */
   onNodeReady: (node: string) => void = () => {};
 
+  private readonly ready = new Set<string>();
+
   constructor(private readonly ctx: WatcherContext) {}
 
   /** Rebuilds the subnet allocator: annotations first (what nodes were told), then our NB switches. */
@@ -86,7 +88,11 @@ export class NodeController {
     await commit(ctx.nb, this.nodeOps(name, subnet, sipam));
     const cidr = formatCIDR(subnet);
     if (ann !== cidr) await ctx.kube.annotate({ kind: 'Node', name }, { [NODE_SUBNET_ANNOTATION]: cidr });
-    this.onNodeReady(name);
+    // Pods that arrived before their node's switch wait for this, once (not on every node heartbeat).
+    if (!this.ready.has(name)) {
+      this.ready.add(name);
+      this.onNodeReady(name);
+    }
   }
 
   nodeOps(name: string, subnet: IPNet, sipam: SubnetIPAM): Txn {
@@ -129,5 +135,6 @@ export class NodeController {
     // Only now, with the switch and its ports gone, are the node's subnet and pod addresses free.
     ctx.ipam.removeSwitch(nodeSwitch(name));
     ctx.subnets.release(name);
+    this.ready.delete(name);
   }
 }

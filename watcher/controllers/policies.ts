@@ -1,0 +1,121 @@
+// NetworkPolicy controller: converges each policy's port group, address sets and ACLs to
+// translatePolicy()'s plan. Pod and namespace changes re-enqueue only the policies they can affect:
+// the policies of the pod's namespace, plus those with namespaceSelector peers (or cluster-wide named
+// ports), tracked per policy; no pod event walks the whole cluster.
+import type { V1NetworkPolicy, V1Pod } from '@kubernetes/client-node';
+import { podPort } from '../../lib/names.js';
+import type { WatcherContext } from '../context.js';
+import { POD_BY_NAMESPACE, POD_BY_PORT_NAME, POLICY_BY_NAMESPACE, keyOf } from '../kube-view.js';
+import { Txn } from '../nbops/txn.js';
+import { commit } from '../nbops/commit.js';
+import { ensureAddressSet, deleteAddressSet } from '../nbops/address-set.js';
+import { ensurePortGroup, deletePortGroup } from '../nbops/port-group.js';
+import { ownerIds, ownedBy } from '../nbops/owner.js';
+import { translatePolicy, policyPortGroup, PolicyError, type PodInfo, type PolicyView } from '../policy/translate.js';
+import { SelectorError } from '../policy/selector.js';
+import { podNetworkOf, wantsPort } from './pods.js';
+
+export class PolicyController {
+  /** Policies whose plan depends on pods/namespaces beyond their own namespace. */
+  private readonly clusterWide = new Set<string>();
+  private readonly lastError = new Map<string, string>();
+
+  constructor(private readonly ctx: WatcherContext, private readonly enqueue: (key: string) => void) {}
+
+  /** A pod changed (labels, address, port): re-evaluate the policies it can affect. */
+  podChanged(namespace: string): void {
+    for (const p of this.ctx.stores.policies.byIndex(POLICY_BY_NAMESPACE, namespace)) this.enqueue(keyOf(p));
+    for (const k of this.clusterWide) this.enqueue(k);
+  }
+
+  namespaceChanged(namespace: string): void {
+    this.podChanged(namespace);
+  }
+
+  /** Policy keys with rows of ours but no policy (for reconcile). */
+  staleKeys(): string[] {
+    const keys = new Set<string>();
+    for (const t of ['Port_Group', 'Address_Set'] as const) {
+      for (const r of this.ctx.nb.cache.list(t)) {
+        const k = ownedBy(r.external_ids, 'network-policy');
+        if (k && !this.ctx.stores.policies.get(k)) keys.add(k);
+      }
+    }
+    return [...keys];
+  }
+
+  private podInfo(pod: V1Pod): PodInfo | undefined {
+    if (!wantsPort(pod)) return undefined;
+    const net = podNetworkOf(pod);
+    if (!net) return undefined;
+    return {
+      namespace: pod.metadata?.namespace ?? '',
+      name: pod.metadata?.name ?? '',
+      labels: pod.metadata?.labels ?? {},
+      ips: net.ip_addresses.map((a) => a.replace(/\/\d+$/, '')),
+      ports: (pod.spec?.containers ?? []).flatMap((c) => (c.ports ?? []).map((p) => ({ name: p.name, containerPort: p.containerPort, protocol: p.protocol ?? 'TCP' }))),
+    };
+  }
+
+  private view(): PolicyView {
+    const { stores } = this.ctx;
+    const infos = (pods: V1Pod[]): PodInfo[] => pods.map((p) => this.podInfo(p)).filter((p): p is PodInfo => !!p);
+    return {
+      podsIn: (ns) => infos(stores.pods.byIndex(POD_BY_NAMESPACE, ns)),
+      namespaces: () => stores.namespaces.list().map((n) => ({ name: n.metadata?.name ?? '', labels: n.metadata?.labels ?? {} })),
+      podsWithPortName: (name) => infos(stores.pods.byIndex(POD_BY_PORT_NAME, name)),
+    };
+  }
+
+  async sync(key: string): Promise<void> {
+    const policy = this.ctx.stores.policies.get(key);
+    if (!policy) return this.remove(key);
+    await this.ensure(key, policy);
+  }
+
+  private async ensure(key: string, policy: V1NetworkPolicy): Promise<void> {
+    const { ctx } = this;
+    let plan;
+    try {
+      plan = translatePolicy(policy, this.view(), { family: ctx.config.clusterCidr.family });
+      this.lastError.delete(key);
+    } catch (err) {
+      if (!(err instanceof PolicyError || err instanceof SelectorError)) throw err;
+      // Invalid policy: report once per distinct error; never guess what was meant.
+      if (this.lastError.get(key) !== err.message) {
+        this.lastError.set(key, err.message);
+        ctx.log.warn(err.message);
+        await ctx.kube.event({ kind: 'NetworkPolicy', namespace: policy.metadata?.namespace, name: policy.metadata?.name ?? '', uid: policy.metadata?.uid }, 'Warning', 'InvalidNetworkPolicy', err.message).catch(() => {});
+      }
+      return;
+    }
+    if (plan.watchesAllNamespaces) this.clusterWide.add(key);
+    else this.clusterWide.delete(key);
+    const ids = ownerIds('network-policy', key);
+    const txn = new Txn(ctx.nb.cache, `networkpolicy ${key}`);
+    const wantSets = new Set(plan.addressSets.map((a) => a.name));
+    for (const as of plan.addressSets) ensureAddressSet(txn, as.name, as.addresses, ids);
+    for (const as of ctx.nb.cache.list('Address_Set')) {
+      if (ownedBy(as.external_ids, 'network-policy') === key && !wantSets.has(as.name)) deleteAddressSet(txn, as.name);
+    }
+    const ports: string[] = [];
+    for (const p of plan.selected) {
+      const lsp = ctx.nb.cache.lookup('Logical_Switch_Port', 'name', podPort(p.namespace, p.name));
+      if (lsp) ports.push(lsp._uuid);
+    }
+    const acls = plan.acls.map((a) => ({ ...a, external_ids: { ...ids, ...a.external_ids } }));
+    ensurePortGroup(txn, { name: plan.portGroup, ports, acls, external_ids: ids });
+    await commit(ctx.nb, txn);
+  }
+
+  private async remove(key: string): Promise<void> {
+    const { ctx } = this;
+    this.clusterWide.delete(key);
+    this.lastError.delete(key);
+    const txn = new Txn(ctx.nb.cache, `networkpolicy ${key} delete`);
+    deletePortGroup(txn, policyPortGroup(key));
+    for (const pg of ctx.nb.cache.list('Port_Group')) if (ownedBy(pg.external_ids, 'network-policy') === key && pg.name !== policyPortGroup(key)) deletePortGroup(txn, pg.name);
+    for (const as of ctx.nb.cache.list('Address_Set')) if (ownedBy(as.external_ids, 'network-policy') === key) deleteAddressSet(txn, as.name);
+    await commit(ctx.nb, txn);
+  }
+}

@@ -1,0 +1,134 @@
+// The watcher's controllers wired together: informer events → keyed work queues → controllers →
+// NB batches. One Watcher per process; it runs only while this replica leads.
+import type { V1Pod, V1Namespace } from '@kubernetes/client-node';
+import type { Logger } from '../lib/log.js';
+import type { WatcherConfig } from './config.js';
+import type { WatcherContext } from './context.js';
+import { newIpamState } from './context.js';
+import { keyOf, POD_BY_NODE, type KubeWrites, type Stores } from './kube-view.js';
+import type { NbClient } from './nbops/commit.js';
+import { txnStats } from './nbops/commit.js';
+import { WorkQueue } from './workqueue.js';
+import { NodeController } from './controllers/nodes.js';
+import { PodController } from './controllers/pods.js';
+import { ServiceController } from './controllers/services.js';
+import { PolicyController } from './controllers/policies.js';
+import { masterInit } from './master-init.js';
+
+const sameLabels = (a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean =>
+  JSON.stringify(Object.entries(a ?? {}).sort()) === JSON.stringify(Object.entries(b ?? {}).sort());
+
+export class Watcher {
+  readonly ctx: WatcherContext;
+  readonly nodes: NodeController;
+  readonly pods: PodController;
+  readonly services: ServiceController;
+  readonly policies: PolicyController;
+  readonly queues: { nodes: WorkQueue; pods: WorkQueue; services: WorkQueue; policies: WorkQueue };
+  private running = false;
+  reconciles = 0;
+
+  constructor(config: WatcherConfig, nb: NbClient, stores: Stores, kube: KubeWrites, log: Logger) {
+    this.ctx = { config, nb, stores, kube, log, ...newIpamState(config) };
+    this.nodes = new NodeController(this.ctx);
+    this.pods = new PodController(this.ctx);
+    this.services = new ServiceController(this.ctx);
+    const q = (name: string, fn: (k: string) => Promise<void>) =>
+      new WorkQueue(fn, {
+        name,
+        workers: config.workers,
+        onError: (key, err, n) => log.warn(`${name} ${key}: sync failed (attempt ${n}): ${err instanceof Error ? err.message : String(err)}`),
+      });
+    this.queues = {
+      nodes: q('node', (k) => this.nodes.sync(k)),
+      pods: q('pod', (k) => this.pods.sync(k)),
+      services: q('service', (k) => this.services.sync(k)),
+      policies: q('networkpolicy', (k) => this.policies.sync(k)),
+    };
+    this.policies = new PolicyController(this.ctx, (k) => this.queues.policies.add(k));
+    this.nodes.onNodeReady = (node) => {
+      for (const p of stores.pods.byIndex(POD_BY_NODE, node)) this.queues.pods.add(keyOf(p));
+    };
+    this.pods.onPodChanged = (_key, ns) => this.policies.podChanged(ns);
+  }
+
+  // ---- informer event entry points (cheap: enqueue keys only) ----
+
+  nodeChanged(name: string): void {
+    if (this.running) this.queues.nodes.add(name);
+  }
+
+  podChanged(pod: V1Pod, old: V1Pod | undefined, deleted: boolean): void {
+    if (!this.running) return;
+    this.queues.pods.add(keyOf(pod));
+    if (deleted || !old || !sameLabels(pod.metadata?.labels, old.metadata?.labels)) this.policies.podChanged(pod.metadata?.namespace ?? '');
+  }
+
+  namespaceChanged(ns: V1Namespace, old: V1Namespace | undefined, deleted: boolean): void {
+    if (!this.running) return;
+    if (deleted || !old || !sameLabels(ns.metadata?.labels, old.metadata?.labels)) this.policies.namespaceChanged(ns.metadata?.name ?? '');
+  }
+
+  serviceChanged(key: string): void {
+    if (this.running) this.queues.services.add(key);
+  }
+
+  policyChanged(key: string): void {
+    if (this.running) this.queues.policies.add(key);
+  }
+
+  /** Start-up: rebuild IPAM from annotations + NB, master-init, then converge everything (nodes first). */
+  async start(): Promise<void> {
+    const { ctx } = this;
+    const n = await masterInit(ctx.nb, ctx.config);
+    ctx.log.info(`master-init: ${n ? `${n} operations written` : 'already in place'}`);
+    this.nodes.rebuild();
+    this.pods.rebuild();
+    ctx.log.info(`IPAM rebuilt: ${ctx.subnets.nodes().length} node subnets, ${ctx.ipam.allocated} pod addresses`);
+    this.running = true;
+    await this.reconcile('start');
+  }
+
+  /** Enqueues every object and every owner of a row of ours with no object: one converging pass. */
+  async reconcile(reason: string): Promise<void> {
+    if (!this.running) return;
+    this.reconciles++;
+    const { stores, log } = this.ctx;
+    const t0 = Date.now();
+    for (const n of stores.nodes.list()) this.queues.nodes.add(keyOf(n));
+    for (const k of this.nodes.staleKeys()) this.queues.nodes.add(k);
+    await this.queues.nodes.idle();
+    for (const p of stores.pods.list()) this.queues.pods.add(keyOf(p));
+    for (const k of this.pods.staleKeys()) this.queues.pods.add(k);
+    for (const s of stores.services.list()) this.queues.services.add(keyOf(s));
+    for (const k of this.services.staleKeys()) this.queues.services.add(k);
+    await this.queues.pods.idle();
+    for (const p of stores.policies.list()) this.queues.policies.add(keyOf(p));
+    for (const k of this.policies.staleKeys()) this.queues.policies.add(k);
+    await Promise.all([this.queues.services.idle(), this.queues.policies.idle()]);
+    log.info(`reconcile (${reason}) done in ${Date.now() - t0} ms`);
+  }
+
+  async idle(): Promise<void> {
+    for (let i = 0; i < 3; i++) {
+      await Promise.all(Object.values(this.queues).map((q) => q.idle()));
+    }
+  }
+
+  stop(): void {
+    this.running = false;
+    for (const q of Object.values(this.queues)) q.shutdown();
+  }
+
+  stats(): Record<string, unknown> {
+    return {
+      transactions: txnStats.transactions,
+      operations: txnStats.operations,
+      reconciles: this.reconciles,
+      nodeSubnets: this.ctx.subnets.nodes().length,
+      podAddresses: this.ctx.ipam.allocated,
+      queues: Object.fromEntries(Object.entries(this.queues).map(([k, q]) => [k, { length: q.length, processed: q.processed }])),
+      rssBytes: process.memoryUsage().rss,
+    };
+  }
+}
