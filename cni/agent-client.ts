@@ -1,13 +1,22 @@
 // One request to the tessera-agent CNI server: connect to its unix socket, write one JSON line, read one
 // JSON line, close. Bounded by a timeout. Unreachable agent (socket missing or refused) is
 // AgentUnreachableError (code 11, try again later); a broken answer is an I/O failure (code 5).
-import { createConnection } from 'node:net';
+import { createRequire } from 'node:module';
 import { MAX_LINE_BYTES, type AgentRequest, type AgentResponse } from '../lib/cni-protocol.js';
 import { AgentUnreachableError, CniError, CniErrorCode } from './errors.js';
 
+/**
+ * `net` is loaded on first use, not at the top: it is the costliest import of the shim (~10 ms) and only
+ * agent calls need it. require, not import(): a SEA main script has no dynamic-import callback.
+ */
+function loadNet(): typeof import('node:net') {
+  return createRequire(import.meta.url)('node:net') as typeof import('node:net');
+}
+
 const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'ENOTSOCK', 'ECONNRESET']);
 
-export function callAgent(socketPath: string, req: AgentRequest, timeoutMs: number): Promise<AgentResponse> {
+export async function callAgent(socketPath: string, req: AgentRequest, timeoutMs: number): Promise<AgentResponse> {
+  const { createConnection } = loadNet();
   return new Promise<AgentResponse>((resolve, reject) => {
     let connected = false;
     let settled = false;

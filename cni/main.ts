@@ -1,6 +1,6 @@
 // tessera-cni entry point: reads the CNI environment and stdin, dispatches to the command, prints the
 // result or the spec error JSON on stdout, appends one log line. All logic lives in plugin.ts.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import { VERSION } from '../lib/version.js';
 import { readCommand, readEnv, type Command, type CniEnv } from './env.js';
 import { CniError, CniErrorCode, toErrorJson } from './errors.js';
@@ -15,6 +15,23 @@ const handlers: Record<Exclude<Command, 'VERSION'>, (conf: NetConf, env: CniEnv)
   STATUS: cmdStatus,
   GC: cmdGc,
 };
+
+/**
+ * Writes to fd 1 directly. process.stdout on a pipe constructs a net.Socket, which loads `net` (~10 ms of
+ * start-up) even for VERSION and validation errors; agent calls load it lazily only when they need it.
+ */
+function writeOut(text: string): void {
+  const buf = Buffer.from(text);
+  for (let off = 0, spins = 0; off < buf.length; ) {
+    try {
+      off += writeSync(1, buf, off);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN' || ++spins > 10_000) throw e;
+    }
+  }
+}
+
+const elapsedMs = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
 
 /** stdin as text; "" when closed. Falls back to async reads if the fd is non-blocking (EAGAIN). */
 async function readStdin(): Promise<string> {
@@ -42,10 +59,10 @@ function peek(stdin: string): { cniVersion: string; logFile?: string } {
 
 async function main(): Promise<void> {
   if (process.argv.includes('--version')) {
-    process.stdout.write(`tessera-cni ${VERSION}\n`);
+    writeOut(`tessera-cni ${VERSION}\n`);
     return;
   }
-  const t0 = performance.now();
+  const t0 = process.hrtime.bigint();
   let stdin = '';
   let seen: { cniVersion: string; logFile?: string } = { cniVersion: LATEST_VERSION };
   let env: CniEnv | undefined;
@@ -58,24 +75,24 @@ async function main(): Promise<void> {
     stdin = await readStdin();
     seen = peek(stdin);
     if (cmd === 'VERSION') {
-      process.stdout.write(JSON.stringify(cmdVersion(stdin)) + '\n');
+      writeOut(JSON.stringify(cmdVersion(stdin)) + '\n');
       return;
     }
     env = readEnv(cmd, process.env);
     if (stdin.trim() === '') throw new CniError(CniErrorCode.DecodeFailure, 'failed to decode network config: stdin is empty');
     const conf = loadNetConf(stdin);
     const out = await handlers[cmd](conf, env);
-    if (out !== undefined) process.stdout.write(JSON.stringify(out) + '\n');
+    if (out !== undefined) writeOut(JSON.stringify(out) + '\n');
   } catch (e) {
     const err = toErrorJson(seen.cniVersion, e);
     code = err.code;
     msg = err.msg;
-    process.stdout.write(JSON.stringify(err) + '\n');
+    writeOut(JSON.stringify(err) + '\n');
     process.exitCode = 1;
   } finally {
     if (command !== 'VERSION') {
       const pod = env?.args.podNamespace && env.args.podName ? `${env.args.podNamespace}/${env.args.podName}` : undefined;
-      appendLog(seen.logFile, { command: command || '-', containerId: env?.containerId, ifname: env?.ifname, pod, ms: performance.now() - t0, code, msg });
+      appendLog(seen.logFile, { command: command || '-', containerId: env?.containerId, ifname: env?.ifname, pod, ms: elapsedMs(t0), code, msg });
     }
   }
 }
