@@ -19,7 +19,7 @@ import { POD_IFNAME, cnitoolContainerId, createPodNetns, hostVethName, netnsPath
 import { POD_SERVER_PORT, formatReport, runChecks, type CheckResult } from './report.js';
 import { startAgent, startWatcher, type ClusterCidrs } from './tessera.js';
 import { UNDERLAY_NIC, createUnderlay, plugUnderlay } from './underlay.js';
-import { waitFor } from './wait.js';
+import { GiveUp, waitFor } from './wait.js';
 
 export { DEFAULT_STATE_DIR, REPO_ROOT, defaultStateDir } from './paths.js';
 export type { LabPodSpec } from './pods.js';
@@ -243,10 +243,11 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     }
     if (components.watcher && api) {
       log('tessera-watcher');
-      startWatcher({ binDir, dir: central.dir, netns: names.central, apiserverUrl: api.url, token: api.token, nbRemotes: [central.nbTcp], cidrs: CIDRS });
+      const watcherPid = startWatcher({ binDir, dir: central.dir, netns: names.central, apiserverUrl: api.url, token: api.token, nbRemotes: [central.nbTcp], cidrs: CIDRS });
       const k = kube as UnixKubeClient;
       for (const n of nodeNames) {
         await waitFor(`tessera-watcher to annotate node ${n} with ${NODE_SUBNET_ANNOTATION}`, async () => {
+          if (!alive(watcherPid)) throw new GiveUp(`tessera-watcher exited; see ${join(central.dir, 'tessera-watcher.log')}`);
           const s = (await k.get(nodePath(n))).metadata.annotations?.[NODE_SUBNET_ANNOTATION];
           if (s) subnets.set(n, s);
           return s !== undefined;
