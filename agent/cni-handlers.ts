@@ -164,6 +164,12 @@ export async function cmdAdd(req: AgentRequest, d: HandlerDeps): Promise<Result1
   let vethMade = false;
   let portMade = false;
   try {
+    // Leftovers of an earlier ADD of this attachment go first, and vswitchd must have dropped the old device
+    // before a new one of the same name appears (else it keeps reading from the deleted veth).
+    if (d.ports.port(hostName) || d.netdev.hostLink(hostName)) {
+      await d.ports.deletePorts([hostName], 5000);
+      d.netdev.deleteHostVeth(hostName);
+    }
     const link = d.netdev.setupPod({
       netnsPath: req.netns,
       hostName,
@@ -221,7 +227,7 @@ export async function cmdAdd(req: AgentRequest, d: HandlerDeps): Promise<Result1
     };
   } catch (err) {
     // Undo in reverse order; each step is best effort so that one failure does not keep the others from running.
-    if (portMade) await d.ports.deletePorts([hostName]).catch((e: Error) => d.log.warn('ADD cleanup: removing OVS port failed', { port: hostName, error: e.message }));
+    if (portMade) await d.ports.deletePorts([hostName], 2000).catch((e: Error) => d.log.warn('ADD cleanup: removing OVS port failed', { port: hostName, error: e.message }));
     if (vethMade) {
       try {
         d.netdev.deleteHostVeth(hostName);

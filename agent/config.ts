@@ -10,7 +10,7 @@ export const spec: CommandSpec = {
   flags: {
     'node-name': { type: 'string', help: 'this node (Kubernetes Node name; also the chassis/switch name)' },
     'kube-api': { type: 'string', help: 'Kubernetes API URL (http(s)://host:port)' },
-    'kube-token': { type: 'string', help: 'bearer token for --kube-api (default: the in-cluster service account token if present)' },
+    'kube-token': { type: 'string', help: 'bearer token for --kube-api (without --kube-api/--kubeconfig: the in-cluster service account)' },
     kubeconfig: { type: 'string', help: 'kubeconfig file (instead of --kube-api)' },
     nb: { type: 'string', help: 'OVN northbound remotes, comma list (unix:PATH, tcp:IP:PORT, ssl:IP:PORT)' },
     'ovs-db': { type: 'string', help: "the node's Open_vSwitch database", default: 'unix:/var/run/openvswitch/db.sock' },
@@ -48,7 +48,6 @@ export function parseConfig(argv: string[]): AgentConfig {
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(nodeName)) throw new ConfigError(`--node-name "${nodeName}" is not a valid Kubernetes node name`);
   const kubeApi = opt(values['kube-api']);
   const kubeconfig = opt(values.kubeconfig);
-  if (!kubeApi && !kubeconfig) throw new ConfigError('one of --kube-api or --kubeconfig is required');
   if (kubeApi && !/^https?:\/\//.test(kubeApi)) throw new ConfigError(`--kube-api "${kubeApi}" must be an http:// or https:// URL`);
   const nb = requireString(values, 'nb');
   const ovsDb = requireString(values, 'ovs-db');

@@ -1,27 +1,12 @@
 // The agent's view of Kubernetes: informer caches of the pods on this node and of this node itself.
 // Informers restart with backoff after errors (client-node's ListWatch stops on a non-410 error).
-import { existsSync, readFileSync } from 'node:fs';
 import { CoreV1Api, KubeConfig, ListWatch, Watch, type KubernetesListObject, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../lib/log.js';
+import { loadKubeConfig } from '../lib/kube/client.js';
 import type { AgentConfig } from './config.js';
 
-const SA_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
-const SA_CA = '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt';
-
 export function kubeConfigFrom(cfg: AgentConfig): KubeConfig {
-  const kc = new KubeConfig();
-  if (cfg.kubeconfig) {
-    kc.loadFromFile(cfg.kubeconfig);
-    return kc;
-  }
-  const token = cfg.kubeToken ?? (existsSync(SA_TOKEN) ? readFileSync(SA_TOKEN, 'utf8').trim() : undefined);
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server: cfg.kubeApi ?? '', caFile: existsSync(SA_CA) ? SA_CA : undefined, skipTLSVerify: false }],
-    users: [{ name: 'u', token }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
-  return kc;
+  return loadKubeConfig({ server: cfg.kubeApi, token: cfg.kubeToken, kubeconfig: cfg.kubeconfig });
 }
 
 type Obj = V1Pod | V1Node;
@@ -64,7 +49,7 @@ export class Watched<T extends Obj> {
     let failed: unknown;
     lw.on('error', (err: unknown) => {
       failed = err;
-      if (!this.synced) return;
+      if (!this.synced || this.stopped) return;
       this.log.warn(`${this.what} informer stopped, restarting`, { error: err instanceof Error ? err.message : String(err) });
       this.scheduleRestart(lw);
     });

@@ -18,12 +18,12 @@ import { loadLibc, NodeNetdev, setNativeDir } from '../lib/netdev/index.js';
 runMain('tessera-agent', async () => {
   const cfg = parseConfig(process.argv.slice(2));
   const log = createLogger('agent', { file: cfg.logFile });
+  const views = kubeViews(cfg, log); // first: a bad Kubernetes access config is a ConfigError (exit 2)
   setNativeDir(dirname(cfg.cniSocket));
   await loadLibc();
   const netdev = new NodeNetdev();
 
   let nodeInitDone = false;
-  const views = kubeViews(cfg, log);
   const ovsLog = { debug: (m: string) => log.debug(m), info: (m: string) => log.info(m), warn: (m: string) => log.warn(m), error: (m: string) => log.error(m) };
   let ports: OvsPorts | undefined;
   const inflight = new Set<string>();

@@ -19,7 +19,7 @@ export const OVN_INSTALLED = 'ovn-installed';
 export async function connectVswitch(remote: string, logger?: { debug(m: string): unknown; info(m: string): unknown; warn(m: string): unknown; error(m: string): unknown }): Promise<VswitchClient> {
   const c = await OvsdbClient.connect(VSWITCH_MODEL, { remotes: [remote], logger, reconnect: { minMs: 100, maxMs: 2000 } });
   await c.monitor({
-    Open_vSwitch: { columns: ['bridges', 'external_ids'] },
+    Open_vSwitch: { columns: ['bridges', 'external_ids', 'next_cfg', 'cur_cfg'] },
     Bridge: { columns: ['name', 'ports', 'datapath_type'] },
     Port: { columns: ['name', 'interfaces'] },
     Interface: { columns: ['name', 'type', 'external_ids', 'ofport', 'mac', 'mtu_request', 'error'] },
@@ -100,10 +100,16 @@ export class OvsPorts {
     return this.ovs.waitFor('Interface', (i) => i.name === name && i.external_ids[OVN_INSTALLED] === 'true', timeoutMs);
   }
 
-  /** Removes ports by name from every bridge that holds them; returns how many were removed. */
-  async deletePorts(names: string[]): Promise<number> {
+  /**
+   * Removes ports by name from every bridge that holds them; returns how many were removed. With `syncMs`, also
+   * waits (bounded) until ovs-vswitchd has applied the removal (cur_cfg catches up with next_cfg, as ovs-vsctl
+   * does): needed before a device of the same name is re-added, or vswitchd may keep the old device's socket.
+   */
+  async deletePorts(names: string[], syncMs = 0): Promise<number> {
     const o = this.ovs.op;
     const ops = [];
+    const root = this.ovs.cache.list('Open_vSwitch')[0];
+    if (syncMs > 0 && root) ops.push(o.mutate('Open_vSwitch', [['_uuid', '==', root._uuid]], [['next_cfg', '+=', 1]]));
     let n = 0;
     for (const name of names) {
       const port = this.port(name);
@@ -113,7 +119,12 @@ export class OvsPorts {
         ops.push(o.mutate('Bridge', [['_uuid', '==', br._uuid]], [['ports', 'delete', [port._uuid]]]));
       }
     }
-    if (ops.length) await this.ovs.transact(ops);
+    if (n === 0) return 0;
+    await this.ovs.transact(ops);
+    if (syncMs > 0 && root) {
+      const want = (this.ovs.cache.list('Open_vSwitch')[0]?.next_cfg ?? 0);
+      await this.ovs.waitFor('Open_vSwitch', (r) => r.cur_cfg >= want, syncMs);
+    }
     return n;
   }
 

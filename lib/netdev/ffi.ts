@@ -3,6 +3,7 @@
 // so the native koffi module is taken from the SEA asset `koffi.node`, written to a root-only file and dlopen'ed.
 import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type * as KoffiNs from 'koffi';
 
@@ -36,8 +37,9 @@ export function setNativeDir(dir: string): void {
   nativeDir = dir;
 }
 
-async function loadKoffi(): Promise<Koffi> {
-  const sea = await import('node:sea').catch(() => undefined);
+function loadKoffi(): Koffi {
+  // No dynamic import() here: the SEA runtime has no import callback, and its require only sees builtins.
+  const sea = process.getBuiltinModule('node:sea');
   if (sea?.isSea()) {
     // Replicates the minimum of koffi's index.js: dlopen the .node file and use its exports as the module.
     mkdirSync(nativeDir, { recursive: true, mode: 0o700 });
@@ -50,14 +52,13 @@ async function loadKoffi(): Promise<Koffi> {
     process.dlopen(mod, file);
     return mod.exports as Koffi;
   }
-  const m = (await import('koffi')) as unknown as { default?: Koffi } & Koffi;
-  return m.default ?? m;
+  return createRequire(import.meta.url)('koffi') as Koffi;
 }
 
 /** Binds the libc functions once; later calls return the same object. */
 export async function loadLibc(): Promise<Libc> {
   if (libc) return libc;
-  const koffi = await loadKoffi();
+  const koffi = loadKoffi();
   const lib = koffi.load('libc.so.6');
   const ethtoolValue = koffi.struct('tessera_ethtool_value', { cmd: 'uint32_t', data: 'uint32_t' });
   const ifreq = koffi.struct('tessera_ifreq_data', {

@@ -1,0 +1,194 @@
+// tessera-agent against real OVS/OVN (userspace datapath) and the Kubernetes API test server, driven through
+// the shim<->agent protocol on its unix socket. Needs root and dist/bin/tessera-agent.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { waitFor } from '../../../lab/wait.js';
+import { AgentFixture, GATEWAY, NODE, SUBNET, type TestPod } from './fixture.js';
+import type { AgentError, AgentOk, AgentResponse } from '../../../lib/cni-protocol.js';
+
+const ok = (r: AgentResponse): AgentOk => {
+  if (!r.ok) assert.fail(`agent error ${r.code}: ${r.msg}${r.details ? ` (${r.details})` : ''}`);
+  return r;
+};
+const err = (r: AgentResponse): AgentError => {
+  if (r.ok) assert.fail(`expected an error, got ${JSON.stringify(r)}`);
+  return r;
+};
+
+describe('tessera-agent (integration, real OVS/OVN)', function () {
+  this.timeout(120_000);
+  const f = new AgentFixture();
+  let a: TestPod;
+  let b: TestPod;
+
+  before(async function () {
+    this.timeout(180_000);
+    await f.start();
+    f.startAgent();
+  });
+
+  after(async function () {
+    this.timeout(60_000);
+    if (this.currentTest?.state === 'failed' || process.env.TAG_LOG) process.stderr.write(f.agentLog().split('\n').slice(-40).join('\n') + '\n');
+    await f.teardown();
+  });
+
+  it('serves the CNI socket root-only and answers STATUS "not available" before node init', async () => {
+    await waitFor('the CNI socket', () => f.request({ command: 'STATUS' }).then(() => true, () => false), 20_000);
+    assert.equal(statSync(f.cniSocket).mode & 0o777, 0o600);
+    const r = err(await f.request({ command: 'STATUS' }));
+    assert.equal(r.code, 50);
+    assert.match(r.msg, /not ready/);
+    assert.equal(await f.health('/healthz'), 200);
+    assert.equal(await f.health('/readyz'), 503);
+  });
+
+  it('node init: creates the node switch, router link and management port once the subnet annotation appears', async () => {
+    await f.annotateNode();
+    await waitFor('readyz', async () => (await f.health('/readyz')) === 200, 60_000);
+    ok(await f.request({ command: 'STATUS' }));
+    assert.equal(await f.nbctl(['get', 'Logical_Switch', NODE, 'other_config:subnet']), `"${SUBNET}"`);
+    assert.match(await f.nbctl(['get', 'Logical_Router_Port', `rtos-${NODE}`, 'networks']), /10\.244\.1\.1\/24/);
+    assert.equal(await f.nbctl(['get', 'Logical_Switch_Port', `stor-${NODE}`, 'type']), 'router');
+    assert.match(await f.nbctl(['get', 'Logical_Switch_Port', `k8s-${NODE}`, 'addresses']), /0a:58:0a:f4:01:02 10\.244\.1\.2/);
+    assert.equal(await f.vsctl(['get', 'Interface', `k8s-${NODE}`, 'type']), 'internal');
+    assert.equal((await f.vsctl(['get', 'Interface', `k8s-${NODE}`, 'external_ids:iface-id'])).replaceAll('"', ''), `k8s-${NODE}`);
+    const addr = await f.inNs(f.nodeNs, 'ip', ['-4', '-o', 'addr', 'show', 'dev', `k8s-${NODE}`]);
+    assert.match(addr, /10\.244\.1\.2\/24/);
+    const routes = await f.inNs(f.nodeNs, 'ip', ['-4', 'route', 'show', 'dev', `k8s-${NODE}`]);
+    assert.match(routes, /10\.244\.0\.0\/16 via 10\.244\.1\.1/);
+    assert.match(routes, /10\.96\.0\.0\/16 via 10\.244\.1\.1/);
+  });
+
+  it('ADD wires two pods: addresses, routes, OVS ports with the contract external_ids, ovn-installed', async () => {
+    a = await f.makePod('pod-a');
+    b = await f.makePod('pod-b');
+    for (const p of [a, b]) {
+      const t0 = performance.now();
+      const r = ok(await f.request(f.addRequest(p)));
+      const ms = performance.now() - t0;
+      process.stderr.write(`      ADD ${p.name}: ${ms.toFixed(1)} ms (incl. ovn-installed)\n`);
+      assert.equal(r.result?.ips?.[0]?.address, `${p.ip}/24`);
+      assert.equal(r.result?.ips?.[0]?.gateway, GATEWAY);
+      assert.equal(r.result?.ips?.[0]?.interface, 1);
+      assert.deepEqual(r.result?.interfaces?.[1], { name: 'eth0', mac: p.mac, mtu: 1400, sandbox: p.netnsPath });
+      assert.equal(r.result?.interfaces?.[0]?.name, p.hostVeth);
+      assert.deepEqual(r.result?.routes, [{ dst: '0.0.0.0/0', gw: GATEWAY }, { dst: '10.96.0.0/16', gw: GATEWAY }]);
+      const ids = (await f.vsctl(['get', 'Interface', p.hostVeth, 'external_ids'])).replaceAll('"', '');
+      for (const kv of [`iface-id=default_${p.name}`, `attached_mac=${p.mac}`, `ip_addresses=${p.ip}/24`, `sandbox=${p.containerId}`, `iface-id-ver=${p.uid}`, `tessera.io/ifname=eth0`, `ovn-installed=true`]) {
+        assert.ok(ids.includes(kv), `${kv} missing in ${ids}`);
+      }
+      const inPod = await f.inNs(p.netns, 'ip', ['-4', '-o', 'addr', 'show', 'dev', 'eth0']);
+      assert.match(inPod, new RegExp(`${p.ip.replaceAll('.', '\\.')}/24`));
+      assert.match(await f.inNs(p.netns, 'ip', ['route']), /default via 10\.244\.1\.1 dev eth0/);
+      assert.match(await f.inNs(p.netns, 'ethtool', ['-k', 'eth0']), /tx-checksumming: off/);
+    }
+  });
+
+  it('pods ping and TCP-connect each other through OVN; the node reaches a pod through the management port', async () => {
+    await f.inNs(a.netns, 'ping', ['-c', '2', '-W', '2', b.ip]);
+    const server = spawn('ip', ['netns', 'exec', b.netns, 'timeout', '10', 'nc', '-l', '-p', '8080'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let got = '';
+    server.stdout.on('data', (d: Buffer) => (got += d.toString()));
+    const closed = new Promise((r) => server.on('close', r));
+    await new Promise((r) => setTimeout(r, 300));
+    await f.inNs(a.netns, 'sh', ['-c', `echo hello-from-a | nc -N -w 3 ${b.ip} 8080`]);
+    await closed;
+    assert.equal(got.trim(), 'hello-from-a');
+    await f.inNs(f.nodeNs, 'ping', ['-c', '2', '-W', '2', a.ip]);
+  });
+
+  it('CHECK passes for a wired pod and fails naming what is missing', async () => {
+    const add = ok(await f.request(f.addRequest(a, { command: 'ADD' }))); // ADD again for the same attachment: rewired, same result
+    ok(await f.request({ ...f.addRequest(a), command: 'CHECK', prevResult: add.result }));
+    await f.inNs(a.netns, 'ip', ['route', 'del', '10.96.0.0/16']);
+    const r = err(await f.request({ ...f.addRequest(a), command: 'CHECK', prevResult: add.result }));
+    assert.match(r.msg, /route 10\.96\.0\.0\/16 via 10\.244\.1\.1 is missing/);
+    await f.inNs(a.netns, 'ip', ['route', 'add', '10.96.0.0/16', 'via', GATEWAY]);
+    await f.inNs(a.netns, 'ping', ['-c', '1', '-W', '2', b.ip]);
+  });
+
+  it('a failed ADD leaves nothing behind: annotation never arrives (timeout), bad netns path', async () => {
+    const c = await f.makePod('pod-late', { annotate: false });
+    const r1 = err(await f.request(f.addRequest(c, { config: { annotationTimeoutMs: 500, ovnInstalledTimeoutMs: 5000 } })));
+    assert.equal(r1.code, 11);
+    assert.match(r1.msg, /annotation tessera\.io\/pod-networks not set within 500 ms/);
+    assert.equal(await f.linkExists(f.nodeNs, c.hostVeth), false);
+    assert.equal(await f.interfaceExists(c.hostVeth), false);
+
+    await f.annotatePod(c);
+    const r2 = err(await f.request(f.addRequest(c, { netns: '/var/run/netns/tag-does-not-exist' })));
+    assert.match(r2.msg, /opening netns \/var\/run\/netns\/tag-does-not-exist: ENOENT/);
+    assert.equal(await f.linkExists(f.nodeNs, c.hostVeth), false);
+    assert.equal(await f.interfaceExists(c.hostVeth), false);
+
+    // ovn-installed never comes for a port whose LSP does not exist: the veth and the OVS port are undone.
+    const d = await f.makePod('pod-nolsp', { annotate: false });
+    await f.kube.patch(`/api/v1/namespaces/default/pods/${d.name}`, {
+      metadata: { annotations: { 'tessera.io/pod-networks': JSON.stringify({ default: { ip_addresses: [`${d.ip}/24`], mac_address: d.mac, gateway_ips: [GATEWAY], routes: [], logical_switch: NODE } }) } },
+    });
+    const r3 = err(await f.request(f.addRequest(d, { config: { annotationTimeoutMs: 2000, ovnInstalledTimeoutMs: 1500 } })));
+    assert.equal(r3.code, 11);
+    assert.match(r3.msg, /ovn-installed/);
+    assert.equal(await f.linkExists(f.nodeNs, d.hostVeth), false);
+    assert.equal(await f.interfaceExists(d.hostVeth), false);
+    assert.equal(await f.linkExists(d.netns, 'eth0'), false);
+  });
+
+  it('DEL is idempotent: three times, and with an empty netns', async () => {
+    const c = await f.makePod('pod-del');
+    ok(await f.request(f.addRequest(c)));
+    assert.ok(await f.ovsPortExists(c.hostVeth));
+    for (let i = 0; i < 3; i++) ok(await f.request({ ...f.addRequest(c), command: 'DEL' }));
+    assert.equal(await f.ovsPortExists(c.hostVeth), false);
+    assert.equal(await f.linkExists(f.nodeNs, c.hostVeth), false);
+    assert.equal(await f.linkExists(c.netns, 'eth0'), false);
+
+    const d = await f.makePod('pod-del2');
+    ok(await f.request(f.addRequest(d)));
+    await f.inNs(d.netns, 'true', []); // the runtime removes the netns before DEL: simulate with an empty CNI_NETNS
+    ok(await f.request({ ...f.addRequest(d), command: 'DEL', netns: '' }));
+    assert.equal(await f.ovsPortExists(d.hostVeth), false);
+    assert.equal(await f.linkExists(f.nodeNs, d.hostVeth), false);
+  });
+
+  it('GC removes ports of attachments the runtime no longer lists, keeps the listed ones', async () => {
+    const c = await f.makePod('pod-gc');
+    ok(await f.request(f.addRequest(c)));
+    ok(await f.request({ command: 'GC', validAttachments: [a, b].map((p) => ({ containerId: p.containerId, ifname: 'eth0' })) }));
+    assert.equal(await f.ovsPortExists(c.hostVeth), false);
+    assert.equal(await f.linkExists(f.nodeNs, c.hostVeth), false);
+    assert.ok(await f.ovsPortExists(a.hostVeth));
+    assert.ok(await f.ovsPortExists(b.hostVeth));
+  });
+
+  it('reconcile removes the port of a pod deleted from the API and keeps live ones', async () => {
+    const c = await f.makePod('pod-gone');
+    ok(await f.request(f.addRequest(c)));
+    await f.deletePodObject(c);
+    await waitFor('reconcile to remove the orphan port', async () => !(await f.ovsPortExists(c.hostVeth)), 15_000);
+    assert.equal(await f.linkExists(f.nodeNs, c.hostVeth), false);
+    assert.ok(await f.ovsPortExists(a.hostVeth));
+    assert.ok(await f.ovsPortExists(b.hostVeth));
+  });
+
+  it('an agent restart does not disturb running pods: continuous ping loses nothing significant', async () => {
+    const ping = spawn('ip', ['netns', 'exec', a.netns, 'ping', '-i', '0.05', '-w', '8', '-W', '1', b.ip], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    ping.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const done = new Promise((r) => ping.on('close', r));
+    await new Promise((r) => setTimeout(r, 1000));
+    await f.stopAgent();
+    f.startAgent();
+    await waitFor('readyz after restart', async () => (await f.health('/readyz')) === 200, 30_000);
+    await done;
+    const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
+    assert.ok(m, `ping summary missing: ${out.slice(-300)}`);
+    const [sent, recv] = [Number(m[1]), Number(m[2])];
+    process.stderr.write(`      ping across restart: ${recv}/${sent}\n`);
+    assert.ok(sent >= 50 && recv >= sent - 2, `lost ${sent - recv} of ${sent}`);
+    assert.ok(await f.ovsPortExists(a.hostVeth));
+    ok(await f.request({ command: 'STATUS' }));
+  });
+});

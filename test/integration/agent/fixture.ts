@@ -1,0 +1,230 @@
+// Single-node fixture for tessera-agent integration tests, built from the lab modules: an underlay netns, one node
+// netns running NB/SB/northd (unix + tcp on the node's 127.0.0.1), ovsdb-server + ovs-vswitchd (netdev) +
+// ovn-controller, the Kubernetes API test server, and the agent under test (dist/bin/tessera-agent).
+// What the watcher would do (cluster router, node subnet, pod LSPs and annotations) is scripted here.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { alive, readPid, spawnDaemon, stopDaemons } from '../../../lab/daemon.js';
+import { run, succeeds } from '../../../lab/exec.js';
+import { kubeClient, nodePath, podPath, startApiServer, type ApiServerInfo, type KubeObject, type UnixKubeClient } from '../../../lab/kube.js';
+import { addNetns, delNetns, listNetns } from '../../../lab/netns.js';
+import { scriptClusterRouter, scriptPodPort } from '../../../lab/nb-script.js';
+import { chassisNames, startCentral, type Central } from '../../../lab/ovn-central.js';
+import { startOvsNode, vsctl, type OvsNode } from '../../../lab/ovs-node.js';
+import { REPO_ROOT } from '../../../lab/paths.js';
+import { createUnderlay, plugUnderlay } from '../../../lab/underlay.js';
+import { waitFor } from '../../../lab/wait.js';
+import { hostVethName, type AgentRequest, type AgentResponse } from '../../../lib/cni-protocol.js';
+import { macFromIPv4 } from '../../../lib/names.js';
+import { NODE_SUBNET_ANNOTATION, POD_NETWORKS_ANNOTATION, type PodNetworks } from '../../../lib/kube/annotations.js';
+
+export const AGENT_BIN = join(REPO_ROOT, 'dist', 'bin', 'tessera-agent');
+export const NODE = 'n1';
+export const SUBNET = '10.244.1.0/24';
+export const GATEWAY = '10.244.1.1';
+
+export interface TestPod {
+  namespace: string;
+  name: string;
+  uid: string;
+  ip: string;
+  mac: string;
+  netns: string;
+  netnsPath: string;
+  containerId: string;
+  hostVeth: string;
+}
+
+export class AgentFixture {
+  readonly id = randomBytes(2).toString('hex');
+  readonly dir = mkdtempSync(join(tmpdir(), 'tag-agent-'));
+  readonly nodeNs = `tag-${this.id}-n1`;
+  readonly ulNs = `tag-${this.id}-ul`;
+  readonly agentDir = join(this.dir, 'agent');
+  readonly cniSocket = join(this.agentDir, 'cni.sock');
+  readonly healthPort = 19000 + Math.floor(Math.random() * 1000);
+  central!: Central;
+  ovs!: OvsNode;
+  api!: ApiServerInfo;
+  kube!: UnixKubeClient;
+  private podSeq = 0;
+
+  async start(): Promise<void> {
+    mkdirSync(this.agentDir, { recursive: true });
+    await createUnderlay(this.ulNs);
+    await addNetns(this.nodeNs);
+    await run('ip', ['-n', this.nodeNs, 'link', 'set', 'lo', 'up']);
+    await plugUnderlay(this.ulNs, this.nodeNs, 'n1');
+    this.central = await startCentral({ dir: join(this.dir, 'central'), netns: this.nodeNs, ip: '127.0.0.1' });
+    this.ovs = await startOvsNode({ name: NODE, netns: this.nodeNs, dir: join(this.dir, 'node'), cidr: '172.30.0.11/24', sbRemote: `unix:${this.central.sbSocket}` });
+    mkdirSync(join(this.dir, 'api'), { recursive: true });
+    this.api = await startApiServer({ repoRoot: REPO_ROOT, dir: join(this.dir, 'api'), netns: this.nodeNs, ip: '127.0.0.1', unixSocket: join(this.dir, 'api.sock') });
+    this.kube = kubeClient(this.api);
+    await this.kube.create('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: NODE } });
+    await this.kube.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } }).catch(() => undefined);
+    await scriptClusterRouter(this.central);
+    await waitFor('chassis registered', async () => (await chassisNames(this.central)).includes(NODE), 30_000);
+    await waitFor('br-int created', () => succeeds('ovs-vsctl', [`--db=unix:${this.ovs.dbSocket}`, 'br-exists', 'br-int']), 30_000);
+  }
+
+  // ---------------------------------------------------------------- agent
+
+  agentArgs(): string[] {
+    return [
+      '--node-name', NODE,
+      '--kube-api', this.api.url,
+      '--kube-token', this.api.token,
+      '--nb', `unix:${this.central.nbSocket}`,
+      '--ovs-db', `unix:${this.ovs.dbSocket}`,
+      '--cni-socket', this.cniSocket,
+      '--health-listen', `127.0.0.1:${this.healthPort}`,
+      '--reconcile-interval', '2',
+      '--log-file', join(this.agentDir, 'agent-winston.log'),
+    ];
+  }
+
+  startAgent(): number {
+    if (!existsSync(AGENT_BIN)) throw new Error(`${AGENT_BIN} missing: run node_modules/.bin/tsx tools/build.ts tessera-agent`);
+    return spawnDaemon({ dir: this.agentDir, name: 'tessera-agent', netns: this.nodeNs, cmd: AGENT_BIN, args: this.agentArgs() });
+  }
+
+  agentPid(): number | undefined {
+    const pid = readPid(join(this.agentDir, 'tessera-agent.pid'));
+    return pid !== undefined && alive(pid) ? pid : undefined;
+  }
+
+  async stopAgent(): Promise<void> {
+    await stopDaemons(this.agentDir);
+  }
+
+  agentLog(): string {
+    try {
+      return readFileSync(join(this.agentDir, 'tessera-agent.log'), 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  /** GET on the health listener, from inside the node netns (curl-free: a tiny node one-liner would cost more). */
+  async health(path: string): Promise<number> {
+    const out = await run('ip', ['netns', 'exec', this.nodeNs, process.execPath, '-e',
+      `fetch('http://127.0.0.1:${this.healthPort}${path}').then(r=>console.log(r.status),()=>console.log(0))`]);
+    return Number(out);
+  }
+
+  // ---------------------------------------------------------------- CNI protocol
+
+  request(req: Partial<AgentRequest> & Pick<AgentRequest, 'command'>, timeoutMs = 60_000): Promise<AgentResponse> {
+    const full: AgentRequest = {
+      containerId: '', netns: '', ifname: '', cniVersion: '1.0.0',
+      config: { annotationTimeoutMs: 5000, ovnInstalledTimeoutMs: 10_000 },
+      ...req,
+    };
+    return new Promise((resolve, reject) => {
+      const s = connect(this.cniSocket);
+      let buf = '';
+      const t = setTimeout(() => s.destroy(new Error('agent did not answer in time')), timeoutMs);
+      s.setEncoding('utf8');
+      s.on('connect', () => s.write(JSON.stringify(full) + '\n'));
+      s.on('data', (c: string) => (buf += c));
+      s.on('error', (e) => {
+        clearTimeout(t);
+        reject(e);
+      });
+      s.on('end', () => {
+        clearTimeout(t);
+        try {
+          resolve(JSON.parse(buf) as AgentResponse);
+        } catch (e) {
+          reject(new Error(`bad response line ${JSON.stringify(buf)}: ${(e as Error).message}`));
+        }
+      });
+    });
+  }
+
+  addRequest(p: TestPod, over: Partial<AgentRequest> = {}): Partial<AgentRequest> & Pick<AgentRequest, 'command'> {
+    return { command: 'ADD', containerId: p.containerId, netns: p.netnsPath, ifname: 'eth0', podNamespace: p.namespace, podName: p.name, podUid: p.uid, ...over };
+  }
+
+  // ---------------------------------------------------------------- what the watcher and kubelet would do
+
+  async annotateNode(subnet = SUBNET): Promise<void> {
+    await this.kube.patch(nodePath(NODE), { metadata: { annotations: { [NODE_SUBNET_ANNOTATION]: subnet } } });
+  }
+
+  /** A pod object on this node, its netns, and (unless annotate=false) its LSP and network annotation. */
+  async makePod(name: string, o: { annotate?: boolean } = {}): Promise<TestPod> {
+    const n = ++this.podSeq;
+    const ip = `10.244.1.${10 + n}`;
+    const netns = `tag-${this.id}-p${n}`;
+    await addNetns(netns);
+    const created = await this.kube.create<KubeObject>('/api/v1/namespaces/default/pods', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' },
+      spec: { nodeName: NODE, containers: [{ name: 'c', image: 'x' }] },
+    });
+    const containerId = randomBytes(32).toString('hex');
+    const pod: TestPod = {
+      namespace: 'default', name, uid: created.metadata.uid ?? '', ip, mac: macFromIPv4(ip), netns, netnsPath: `/var/run/netns/${netns}`,
+      containerId, hostVeth: hostVethName(containerId, 'eth0'),
+    };
+    if (o.annotate !== false) await this.annotatePod(pod);
+    return pod;
+  }
+
+  async annotatePod(p: TestPod): Promise<void> {
+    await scriptPodPort(this.central, { node: NODE, namespace: p.namespace, pod: p.name, ip: p.ip, mac: p.mac });
+    const nets: PodNetworks = {
+      default: {
+        ip_addresses: [`${p.ip}/24`], mac_address: p.mac, gateway_ips: [GATEWAY],
+        routes: [{ dest: '10.96.0.0/16', nextHop: GATEWAY }], logical_switch: NODE,
+      },
+    };
+    await this.kube.patch(podPath(p.namespace, p.name), { metadata: { annotations: { [POD_NETWORKS_ANNOTATION]: JSON.stringify(nets) } } });
+  }
+
+  async deletePodObject(p: TestPod): Promise<void> {
+    await this.kube.delete(podPath(p.namespace, p.name));
+  }
+
+  // ---------------------------------------------------------------- observations
+
+  vsctl(args: string[]): Promise<string> {
+    return vsctl(this.ovs, args);
+  }
+
+  async ovsPortExists(name: string): Promise<boolean> {
+    return (await this.vsctl(['list-ports', 'br-int'])).split('\n').includes(name);
+  }
+
+  async interfaceExists(name: string): Promise<boolean> {
+    return (await this.vsctl(['--bare', '--columns=name', 'find', 'Interface', `name=${name}`])) !== '';
+  }
+
+  linkExists(netns: string, dev: string): Promise<boolean> {
+    return succeeds('ip', ['-n', netns, 'link', 'show', dev]);
+  }
+
+  nbctl(args: string[]): Promise<string> {
+    return run('ovn-nbctl', [`--db=unix:${this.central.nbSocket}`, '--timeout=20', ...args]);
+  }
+
+  inNs(netns: string, cmd: string, args: string[], timeoutMs = 20_000): Promise<string> {
+    return run('ip', ['netns', 'exec', netns, cmd, ...args], { timeoutMs });
+  }
+
+  // ---------------------------------------------------------------- teardown
+
+  async teardown(): Promise<void> {
+    if (process.env.TAG_KEEP) {
+      process.stderr.write(`TAG_KEEP: left ${this.dir} and netns tag-${this.id}-* running (clean up with: tsx test/integration/agent/cleanup.ts ${this.dir} ${this.id})\n`);
+      return;
+    }
+    await stopDaemons(this.agentDir).catch(() => undefined);
+    await stopDaemons(this.dir, ['ovn-controller', 'tessera-agent', 'apiserver']).catch(() => undefined);
+    for (const ns of await listNetns()) if (ns.startsWith(`tag-${this.id}-`)) await delNetns(ns).catch(() => undefined);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
