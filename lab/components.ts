@@ -13,7 +13,7 @@ export interface Components {
   agent: boolean;
 }
 
-export const DEFAULT_COMPONENTS: Components = { apiserver: true, watcher: false, agent: true };
+export const DEFAULT_COMPONENTS: Components = { apiserver: true, watcher: true, agent: true };
 
 export function resolveComponents(over: Partial<Components> = {}): Components {
   const c = { ...DEFAULT_COMPONENTS, ...over };
