@@ -478,6 +478,7 @@ export class OvsdbClient<T extends TablesShape<T>> extends EventEmitter {
 
   /** Resolves with the first cached row of `table` matching `pred`, now or when it arrives; rejects after timeoutMs. */
   waitFor<K extends TableName<T>>(table: K, pred: (row: T[K]) => boolean, timeoutMs: number): Promise<T[K]> {
+    if (!this.cache.isMonitored(table)) return Promise.reject(new OvsdbError(`waitFor ${table}: table is not monitored (call monitor first)`));
     const now = this.cache.find(table, pred);
     if (now) return Promise.resolve(now);
     return new Promise((resolve, reject) => {
