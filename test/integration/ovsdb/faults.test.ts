@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { OvsdbClient, OvsdbDisconnectedError, OvsdbTimeoutError } from '../../../lib/ovsdb/index.js';
 import { JsonFramer } from '../../../lib/ovsdb/framing.js';
 import { NB_MODEL } from '../../../lib/ovsdb/models/nb.js';
-import { startOvsdbServer, type OvsdbServer } from '../../fixtures/ovsdb-server.js';
+import { startOvsdbServer, SCHEMAS, type OvsdbServer } from '../../fixtures/ovsdb-server.js';
 import { assertCacheMatchesServer, until } from './helpers.js';
 
 /** A unix-socket server whose close() also destroys the sockets it accepted. */
@@ -165,6 +165,22 @@ describe('ovsdb faults: bad peers and lost connections', function () {
     await until(() => c.connected, 5000, 'reconnect after the freeze');
     const [r] = await c.transact([c.op.select('Logical_Switch', [])]);
     assert.ok(Array.isArray(r.rows));
+  });
+
+  it('an idle connection stays up: our echo probes are answered by the real server', async () => {
+    const c = await OvsdbClient.connect(NB_MODEL, { remotes: server.unix, probeIntervalMs: 100 });
+    closers.push(() => c.close());
+    let dropped: Error | undefined;
+    c.on('disconnected', (e) => (dropped = e));
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(dropped, undefined);
+    assert.equal(c.connected, true);
+  });
+
+  it('a server without our database: connect names the database', async () => {
+    const sb = await startOvsdbServer({ schema: SCHEMAS.sb });
+    closers.push(() => sb.cleanup());
+    await assert.rejects(OvsdbClient.connect(NB_MODEL, { remotes: sb.unix, initialTimeoutMs: 500 }), /does not serve database OVN_Northbound/);
   });
 
   it('request timeouts are bounded', async () => {
