@@ -5,7 +5,14 @@ import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { waitFor } from '../../../lab/wait.js';
 import { AgentFixture, GATEWAY, NODE, SUBNET, type TestPod } from './fixture.js';
-import type { AgentError, AgentOk, AgentResponse } from '../../../lib/cni-protocol.js';
+import { hostVethName, type AgentError, type AgentOk, type AgentResponse } from '../../../lib/cni-protocol.js';
+import { cnitool, containerdCniArgs, writeNodeConflist } from '../../../lab/cni.js';
+import { cnitoolContainerId } from '../../../lab/pods.js';
+import { REPO_ROOT } from '../../../lab/paths.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+const CNI_BIN = join(REPO_ROOT, 'dist', 'bin', 'tessera-cni');
 
 const ok = (r: AgentResponse): AgentOk => {
   if (!r.ok) assert.fail(`agent error ${r.code}: ${r.msg}${r.details ? ` (${r.details})` : ''}`);
@@ -97,6 +104,24 @@ describe('tessera-agent (integration, real OVS/OVN)', function () {
     await closed;
     assert.equal(got.trim(), 'hello-from-a');
     await f.inNs(f.nodeNs, 'ping', ['-c', '2', '-W', '2', a.ip]);
+  });
+
+  it('through the real shim: cnitool ADD/CHECK/DEL with tessera-cni chained with portmap', async function () {
+    if (!existsSync(CNI_BIN)) this.skip();
+    const conf = writeNodeConflist({ dir: f.dir, network: 'tessera', agentSocket: f.cniSocket, logFile: join(f.dir, 'cni.log'), mtu: 1400 });
+    const c = await f.makePod('pod-cnitool');
+    const cniArgs = containerdCniArgs({ sandboxId: cnitoolContainerId(c.netnsPath), uid: c.uid, namespace: c.namespace, name: c.name });
+    const run = (verb: 'add' | 'check' | 'del') => cnitool({ verb, nodeNetns: f.nodeNs, conf, binDir: join(REPO_ROOT, 'dist', 'bin'), netnsPath: c.netnsPath, cniArgs });
+    const res = await run('add');
+    assert.equal(res?.ips?.[0]?.address, `${c.ip}/24`);
+    const veth = hostVethName(cnitoolContainerId(c.netnsPath), 'eth0');
+    assert.ok(await f.ovsPortExists(veth), `OVS port ${veth} missing`);
+    await f.inNs(c.netns, 'ping', ['-c', '2', '-W', '2', a.ip]);
+    await run('check');
+    await run('del');
+    await run('del');
+    assert.equal(await f.ovsPortExists(veth), false);
+    assert.equal(await f.linkExists(f.nodeNs, veth), false);
   });
 
   it('CHECK passes for a wired pod and fails naming what is missing', async () => {
