@@ -84,6 +84,8 @@ export class OvsdbClient<T extends TablesShape<T>> extends EventEmitter {
   private readonly opts: Required<Omit<ClientOptions, 'tls' | 'logger' | 'remotes' | 'reconnect'>> & { minMs: number; maxMs: number };
   private session: RpcSession | undefined;
   private state: State = 'connecting';
+  /** The session passed the _Server check: requests may use it even while monitors are still resyncing. */
+  private sessionReady = false;
   private remoteIdx = 0;
   private everConnected = false;
   private readonly monitors = new Map<string, MonitorReg>();
@@ -195,13 +197,17 @@ export class OvsdbClient<T extends TablesShape<T>> extends EventEmitter {
     );
     // Current from the start, so notifications (of _Server and of each monitor) are applied as they come.
     this.session = session;
+    this.sessionReady = false;
     this.serverState.clear();
     try {
       await this.checkServer(session);
       this.monitorCond = true;
+      // Change handlers run during the resync below and may want to write.
+      this.sessionReady = true;
       for (const reg of this.monitors.values()) await this.sendMonitor(session, reg);
     } catch (e) {
       if (this.session === session) this.session = undefined;
+      this.sessionReady = false;
       session.close(e as Error);
       throw e;
     }
@@ -253,6 +259,7 @@ export class OvsdbClient<T extends TablesShape<T>> extends EventEmitter {
   private onSessionClosed(session: RpcSession, reason: Error): void {
     if (session !== this.session) return;
     this.session = undefined;
+    this.sessionReady = false;
     if (this.state !== 'connected') return; // set-up failure: the connect loop handles it
     this.state = 'connecting';
     this.log.warn(`ovsdb ${this.schema.name}: disconnected: ${reason.message}`);
@@ -278,7 +285,7 @@ export class OvsdbClient<T extends TablesShape<T>> extends EventEmitter {
 
   private current(what: string): RpcSession {
     if (this.state === 'closed') throw new OvsdbDisconnectedError(`${what}: client closed`);
-    if (this.state !== 'connected' || !this.session) throw new OvsdbDisconnectedError(`${what}: not connected to ${this.schema.name}`);
+    if (!this.session || (this.state !== 'connected' && !this.sessionReady)) throw new OvsdbDisconnectedError(`${what}: not connected to ${this.schema.name}`);
     return this.session;
   }
 

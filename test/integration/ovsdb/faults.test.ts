@@ -200,10 +200,18 @@ describe('ovsdb faults: bad peers and lost connections', function () {
     const w = await OvsdbClient.connect(NB_MODEL, { remotes: server.unix });
     closers.push(() => w.close());
     await c.monitor(['Logical_Switch']);
+    // A consumer that writes in reaction to a (synthetic) event during the resync.
+    let reaction: Promise<unknown> | undefined;
+    c.on('change', (ev) => {
+      if (ev.table === 'Logical_Switch' && ev.kind === 'insert' && ev.row.name === 'while-cut') reaction = c.transact([c.op.insert('Logical_Switch', { name: 'reaction' })]);
+    });
     relay.cutAll();
     await w.transact([w.op.insert('Logical_Switch', { name: 'while-cut' })]);
     await new Promise<string>((r) => c.once('resynced', r));
     assert.ok(c.cache.lookup('Logical_Switch', 'name', 'while-cut'));
+    assert.ok(reaction, 'a synthetic insert event was emitted for the row made while cut');
+    await reaction;
+    await c.waitFor('Logical_Switch', (s) => s.name === 'reaction', 5000);
     await assertCacheMatchesServer(c, w, ['Logical_Switch']);
   });
 
