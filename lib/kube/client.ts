@@ -1,7 +1,20 @@
 // Builds a KubeConfig from daemon flags: --kube-api/--kube-token, or --kubeconfig, or the in-cluster
 // service account. One place, so watcher, agent and gateway reach the API the same way.
 import fs from 'node:fs';
-import { KubeConfig, CoreV1Api, CoordinationV1Api, CustomObjectsApi, DiscoveryV1Api, NetworkingV1Api } from '@kubernetes/client-node';
+import http from 'node:http';
+import {
+  KubeConfig,
+  CoreV1Api,
+  CoordinationV1Api,
+  CustomObjectsApi,
+  DiscoveryV1Api,
+  NetworkingV1Api,
+  createConfiguration,
+  ServerConfiguration,
+  type Configuration,
+  type RequestContext,
+  type ResponseContext,
+} from '@kubernetes/client-node';
 import { ConfigError } from '../cli.js';
 
 export interface KubeAccessOptions {
@@ -81,14 +94,35 @@ export interface KubeClients {
   custom: CustomObjectsApi;
 }
 
-export function makeClients(kc: KubeConfig): KubeClients {
+/**
+ * Like kc.makeApiClient for each group, except that for an http:// server the requests share one
+ * keep-alive agent: client-node 1.4 builds a new agent, hence a new TCP connection, per request,
+ * which costs about a third of its throughput (measured: 192 -> 284 pod creates/s). https servers
+ * keep client-node's own per-request agent, which carries the TLS settings.
+ */
+export function makeClients(kc: KubeConfig, opts: { keepAlive?: boolean } = {}): KubeClients {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new ConfigError('the Kubernetes config has no current cluster');
+  let config: Configuration | undefined;
+  if ((opts.keepAlive ?? true) && cluster.server.startsWith('http:')) {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+    const reuseAgent = {
+      pre: async (ctx: RequestContext) => {
+        ctx.setAgent(agent);
+        return ctx;
+      },
+      post: async (res: ResponseContext) => res,
+    };
+    config = createConfiguration({ baseServer: new ServerConfiguration(cluster.server, {}), authMethods: { default: kc }, promiseMiddleware: [reuseAgent] });
+  }
+  const mk = <T>(ctor: new (c: Configuration) => T): T => (config ? new ctor(config) : (kc.makeApiClient(ctor as never) as T));
   return {
     kc,
-    core: kc.makeApiClient(CoreV1Api),
-    discovery: kc.makeApiClient(DiscoveryV1Api),
-    networking: kc.makeApiClient(NetworkingV1Api),
-    coordination: kc.makeApiClient(CoordinationV1Api),
-    custom: kc.makeApiClient(CustomObjectsApi),
+    core: mk(CoreV1Api),
+    discovery: mk(DiscoveryV1Api),
+    networking: mk(NetworkingV1Api),
+    coordination: mk(CoordinationV1Api),
+    custom: mk(CustomObjectsApi),
   };
 }
 

@@ -246,6 +246,26 @@ describe('API test double with @kubernetes/client-node', function () {
     await assert.rejects(custom.getClusterCustomObject({ ...g, plural: 'vpcs', name: 'vpc1' }), (e: unknown) => codeOf(e) === 404);
   });
 
+  it('ends a watch after timeoutSeconds, serves watch=1 and the legacy /watch/ path, and deletes collections', async () => {
+    const ns = await freshNamespace('misc');
+    const t0 = Date.now();
+    let ended = false;
+    await new k8s.Watch(kc).watch(`/api/v1/namespaces/${ns}/configmaps`, { timeoutSeconds: 1 }, () => undefined, () => (ended = true));
+    await until('server-side timeout', () => ended, 5000);
+    assert.ok(Date.now() - t0 >= 900, 'not before the timeout');
+    for (const path of [`/api/v1/watch/namespaces/${ns}/configmaps?timeoutSeconds=1`, `/api/v1/namespaces/${ns}/configmaps?watch=1&timeoutSeconds=1`]) {
+      const res = await fetch(`${srv.url}${path}`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+      assert.equal(res.status, 200);
+      await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { generateName: 'w-', labels: { batch: 'x' } } } });
+      const text = await res.text();
+      assert.match(text, /^\{"type":"ADDED","object":\{"apiVersion":"v1","kind":"ConfigMap"/m, path);
+    }
+    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'keep' } } });
+    await core.deleteCollectionNamespacedConfigMap({ namespace: ns, labelSelector: 'batch=x' });
+    const left = await core.listNamespacedConfigMap({ namespace: ns });
+    assert.deepEqual(left.items.map((c) => c.metadata?.name), ['keep']);
+  });
+
   it('answers 415 to an unsupported patch type and 404 to unknown paths', async () => {
     await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'apply' } } });
     await assert.rejects(
