@@ -1,7 +1,7 @@
 // Builds the four single-file executables: esbuild bundle (CJS, node20) -> Node 20 SEA blob with code cache -> postject.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync, chmodSync, existsSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync, chmodSync, existsSync, statSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
@@ -48,9 +48,13 @@ async function buildOne(t: Target, sea: boolean): Promise<void> {
   writeFileSync(seaConfig, JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets }));
   execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio: 'inherit' });
   const exe = join(out, 'bin', t.name);
-  copyFileSync(process.execPath, exe);
-  chmodSync(exe, 0o755);
-  execFileSync(process.execPath, [join(root, 'node_modules/postject/dist/cli.js'), exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE], { stdio: 'ignore' });
+  // Build beside the target and rename over it: copying onto a running executable fails with ETXTBSY
+  // (e.g. a lab's tessera-agent while `make lab` rebuilds), and readers never see a half-written binary.
+  const tmp = `${exe}.tmp-${process.pid}`;
+  copyFileSync(process.execPath, tmp);
+  chmodSync(tmp, 0o755);
+  execFileSync(process.execPath, [join(root, 'node_modules/postject/dist/cli.js'), tmp, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE], { stdio: 'ignore' });
+  renameSync(tmp, exe);
   process.stdout.write(`built ${exe} (${(statSync(exe).size / 1e6).toFixed(0)} MB)\n`);
 }
 
