@@ -8,7 +8,7 @@
 // start, it falls back to a no-op agent and says so: that figure is the shim's own overhead only.
 // Env: BENCH_CNI_PODS (default 50), BENCH_CNI_AGENT=real|noop (default: real, falling back to noop).
 import { createServer, type Server } from 'node:net';
-import { readdirSync, rmSync, unlinkSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostVethName, type AgentRequest, type AgentResponse } from '../../lib/cni-protocol.js';
 import { addNetns, cnitool, delNetns, requireBuilt, SHIM, spawnCollect, tmpDir, baseEnv, type Run } from '../../test/integration/cni/fixture.js';
@@ -69,6 +69,7 @@ async function startupMs(cmd: string, extraEnv: Record<string, string>, runs: nu
 const cleanups: (() => Promise<void> | void)[] = [];
 try {
   requireBuilt();
+  mkdirSync(dir, { recursive: true });
   process.stdout.write(`bench/cni: ${N} pods (+${WARMUP} warm-up), sequential, cnitool (libcni 1.1.2) inside a node netns\n`);
 
   // Start-up of one plugin process (what the runtime pays per call), interleaved to share the machine's noise.

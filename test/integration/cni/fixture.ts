@@ -1,18 +1,29 @@
 // Shared pieces of the tessera-cni integration tests: running commands (argument arrays, bounded), netns
 // made by the test (prefix tcn-), running the built tessera-cni directly or through the reference cnitool.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const REPO = resolve(import.meta.dirname, '../../..');
-export const SHIM = join(REPO, 'dist/bin/tessera-cni');
+export const BUILT_SHIM = join(REPO, 'dist/bin/tessera-cni');
+/**
+ * The tests run a private copy of the built shim: dist/bin is rewritten in place by any concurrent
+ * `tools/build.ts`, which would make an exec fail mid-run (ETXTBSY / truncated file).
+ */
+export const BIN_DIR = join(tmpdir(), `tcn-bin-${process.pid}`);
+export const SHIM = join(BIN_DIR, 'tessera-cni');
 export const CNITOOL = join(REPO, '.tools/bin/cnitool');
 export const REF_PLUGINS = '/usr/lib/cni';
 
 export function requireBuilt(): void {
-  if (!existsSync(SHIM)) throw new Error(`${SHIM} missing: run node_modules/.bin/tsx tools/build.ts tessera-cni (make build)`);
+  if (!existsSync(BUILT_SHIM)) throw new Error(`${BUILT_SHIM} missing: run node_modules/.bin/tsx tools/build.ts tessera-cni (make build)`);
   if (!existsSync(CNITOOL)) throw new Error(`${CNITOOL} missing: run bash tools/setup.sh`);
+  if (existsSync(SHIM)) return;
+  mkdirSync(BIN_DIR, { recursive: true });
+  copyFileSync(BUILT_SHIM, SHIM);
+  chmodSync(SHIM, 0o755);
+  process.once('exit', () => rmSync(BIN_DIR, { recursive: true, force: true }));
 }
 
 /** Runs a command, resolves trimmed stdout, rejects with the command and its stderr. */
@@ -82,8 +93,9 @@ export function execShim(env: Record<string, string | undefined>, stdin: string 
   return spawnCollect(SHIM, [], baseEnv(env), stdin);
 }
 
+/** A per-process temp dir path; created by the caller's before() hook (mkdirSync), so filtered-out suites leave nothing. */
 export function tmpDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  return join(tmpdir(), `${prefix}${process.pid}`);
 }
 
 export interface Cnitool {
@@ -93,7 +105,7 @@ export interface Cnitool {
   run(cmd: 'add' | 'check' | 'del', net: string, netnsPath: string, opts?: { hostNetns?: string; capArgs?: object; cniArgs?: string; ifname?: string }): Promise<Run>;
 }
 
-/** The reference client: NETCONFPATH = a temp dir of conflists, CNI_PATH = dist/bin then the reference plugins. */
+/** The reference client: NETCONFPATH = a temp dir of conflists, CNI_PATH = our copy of the shim, then the reference plugins. */
 export function cnitool(dir: string): Cnitool {
   mkdirSync(dir, { recursive: true });
   return {
@@ -104,7 +116,7 @@ export function cnitool(dir: string): Cnitool {
     run(cmd, net, netnsPath, opts = {}) {
       const env = baseEnv({
         NETCONFPATH: dir,
-        CNI_PATH: `${join(REPO, 'dist/bin')}:${REF_PLUGINS}`,
+        CNI_PATH: `${BIN_DIR}:${REF_PLUGINS}`,
         CNI_ARGS: opts.cniArgs ?? 'IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=p',
         CNI_IFNAME: opts.ifname ?? 'eth0',
         CAP_ARGS: opts.capArgs ? JSON.stringify(opts.capArgs) : undefined,

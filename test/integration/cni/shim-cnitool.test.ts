@@ -3,7 +3,7 @@
 // FakeAgent (a test double): this tests the shim, not the data path. cnitool runs inside a node netns
 // (tcn-n*) made here, pods are netns tcn-p*; nothing touches the root netns.
 import { strict as assert } from 'node:assert';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostVethName } from '../../../lib/cni-protocol.js';
 import { FakeAgent } from './fake-agent.js';
@@ -28,7 +28,7 @@ for (const version of ['1.0.0', '0.4.0']) {
     const nodeNs = `tcn-n${tag}`;
     const podNs = `tcn-p${tag}`;
     const net = `tcn-net-${tag}`;
-    const dir = tmpDir('tcn-shim-');
+    const dir = tmpDir(`tcn-shim-${version}-`);
     const logFile = join(dir, 'cni.log');
     const agent = new FakeAgent(join(dir, 'agent.sock'), nodeNs);
     let podPath = '';
@@ -37,6 +37,7 @@ for (const version of ['1.0.0', '0.4.0']) {
 
     before(async () => {
       requireBuilt();
+      mkdirSync(dir, { recursive: true });
       await delNetns(podNs);
       await delNetns(nodeNs);
       await addNetns(nodeNs);

@@ -2,7 +2,7 @@
 // reference cnitool is libcni 1.1.2, which predates them), and every error path with malformed stdin, env
 // or config, or a missing/broken agent. The agent is FakeAgent (test double): this tests the shim only.
 import { strict as assert } from 'node:assert';
-import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostVethName } from '../../../lib/cni-protocol.js';
 import { FakeAgent } from './fake-agent.js';
@@ -43,6 +43,7 @@ describe('cni shim executed directly (FakeAgent)', function () {
 
   before(async () => {
     requireBuilt();
+    mkdirSync(dir, { recursive: true });
     for (const n of [...pods, nodeNs]) await delNetns(n);
     await addNetns(nodeNs);
     for (const p of pods) await addNetns(p);
