@@ -24,6 +24,7 @@ export const WATCHER_SPEC: CommandSpec = {
     'lease-namespace': { type: 'string', help: 'namespace of the leader-election Lease', default: 'kube-system' },
     'lease-name': { type: 'string', help: 'name of the leader-election Lease', default: 'tessera-watcher' },
     identity: { type: 'string', help: 'leader-election identity (default: hostname + pid)' },
+    'lease-duration': { type: 'string', help: 'seconds a Lease holder is trusted without renewing (renew deadline 2/3 of it)', default: '15' },
     workers: { type: 'string', help: 'concurrent workers per controller', default: '8' },
     'no-leader-election': { type: 'boolean', help: 'write without holding the Lease (single replica, tests)', default: false },
   },
@@ -44,6 +45,7 @@ export interface WatcherConfig {
   leaseNamespace: string;
   leaseName: string;
   identity?: string;
+  leaseDurationSeconds: number;
   workers: number;
   leaderElection: boolean;
 }
@@ -63,6 +65,7 @@ interface RawConfig {
   'lease-namespace': string;
   'lease-name': string;
   identity?: string;
+  'lease-duration': string;
   workers: string;
 }
 
@@ -71,7 +74,7 @@ const DNS_LABEL = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 
 const RAW_SCHEMA = {
   type: 'object',
-  required: ['nb', 'cluster-cidr', 'node-subnet-prefix', 'service-cidr', 'join-cidr', 'lease-namespace', 'lease-name', 'workers'],
+  required: ['nb', 'cluster-cidr', 'node-subnet-prefix', 'service-cidr', 'join-cidr', 'lease-namespace', 'lease-name', 'lease-duration', 'workers'],
   properties: {
     'kube-api': { type: 'string', pattern: '^(https?://|unix:)' },
     'kube-token': { type: 'string', minLength: 1 },
@@ -86,6 +89,7 @@ const RAW_SCHEMA = {
     'lease-namespace': { type: 'string', pattern: DNS_LABEL },
     'lease-name': { type: 'string', pattern: '^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$' },
     identity: { type: 'string', minLength: 1 },
+    'lease-duration': { type: 'string', pattern: '^([2-9]|[1-9][0-9]{1,3})$' },
     workers: { type: 'string', pattern: '^[1-9][0-9]{0,2}$' },
   },
 } as const;
@@ -97,6 +101,7 @@ const HUMAN: Record<string, string> = {
   'lease-namespace': 'must be a DNS label',
   'lease-name': 'must be a DNS subdomain',
   workers: 'must be an integer 1..999',
+  'lease-duration': 'must be whole seconds 2..9999',
 };
 
 let validateRaw: ReturnType<Ajv['compile']> | undefined;
@@ -204,6 +209,7 @@ export function loadConfig(parsed: ParsedCommand): WatcherConfig {
     leaseNamespace: r['lease-namespace'],
     leaseName: r['lease-name'],
     identity: r.identity,
+    leaseDurationSeconds: Number(r['lease-duration']),
     workers: Number(r.workers),
     leaderElection: v['no-leader-election'] !== true,
   };

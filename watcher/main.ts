@@ -100,6 +100,9 @@ runMain(WATCHER_SPEC.name, async () => {
     namespace: config.leaseNamespace,
     name: config.leaseName,
     identity: config.identity ?? `${os.hostname()}_${process.pid}`,
+    leaseDurationMs: config.leaseDurationSeconds * 1000,
+    renewDeadlineMs: Math.round((config.leaseDurationSeconds * 2000) / 3),
+    retryPeriodMs: Math.round((config.leaseDurationSeconds * 1000) / 7.5),
     logger: log,
     onStartedLeading: async () => {
       leading = true;
