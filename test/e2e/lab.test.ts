@@ -161,3 +161,25 @@ describe('lab (e2e, prefix tle-)', function () {
     assert.deepEqual(await teardownLab({ prefix: PREFIX, stateDir }), []);
   });
 });
+
+// The script-logic path stays as the fallback switch (components.ts) and as a library for other fixtures.
+describe('lab with script logic instead of the real components (e2e, prefix tle-)', function () {
+  this.timeout(120_000);
+  after(async () => {
+    await teardownLab({ prefix: PREFIX });
+  });
+
+  it('wires NB and pods itself and still connects pods across nodes', async () => {
+    const lab = await startLab({ prefix: PREFIX, nodes: 2, components: { apiserver: false, watcher: false, agent: false } });
+    assert.equal(lab.file.apiserver, null);
+    assert.deepEqual(lab.file.components, { apiserver: false, watcher: false, agent: false });
+    const checks = await lab.check();
+    assert.deepEqual(checks.filter((c) => !c.ok), []);
+    assert.ok(checks.some((c) => c.kind === 'tcp' && c.from.endsWith('web-1') && c.to.includes('web-2')));
+    const p = lab.file.pods[0];
+    const ids = await lab.vsctl(p.node, ['get', 'Interface', p.hostIface, 'external_ids']);
+    assert.match(ids, /ovn-installed="true"/);
+    await lab.stop();
+    assert.deepEqual(await ourNetns(), []);
+  });
+});
