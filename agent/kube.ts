@@ -19,6 +19,8 @@ export class Watched<T extends Obj> {
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
   synced = false;
+  /** False while the informer is down (between an error and a successful restart): its cache may be stale. */
+  healthy = false;
 
   constructor(
     private readonly what: string,
@@ -50,6 +52,7 @@ export class Watched<T extends Obj> {
     lw.on('error', (err: unknown) => {
       failed = err;
       if (!this.synced || this.stopped) return;
+      this.healthy = false;
       this.log.warn(`${this.what} informer stopped, restarting`, { error: err instanceof Error ? err.message : String(err) });
       this.scheduleRestart(lw);
     });
@@ -58,6 +61,7 @@ export class Watched<T extends Obj> {
     await lw.start();
     if (failed !== undefined) throw failed instanceof Error ? failed : new Error(String(failed));
     this.synced = true;
+    this.healthy = true;
   }
 
   private scheduleRestart(old: ListWatch<T>): void {
@@ -65,7 +69,10 @@ export class Watched<T extends Obj> {
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       // Restart the same ListWatch: it keeps its objects and diffs the relist against them (emitting deletes).
-      old.start().catch((err: unknown) => {
+      // ListWatch reports a failed relist through the error callback (which schedules the next retry), not by rejecting.
+      old.start().then(() => {
+        if (!this.retryTimer) this.healthy = true;
+      }, (err: unknown) => {
         this.log.warn(`${this.what} informer restart failed`, { error: (err as Error).message });
         this.scheduleRestart(old);
       });

@@ -15,7 +15,8 @@ export interface ReconcileResult {
 }
 
 export async function reconcilePorts(pods: Watched<V1Pod>, ports: OvsPorts, netdev: NodeNetdev, inflight: Set<string>, log: Logger): Promise<ReconcileResult> {
-  if (!pods.synced) throw new Error('pod informer not synced');
+  // A stale or partial pod cache would make live pods look gone: never reconcile from one.
+  if (!pods.synced || !pods.healthy) throw new Error('pod informer not synced or down');
   const stale: string[] = [];
   let kept = 0;
   for (const iface of ports.podInterfaces()) {

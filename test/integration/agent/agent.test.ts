@@ -198,6 +198,15 @@ describe('tessera-agent (integration, real OVS/OVN)', function () {
     assert.ok(await f.ovsPortExists(b.hostVeth));
   });
 
+  it('reconcile removes a veth of ours that lost its OVS port (an ADD that died half-way), and no other veth', async () => {
+    await f.inNs(f.nodeNs, 'ip', ['link', 'add', 'veth0123456789a', 'type', 'veth', 'peer', 'name', 'tagx0']);
+    await f.inNs(f.nodeNs, 'ip', ['link', 'add', 'vethkeep1', 'type', 'veth', 'peer', 'name', 'tagx1']);
+    await waitFor('reconcile to remove the orphan veth', async () => !(await f.linkExists(f.nodeNs, 'veth0123456789a')), 15_000);
+    assert.ok(await f.linkExists(f.nodeNs, 'vethkeep1'));
+    assert.ok(await f.linkExists(f.nodeNs, a.hostVeth));
+    await f.inNs(f.nodeNs, 'ip', ['link', 'del', 'vethkeep1']);
+  });
+
   it('an agent restart does not disturb running pods: continuous ping loses nothing significant', async () => {
     const ping = spawn('ip', ['netns', 'exec', a.netns, 'ping', '-i', '0.05', '-w', '8', '-W', '1', b.ip], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
@@ -215,5 +224,6 @@ describe('tessera-agent (integration, real OVS/OVN)', function () {
     assert.ok(sent >= 50 && recv >= sent - 2, `lost ${sent - recv} of ${sent}`);
     assert.ok(await f.ovsPortExists(a.hostVeth));
     ok(await f.request({ command: 'STATUS' }));
+    await f.inNs(f.nodeNs, 'ping', ['-c', '1', '-W', '2', b.ip]); // the management port survived node init's re-run
   });
 });
