@@ -249,6 +249,8 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       else if (!(route.subresource === 'binding' && rt.kind === 'Pod' && method === 'POST')) throw errors.notFound(rt.group, `${rt.plural}/${route.subresource}`, name ?? '');
     }
     const isWatch = route.legacyWatch || q.get('watch') === 'true' || q.get('watch') === '1';
+    // Better a clear refusal than persisting what the caller meant as a dry run.
+    if (method !== 'GET' && q.has('dryRun')) throw errors.badRequest('dryRun is not supported by the API test double');
     if (name === undefined) {
       if (method === 'GET') return isWatch ? handleWatch(req, res, route, q) : handleList(res, route, q);
       if (method === 'POST') {
