@@ -39,7 +39,6 @@ export interface CountResult {
 export interface SelectResult<Row> {
   rows: Row[];
 }
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export type EmptyResult = Record<string, never>;
 
 const empty = (): EmptyResult => ({}) as EmptyResult;
