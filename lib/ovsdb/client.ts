@@ -7,6 +7,7 @@ import { type Remote, type TlsOptions, openStream, parseRemotes } from './remote
 import { RpcSession } from './rpc.js';
 import { Cache, type ChangeEvent } from './cache.js';
 import { type Condition, type Op, type OpBuilder, type ResultsOf, conditionToWire, lockId, matchesCondition, op as opBuilder } from './ops.js';
+import { SERVER_MONITOR_ID, ServerDbState, serverMonitorParams, unusableReason } from './server-db.js';
 import { OvsdbDisconnectedError, OvsdbError, OvsdbRpcError, OvsdbTimeoutError, OvsdbTransactionError } from './errors.js';
 
 /** The subset of a winston logger the client uses. */
@@ -54,8 +55,6 @@ interface MonitorReg {
 
 type State = 'connecting' | 'connected' | 'closed';
 
-const SERVER_DB = '_Server';
-const SERVER_MONITOR_ID = '_server';
 
 const silent: OvsdbLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -86,6 +85,7 @@ export class OvsdbClient<T extends TablesShape<T>> extends EventEmitter {
   private state: State = 'connecting';
   /** The session passed the _Server check: requests may use it even while monitors are still resyncing. */
   private sessionReady = false;
+  private readonly serverDb = new ServerDbState();
   private remoteIdx = 0;
   private everConnected = false;
   private readonly monitors = new Map<string, MonitorReg>();
@@ -198,7 +198,7 @@ export class OvsdbClient<T extends TablesShape<T>> extends EventEmitter {
     // Current from the start, so notifications (of _Server and of each monitor) are applied as they come.
     this.session = session;
     this.sessionReady = false;
-    this.serverState.clear();
+    this.serverDb.clear();
     try {
       await this.checkServer(session);
       this.monitorCond = true;
@@ -222,16 +222,9 @@ export class OvsdbClient<T extends TablesShape<T>> extends EventEmitter {
 
   /** Checks via _Server that the database is served here and, when clustered, connected (and leader if leaderOnly). */
   private async checkServer(session: RpcSession): Promise<void> {
-    let reply: unknown;
     try {
-      reply = await session.request(
-        'monitor_cond',
-        [SERVER_DB, SERVER_MONITOR_ID, { Database: [{ columns: ['name', 'model', 'connected', 'leader'], where: [['name', '==', this.schema.name]] }] }],
-        this.opts.connectTimeoutMs,
-        (r) => {
-          if (isObj(r) && isObj(r.Database)) for (const [u, ru] of Object.entries(r.Database)) if (isObj(ru) && isObj(ru.initial)) this.serverState.set(u, ru.initial);
-        },
-      );
+      // Applied synchronously, so a leadership change right after the reply is judged on the full row.
+      await session.request('monitor_cond', serverMonitorParams(this.schema.name), this.opts.connectTimeoutMs, (r) => this.serverDb.apply(r));
     } catch (e) {
       if (e instanceof OvsdbRpcError) {
         // Servers without _Server (or without monitor_cond) cannot be clustered: nothing to check.
@@ -240,20 +233,10 @@ export class OvsdbClient<T extends TablesShape<T>> extends EventEmitter {
       }
       throw e;
     }
-    void reply;
-    const row = [...this.serverState.values()][0];
+    const row = this.serverDb.row;
     if (!row) throw new OvsdbError(`${session.remote} does not serve database ${this.schema.name}`);
-    const why = this.unusable(row);
+    const why = unusableReason(row, this.schema.name, this.opts.leaderOnly);
     if (why) throw new OvsdbError(`${session.remote}: ${why}`);
-  }
-
-  private serverState = new Map<string, Record<string, unknown>>();
-
-  private unusable(row: Record<string, unknown>): string | undefined {
-    if (row.model !== 'clustered') return undefined;
-    if (row.connected !== true) return `${this.schema.name} cluster member is not connected to the cluster`;
-    if (this.opts.leaderOnly && row.leader !== true) return `${this.schema.name} cluster member is not the leader`;
-    return undefined;
   }
 
   private onSessionClosed(session: RpcSession, reason: Error): void {
@@ -460,26 +443,14 @@ export class OvsdbClient<T extends TablesShape<T>> extends EventEmitter {
   }
 
   private onServerUpdate(session: RpcSession, updates: unknown): void {
-    const rows = isObj(updates) && isObj(updates.Database) ? updates.Database : {};
-    for (const [uuid, ru] of Object.entries(rows)) {
-      if (!isObj(ru)) continue;
-      const prev = this.serverState.get(uuid) ?? {};
-      let row: Record<string, unknown> | undefined;
-      if (isObj(ru.initial)) row = ru.initial;
-      else if (isObj(ru.insert)) row = ru.insert;
-      else if (isObj(ru.modify)) row = { ...prev, ...ru.modify }; // scalar columns only: diffs are new values
-      else if (isObj(ru.new)) row = ru.new;
-      if (!row) {
-        session.close(new OvsdbDisconnectedError(`${session.remote}: database ${this.schema.name} removed from server`));
-        return;
-      }
-      this.serverState.set(uuid, row);
-      const why = this.unusable(row);
-      if (why) {
-        this.log.warn(`ovsdb ${this.schema.name}: ${session.remote}: ${why}; moving on`);
-        session.close(new OvsdbDisconnectedError(`${session.remote}: ${why}`));
-        return;
-      }
+    if (!this.serverDb.apply(updates)) {
+      session.close(new OvsdbDisconnectedError(`${session.remote}: database ${this.schema.name} removed from server`));
+      return;
+    }
+    const why = this.serverDb.row ? unusableReason(this.serverDb.row, this.schema.name, this.opts.leaderOnly) : undefined;
+    if (why) {
+      this.log.warn(`ovsdb ${this.schema.name}: ${session.remote}: ${why}; moving on`);
+      session.close(new OvsdbDisconnectedError(`${session.remote}: ${why}`));
     }
   }
 
