@@ -29,7 +29,7 @@ function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 }
-const f = (x: number): string => x.toFixed(1).padStart(8);
+const f = (x: number): string => x.toFixed(1).padStart(12);
 
 function ok(r: Run, what: string): number {
   if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}): ${r.stdout.trim()} ${r.stderr.trim()}`);
@@ -150,7 +150,7 @@ try {
   }
 
   const row = (name: string, a: number[], ad: number[]): string => `${name.padEnd(58)}${f(pct(a, 50))}${f(pct(a, 99))}${f(pct(ad, 50))}${f(pct(ad, 99))}\n`;
-  let out = `${''.padEnd(58)}${'ADD p50'.padStart(8)}${'p99'.padStart(8)}${'+DEL p50'.padStart(8)}${'p99'.padStart(8)}   (ms)\n`;
+  let out = `${'(ms)'.padEnd(58)}${['ADD p50', 'ADD p99', 'ADD+DEL p50', 'ADD+DEL p99'].map((h) => h.padStart(12)).join('')}\n`;
   out += row('reference bridge + host-local', ref.add, ref.addDel);
   out += row(label, tes.add, tes.addDel);
   let cmpAdd = tes.add;
