@@ -31,7 +31,7 @@ describe('ovsdb reconnect and resync after kill -9 of ovsdb-server', function ()
       writer.op.insert('Logical_Switch_Port', { name: 's-0' }, 'p0'),
     ]);
     // The watcher retries slowly, so the writer can change things while it is away.
-    watcher = await OvsdbClient.connect(NB_MODEL, { remotes: server.unix, reconnect: { minMs: 1500, maxMs: 1500 }, probeIntervalMs: 1000 });
+    watcher = await OvsdbClient.connect(NB_MODEL, { remotes: server.unix, reconnect: { minMs: 3000, maxMs: 3000 }, probeIntervalMs: 1000 });
     const mirror = new EventMirror(watcher);
     await watcher.monitor(['Logical_Switch', 'Logical_Switch_Port']);
     const disconnected = new Promise<Error>((r) => watcher.once('disconnected', r));
