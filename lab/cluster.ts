@@ -16,7 +16,7 @@ import { chassisNames, nbctl, sbctl, startCentral, type Central } from './ovn-ce
 import { startOvsNode, vsctl, type OvsNode } from './ovs-node.js';
 import { BIN_DIR, MAKE_LAB_PREFIX, REPO_ROOT, defaultStateDir } from './paths.js';
 import { POD_IFNAME, cnitoolContainerId, createPodNetns, hostVethName, netnsPath, scriptWirePod, type LabPodSpec } from './pods.js';
-import { POD_SERVER_PORT, formatReport, runChecks, type CheckResult } from './report.js';
+import { POD_SERVER_PORT, formatReport, runChecks, type CheckResult, type StartFigures } from './report.js';
 import { startAgent, startWatcher, type ClusterCidrs } from './tessera.js';
 import { UNDERLAY_NIC, createUnderlay, plugUnderlay } from './underlay.js';
 import { GiveUp, waitFor } from './wait.js';
@@ -80,6 +80,8 @@ export interface Lab {
   /** Performs the reachability checks now. */
   check(): Promise<CheckResult[]>;
   report(checks: CheckResult[], elapsedMs: number): string;
+  /** What the lab measured while starting (per-pod wiring time). */
+  readonly figures: Required<StartFigures>;
   /** PIDs of the lab's daemons that are alive now (from its pidfiles). */
   pids(): number[];
   stop(): Promise<void>;
@@ -277,6 +279,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     log(`pods: ${podSpecs.map((p) => `${p.namespace}/${p.name}@${p.node}`).join(' ')}`);
     const nextHost = new Map(nodeNames.map((n) => [n, 3]));
     const pods: LabFile['pods'] = [];
+    const figures: Required<StartFigures> = { podWiringMs: {} };
     const podJobs: Array<Promise<void>> = [];
     for (const p of podSpecs) {
       const netns = names.pod(p);
@@ -305,6 +308,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
           uid = created.metadata.uid ?? uid;
         }
         if (scriptNet) await scriptPodPort(central, { node: p.node, namespace: p.namespace, pod: p.name, ip: scriptNet.ip_addresses[0].split('/')[0], mac: scriptNet.mac_address });
+        const tWire = Date.now();
         if (components.agent) {
           const result = await cnitool({ verb: 'add', nodeNetns: node.netns, conf: cniConf.get(p.node) as NodeCniConfig, binDir, netnsPath: netnsPath(netns),
             cniArgs: containerdCniArgs({ sandboxId: containerId, uid, namespace: p.namespace, name: p.name }) });
@@ -326,6 +330,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
           entry.mac = n.mac_address;
           entry.hostIface = await scriptWirePod({ pod: p, netns, node, net: n, mtu: n.mtu ?? POD_MTU, containerId, uid });
         }
+        figures.podWiringMs[`${p.namespace}/${p.name}`] = Date.now() - tWire;
         if (kube) {
           await kube.patch(`${podPath(p.namespace, p.name)}/status`, { status: {
             phase: 'Running', podIP: entry.ip, podIPs: [{ ip: entry.ip }], hostIP: node.ip,
@@ -397,7 +402,8 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
         return run(cmd, args, { ...o, netns });
       },
       check: () => runChecks(file, { servers: podServers }),
-      report: (checks, elapsedMs) => formatReport(file, checks, elapsedMs),
+      figures,
+      report: (checks, elapsedMs) => formatReport(file, checks, elapsedMs, figures),
       pids: () => livePids(runDir).filter(alive),
       stop,
     };
