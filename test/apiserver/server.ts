@@ -217,7 +217,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     if (rv !== undefined && rv > current) throw errors.tooLargeResourceVersion(rv, current);
     // Only the latest state is kept: an Exact list of an older version has nothing to answer with.
     if (match === 'Exact' && rv !== undefined && rv !== current) throw errors.gone(`The resourceVersion for the provided list is too old.`);
-    let { items } = store.list(route.rt, filter);
+    let { items } = store.listShared(route.rt, filter);
     const limit = q.get('limit') ? Number(q.get('limit')) : 0;
     const cont = q.get('continue');
     const meta: Record<string, unknown> = { resourceVersion: String(current) };
@@ -256,11 +256,11 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       if (method === 'POST') {
         if (rt.namespaced && namespace === undefined) throw errors.methodNotAllowed(`create ${rt.plural} needs a namespace in the path`);
         checkJsonContentType(req);
-        return sendJson(res, 201, store.create(rt, namespace, await readJson(req)));
+        return sendJson(res, 201, store.createShared(rt, namespace, await readJson(req)));
       }
       if (method === 'DELETE') {
         const filter = filterFrom(rt, q, namespace);
-        const deleted = store.list(rt, filter).items.map((o) => store.delete(rt, o.metadata.namespace, o.metadata.name as string));
+        const deleted = store.listShared(rt, filter).items.map((o) => store.deleteShared(rt, o.metadata.namespace, o.metadata.name as string));
         return sendJson(res, 200, { kind: `${rt.kind}List`, apiVersion: apiVersionOf(rt), metadata: { resourceVersion: String(store.resourceVersion) }, items: deleted.map((o) => listItem(rt, o)) });
       }
       throw errors.methodNotAllowed(`${method} is not supported on a collection`);
@@ -268,21 +268,21 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     if (isWatch && method === 'GET') return handleWatch(req, res, route, q);
     switch (method) {
       case 'GET':
-        return sendJson(res, 200, store.get(rt, namespace, name));
+        return sendJson(res, 200, store.getShared(rt, namespace, name));
       case 'PUT':
         checkJsonContentType(req);
-        return sendJson(res, 200, store.update(rt, namespace, name, await readJson(req), sub));
+        return sendJson(res, 200, store.updateShared(rt, namespace, name, await readJson(req), sub));
       case 'PATCH': {
         const ct = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
         const type = PATCH_TYPES[ct];
         if (!type) throw errors.unsupportedMediaType(ct);
         const body = await readJson(req);
         if (body === undefined) throw errors.badRequest('the patch body is empty');
-        return sendJson(res, 200, store.patch(rt, namespace, name, type, body, sub));
+        return sendJson(res, 200, store.patchShared(rt, namespace, name, type, body, sub));
       }
       case 'DELETE': {
         const body = (await readJson(req)) as { preconditions?: { uid?: string; resourceVersion?: string } } | undefined;
-        const obj = store.delete(rt, namespace, name, { preconditions: body?.preconditions });
+        const obj = store.deleteShared(rt, namespace, name, { preconditions: body?.preconditions });
         if (rt.returnDeletedObject || obj.metadata.deletionTimestamp) return sendJson(res, 200, obj);
         return sendJson(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, group: rt.group, kind: rt.plural, uid: obj.metadata.uid } });
       }

@@ -89,7 +89,7 @@ export class Store {
       this.watchers.set(rt, new Set());
     }
     this.nsType = RESOURCE_TYPES.find((r) => r.kind === 'Namespace') as ResourceType;
-    for (const ns of opts.namespaces ?? ['default', 'kube-system', 'kube-public', 'kube-node-lease']) this.create(this.nsType, undefined, { metadata: { name: ns } });
+    for (const ns of opts.namespaces ?? ['default', 'kube-system', 'kube-public', 'kube-node-lease']) this.createShared(this.nsType, undefined, { metadata: { name: ns } });
   }
 
   get resourceVersion(): number {
@@ -115,14 +115,25 @@ export class Store {
     return true;
   }
 
-  get(rt: ResourceType, namespace: string | undefined, name: string): KubeObject {
+  /** The stored object itself, shared: callers must not mutate it (the HTTP layer only serializes). */
+  getShared(rt: ResourceType, namespace: string | undefined, name: string): KubeObject {
     const obj = this.objects.get(rt)?.get(keyOf(rt.namespaced ? namespace : undefined, name));
     if (!obj) throw errors.notFound(rt.group, rt.plural, name);
     return obj;
   }
 
-  /** Current objects matching the filter, sorted by namespace/name as etcd returns them. */
+  /** A copy of the object: in-process callers may change it and pass it back to update(). */
+  get(rt: ResourceType, namespace: string | undefined, name: string): KubeObject {
+    return structuredClone(this.getShared(rt, namespace, name));
+  }
+
   list(rt: ResourceType, filter: Filter): { items: KubeObject[]; resourceVersion: number } {
+    const r = this.listShared(rt, filter);
+    return { items: structuredClone(r.items), resourceVersion: r.resourceVersion };
+  }
+
+  /** Current objects matching the filter, sorted by namespace/name as etcd returns them; shared, as getShared. */
+  listShared(rt: ResourceType, filter: Filter): { items: KubeObject[]; resourceVersion: number } {
     const all = this.objects.get(rt) as Map<string, KubeObject>;
     const items: KubeObject[] = [];
     const keys = [...all.keys()].sort();
@@ -133,7 +144,7 @@ export class Store {
     return { items, resourceVersion: this.rv };
   }
 
-  create(rt: ResourceType, namespace: string | undefined, body: unknown): KubeObject {
+  createShared(rt: ResourceType, namespace: string | undefined, body: unknown): KubeObject {
     const obj = this.checkBody(rt, body);
     const meta = obj.metadata;
     if (rt.namespaced) {
@@ -174,7 +185,7 @@ export class Store {
    * PUT. `subresource` 'status' changes only status; the main resource ignores status changes when the
    * kind has a status subresource. A stale metadata.resourceVersion is a 409 Conflict.
    */
-  update(rt: ResourceType, namespace: string | undefined, name: string, body: unknown, subresource?: 'status', fromPatch = false): KubeObject {
+  updateShared(rt: ResourceType, namespace: string | undefined, name: string, body: unknown, subresource?: 'status', fromPatch = false): KubeObject {
     const obj = this.checkBody(rt, body);
     const meta = obj.metadata;
     if (meta.name !== undefined && meta.name !== name) throw errors.badRequest(`the name of the object (${meta.name}) does not match the name on the URL (${name})`);
@@ -186,7 +197,7 @@ export class Store {
     if (!cur) {
       if (rt.allowCreateOnUpdate && !subresource && !fromPatch) {
         delete meta.resourceVersion;
-        return this.create(rt, namespace, { ...obj, metadata: { ...meta, name } });
+        return this.createShared(rt, namespace, { ...obj, metadata: { ...meta, name } });
       }
       throw errors.notFound(rt.group, rt.plural, name);
     }
@@ -235,9 +246,9 @@ export class Store {
     return next;
   }
 
-  patch(rt: ResourceType, namespace: string | undefined, name: string, type: PatchType, patch: unknown, subresource?: 'status'): KubeObject {
+  patchShared(rt: ResourceType, namespace: string | undefined, name: string, type: PatchType, patch: unknown, subresource?: 'status'): KubeObject {
     if (type === 'strategic' && rt.custom) throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (strategic merge patch is not supported for custom resources)`);
-    const cur = this.get(rt, namespace, name);
+    const cur = this.getShared(rt, namespace, name);
     const doc = structuredClone(cur) as unknown as Json;
     let patched: Json;
     try {
@@ -255,11 +266,11 @@ export class Store {
     if (pm.name !== cur.metadata.name) throw errors.invalid(rt.group, rt.kind, name, [{ field: 'metadata.name', message: `Invalid value: ${JSON.stringify(pm.name)}: field is immutable` }]);
     if (rt.namespaced && pm.namespace !== cur.metadata.namespace) throw errors.invalid(rt.group, rt.kind, name, [{ field: 'metadata.namespace', message: `Invalid value: ${JSON.stringify(pm.namespace)}: field is immutable` }]);
     if (pm.uid !== cur.metadata.uid) throw errors.invalid(rt.group, rt.kind, name, [{ field: 'metadata.uid', message: `Invalid value: ${JSON.stringify(pm.uid)}: field is immutable` }]);
-    return this.update(rt, namespace, name, patched, subresource, true);
+    return this.updateShared(rt, namespace, name, patched, subresource, true);
   }
 
-  delete(rt: ResourceType, namespace: string | undefined, name: string, opts: DeleteOptions = {}): KubeObject {
-    const cur = this.get(rt, namespace, name);
+  deleteShared(rt: ResourceType, namespace: string | undefined, name: string, opts: DeleteOptions = {}): KubeObject {
+    const cur = this.getShared(rt, namespace, name);
     const pre = opts.preconditions ?? {};
     if (pre.uid && pre.uid !== cur.metadata.uid)
       throw errors.conflict(rt.group, rt.plural, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cur.metadata.uid}`);
@@ -283,9 +294,26 @@ export class Store {
     return this.remove(rt, key, cur);
   }
 
+  // Public writes hand back copies, like get(): the stored object stays out of callers' reach.
+  create(rt: ResourceType, namespace: string | undefined, body: unknown): KubeObject {
+    return structuredClone(this.createShared(rt, namespace, body));
+  }
+
+  update(rt: ResourceType, namespace: string | undefined, name: string, body: unknown, subresource?: 'status'): KubeObject {
+    return structuredClone(this.updateShared(rt, namespace, name, body, subresource));
+  }
+
+  patch(rt: ResourceType, namespace: string | undefined, name: string, type: PatchType, patch: unknown, subresource?: 'status'): KubeObject {
+    return structuredClone(this.patchShared(rt, namespace, name, type, patch, subresource));
+  }
+
+  delete(rt: ResourceType, namespace: string | undefined, name: string, opts: DeleteOptions = {}): KubeObject {
+    return structuredClone(this.deleteShared(rt, namespace, name, opts));
+  }
+
   /** pods/binding: assigns an unscheduled pod to a node, as the scheduler does. */
   bind(rt: ResourceType, namespace: string, name: string, nodeName: string): void {
-    const cur = this.get(rt, namespace, name);
+    const cur = this.getShared(rt, namespace, name);
     const spec = isObj(cur.spec) ? cur.spec : {};
     if (typeof spec.nodeName === 'string' && spec.nodeName !== '') throw errors.conflict(rt.group, rt.plural, name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
     const next: KubeObject = { ...cur, spec: { ...spec, nodeName }, metadata: { ...cur.metadata, resourceVersion: String(++this.rv) } };
@@ -300,7 +328,7 @@ export class Store {
     if (fromRV !== undefined && fromRV > this.rv) throw errors.gone(`resource version ${fromRV} is newer than the server's (${this.rv}); relist`);
     if (fromRV === undefined) {
       // No resourceVersion: the current state as ADDED events, then changes.
-      for (const o of this.list(rt, filter).items) sink.send('ADDED', { rv: Number(o.metadata.resourceVersion), rt, type: 'ADDED', object: o }, JSON.stringify(o));
+      for (const o of this.listShared(rt, filter).items) sink.send('ADDED', { rv: Number(o.metadata.resourceVersion), rt, type: 'ADDED', object: o }, JSON.stringify(o));
     } else {
       for (const ev of this.history) if (ev.rt === rt && ev.rv > fromRV) this.deliver(ev, filter, sink);
     }

@@ -45,6 +45,19 @@ describe('apiserver store', () => {
     assert.throws(() => s.create(PODS, 'default', { ...pod('y'), metadata: { name: 'y', resourceVersion: '5' } }), apiError(500));
   });
 
+  it('hands in-process callers copies, so changing one and updating it is a real change', () => {
+    const s = new Store();
+    const created = s.create(PODS, 'default', pod('a'));
+    created.metadata.labels = { mutated: 'yes' };
+    assert.equal(s.get(PODS, 'default', 'a').metadata.labels, undefined);
+    const got = s.get(PODS, 'default', 'a');
+    got.metadata.labels = { x: '1' };
+    const w = collect(s, PODS, all, s.resourceVersion);
+    const updated = s.update(PODS, 'default', 'a', got);
+    assert.deepEqual(updated.metadata.labels, { x: '1' });
+    assert.deepEqual(w.events.map((e) => e[0]), ['MODIFIED']);
+  });
+
   it('generates names from generateName', () => {
     const s = new Store();
     const p = s.create(PODS, 'default', { ...pod(''), metadata: { generateName: 'web-' } });
