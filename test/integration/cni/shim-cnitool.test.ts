@@ -153,6 +153,14 @@ for (const version of ['1.0.0', '0.4.0']) {
       assert.equal(req.containerId, 'sandbox1');
     });
 
+    it('ADD with the agent down: cnitool relays our "try again later" and the pod netns stays empty', async () => {
+      tool.conflist(`${net}-down`, version, [{ type: 'tessera-cni', agentSocket: join(dir, 'down.sock'), logFile }]);
+      const r = await tool.run('add', `${net}-down`, podPath, { hostNetns: nodeNs, cniArgs: CONTAINERD_ARGS });
+      assert.notEqual(r.code, 0);
+      assert.match(r.stdout + r.stderr, /plugin type="tessera-cni" failed \(add\): tessera-agent is not reachable at \S+down\.sock \(ENOENT\)/);
+      assert.equal((await sh('ip', ['-n', podNs, '-o', 'link', 'show'])).split('\n').length, 1, 'only lo');
+    });
+
     it('logged one line per call with timing to logFile, nothing else on stdout', () => {
       const lines = readFileSync(logFile, 'utf8').trim().split('\n');
       assert.ok(lines.length >= 6, lines.join('\n'));
