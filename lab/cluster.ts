@@ -14,7 +14,7 @@ import { scriptClusterRouter, scriptNodeSwitch, scriptPodPort, scriptServiceLb }
 import { addAddr, addNetns, delNetns, listNetns, netnsPids } from './netns.js';
 import { chassisNames, nbctl, sbctl, startCentral, type Central } from './ovn-central.js';
 import { startOvsNode, vsctl, type OvsNode } from './ovs-node.js';
-import { BIN_DIR, MAKE_LAB_PREFIX, REPO_ROOT, defaultStateDir } from './paths.js';
+import { BIN_DIR, CNITOOL, MAKE_LAB_PREFIX, REPO_ROOT, defaultStateDir } from './paths.js';
 import { POD_IFNAME, cnitoolContainerId, createPodNetns, hostVethName, netnsPath, scriptWirePod, type LabPodSpec } from './pods.js';
 import { POD_SERVER_PORT, formatReport, runChecks, type CheckResult, type StartFigures } from './report.js';
 import { startAgent, startWatcher, type ClusterCidrs } from './tessera.js';
@@ -187,6 +187,11 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   const runDir = join(stateDir, 'run');
   const labFilePath = join(stateDir, 'lab.json');
   const names = labNames(prefix);
+
+  const needed = [...(components.watcher ? [join(binDir, 'tessera-watcher')] : []),
+    ...(components.agent ? [join(binDir, 'tessera-agent'), join(binDir, 'tessera-cni'), CNITOOL] : [])];
+  const missing = needed.filter((f) => !existsSync(f));
+  if (missing.length) throw new Error(`lab: missing ${missing.join(', ')} (run make build; cnitool comes from tools/setup.sh)`);
 
   const notes = await teardownLab({ prefix, stateDir });
   for (const n of notes) log(`warning: ${n}`);

@@ -40,5 +40,6 @@ describe('lab naming', () => {
     await assert.rejects(startLab({ prefix: 'tle-', pods: [{ namespace: 'default', name: 'Web_1', node: 'node1' }] }), /name "Web_1" is not a DNS-1123 label/);
     await assert.rejects(startLab({ prefix: 'tle-', pods: [{ namespace: 'default', name: 'a', node: 'node9' }] }), /node node9 is not one of node1, node2/);
     assert.throws(() => resolveComponents({ apiserver: false, watcher: true }), /need the apiserver/);
+    await assert.rejects(startLab({ prefix: 'tle-', binDir: '/nonexistent', components: { apiserver: true, watcher: true } }), /missing \/nonexistent\/tessera-watcher, .*\(run make build/);
   });
 });
