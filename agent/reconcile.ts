@@ -17,6 +17,8 @@ export interface ReconcileResult {
 export async function reconcilePorts(pods: Watched<V1Pod>, ports: OvsPorts, netdev: NodeNetdev, inflight: Set<string>, log: Logger): Promise<ReconcileResult> {
   // A stale or partial pod cache would make live pods look gone: never reconcile from one.
   if (!pods.synced || !pods.healthy) throw new Error('pod informer not synced or down');
+  // Likewise the OVS cache: the orphan-veth sweep trusts it to list every port.
+  if (!ports.ovs.connected) throw new Error('Open_vSwitch database not connected');
   const stale: string[] = [];
   let kept = 0;
   for (const iface of ports.podInterfaces()) {
