@@ -1,5 +1,5 @@
 // init and the reconcile pass of run: node plumbing (bridge, bridge mappings, OpenFlow) plus the NB topology.
-import { CLUSTER_ROUTER, nodeSwitch } from '../lib/names.js';
+import { CLUSTER_ROUTER, macFromIPv4, nodeSwitch } from '../lib/names.js';
 import { parseCIDR } from '../lib/ipnet/index.js';
 import type { Logger } from '../lib/log.js';
 import type { GatewayConfig } from './config.js';
@@ -67,9 +67,13 @@ export class Gateway {
     const c = this.cfg;
     const clusterJoinIp = await ensureClusterJoinLink(this.nb, c.joinCidr);
     const joinIp = pickJoinIp(this.nb, c.node, c.joinCidr);
-    const bridgeMac = (await this.ovs.vsctl(['get', 'Interface', c.bridge, 'mac_in_use'])).trim().replace(/"/g, '');
+    // Shared NIC: host and GR answer ARP for the same IP, so they must share the bridge's (the NIC's) MAC too.
+    // Dedicated NIC: the GR gets its own MAC, so a learning bridge never confuses it with the bridge's tap.
+    const bridgeMac = c.mode === 'shared'
+      ? (await this.ovs.vsctl(['get', 'Interface', c.bridge, 'mac_in_use'])).trim().replace(/"/g, '')
+      : macFromIPv4(c.physicalIp);
     const topo = gatewayTopology({
-      node: c.node, chassis: await this.chassis(), bridge: c.bridge, bridgeMac,
+      node: c.node, chassis: await this.chassis(), bridge: c.bridge, gwMac: bridgeMac,
       physicalIp: c.physicalIp, physicalPrefix: c.physicalPrefix, defaultGw: c.defaultGw,
       clusterSubnet: c.clusterSubnet, nodeSubnet: this.nodeSubnet(),
       joinIp, joinPrefix: parseCIDR(c.joinCidr).prefix, clusterJoinIp,

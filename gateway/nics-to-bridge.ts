@@ -12,7 +12,7 @@ import type { Ovs } from './ovs.js';
 import { poll } from './sys.js';
 import type { Logger } from '../lib/log.js';
 
-export const STEPS = ['create-bridge', 'prepare-links', 'copy-addresses', 'move-routes', 'remove-nic-addresses'] as const;
+export const STEPS = ['create-bridge', 'prepare-links', 'copy-addresses', 'move-routes', 'remove-nic-addresses', 'isolate-nic'] as const;
 export type Step = (typeof STEPS)[number];
 
 /** Test hook: make the run fail right after this step was applied, to prove rollback. */
@@ -26,6 +26,8 @@ export interface BridgePlan {
   /** Whether the bridge existed before we started (then undo leaves it). */
   bridgeExisted: boolean;
   txChecksum?: 'on' | 'off';
+  /** net.ipv4.conf.<nic>.rp_filter before we set it (see isolate-nic). */
+  rpFilter?: string;
   addresses: IpAddress[];
   /** Routes through the NIC that are not derived from its addresses; they move to the bridge. */
   routes: IpRoute[];
@@ -34,6 +36,20 @@ export interface BridgePlan {
 }
 
 export const bridgeName = (nic: string): string => `br${nic}`;
+
+const rpFilterPath = (dev: string): string => `/proc/sys/net/ipv4/conf/${dev}/rp_filter`;
+
+function readSysctl(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function writeSysctl(path: string, value: string): void {
+  writeFileSync(path, `${value}\n`);
+}
 
 export function validateNic(nic: string): void {
   if (!/^[A-Za-z0-9_.-]{1,13}$/.test(nic)) {
@@ -74,6 +90,8 @@ export async function makePlan(ovs: Ovs, nic: string): Promise<BridgePlan> {
   };
   const tx = await txChecksum(nic).catch(() => undefined);
   if (tx) plan.txChecksum = tx;
+  const rp = readSysctl(rpFilterPath(nic));
+  if (rp !== undefined) plan.rpFilter = rp;
   return plan;
 }
 
@@ -99,11 +117,26 @@ async function apply(step: Step, p: BridgePlan, ovs: Ovs): Promise<void> {
       // Secondaries first: deleting a primary would take its secondaries with it.
       for (const a of [...p.addresses].reverse()) await delAddress(a, p.nic);
       return;
+    case 'isolate-nic':
+      // The userspace datapath reads the NIC through AF_PACKET, which does not take packets away from the kernel:
+      // the host stack still sees every frame arriving on the NIC and, since the host IP is local (on the bridge),
+      // answers segments of the gateway router's connections with RSTs. Strict reverse-path filtering on the NIC
+      // makes the kernel drop them (the way back to any source is the bridge, not the NIC).
+      if (p.rpFilter !== undefined) {
+        writeSysctl(rpFilterPath(p.nic), '1');
+        if (readSysctl(rpFilterPath('all')) === '2') {
+          throw new Error('net.ipv4.conf.all.rp_filter is 2 (loose), which overrides the strict filter the NIC needs; set it to 0 or 1');
+        }
+      }
+      return;
   }
 }
 
 async function revert(step: Step, p: BridgePlan, ovs: Ovs): Promise<void> {
   switch (step) {
+    case 'isolate-nic':
+      if (p.rpFilter !== undefined) writeSysctl(rpFilterPath(p.nic), p.rpFilter);
+      return;
     case 'create-bridge':
       if (!p.bridgeExisted) await ovs.delBridge(p.bridge);
       return;

@@ -8,8 +8,8 @@ export interface TopologyInput {
   node: string;
   chassis: string;
   bridge: string;
-  /** MAC of the external bridge (the NIC's): the GR's external port uses it, so upstream sees one MAC per node. */
-  bridgeMac: string;
+  /** MAC of the GR's external port (shared NIC: the bridge's, i.e. the NIC's, since host and GR share the IP). */
+  gwMac: string;
   physicalIp: string;
   physicalPrefix: number;
   defaultGw: string;
@@ -89,7 +89,7 @@ export function gatewayTopology(t: TopologyInput): GatewayTopology {
     },
     routerPorts: [
       { name: grJoinPort(t.node), mac: macFromIPv4(t.joinIp), networks: [`${t.joinIp}/${t.joinPrefix}`], external_ids: own('join') },
-      { name: grExternalPort(t.node), mac: t.bridgeMac, networks: [`${t.physicalIp}/${t.physicalPrefix}`], external_ids: own('external') },
+      { name: grExternalPort(t.node), mac: t.gwMac, networks: [`${t.physicalIp}/${t.physicalPrefix}`], external_ids: own('external') },
     ],
     extSwitch: { name: externalSwitch(t.node), external_ids: own('external-switch') },
     switchPorts: [

@@ -63,7 +63,8 @@ interface RawAddrLink {
 
 /**
  * Everything `ip -j addr` and `ip -j route show table all` (both families) say about a netns, normalised for
- * comparison: links in name order, routes sorted. Only links named in `links` are included (OVS creates its own taps).
+ * comparison: routes sorted. Only links named in `links`, and routes through them, are included (OVS and pods add
+ * their own devices).
  */
 export async function netSnapshot(netns: string, links: string[]): Promise<{ addrs: Record<string, unknown[]>; routes: string[] }> {
   const addrs: Record<string, unknown[]> = {};
@@ -73,7 +74,10 @@ export async function netSnapshot(netns: string, links: string[]): Promise<{ add
   for (const fam of ['-4', '-6']) {
     const rs = JSON.parse(await run('ip', ['-n', netns, fam, '-j', 'route', 'show', 'table', 'all'])) as unknown[];
     // IPv6 link-local routes come and go with DAD on their own schedule; nics-to-bridge never touches them.
-    for (const r of rs) if (!String((r as { dst: string }).dst).startsWith('fe80:')) routes.push(JSON.stringify(r));
+    for (const r of rs as Array<{ dst: string; dev?: string }>) {
+      if (r.dst.startsWith('fe80:') || (r.dev !== undefined && !links.includes(r.dev))) continue;
+      routes.push(JSON.stringify(r));
+    }
   }
   routes.sort();
   return { addrs, routes };

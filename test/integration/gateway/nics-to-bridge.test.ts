@@ -83,6 +83,7 @@ describe('gateway nics-to-bridge (real OVS, netdev)', function () {
     assert.ok(!routes.some((x) => x.dev === 'eth0' && x.dst !== 'fe80::/64' && x.dst !== 'ff00::/8'), 'no route left on eth0');
     assert.deepEqual((await vsctl(ovs, ['list-ports', 'breth0'])).trim().split('\n'), ['eth0']);
     assert.equal((await vsctl(ovs, ['get', 'Bridge', 'breth0', 'datapath_type'])).trim(), 'netdev');
+    assert.equal(await run('ip', ['netns', 'exec', NODE, 'sysctl', '-n', 'net.ipv4.conf.eth0.rp_filter']), '1', 'strict rp_filter on the NIC');
     assert.ok(await reachesUpstream(), 'node reaches upstream through breth0');
     // TCP too: the node's kernel TCP crosses the netdev bridge, which needs tx offload off on eth0.
     const server = run('ip', ['netns', 'exec', UP, 'timeout', '10', 'nc', '-d', '-l', '-p', '7001'], { timeoutMs: 15_000 });
@@ -105,6 +106,7 @@ describe('gateway nics-to-bridge (real OVS, netdev)', function () {
     assert.deepEqual(await snap(), original);
     assert.equal((await vsctl(ovs, ['list-br'])).trim(), '');
     assert.match(await run('ip', ['netns', 'exec', NODE, 'ethtool', '-k', 'eth0']), /^tx-checksumming: on/m, 'tx offload restored');
+    assert.equal(await run('ip', ['netns', 'exec', NODE, 'sysctl', '-n', 'net.ipv4.conf.eth0.rp_filter']), '0', 'rp_filter restored');
     assert.ok(await reachesUpstream());
   });
 

@@ -1,0 +1,190 @@
+// The gateway lab fixture: an underlay with an "external host" outside the cluster, OVN central (+ the Kubernetes
+// API test double), and two gateway nodes, each with its own OVS (netdev) and ovn-controller:
+//   gw1: shared NIC. eth1 carries the node IP and default route; nics-to-bridge moves them to breth1, which is
+//        also the Geneve endpoint; GR_gw1 uses the node IP (option 2).
+//   gw2: dedicated NIC. eth1 on br-phy carries node IP + Geneve; eth2 is the external NIC put into breth2 by
+//        init, GR_gw2 has its own IP on it (option 1).
+// The NB side the watcher would create (cluster router, join switch, node switches, pod ports) is scripted here.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { daemonEnv, daemonFlags, spawnDaemon, stopDaemons } from '../../../lab/daemon.js';
+import { run, succeeds } from '../../../lab/exec.js';
+import { startApiServer, kubeClient, type ApiServerInfo } from '../../../lab/kube.js';
+import type { UnixKubeClient } from '../../../test/apiserver/unix-client.js';
+import { scriptClusterRouter, scriptNodeSwitch, scriptPodPort } from '../../../lab/nb-script.js';
+import { addNetns, addVeth, delNetns, txOff } from '../../../lab/netns.js';
+import { startCentral, nbctl, chassisNames, type Central } from '../../../lab/ovn-central.js';
+import { startOvsNode, ovnInstalled, type OvsNode } from '../../../lab/ovs-node.js';
+import { createUnderlay, plugUnderlay, UNDERLAY_BRIDGE } from '../../../lab/underlay.js';
+import { waitFor } from '../../../lab/wait.js';
+import { JOIN_SWITCH, OWNER_KEY, INTEGRATION_BRIDGE, macFromIPv4 } from '../../../lib/names.js';
+import { gateway, REPO, startNodeOvs, type GatewayRun } from './fixture.js';
+
+export const P = 'tgw-';
+export const NS = { ul: `${P}ul`, ext: `${P}ext`, central: `${P}central`, gw1: `${P}gw1`, gw2: `${P}gw2`, podA: `${P}pod-a` };
+export const IP = {
+  ext: '192.168.60.1', central: '192.168.60.10', gw1: '192.168.60.11', gw2: '192.168.60.12', gw2Phys: '192.168.60.22',
+  lbIngress: '192.168.61.100', externalIp: '192.168.61.101', podA: '10.244.1.5',
+};
+
+export interface GwNode {
+  name: string;
+  netns: string;
+  dir: string;
+  db: string;
+  args: string[];
+}
+
+export interface GatewayLab {
+  dir: string;
+  central: Central;
+  api: ApiServerInfo;
+  kube: UnixKubeClient;
+  gw1: GwNode;
+  gw2: GwNode;
+}
+
+export async function destroyLab(dir: string | undefined): Promise<void> {
+  if (dir) {
+    await stopDaemons(dir, ['gateway-gw1', 'gateway-gw2', 'pod-a', 'ext-listener', 'gw1-listener', 'ovn-controller', 'apiserver']).catch(() => undefined);
+    for (const d of ['gw1', 'gw2', 'central']) await stopDaemons(join(dir, d), ['ovn-controller', 'ovn-northd']).catch(() => undefined);
+  }
+  for (const ns of Object.values(NS)) await delNetns(ns).catch(() => undefined);
+}
+
+const tsxArgs = (script: string, args: string[]): string[] => ['--import', 'tsx', join(REPO, script), ...args];
+
+/** Starts a long-running node program in `netns` (tsx), output in <dir>/<name>.log. */
+export function startProgram(dir: string, name: string, netns: string, script: string, args: string[]): number {
+  return spawnDaemon({ dir, name, netns, cmd: process.execPath, args: tsxArgs(script, args), cwd: REPO });
+}
+
+export async function waitLogLine(dir: string, name: string, re: RegExp, timeoutMs = 20_000): Promise<void> {
+  await waitFor(`${name} log to match ${re}`, () => {
+    try {
+      return re.test(readFileSync(join(dir, `${name}.log`), 'utf8'));
+    } catch {
+      return false;
+    }
+  }, timeoutMs);
+}
+
+/** One TCP exchange from `netns`; resolves with what the far side said, or throws. */
+export async function tcpAsk(netns: string, ip: string, port: number, timeoutS = 5): Promise<string> {
+  return run('ip', ['netns', 'exec', netns, 'timeout', String(timeoutS + 1), 'nc', '-w', String(timeoutS), ip, String(port)], { input: '', timeoutMs: (timeoutS + 3) * 1000 });
+}
+
+export async function createLab(dir: string): Promise<GatewayLab> {
+  await destroyLab(undefined);
+  mkdirSync(dir, { recursive: true });
+
+  // Underlay, external host, central.
+  await createUnderlay(NS.ul);
+  await addNetns(NS.ext);
+  await plugUnderlay(NS.ul, NS.ext, 'ext');
+  await run('ip', ['-n', NS.ext, 'addr', 'add', `${IP.ext}/24`, 'dev', 'eth1']);
+  // The external network routes the LoadBalancer and external IPs to the gateways (as BGP or a static route would).
+  await run('ip', ['-n', NS.ext, 'route', 'add', `${IP.lbIngress}/32`, 'via', IP.gw1]);
+  await run('ip', ['-n', NS.ext, 'route', 'add', `${IP.externalIp}/32`, 'via', IP.gw2Phys]);
+  await addNetns(NS.central);
+  await plugUnderlay(NS.ul, NS.central, 'central');
+  await run('ip', ['-n', NS.central, 'addr', 'add', `${IP.central}/24`, 'dev', 'eth1']);
+  const central = await startCentral({ dir: join(dir, 'central'), netns: NS.central, ip: IP.central });
+  const api = await startApiServer({ repoRoot: REPO, dir, netns: NS.central, ip: IP.central, unixSocket: join(dir, 'api.sock') });
+  const kube = kubeClient(api);
+
+  // gw1: shared NIC. Node IP and default route on eth1 first, as the host would boot; then nics-to-bridge.
+  await addNetns(NS.gw1);
+  await plugUnderlay(NS.ul, NS.gw1, 'gw1');
+  await run('ip', ['-n', NS.gw1, 'addr', 'add', `${IP.gw1}/24`, 'dev', 'eth1']);
+  await run('ip', ['-n', NS.gw1, 'route', 'add', 'default', 'via', IP.ext, 'dev', 'eth1']);
+  const o1 = await startNodeOvs(NS.gw1, join(dir, 'gw1'));
+  const gw1: GwNode = { name: 'gw1', netns: NS.gw1, dir: o1.dir, db: o1.db, args: ['--ovs-db', o1.db, '--ovs-rundir', o1.dir, '--state-dir', join(dir, 'gw1', 'state')] };
+
+  // gw2: lab-style node (br-phy owns eth1 with the node IP) plus a second NIC eth2 for external traffic.
+  await addNetns(NS.gw2);
+  await plugUnderlay(NS.ul, NS.gw2, 'gw2');
+  const n2: OvsNode = await startOvsNode({ name: 'gw2', netns: NS.gw2, dir: join(dir, 'gw2'), cidr: `${IP.gw2}/24`, sbRemote: central.sbTcp });
+  await addVeth({ netns: NS.ul, name: 'ul-gw2x' }, { netns: NS.gw2, name: 'eth2' });
+  await run('ip', ['-n', NS.ul, 'link', 'set', 'ul-gw2x', 'master', UNDERLAY_BRIDGE]);
+  await txOff(NS.ul, 'ul-gw2x');
+  await txOff(NS.gw2, 'eth2');
+  const gw2: GwNode = { name: 'gw2', netns: NS.gw2, dir: n2.dir, db: `unix:${n2.dbSocket}`, args: ['--ovs-db', `unix:${n2.dbSocket}`, '--ovs-rundir', n2.dir, '--state-dir', join(dir, 'gw2', 'state')] };
+
+  // NB as the watcher's master-init and node controller would leave it.
+  await scriptClusterRouter(central);
+  await nbctl(central, ['--may-exist', 'ls-add', JOIN_SWITCH, '--', 'set', 'Logical_Switch', JOIN_SWITCH, `external_ids:"${OWNER_KEY}"=tessera-lab`]);
+  // The cluster router's join link, as the watcher's master-init makes it (the gateway finds it by address).
+  await nbctl(central, ['--may-exist', 'lrp-add', 'ovn_cluster_router', 'rtoj-ovn_cluster_router', macFromIPv4('100.64.0.1'), '100.64.0.1/16',
+    '--', '--may-exist', 'lsp-add', JOIN_SWITCH, 'jtor-ovn_cluster_router', '--', 'lsp-set-type', 'jtor-ovn_cluster_router', 'router',
+    '--', 'lsp-set-addresses', 'jtor-ovn_cluster_router', 'router', '--', 'lsp-set-options', 'jtor-ovn_cluster_router', 'router-port=rtoj-ovn_cluster_router']);
+  await scriptNodeSwitch(central, 'gw1', '10.244.1.0/24', '10.244.1.1');
+  await scriptNodeSwitch(central, 'gw2', '10.244.2.0/24', '10.244.2.1');
+  return { dir, central, api, kube, gw1, gw2 };
+}
+
+/** Connects gw1 to OVN (after nics-to-bridge moved its IP to breth1, which becomes the Geneve endpoint). */
+export async function startGw1Controller(lab: GatewayLab): Promise<void> {
+  const d = lab.gw1.dir;
+  await run('ovs-vsctl', [`--db=${lab.gw1.db}`, 'set', 'Open_vSwitch', '.', 'external_ids:system-id=gw1', 'external_ids:hostname=gw1',
+    `external_ids:ovn-remote=${lab.central.sbTcp}`, 'external_ids:ovn-encap-type=geneve', `external_ids:ovn-encap-ip=${IP.gw1}`,
+    'external_ids:ovn-bridge-datapath-type=netdev']);
+  await run('ovn-controller', [lab.gw1.db, ...daemonFlags(d, 'ovn-controller', false)], { netns: NS.gw1, env: daemonEnv(d) });
+  await waitFor('chassis gw1 and gw2 in SB', async () => {
+    const names = await chassisNames(lab.central);
+    return names.includes('gw1') && names.includes('gw2');
+  }, 30_000);
+}
+
+/** Pod a on gw1: LSP on switch gw1, a netns wired into gw1's br-int, running the peer server on 8080. */
+export async function startPodA(lab: GatewayLab): Promise<void> {
+  const mac = macFromIPv4(IP.podA);
+  await scriptPodPort(lab.central, { node: 'gw1', namespace: 'default', pod: 'pod-a', ip: IP.podA, mac });
+  await addNetns(NS.podA);
+  await addVeth({ netns: NS.gw1, name: 'vethpoda' }, { netns: NS.podA, name: 'eth0' }, 1400);
+  await run('ip', ['-n', NS.podA, 'link', 'set', 'eth0', 'address', mac]);
+  await run('ip', ['-n', NS.podA, 'addr', 'add', `${IP.podA}/24`, 'dev', 'eth0']);
+  await run('ip', ['-n', NS.podA, 'route', 'add', 'default', 'via', '10.244.1.1']);
+  await txOff(NS.podA, 'eth0');
+  await txOff(NS.gw1, 'vethpoda');
+  await run('ovs-vsctl', [`--db=${lab.gw1.db}`, '--may-exist', 'add-port', INTEGRATION_BRIDGE, 'vethpoda', '--', 'set', 'Interface', 'vethpoda',
+    'external_ids:iface-id=default_pod-a', `external_ids:attached_mac=${mac}`, `external_ids:ip_addresses=${IP.podA}/24`]);
+  await waitFor('pod-a ovn-installed', () => ovnInstalled({ dbSocket: lab.gw1.db.slice('unix:'.length) }, 'vethpoda'), 30_000);
+  startProgram(lab.dir, 'pod-a', NS.podA, 'test/integration/gateway/peer-server.ts', ['--name', 'pod-a', '--port', '8080']);
+  await waitLogLine(lab.dir, 'pod-a', /listening 8080/);
+}
+
+export function gatewayCli(n: GwNode, args: string[], env: Record<string, string> = {}): Promise<GatewayRun> {
+  return gateway(n.netns, [...args, ...n.args], env, 90_000);
+}
+
+export function startGatewayRun(lab: GatewayLab, n: GwNode, initArgs: string[]): number {
+  return startProgram(lab.dir, `gateway-${n.name}`, n.netns, 'gateway/main.ts', [
+    'run', ...initArgs, ...n.args, '--nb', lab.central.nbTcp, '--kube-api', lab.api.url, '--kube-token', lab.api.token, '--resync-seconds', '30',
+  ]);
+}
+
+const NB_TABLES = ['Logical_Router', 'Logical_Router_Port', 'Logical_Switch', 'Logical_Switch_Port', 'Logical_Router_Static_Route', 'NAT', 'Load_Balancer'];
+
+/** Every row of the tables the gateway writes, one sorted line each (uuids included: untouched rows keep theirs). */
+export async function nbSnapshot(c: Central): Promise<string[]> {
+  const out: string[] = [];
+  for (const t of NB_TABLES) {
+    const rows = await nbctl(c, ['--format=csv', '--data=bare', '--no-headings', 'list', t]);
+    for (const l of rows.split('\n')) if (l !== '') out.push(`${t}: ${l}`);
+  }
+  return out.sort();
+}
+
+/** Bridges, their ports, and the Open_vSwitch external_ids keys the gateway touches. */
+export async function ovsSnapshot(n: GwNode): Promise<{ bridges: Record<string, string[]>; mappings: string }> {
+  const vs = (a: string[]): Promise<string> => run('ovs-vsctl', [`--db=${n.db}`, ...a]);
+  const bridges: Record<string, string[]> = {};
+  for (const br of (await vs(['list-br'])).split('\n').filter((b) => b !== '')) {
+    bridges[br] = (await vs(['list-ports', br])).split('\n').filter((p) => p !== '' && !p.startsWith('patch-'));
+  }
+  const mappings = await vs(['--if-exists', 'get', 'Open_vSwitch', '.', 'external_ids:ovn-bridge-mappings']);
+  return { bridges, mappings };
+}
+
+export { succeeds, run };
