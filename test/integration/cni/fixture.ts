@@ -79,6 +79,8 @@ export function spawnCollect(cmd: string, args: string[], env: Record<string, st
       clearTimeout(timer);
       res({ code, stdout, stderr, ms: performance.now() - t0 });
     });
+    // A plugin may exit without reading stdin (VERSION, early errors): EPIPE on our write is not a failure.
+    child.stdin?.on('error', () => undefined);
     if (input !== undefined) child.stdin?.end(input);
   });
 }
