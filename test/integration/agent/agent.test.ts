@@ -207,6 +207,15 @@ describe('tessera-agent (integration, real OVS/OVN)', function () {
     await f.inNs(f.nodeNs, 'ip', ['link', 'del', 'vethkeep1']);
   });
 
+  it('survives a restart of the node OVS database: the client reconnects and ADD works again', async () => {
+    await f.restartNodeOvsdb();
+    await waitFor('STATUS ok after the OVSDB restart', async () => (await f.request({ command: 'STATUS' })).ok, 30_000);
+    const c = await f.makePod('pod-after-ovsdb');
+    ok(await f.request(f.addRequest(c)));
+    await f.inNs(c.netns, 'ping', ['-c', '2', '-W', '2', a.ip]);
+    ok(await f.request({ ...f.addRequest(c), command: 'DEL' }));
+  });
+
   it('an agent restart does not disturb running pods: continuous ping loses nothing significant', async () => {
     const ping = spawn('ip', ['netns', 'exec', a.netns, 'ping', '-i', '0.05', '-w', '8', '-W', '1', b.ip], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';

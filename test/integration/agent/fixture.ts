@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { alive, readPid, spawnDaemon, stopDaemons } from '../../../lab/daemon.js';
+import { alive, daemonEnv, daemonFlags, readPid, spawnDaemon, stopDaemons } from '../../../lab/daemon.js';
 import { run, succeeds } from '../../../lab/exec.js';
 import { kubeClient, nodePath, podPath, startApiServer, type ApiServerInfo, type KubeObject, type UnixKubeClient } from '../../../lab/kube.js';
 import { addNetns, delNetns, listNetns } from '../../../lab/netns.js';
@@ -187,6 +187,17 @@ export class AgentFixture {
 
   async deletePodObject(p: TestPod): Promise<void> {
     await this.kube.delete(podPath(p.namespace, p.name));
+  }
+
+  /** Restarts the node's ovsdb-server on the same database (vswitchd and ovn-controller reconnect by themselves). */
+  async restartNodeOvsdb(): Promise<void> {
+    const dir = this.ovs.dir;
+    const pid = readPid(join(dir, 'ovsdb-server.pid'));
+    if (pid === undefined) throw new Error('node ovsdb-server pidfile missing');
+    process.kill(pid, 'SIGTERM');
+    await waitFor('node ovsdb-server to exit', () => !alive(pid), 10_000);
+    await run('ovsdb-server', [join(dir, 'conf.db'), `--remote=punix:${this.ovs.dbSocket}`, '--remote=db:Open_vSwitch,Open_vSwitch,manager_options',
+      ...daemonFlags(dir, 'ovsdb-server')], { netns: this.nodeNs, env: daemonEnv(dir) });
   }
 
   // ---------------------------------------------------------------- observations
