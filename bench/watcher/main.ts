@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   const healthPort = await freePort();
   const logFile = join(dir, 'watcher.log');
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'watcher/main.ts'), '--kube-api', api.url, '--kube-token', TOKEN, '--nb', nbServer.unix, '--no-leader-election', '--health-listen', `127.0.0.1:${healthPort}`, '--workers', '16'], {
+  const child = spawn(process.execPath, [...(process.env.BENCH_WATCHER_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', join(ROOT, 'watcher/main.ts'), '--kube-api', api.url, '--kube-token', TOKEN, '--nb', nbServer.unix, '--no-leader-election', '--health-listen', `127.0.0.1:${healthPort}`, '--workers', '16'], {
     cwd: ROOT, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_EXTRA_CA_CERTS: '', TESSERA_LOG_LEVEL: 'warn' },
   });
   closeSync(fd);
@@ -153,6 +153,9 @@ async function main(): Promise<void> {
     process.stderr.write(`bench failed: ${(err as Error).message}\nwatcher log tail:\n${readFileSync(logFile, 'utf8').split('\n').slice(-30).join('\n')}\n`);
     process.exitCode = 1;
   } finally {
+    // SIGTERM first so a --cpu-prof run (BENCH_WATCHER_NODE_ARGS) can write its profile.
+    child.kill('SIGTERM');
+    await Promise.race([new Promise((r) => child.once('exit', r)), sleep(3000)]);
     child.kill('SIGKILL');
     nb.close();
     await api.close();

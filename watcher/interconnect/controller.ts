@@ -437,6 +437,11 @@ class Controller implements InterconnectController {
         (icsb.cache.find('Port_Binding', (p) => p.availability_zone === azRow._uuid) || icsb.cache.find('Route', (r) => r.availability_zone === azRow._uuid))) {
         await new Promise((r) => setTimeout(r, 100));
       }
+      const left = {
+        portBindings: icsb.cache.filter('Port_Binding', (p) => p.availability_zone === azRow._uuid).map((p) => p.logical_port),
+        routes: icsb.cache.filter('Route', (r) => r.availability_zone === azRow._uuid).map((r) => r.ip_prefix),
+      };
+      this.log.info('ovn-ic withdrawal from IC-SB', { az, ms: Date.now() - t0, left });
     }
     await this.ovnIc?.stop();
     if (conn?.icsb && azRow) {

@@ -1,5 +1,7 @@
 // The one place where a Txn becomes OVSDB operations on the wire; nothing else in the watcher builds
-// raw transactions. Counts transactions so the bench can report NB transactions per pod.
+// raw transactions. Txns committed in the same event-loop turn are merged into one transaction (a
+// 1,000-pod burst then costs tens of NB transactions, not a thousand); if a merged transaction fails,
+// its Txns are retried one by one so a single bad batch member cannot fail the others.
 import { op as opFor, type Op } from '../../lib/ovsdb/ops.js';
 import { NB_MODEL, type NBTables } from '../../lib/ovsdb/models/nb.js';
 import type { Cache } from '../../lib/ovsdb/cache.js';
@@ -38,12 +40,81 @@ export function toOps(ops: readonly NbOp[]): Op[] {
   });
 }
 
-export const txnStats = { transactions: 0, operations: 0 };
+export const txnStats = { transactions: 0, operations: 0, batches: 0, batchFallbacks: 0 };
 
-/** Commits the batch as one transaction (no-op when empty). */
+/** Upper bound of operations merged into one transaction. */
+export const MAX_BATCH_OPS = 1000;
+
+interface Pending {
+  txn: Txn;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+class Batcher {
+  private queue: Pending[] = [];
+  private scheduled = false;
+
+  constructor(private readonly nb: NbClient, private readonly timeoutMs: number) {}
+
+  submit(txn: Txn): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ txn, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    while (this.queue.length) {
+      const batch: Pending[] = [];
+      let ops = 0;
+      while (this.queue.length && (batch.length === 0 || ops + this.queue[0].txn.ops.length <= MAX_BATCH_OPS)) {
+        const p = this.queue.shift()!;
+        ops += p.txn.ops.length;
+        batch.push(p);
+      }
+      void this.send(batch);
+    }
+  }
+
+  private async one(p: Pending): Promise<void> {
+    txnStats.transactions++;
+    txnStats.operations += p.txn.ops.length;
+    try {
+      await this.nb.transact(toOps(p.txn.ops), { timeoutMs: this.timeoutMs });
+      p.resolve();
+    } catch (err) {
+      p.reject(err);
+    }
+  }
+
+  private async send(batch: Pending[]): Promise<void> {
+    if (batch.length === 1) return this.one(batch[0]);
+    txnStats.transactions++;
+    txnStats.batches++;
+    const all = batch.flatMap((p) => p.txn.ops);
+    txnStats.operations += all.length;
+    try {
+      await this.nb.transact(toOps(all), { timeoutMs: this.timeoutMs });
+      for (const p of batch) p.resolve();
+    } catch {
+      // Find the member that failed: each gets its own transaction and its own error.
+      txnStats.batchFallbacks++;
+      await Promise.all(batch.map((p) => this.one(p)));
+    }
+  }
+}
+
+const batchers = new WeakMap<NbClient, Batcher>();
+
+/** Commits the batch (merged with others committed in the same turn); a no-op when empty. */
 export async function commit(nb: NbClient, txn: Txn, timeoutMs = 30_000): Promise<void> {
   if (txn.empty) return;
-  txnStats.transactions++;
-  txnStats.operations += txn.ops.length;
-  await nb.transact(toOps(txn.ops), { timeoutMs });
+  let bt = batchers.get(nb);
+  if (!bt) batchers.set(nb, (bt = new Batcher(nb, timeoutMs)));
+  await bt.submit(txn);
 }

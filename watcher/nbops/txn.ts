@@ -32,10 +32,11 @@ export type NbCacheView = Cache<NBTables>;
 export const byUuid = (uuid: string | NamedUuid): Condition[] => [['_uuid', '==', uuid]];
 export const byName = (name: string): Condition[] => [['name', '==', name]];
 
+let namedSeq = 0;
+
 export class Txn {
   readonly ops: NbOp[] = [];
   private readonly pending = new Map<string, NamedUuid>();
-  private seq = 0;
 
   constructor(readonly cache: NbCacheView, readonly label = 'txn') {}
 
@@ -50,7 +51,9 @@ export class Txn {
 
   /** Inserts a row that later ops in this batch can find by (table, key). */
   insert<T extends NbTable>(table: T, key: string, row: RowInput<T>): NamedUuid {
-    const name = `row${++this.seq}_${createHash('sha1').update(`${table}/${key}`).digest('hex').slice(0, 8)}`;
+    // Unique across batches: commit() may merge several Txns into one transaction.
+    const name = `row${++namedSeq}_${table.length}`;
+    void key;
     this.ops.push({ op: 'insert', table, row: row as Record<string, unknown>, uuidName: name });
     const r = ref(name);
     this.pending.set(`${table}/${key}`, r);
