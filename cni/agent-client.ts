@@ -15,7 +15,12 @@ function loadNet(): typeof import('node:net') {
 
 const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'ENOTSOCK', 'ECONNRESET']);
 
+/** Timings of the last agent call, for the log line: time to connect and the whole round trip. */
+export const agentTiming = { connectMs: NaN, totalMs: NaN };
+
 export async function callAgent(socketPath: string, req: AgentRequest, timeoutMs: number): Promise<AgentResponse> {
+  const t0 = process.hrtime.bigint();
+  const since = (): number => Number(process.hrtime.bigint() - t0) / 1e6;
   const { createConnection } = loadNet();
   return new Promise<AgentResponse>((resolve, reject) => {
     let connected = false;
@@ -26,6 +31,7 @@ export async function callAgent(socketPath: string, req: AgentRequest, timeoutMs
     const finish = (err: Error | undefined, res?: AgentResponse): void => {
       if (settled) return;
       settled = true;
+      agentTiming.totalMs = since();
       clearTimeout(timer);
       sock.destroy();
       if (err) reject(err);
@@ -47,6 +53,7 @@ export async function callAgent(socketPath: string, req: AgentRequest, timeoutMs
     }, timeoutMs);
     sock.on('connect', () => {
       connected = true;
+      agentTiming.connectMs = since();
       sock.write(JSON.stringify(req) + '\n');
     });
     sock.on('data', (d: Buffer) => {

@@ -8,6 +8,8 @@ export interface CallRecord {
   ifname?: string;
   pod?: string;
   ms: number;
+  /** Agent call: ms until connected (includes loading `net`) and ms for the whole round trip. */
+  agent?: { connectMs: number; totalMs: number };
   /** 0 on success, else the CNI error code. */
   code: number;
   msg?: string;
@@ -19,6 +21,7 @@ export function formatLogLine(r: CallRecord, at = new Date()): string {
   if (r.ifname) parts.push(`ifname=${r.ifname}`);
   if (r.pod) parts.push(`pod=${r.pod}`);
   parts.push(r.code === 0 ? 'ok' : `error code=${r.code}`, `ms=${r.ms.toFixed(1)}`);
+  if (r.agent && Number.isFinite(r.agent.totalMs)) parts.push(`agent_ms=${r.agent.totalMs.toFixed(1)}`, `connect_ms=${r.agent.connectMs.toFixed(1)}`);
   if (r.msg) parts.push(`msg=${JSON.stringify(r.msg)}`);
   return parts.join(' ') + '\n';
 }

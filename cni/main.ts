@@ -3,6 +3,7 @@
 import { readFileSync, writeSync } from 'node:fs';
 import { VERSION } from '../lib/version.js';
 import { readCommand, readEnv, type Command, type CniEnv } from './env.js';
+import { agentTiming } from './agent-client.js';
 import { CniError, CniErrorCode, toErrorJson } from './errors.js';
 import { appendLog } from './log.js';
 import { cmdAdd, cmdCheck, cmdDel, cmdGc, cmdStatus, cmdVersion, loadNetConf, type NetConf } from './plugin.js';
@@ -92,7 +93,7 @@ async function main(): Promise<void> {
   } finally {
     if (command !== 'VERSION') {
       const pod = env?.args.podNamespace && env.args.podName ? `${env.args.podNamespace}/${env.args.podName}` : undefined;
-      appendLog(seen.logFile, { command: command || '-', containerId: env?.containerId, ifname: env?.ifname, pod, ms: elapsedMs(t0), code, msg });
+      appendLog(seen.logFile, { command: command || '-', containerId: env?.containerId, ifname: env?.ifname, pod, ms: elapsedMs(t0), agent: agentTiming, code, msg });
     }
   }
 }
