@@ -2,7 +2,7 @@
 // returns a handle whose stop() removes everything. Used by `make lab` (lab/main.ts) and by e2e tests.
 import { existsSync, mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { macFromIPv4 } from '../lib/names.js';
+import { INTEGRATION_BRIDGE, macFromIPv4, podPort } from '../lib/names.js';
 import { NODE_SUBNET_ANNOTATION, POD_NETWORKS_ANNOTATION, parsePodNetworks, type PodNetwork } from '../lib/kube/annotations.js';
 import { CNI_CACHE_RESULTS, cnitool, containerdCniArgs, writeNodeConflist, type NodeCniConfig } from './cni.js';
 import { resolveComponents, type Components } from './components.js';
@@ -77,6 +77,13 @@ export interface Lab {
   vsctl(node: string, args: string[]): Promise<string>;
   /** Runs a command inside one of the lab's netns. */
   exec(netns: string, cmd: string, args: string[], opts?: Omit<RunOptions, 'netns'>): Promise<string>;
+  /**
+   * Adds a pod the way kubelet + containerd would (Pod object, netns, cnitool ADD, status) and records it in
+   * lab.json. Services' EndpointSlices are written once at start and are not updated.
+   */
+  addPod(p: LabPodSpec): Promise<LabPod>;
+  /** Removes a pod: cnitool DEL (or the script's unwiring), Pod object, netns; updates lab.json. */
+  deletePod(namespace: string, name: string): Promise<void>;
   /** Performs the reachability checks now. */
   check(): Promise<CheckResult[]>;
   report(checks: CheckResult[], elapsedMs: number): string;
@@ -86,6 +93,8 @@ export interface Lab {
   pids(): number[];
   stop(): Promise<void>;
 }
+
+export type LabPod = LabFile['pods'][number];
 
 export const nodeName = (i: number): string => `node${i + 1}`;
 
@@ -281,18 +290,20 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       }));
     }
 
-    log(`pods: ${podSpecs.map((p) => `${p.namespace}/${p.name}@${p.node}`).join(' ')}`);
     const nextHost = new Map(nodeNames.map((n) => [n, 3]));
-    const pods: LabFile['pods'] = [];
     const figures: Required<StartFigures> = { podWiringMs: {} };
-    const podJobs: Array<Promise<void>> = [];
-    for (const p of podSpecs) {
+    const podDir = (netns: string): string => join(runDir, 'pods', netns);
+    const cniArgsOf = (p: LabPodSpec, uid: string, containerId: string): string =>
+      containerdCniArgs({ sandboxId: containerId, uid, namespace: p.namespace, name: p.name });
+    const uids = new Map<string, string>();
+
+    /** One pod, as kubelet + containerd would bring it up: Pod object, netns, CNI ADD, status, workload. */
+    const bringUpPod = async (p: LabPodSpec): Promise<LabPod> => {
       const netns = names.pod(p);
       const node = nodeByName.get(p.node) as OvsNode;
       const containerId = cnitoolContainerId(netnsPath(netns));
-      const entry = { namespace: p.namespace, name: p.name, node: p.node, netns, ip: '', mac: '', hostIface: hostVethName(containerId, POD_IFNAME) };
-      pods.push(entry);
-      // Script mode allocates here, synchronously, so addresses follow the pod list order.
+      const entry: LabPod = { namespace: p.namespace, name: p.name, node: p.node, netns, ip: '', mac: '', hostIface: hostVethName(containerId, POD_IFNAME) };
+      // Script mode allocates before the first await, so addresses follow the order pods are asked for.
       let scriptNet: PodNetwork | undefined;
       if (!components.watcher) {
         const subnet = subnets.get(p.node) as string;
@@ -301,54 +312,76 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
         const ip = hostIp(subnet, host);
         scriptNet = { ip_addresses: [`${ip}/${subnet.split('/')[1]}`], mac_address: macFromIPv4(ip), gateway_ips: [hostIp(subnet, 1)], routes: [], logical_switch: p.node, mtu: POD_MTU };
       }
-      podJobs.push((async () => {
-        await createPodNetns(netns);
-        let uid = `lab-${netns}`;
-        if (kube) {
-          const annotations: Record<string, string> = scriptNet ? { [POD_NETWORKS_ANNOTATION]: JSON.stringify({ default: scriptNet }) } : {};
-          const created = await kube.create<KubeObject>(`/api/v1/namespaces/${p.namespace}/pods`, {
-            apiVersion: 'v1', kind: 'Pod', metadata: { name: p.name, namespace: p.namespace, labels: p.labels ?? {}, annotations },
-            spec: { nodeName: p.node, containers: [{ name: 'server', image: 'tessera-lab/pod-server' }] },
-          });
-          uid = created.metadata.uid ?? uid;
+      await createPodNetns(netns);
+      mkdirSync(podDir(netns), { recursive: true });
+      let uid = `lab-${netns}`;
+      if (kube) {
+        const annotations: Record<string, string> = scriptNet ? { [POD_NETWORKS_ANNOTATION]: JSON.stringify({ default: scriptNet }) } : {};
+        const created = await kube.create<KubeObject>(`/api/v1/namespaces/${p.namespace}/pods`, {
+          apiVersion: 'v1', kind: 'Pod', metadata: { name: p.name, namespace: p.namespace, labels: p.labels ?? {}, annotations },
+          spec: { nodeName: p.node, containers: [{ name: 'server', image: 'tessera-lab/pod-server' }] },
+        });
+        uid = created.metadata.uid ?? uid;
+      }
+      uids.set(`${p.namespace}/${p.name}`, uid);
+      if (scriptNet) await scriptPodPort(central, { node: p.node, namespace: p.namespace, pod: p.name, ip: scriptNet.ip_addresses[0].split('/')[0], mac: scriptNet.mac_address });
+      const tWire = Date.now();
+      if (components.agent) {
+        const result = await cnitool({ verb: 'add', nodeNetns: node.netns, conf: cniConf.get(p.node) as NodeCniConfig, binDir, netnsPath: netnsPath(netns), cniArgs: cniArgsOf(p, uid, containerId) });
+        const ip = result?.ips?.[0]?.address;
+        if (!ip) throw new Error(`pod ${p.namespace}/${p.name}: CNI ADD returned no IP: ${JSON.stringify(result)}`);
+        entry.ip = ip.split('/')[0];
+        entry.mac = result?.interfaces?.find((i) => i.sandbox)?.mac ?? '';
+      } else {
+        let net = scriptNet;
+        if (!net) {
+          const k = kube as UnixKubeClient;
+          await waitFor(`tessera-watcher to annotate pod ${p.namespace}/${p.name}`, async () => {
+            net = parsePodNetworks((await k.get(podPath(p.namespace, p.name))).metadata.annotations?.[POD_NETWORKS_ANNOTATION])?.default;
+            return net !== undefined;
+          }, 30_000);
         }
-        if (scriptNet) await scriptPodPort(central, { node: p.node, namespace: p.namespace, pod: p.name, ip: scriptNet.ip_addresses[0].split('/')[0], mac: scriptNet.mac_address });
-        const tWire = Date.now();
-        if (components.agent) {
-          const result = await cnitool({ verb: 'add', nodeNetns: node.netns, conf: cniConf.get(p.node) as NodeCniConfig, binDir, netnsPath: netnsPath(netns),
-            cniArgs: containerdCniArgs({ sandboxId: containerId, uid, namespace: p.namespace, name: p.name }) });
-          const ip = result?.ips?.[0]?.address;
-          if (!ip) throw new Error(`pod ${p.namespace}/${p.name}: CNI ADD returned no IP: ${JSON.stringify(result)}`);
-          entry.ip = ip.split('/')[0];
-          entry.mac = result?.interfaces?.find((i) => i.sandbox)?.mac ?? '';
-        } else {
-          let net = scriptNet;
-          if (!net) {
-            const k = kube as UnixKubeClient;
-            await waitFor(`tessera-watcher to annotate pod ${p.namespace}/${p.name}`, async () => {
-              net = parsePodNetworks((await k.get(podPath(p.namespace, p.name))).metadata.annotations?.[POD_NETWORKS_ANNOTATION])?.default;
-              return net !== undefined;
-            }, 30_000);
-          }
-          const n = net as PodNetwork;
-          entry.ip = n.ip_addresses[0].split('/')[0];
-          entry.mac = n.mac_address;
-          entry.hostIface = await scriptWirePod({ pod: p, netns, node, net: n, mtu: n.mtu ?? POD_MTU, containerId, uid });
-        }
-        figures.podWiringMs[`${p.namespace}/${p.name}`] = Date.now() - tWire;
-        if (kube) {
-          await kube.patch(`${podPath(p.namespace, p.name)}/status`, { status: {
-            phase: 'Running', podIP: entry.ip, podIPs: [{ ip: entry.ip }], hostIP: node.ip,
-            conditions: [{ type: 'Ready', status: 'True' }],
-          } }, 'merge');
-        }
-        if (podServers) {
-          spawnDaemon({ dir: runDir, name: `pod-server-${netns}`, netns, cwd: REPO_ROOT, cmd: process.execPath,
-            args: ['--import', 'tsx', join(REPO_ROOT, 'lab', 'pod-server.ts'), '--name', `${p.namespace}/${p.name}`, '--port', String(POD_SERVER_PORT), '--lab-run', runDir] });
-        }
-      })());
-    }
-    await Promise.all(podJobs);
+        const n = net as PodNetwork;
+        entry.ip = n.ip_addresses[0].split('/')[0];
+        entry.mac = n.mac_address;
+        entry.hostIface = await scriptWirePod({ pod: p, netns, node, net: n, mtu: n.mtu ?? POD_MTU, containerId, uid });
+      }
+      figures.podWiringMs[`${p.namespace}/${p.name}`] = Date.now() - tWire;
+      if (kube) {
+        await kube.patch(`${podPath(p.namespace, p.name)}/status`, { status: {
+          phase: 'Running', podIP: entry.ip, podIPs: [{ ip: entry.ip }], hostIP: node.ip,
+          conditions: [{ type: 'Ready', status: 'True' }],
+        } }, 'merge');
+      }
+      if (podServers) {
+        const dir = podDir(netns);
+        spawnDaemon({ dir, name: 'pod-server', netns, cwd: REPO_ROOT, cmd: process.execPath,
+          args: ['--import', 'tsx', join(REPO_ROOT, 'lab', 'pod-server.ts'), '--name', `${p.namespace}/${p.name}`, '--port', String(POD_SERVER_PORT), '--lab-run', dir] });
+        await waitFor(`pod server in ${netns}`, async () => (await run('ss', ['-Htln', `sport = :${POD_SERVER_PORT}`], { netns })) !== '', 15_000);
+      }
+      return entry;
+    };
+
+    /** The reverse, as kubelet + containerd would: CNI DEL (the agent removes the port), then the Pod object. */
+    const tearDownPod = async (entry: LabPod): Promise<void> => {
+      const id = `${entry.namespace}/${entry.name}`;
+      const node = nodeByName.get(entry.node) as OvsNode;
+      const containerId = cnitoolContainerId(netnsPath(entry.netns));
+      await stopDaemons(podDir(entry.netns));
+      if (components.agent) {
+        await cnitool({ verb: 'del', nodeNetns: node.netns, conf: cniConf.get(entry.node) as NodeCniConfig, binDir, netnsPath: netnsPath(entry.netns),
+          cniArgs: cniArgsOf(entry, uids.get(id) ?? '', containerId) });
+      } else {
+        await vsctl(node, ['--if-exists', 'del-port', INTEGRATION_BRIDGE, entry.hostIface]);
+      }
+      if (!components.watcher) await nbctl(central, ['--if-exists', 'lsp-del', podPort(entry.namespace, entry.name)]);
+      if (kube) await kube.delete(podPath(entry.namespace, entry.name));
+      await delNetns(entry.netns);
+      rmSync(podDir(entry.netns), { recursive: true, force: true });
+    };
+
+    log(`pods: ${podSpecs.map((p) => `${p.namespace}/${p.name}@${p.node}`).join(' ')}`);
+    const pods: LabPod[] = await Promise.all(podSpecs.map(bringUpPod));
 
     const services: LabFile['services'] = [];
     for (const s of serviceSpecs) {
@@ -373,11 +406,6 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
         await scriptServiceLb(central, { name: `lab_svc_${s.namespace}_${s.name}`, vip: s.clusterIP, port: s.port, backends: backends.map((b) => `${b.ip}:${s.targetPort}`), nodes: nodeNames });
       }
       services.push({ namespace: s.namespace, name: s.name, clusterIP: s.clusterIP, ports });
-    }
-
-    if (podServers) {
-      await Promise.all(pods.map((p) => waitFor(`pod server in ${p.netns}`, async () =>
-        (await run('ss', ['-Htln', `sport = :${POD_SERVER_PORT}`], { netns: p.netns })) !== '', 15_000)));
     }
 
     const file: LabFile = {
@@ -405,6 +433,20 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       exec: (netns, cmd, args, o = {}) => {
         if (!netns.startsWith(prefix)) throw new Error(`netns ${netns} is not one of this lab's (prefix ${prefix})`);
         return run(cmd, args, { ...o, netns });
+      },
+      addPod: async (p) => {
+        checkPods([...file.pods.map((x) => ({ namespace: x.namespace, name: x.name, node: x.node })), p], nodeNames);
+        const entry = await bringUpPod(p);
+        file.pods.push(entry);
+        writeLabFile(labFilePath, file);
+        return entry;
+      },
+      deletePod: async (namespace, name) => {
+        const entry = file.pods.find((x) => x.namespace === namespace && x.name === name);
+        if (!entry) throw new Error(`lab: no pod ${namespace}/${name}`);
+        await tearDownPod(entry);
+        file.pods.splice(file.pods.indexOf(entry), 1);
+        writeLabFile(labFilePath, file);
       },
       check: () => runChecks(file, { servers: podServers }),
       figures,

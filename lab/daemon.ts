@@ -35,17 +35,27 @@ export function alive(pid: number): boolean {
   }
 }
 
-function cmdline(pid: number): string {
+function cmdline(pid: number): string[] {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
   } catch {
-    return '';
+    return [];
   }
 }
 
-/** Every lab daemon gets a path under its run dir on its command line; a reused PID will not have one. */
+/**
+ * Every lab daemon gets a path inside its run dir on its command line (pidfile, socket, log); a reused PID will
+ * not. An argument names `root` if it contains it followed by "/" or by nothing (so /run/a never matches /run/ab).
+ */
 function startedUnder(pid: number, root: string): boolean {
-  return cmdline(pid).includes(root.endsWith('/') ? root : `${root}/`);
+  const r = root.replace(/\/+$/, '');
+  return cmdline(pid).some((arg) => {
+    for (let i = arg.indexOf(r); i >= 0; i = arg.indexOf(r, i + 1)) {
+      const next = arg[i + r.length];
+      if (next === undefined || next === '/') return true;
+    }
+    return false;
+  });
 }
 
 export function readPid(pidfile: string): number | undefined {
@@ -75,7 +85,7 @@ export function spawnDaemon(o: { dir: string; name: string; netns?: string; cmd:
   return child.pid;
 }
 
-/** Every pidfile under `root` (one level of daemon directories plus root itself). */
+/** Every pidfile under `root` (root itself and two levels of daemon directories, e.g. run/pods/<netns>/). */
 export function findPidfiles(root: string): string[] {
   if (!existsSync(root)) return [];
   const out: string[] = [];
@@ -87,7 +97,7 @@ export function findPidfiles(root: string): string[] {
       else if (st.isFile() && e.endsWith('.pid')) out.push(p);
     }
   };
-  scan(root, 1);
+  scan(root, 2);
   return out;
 }
 

@@ -143,6 +143,25 @@ describe('lab (e2e, prefix tle-)', function () {
     assert.ok(checks.some((c) => c.kind === 'service'));
   });
 
+  it('adds and deletes a pod later, through CNI ADD and DEL, keeping lab.json current', async () => {
+    assert.ok(lab);
+    const added = await lab.addPod({ namespace: 'default', name: 'late', node: 'node2' });
+    const onDisk = JSON.parse(readFileSync(join(stateDir, 'lab.json'), 'utf8')) as LabFile;
+    assert.deepEqual(onDisk.pods.find((p) => p.name === 'late'), added);
+    const web1 = file.pods.find((p) => p.name === 'web-1');
+    assert.ok(web1);
+    assert.match(await inNs(web1.netns, 'ping', ['-n', '-c', '2', '-i', '0.2', '-w', '6', added.ip]), /2 received/);
+    const node2 = file.nodes.find((n) => n.name === 'node2');
+    assert.ok(node2);
+    const ifaces = async (): Promise<string[]> => (await sh('ovs-vsctl', [`--db=unix:${node2.ovsDbSocket}`, 'list-ifaces', 'br-int'])).split('\n');
+    assert.ok((await ifaces()).includes(added.hostIface));
+    await lab.deletePod('default', 'late');
+    assert.ok(!(await ifaces()).includes(added.hostIface), 'DEL removed the OVS port');
+    assert.ok(!(await ourNetns()).includes(added.netns));
+    assert.equal((JSON.parse(readFileSync(join(stateDir, 'lab.json'), 'utf8')) as LabFile).pods.some((p) => p.name === 'late'), false);
+    await assert.rejects(lab.kube?.get('/api/v1/namespaces/default/pods/late') ?? Promise.reject(new Error('no kube')), /404|not found/i);
+  });
+
   it('stop() leaves no netns, daemons, state or cache entries behind', async () => {
     assert.ok(lab);
     const pids = lab.pids();
@@ -179,6 +198,10 @@ describe('lab with script logic instead of the real components (e2e, prefix tle-
     const p = lab.file.pods[0];
     const ids = await lab.vsctl(p.node, ['get', 'Interface', p.hostIface, 'external_ids']);
     assert.match(ids, /ovn-installed="true"/);
+    const late = await lab.addPod({ namespace: 'default', name: 'late', node: 'node2' });
+    assert.match(await lab.exec(p.netns, 'ping', ['-n', '-c', '2', '-i', '0.2', '-w', '6', late.ip]), /2 received/);
+    await lab.deletePod('default', 'late');
+    assert.equal(await lab.nbctl(['--if-exists', 'get', 'Logical_Switch_Port', 'default_late', 'name']), '');
     await lab.stop();
     assert.deepEqual(await ourNetns(), []);
   });

@@ -40,6 +40,23 @@ describe('lab daemon bookkeeping', () => {
     assert.ok(Date.now() - t0 >= 4000, 'it got the SIGTERM grace period first');
   });
 
+  it('does not take a sibling directory whose name merely starts with the run dir for its own', async () => {
+    const sibling = `${root}x`;
+    mkdirSync(sibling);
+    try {
+      const pid = spawnDaemon({ dir: sibling, name: 'other', cmd: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)', join(sibling, 'marker')] });
+      writeFileSync(join(root, 'node1', 'other.pid'), `${pid}\n`);
+      assert.deepEqual(livePids(root), []);
+      await stopDaemons(root);
+      assert.ok(alive(pid));
+      await stopDaemons(sibling);
+      assert.ok(!alive(pid));
+    } finally {
+      await stopDaemons(sibling);
+      rmSync(sibling, { recursive: true, force: true });
+    }
+  });
+
   it('never kills a PID whose command line does not name the run dir (stale pidfile, PID reused)', async () => {
     writeFileSync(join(root, 'node1', 'stale.pid'), `${process.pid}\n`);
     assert.deepEqual(livePids(root), []);
