@@ -229,6 +229,8 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     const apiStarted = components.apiserver
       ? startApiServer({ repoRoot: REPO_ROOT, dir: central.dir, netns: names.central, ip: UNDERLAY.central, unixSocket: join(runDir, 'apiserver.sock') })
       : undefined;
+    // Awaited below; the no-op handler keeps an early failure from being an unhandled rejection meanwhile.
+    apiStarted?.catch(() => undefined);
     log('nodes: ovsdb-server, ovs-vswitchd (netdev), br-phy, ovn-controller');
     const nodes = await Promise.all(nodeNames.map((n, i) => startOvsNode({
       name: n, netns: names.node(n), dir: join(runDir, n), cidr: `${hostIp(UNDERLAY.cidr, UNDERLAY.nodeBase + i + 1)}/${UNDERLAY.plen}`,
