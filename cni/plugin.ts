@@ -217,8 +217,16 @@ export async function cmdCheck(conf: NetConf, env: CniEnv): Promise<void> {
   await forward(conf, request('CHECK', conf, env), conf.ovnInstalledTimeoutMs + AGENT_MARGIN_MS);
 }
 
+/** GC and STATUS exist from spec 1.1.0 on; an older config must not use them (as libcni's skel answers). */
+function requireV11(conf: NetConf, command: string): void {
+  if (conf.cniVersion !== '1.1.0') {
+    throw new CniError(CniErrorCode.IncompatibleVersion, `config version ${conf.cniVersion} does not allow ${command} (needs 1.1.0)`);
+  }
+}
+
 /** 1.1 STATUS: success when the agent answers and is ready; otherwise 50 (or the 50-class code it gives). */
 export async function cmdStatus(conf: NetConf, env: CniEnv): Promise<void> {
+  requireV11(conf, 'STATUS');
   try {
     await forward(conf, request('STATUS', conf, env), STATUS_TIMEOUT_MS);
   } catch (e) {
@@ -230,6 +238,7 @@ export async function cmdStatus(conf: NetConf, env: CniEnv): Promise<void> {
 
 /** 1.1 GC: the agent removes ports of sandboxes not in the valid-attachments list. */
 export async function cmdGc(conf: NetConf, env: CniEnv): Promise<void> {
+  requireV11(conf, 'GC');
   const req = request('GC', conf, env);
   req.validAttachments = conf.validAttachments ?? [];
   await forward(conf, req, GC_TIMEOUT_MS);

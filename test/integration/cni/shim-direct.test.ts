@@ -118,6 +118,11 @@ describe('cni shim executed directly (FakeAgent)', function () {
       agent.notReadyCode = 50;
     });
 
+    it('STATUS and GC with a pre-1.1 config -> 1', async () => {
+      assertError(await execShim({ CNI_COMMAND: 'STATUS', CNI_PATH: '/x' }, conf({ cniVersion: '1.0.0' })), 1, /config version 1\.0\.0 does not allow STATUS/, '1.0.0');
+      assertError(await execShim({ CNI_COMMAND: 'GC', CNI_PATH: '/x' }, conf({ cniVersion: '0.4.0' })), 1, /config version 0\.4\.0 does not allow GC/, '0.4.0');
+    });
+
     it('STATUS: agent unreachable -> 50 naming the socket', async () => {
       assertError(await execShim({ CNI_COMMAND: 'STATUS', CNI_PATH: '/x' }, conf({ agentSocket: join(dir, 'none.sock') })), 50, /not available: .*none\.sock/);
     });
