@@ -7,13 +7,15 @@ import type { Logger } from '../lib/log.js';
 
 export type RequestHandler = (req: AgentRequest) => Promise<AgentResponse>;
 
-/** Bound for one request, whatever its own timeouts say: a stuck call must not hold a shim forever. */
+/** Added to a request's own timeouts to bound it: a stuck call must not hold a shim forever. */
 const SLACK_MS = 10_000;
 
-export async function startCniServer(path: string, handler: RequestHandler, log: Logger): Promise<Server> {
+export async function startCniServer(path: string, handler: RequestHandler, log: Logger, opts: { slackMs?: number } = {}): Promise<Server> {
+  const slackMs = opts.slackMs ?? SLACK_MS;
   mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   rmSync(path, { force: true }); // a stale socket of an earlier run
-  const server = createServer((sock) => serve(sock, handler, log));
+  // allowHalfOpen: a client that shuts down its write side after the request line still gets the answer.
+  const server = createServer({ allowHalfOpen: true }, (sock) => serve(sock, handler, log, slackMs));
   const oldMask = process.umask(0o177); // the socket file is created 0600 from the start, no window
   try {
     await new Promise<void>((resolve, reject) => {
@@ -30,7 +32,7 @@ export async function startCniServer(path: string, handler: RequestHandler, log:
   return server;
 }
 
-function serve(sock: Socket, handler: RequestHandler, log: Logger): void {
+function serve(sock: Socket, handler: RequestHandler, log: Logger, slackMs: number): void {
   let buf = '';
   let done = false;
   const reply = (r: AgentResponse): void => {
@@ -56,7 +58,7 @@ function serve(sock: Socket, handler: RequestHandler, log: Logger): void {
     const bad = checkAgentRequest(req);
     if (bad) return reply({ ok: false, code: CniErrorCode.DecodeFailure, msg: bad });
     const r = req as AgentRequest;
-    const limit = Math.max(0, r.config.annotationTimeoutMs) + Math.max(0, r.config.ovnInstalledTimeoutMs) + SLACK_MS;
+    const limit = Math.max(0, r.config.annotationTimeoutMs) + Math.max(0, r.config.ovnInstalledTimeoutMs) + slackMs;
     const timer = setTimeout(() => reply({ ok: false, code: CniErrorCode.TryAgainLater, msg: `${r.command} did not finish within ${limit} ms` }), limit);
     handler(r)
       .then(reply, (err: unknown) => reply({ ok: false, code: 100, msg: err instanceof Error ? err.message : String(err) }))
