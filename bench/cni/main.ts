@@ -107,7 +107,7 @@ try {
     agentSocket = node.agentSocket;
     hostNetns = node.nodeNetns;
   } else {
-    label = 'tessera-cni + NO-OP agent (shim overhead only, no netns/OVS work)';
+    label = 'tessera-cni + NO-OP agent (shim only, no netns/OVS work)';
     agentSocket = join(dir, 'noop.sock');
     const server = await noopAgent(agentSocket);
     cleanups.push(() => void server.close());
