@@ -72,3 +72,26 @@ describe('watcher IPAM', () => {
     });
   });
 });
+
+import { PodIPAM } from '../../../watcher/ipam/pod-ipam.js';
+
+describe('PodIPAM across switches', () => {
+  it('tracks which switch holds an owner, frees per switch, and drops a removed switch', () => {
+    const p = new PodIPAM();
+    p.setSubnet('n1', parseCIDR('10.244.1.0/24'));
+    p.setSubnet('n2', parseCIDR('10.244.2.0/24'));
+    assert.equal(formatIP(p.allocate('n1', 'ns/a')), '10.244.1.3');
+    assert.deepEqual(p.holding('ns/a') && [p.holding('ns/a')!.ls, formatIP(p.holding('ns/a')!.ip)], ['n1', '10.244.1.3']);
+    // A pod that moves: the new address is taken before the old one is freed.
+    assert.equal(formatIP(p.allocate('n2', 'ns/a')), '10.244.2.3');
+    assert.equal(p.forSwitch('n1')!.ownerOf('10.244.1.3'), 'ns/a');
+    p.releaseOn('n1', 'ns/a');
+    assert.equal(p.forSwitch('n1')!.ownerOf('10.244.1.3'), undefined);
+    assert.equal(p.holding('ns/a')!.ls, 'n2');
+    p.reserve('n1', '10.244.1.9', 'ns/b');
+    p.removeSwitch('n1');
+    assert.equal(p.holding('ns/b'), undefined);
+    assert.throws(() => p.allocate('n1', 'ns/c'), /logical switch n1 has no subnet yet/);
+    assert.deepEqual(p.entries(), [{ owner: 'ns/a', ls: 'n2', ip: '10.244.2.3' }]);
+  });
+});

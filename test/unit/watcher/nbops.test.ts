@@ -1,0 +1,136 @@
+// NB operations alone: what each appends to a batch, given what the cache holds (no server needed;
+// the real-server behaviour is in test/integration/watcher).
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { Cache } from '../../../lib/ovsdb/cache.js';
+import { rowToWire, NamedUuid } from '../../../lib/ovsdb/notation.js';
+import { NB_MODEL, type NBTables } from '../../../lib/ovsdb/models/nb.js';
+import { Txn, type NbOp } from '../../../watcher/nbops/txn.js';
+import { ensureSwitch, deleteSwitch } from '../../../watcher/nbops/switch.js';
+import { createOrUpdatePort, deletePort } from '../../../watcher/nbops/lsp.js';
+import { ensurePortGroup } from '../../../watcher/nbops/port-group.js';
+import { ensureLoadBalancer } from '../../../watcher/nbops/load-balancer.js';
+import { ensureRouterPort } from '../../../watcher/nbops/router.js';
+import type { AclSpec } from '../../../watcher/nbops/acl.js';
+import { toOps } from '../../../watcher/nbops/commit.js';
+
+type T = keyof NBTables & string;
+function cacheWith(rows: Partial<Record<T, Array<Record<string, unknown>>>>): Cache<NBTables> {
+  const c = new Cache<NBTables>(NB_MODEL);
+  for (const t of ['Logical_Switch', 'Logical_Switch_Port', 'Logical_Router', 'Logical_Router_Port', 'Port_Group', 'ACL', 'Load_Balancer', 'Load_Balancer_Group', 'Address_Set'] as T[]) c.track(t, undefined);
+  for (const [t, list] of Object.entries(rows) as Array<[T, Array<Record<string, unknown>>]>) {
+    for (const r of list) {
+      const { _uuid, ...rest } = r;
+      c.applyUpdate2(t, String(_uuid), { initial: rowToWire(NB_MODEL, t, rest) });
+    }
+  }
+  return c;
+}
+const kinds = (ops: NbOp[]) => ops.map((o) => `${o.op} ${o.table}`);
+const ids = { 'tessera.io/owner': 'tessera-watcher' };
+
+describe('watcher nbops', () => {
+  it('ensureSwitch: guarded insert when absent, nothing when equal, update on drift', () => {
+    const spec = { name: 'n1', other_config: { subnet: '10.244.1.0/24' }, external_ids: ids };
+    const t1 = new Txn(cacheWith({}));
+    const r = ensureSwitch(t1, spec);
+    assert.ok(r instanceof NamedUuid);
+    assert.deepEqual(kinds(t1.ops), ['wait Logical_Switch', 'insert Logical_Switch']);
+    assert.deepEqual(ensureSwitch(t1, spec), r, 'a second call in the same batch refers to the pending row');
+    assert.equal(t1.ops.length, 2);
+    const ls = { _uuid: randomUUID(), ...spec };
+    const t2 = new Txn(cacheWith({ Logical_Switch: [ls] }));
+    assert.equal(ensureSwitch(t2, spec), ls._uuid);
+    assert.deepEqual(t2.ops, []);
+    const t3 = new Txn(cacheWith({ Logical_Switch: [{ ...ls, other_config: { subnet: '10.244.9.0/24' } }] }));
+    ensureSwitch(t3, spec);
+    assert.deepEqual(kinds(t3.ops), ['update Logical_Switch']);
+    const t4 = new Txn(cacheWith({ Logical_Switch: [ls] }));
+    deleteSwitch(t4, 'n1');
+    assert.deepEqual(t4.ops, [{ op: 'delete', table: 'Logical_Switch', where: [['_uuid', '==', ls._uuid]] }]);
+  });
+
+  it('createOrUpdatePort: insert + link, no-op when equal, update in place, move between switches', () => {
+    const ls1 = { _uuid: randomUUID(), name: 'n1', ports: [] as string[] };
+    const spec = { name: 'ns_a', addresses: ['0a:58:0a:f4:01:03 10.244.1.3'], port_security: ['0a:58:0a:f4:01:03 10.244.1.3'], external_ids: ids };
+    const t1 = new Txn(cacheWith({ Logical_Switch: [ls1] }));
+    createOrUpdatePort(t1, 'n1', spec);
+    assert.deepEqual(kinds(t1.ops), ['insert Logical_Switch_Port', 'mutate Logical_Switch']);
+    const ins = t1.ops[0] as Extract<NbOp, { op: 'insert' }>;
+    const mut = t1.ops[1] as Extract<NbOp, { op: 'mutate' }>;
+    assert.deepEqual(mut.mutations, [['ports', 'insert', [new NamedUuid(ins.uuidName!)]]]);
+    assert.doesNotThrow(() => toOps(t1.ops), 'converts to wire ops against the model');
+
+    const lsp = { _uuid: randomUUID(), ...spec, type: '', options: {} };
+    const withPort = { Logical_Switch: [{ ...ls1, ports: [lsp._uuid] }], Logical_Switch_Port: [lsp] };
+    const t2 = new Txn(cacheWith(withPort));
+    assert.equal(createOrUpdatePort(t2, 'n1', spec), lsp._uuid);
+    assert.deepEqual(t2.ops, []);
+    const t3 = new Txn(cacheWith(withPort));
+    createOrUpdatePort(t3, 'n1', { ...spec, addresses: ['0a:58:0a:f4:01:04 10.244.1.4'] });
+    assert.deepEqual(kinds(t3.ops), ['update Logical_Switch_Port']);
+    assert.deepEqual((t3.ops[0] as Extract<NbOp, { op: 'update' }>).where, [['_uuid', '==', lsp._uuid]]);
+
+    const ls2 = { _uuid: randomUUID(), name: 'n2', ports: [] as string[] };
+    const t4 = new Txn(cacheWith({ ...withPort, Logical_Switch: [...withPort.Logical_Switch, ls2] }));
+    createOrUpdatePort(t4, 'n2', spec);
+    assert.deepEqual(kinds(t4.ops), ['mutate Logical_Switch', 'insert Logical_Switch_Port', 'mutate Logical_Switch']);
+    assert.deepEqual((t4.ops[0] as Extract<NbOp, { op: 'mutate' }>).where, [['_uuid', '==', ls1._uuid]]);
+    assert.deepEqual((t4.ops[2] as Extract<NbOp, { op: 'mutate' }>).where, [['_uuid', '==', ls2._uuid]]);
+
+    const t5 = new Txn(cacheWith(withPort));
+    assert.equal(deletePort(t5, 'ns_a'), true);
+    assert.deepEqual(t5.ops, [{ op: 'mutate', table: 'Logical_Switch', where: [['_uuid', '==', ls1._uuid]], mutations: [['ports', 'delete', [lsp._uuid]]] }]);
+    assert.equal(deletePort(new Txn(cacheWith({})), 'ns_a'), false);
+    assert.throws(() => createOrUpdatePort(new Txn(cacheWith({})), 'nope', spec), /logical switch nope does not exist/);
+  });
+
+  it('ensurePortGroup diffs ACLs: keeps equal ones, inserts new ones, drops the rest', () => {
+    const acl = (match: string): AclSpec => ({ direction: 'to-lport', priority: 1001, match, action: 'allow-related', external_ids: ids });
+    const a = { _uuid: randomUUID(), ...acl('A'), label: 0, log: false, options: {} };
+    const b = { _uuid: randomUUID(), ...acl('B'), label: 0, log: false, options: {} };
+    const p1 = randomUUID();
+    const pg = { _uuid: randomUUID(), name: 'pg', ports: [p1], acls: [a._uuid, b._uuid], external_ids: ids };
+    const t = new Txn(cacheWith({ ACL: [a, b], Port_Group: [pg] }));
+    ensurePortGroup(t, { name: 'pg', ports: [p1], acls: [acl('B'), acl('C')], external_ids: ids });
+    assert.deepEqual(kinds(t.ops), ['insert ACL', 'update Port_Group']);
+    assert.equal((t.ops[0] as Extract<NbOp, { op: 'insert' }>).row.match, 'C');
+    const upd = t.ops[1] as Extract<NbOp, { op: 'update' }>;
+    const acls = upd.row.acls as Array<string | NamedUuid>;
+    assert.equal(acls[0], b._uuid);
+    assert.ok(acls[1] instanceof NamedUuid);
+    assert.equal(acls.length, 2, 'A is dropped (the port group held the only reference)');
+    const t2 = new Txn(cacheWith({ ACL: [a, b], Port_Group: [pg] }));
+    ensurePortGroup(t2, { name: 'pg', ports: [p1], acls: [acl('A'), acl('B')], external_ids: ids });
+    assert.deepEqual(t2.ops, [], 'nothing to do when equal');
+  });
+
+  it('ensureLoadBalancer updates the same row in place', () => {
+    const spec = { name: 'svc', protocol: 'tcp' as const, vips: { '10.96.0.10:80': '10.244.1.3:8080' }, options: { reject: 'true' }, selection_fields: [], external_ids: ids };
+    const lb = { _uuid: randomUUID(), ...spec };
+    const t = new Txn(cacheWith({ Load_Balancer: [lb] }));
+    assert.equal(ensureLoadBalancer(t, { ...spec, vips: { '10.96.0.10:80': '10.244.1.3:8080,10.244.2.3:8080' } }), lb._uuid);
+    assert.deepEqual(kinds(t.ops), ['update Load_Balancer']);
+    const t2 = new Txn(cacheWith({ Load_Balancer: [lb] }));
+    ensureLoadBalancer(t2, spec);
+    assert.deepEqual(t2.ops, []);
+  });
+
+  it('ensureRouterPort refuses a missing router and links a new port', () => {
+    assert.throws(() => ensureRouterPort(new Txn(cacheWith({})), 'r', { name: 'p', mac: '0a:58:0a:f4:01:01', networks: ['10.244.1.1/24'], external_ids: ids }), /router r does not exist/);
+    const t = new Txn(cacheWith({ Logical_Router: [{ _uuid: randomUUID(), name: 'r' }] }));
+    ensureRouterPort(t, 'r', { name: 'p', mac: '0a:58:0a:f4:01:01', networks: ['10.244.1.1/24'], external_ids: ids });
+    assert.deepEqual(kinds(t.ops), ['insert Logical_Router_Port', 'mutate Logical_Router']);
+  });
+
+  it('named-uuids never collide across Txns (commit merges batches)', () => {
+    const c = cacheWith({});
+    const names = new Set<string>();
+    for (let i = 0; i < 50; i++) {
+      const t = new Txn(c);
+      t.insert('Address_Set', 'same-key', { name: 'x' });
+      names.add((t.ops[0] as Extract<NbOp, { op: 'insert' }>).uuidName!);
+    }
+    assert.equal(names.size, 50);
+  });
+});
