@@ -16,6 +16,9 @@ import type { OvsPorts } from './ovs-ports.js';
 
 export type NbClient = OvsdbClient<NBTables>;
 
+/** The watcher's key for a node switch's subnet (watcher/controllers/nodes.ts SUBNET_KEY): it rebuilds IPAM from it. */
+const SUBNET_KEY = 'tessera.io/subnet';
+
 export interface NodeNet {
   subnet: string;
   /** The node subnet's .1: router port and pod gateway. */
@@ -88,7 +91,7 @@ async function ensureOnce(nb: NbClient, node: string, n: NodeNet, log: Logger): 
     const mgmtIp = n.mgmtAddress.split('/')[0];
     // Logical_Switch has no name index: the wait makes the insert fail if someone created it meanwhile.
     ops.push(o.wait('Logical_Switch', [['name', '==', lsName]], ['name'], '==', [], 0));
-    ops.push(o.insert('Logical_Switch', { name: lsName, other_config: { subnet: n.subnet, exclude_ips: `${n.gateway}..${mgmtIp}` }, external_ids: ids }, 'ls'));
+    ops.push(o.insert('Logical_Switch', { name: lsName, other_config: { subnet: n.subnet, exclude_ips: `${n.gateway}..${mgmtIp}` }, external_ids: { ...ids, [SUBNET_KEY]: n.subnet } }, 'ls'));
     lsRef = ref('ls');
   }
   const router = nb.cache.lookup('Logical_Router', 'name', CLUSTER_ROUTER);

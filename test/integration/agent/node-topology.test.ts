@@ -31,6 +31,7 @@ describe('agent node init: NB topology (real ovsdb-server)', function () {
     assert.ok(ls);
     assert.deepEqual(ls.other_config, { subnet: '10.244.1.0/24', exclude_ips: '10.244.1.1..10.244.1.2' });
     assert.equal(ls.external_ids[OWNER_KEY], 'tessera-watcher');
+    assert.equal(ls.external_ids['tessera.io/subnet'], '10.244.1.0/24'); // the watcher rebuilds its IPAM from this
     const lrp = nb.cache.lookup('Logical_Router_Port', 'name', 'rtos-node1');
     assert.deepEqual([lrp?.mac, lrp?.networks], ['0a:58:0a:f4:01:01', ['10.244.1.1/24']]);
     assert.ok(nb.cache.lookup('Logical_Router', 'name', CLUSTER_ROUTER)?.ports.includes(lrp!._uuid));
