@@ -415,34 +415,38 @@ class Controller implements InterconnectController {
     this.setStatus({ ...this.st, state, message, az, localPort: addr, remotePorts, denylist, overlaps });
   }
 
+  /** Polls (bounded) until `done`; used only while our own ovn-ic withdraws what it published. */
+  private async settle(what: string, done: () => boolean, timeoutMs: number): Promise<void> {
+    const t0 = Date.now();
+    while (!done() && Date.now() - t0 < timeoutMs) await new Promise((r) => setTimeout(r, 50));
+    this.log.debug(`teardown: ${what} ${done() ? 'done' : 'timed out'} after ${Date.now() - t0} ms`);
+  }
+
   private async teardown(config: IcConfig): Promise<void> {
     const az = config.azName;
     this.log.info('removing interconnection', { az });
+    const conn = this.ic;
+    const icsb = conn?.icsb;
+    const azRow = icsb?.cache.lookup('Availability_Zone', 'name', az);
+    const ours = (t: 'Route' | 'Port_Binding'): boolean => !!(icsb && azRow && icsb.cache.find(t, (r) => r.availability_zone === azRow._uuid));
+    const live = !!(icsb && azRow && this.ovnIc?.running);
+    // 1. Advertising and learning off while the ts port still exists: ovn-ic withdraws our routes from IC-SB and
+    //    its learned routes from NB (it stops looking at a router once the router leaves ts).
+    await this.nb.transact([this.nb.op.mutate('NB_Global', [], [
+      ['options', 'delete', ['ic-route-adv', 'ic-route-learn', 'ic-route-blacklist']],
+      ['options', 'insert', { 'ic-route-adv': 'false', 'ic-route-learn': 'false' }],
+    ])]);
+    if (live) await this.settle('route withdrawal', () => !ours('Route'), 3000);
+    // 2. The ts ports, anything still learned, our options and records.
     const router = this.nb.cache.lookup('Logical_Router', 'name', CLUSTER_ROUTER);
-    const ops: Op[] = [
+    await this.nb.transact([
       ...removeTsPortOps(this.nb, az),
       ...removeLearnedRoutesOps(this.nb, router),
       this.nb.op.mutate('NB_Global', [], [['options', 'delete', ['ic-route-adv', 'ic-route-learn', 'ic-route-blacklist']]]),
       this.nb.op.mutate('NB_Global', [], [['external_ids', 'delete', [APPLIED_KEY, APPLIED_UID_KEY, OVERLAPS_KEY]]]),
-    ];
-    await this.nb.transact(ops);
+    ]);
     await this.kube.syncGatewayLabels([]);
-    // Let our ovn-ic withdraw what it published (bounded), then stop it and remove leftovers ourselves.
-    const conn = this.ic;
-    const azRow = conn?.icsb?.cache.lookup('Availability_Zone', 'name', az);
-    if (conn?.icsb && azRow && this.ovnIc?.running) {
-      const icsb = conn.icsb;
-      const t0 = Date.now();
-      while (Date.now() - t0 < 5000 && icsb.connected &&
-        (icsb.cache.find('Port_Binding', (p) => p.availability_zone === azRow._uuid) || icsb.cache.find('Route', (r) => r.availability_zone === azRow._uuid))) {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      const left = {
-        portBindings: icsb.cache.filter('Port_Binding', (p) => p.availability_zone === azRow._uuid).map((p) => p.logical_port),
-        routes: icsb.cache.filter('Route', (r) => r.availability_zone === azRow._uuid).map((r) => r.ip_prefix),
-      };
-      this.log.info('ovn-ic withdrawal from IC-SB', { az, ms: Date.now() - t0, left });
-    }
+    if (live) await this.settle('port binding withdrawal', () => !ours('Port_Binding'), 3000);
     await this.ovnIc?.stop();
     if (conn?.icsb && azRow) {
       const icsb = conn.icsb;
