@@ -12,6 +12,9 @@ export const CT_ZONE = 64000;
 /** Cookie on every flow the gateway installs, so an operator can tell them apart in dump-flows. */
 export const COOKIE = '0x7e55e7a';
 
+/** Geneve and VXLAN. */
+export const TUNNEL_PORTS = [6081, 4789];
+
 export interface BridgeFlowInput {
   mode: 'dedicated' | 'shared';
   nicOfport: number;
@@ -41,6 +44,12 @@ export function bridgeFlows(i: BridgeFlowInput): string[] {
     f(`table=1,priority=100,ct_state=+trk+rel,ip,actions=output:${patch}`),
     f('table=1,priority=0,actions=LOCAL'),
   );
+  // Overlay tunnels to this node skip the conntrack lookup: they are the host's, and OVS 3.1's userspace
+  // conntrack asserts (vswitchd dies) when a decapsulated packet meets the NAT entries of OVN's zones after the
+  // outer packet went through ct() here.
+  for (const port of TUNNEL_PORTS) {
+    out.push(f(`table=0,priority=95,in_port=${nic},udp,nw_dst=${i.hostIp},tp_dst=${port},actions=LOCAL`));
+  }
   for (const np of i.external.nodePorts) {
     out.push(f(`table=0,priority=90,in_port=${nic},${np.protocol},nw_dst=${i.hostIp},tp_dst=${np.port},actions=output:${patch}`));
   }

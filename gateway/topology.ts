@@ -113,6 +113,9 @@ export function gatewayTopology(t: TopologyInput): GatewayTopology {
     nats: egressNats(t.egress, { node: t.node, clusterSubnet: t.clusterSubnet, physicalIp: t.physicalIp }),
     clusterRoutes: [
       { ip_prefix: t.nodeSubnet, nexthop: t.joinIp, policy: 'src-ip', external_ids: own('return-route') },
+      // The GR's join IP itself, more specific than every node's src-ip route: replies to a GR's load-balancer
+      // SNAT (lb_force_snat_ip) must reach that GR, not the replying pod's own gateway.
+      { ip_prefix: `${t.joinIp}/32`, nexthop: t.joinIp, external_ids: own('join-ip-route') },
     ],
   };
 }

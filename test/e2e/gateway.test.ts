@@ -149,8 +149,9 @@ describe('tessera-gateway in the lab (real OVS/OVN, external host)', function ()
     startGatewayRun(lab, lab.gw1, [...GW1_INIT]);
     await waitFor('SNAT and NodePort LB back on GR_gw1', async () => {
       const nat = await nbctl(lab.central, ['lr-nat-list', 'GR_gw1']);
-      const lbs = await nbctl(lab.central, ['lr-lb-list', 'GR_gw1']);
-      return /snat/.test(nat) && lbs.includes('gw_gw1_default_web_tcp');
+      const lb = await nbctl(lab.central, ['--bare', '--columns=_uuid', 'find', 'Load_Balancer', 'name=gw_gw1_default_web_tcp']);
+      const attached = await nbctl(lab.central, ['get', 'Logical_Router', 'GR_gw1', 'load_balancer']);
+      return /snat/.test(nat) && lb !== '' && attached.includes(lb);
     }, 60_000);
     figures.restartReconcileMs = Date.now() - t0;
     assert.equal(await nbctl(lab.central, ['get', 'Logical_Router_Port', 'rtoj-GR_gw1', 'networks']), '["100.64.0.2/16"]');
