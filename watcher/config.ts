@@ -25,7 +25,7 @@ export const WATCHER_SPEC: CommandSpec = {
     'lease-name': { type: 'string', help: 'name of the leader-election Lease', default: 'tessera-watcher' },
     identity: { type: 'string', help: 'leader-election identity (default: hostname + pid)' },
     'lease-duration': { type: 'string', help: 'seconds a Lease holder is trusted without renewing (renew deadline 2/3 of it)', default: '15' },
-    workers: { type: 'string', help: 'concurrent workers per controller', default: '8' },
+    workers: { type: 'string', help: 'concurrent syncs per controller (async: they overlap NB and API round trips)', default: '64' },
     'no-leader-election': { type: 'boolean', help: 'write without holding the Lease (single replica, tests)', default: false },
   },
 };

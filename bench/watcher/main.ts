@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   const healthPort = await freePort();
   const logFile = join(dir, 'watcher.log');
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [...(process.env.BENCH_WATCHER_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', join(ROOT, 'watcher/main.ts'), '--kube-api', api.url, '--kube-token', TOKEN, '--nb', nbServer.unix, '--no-leader-election', '--health-listen', `127.0.0.1:${healthPort}`, '--workers', '16'], {
+  const child = spawn(process.execPath, [...(process.env.BENCH_WATCHER_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', join(ROOT, 'watcher/main.ts'), '--kube-api', api.url, '--kube-token', TOKEN, '--nb', nbServer.unix, '--no-leader-election', '--health-listen', `127.0.0.1:${healthPort}`, '--workers', process.env.BENCH_WORKERS ?? '64'], {
     cwd: ROOT, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_EXTRA_CA_CERTS: '', TESSERA_LOG_LEVEL: 'warn' },
   });
   closeSync(fd);
