@@ -173,6 +173,17 @@ export async function teardownLab(o: { prefix?: string; stateDir?: string } = {}
   return notes;
 }
 
+/**
+ * Like Promise.all, but waits for every job to finish before throwing the first error, so that teardown after a
+ * failure never races a sibling job still creating netns or daemons.
+ */
+async function allSettledOrThrow<T>(jobs: Array<Promise<T>>): Promise<T[]> {
+  const settled = await Promise.allSettled(jobs);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
 const subnetOf = (i: number): string => `10.244.${i + 1}.0/24`;
 const hostIp = (subnet: string, host: number): string => subnet.replace(/\.0\/\d+$/, `.${host}`);
 const matches = (labels: Record<string, string> | undefined, selector: Record<string, string>): boolean =>
@@ -232,7 +243,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     // Awaited below; the no-op handler keeps an early failure from being an unhandled rejection meanwhile.
     apiStarted?.catch(() => undefined);
     log('nodes: ovsdb-server, ovs-vswitchd (netdev), br-phy, ovn-controller');
-    const nodes = await Promise.all(nodeNames.map((n, i) => startOvsNode({
+    const nodes = await allSettledOrThrow(nodeNames.map((n, i) => startOvsNode({
       name: n, netns: names.node(n), dir: join(runDir, n), cidr: `${hostIp(UNDERLAY.cidr, UNDERLAY.nodeBase + i + 1)}/${UNDERLAY.plen}`,
       sbRemote: central.sbTcp,
     })));
@@ -284,7 +295,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     if (components.agent && api) {
       log('tessera-agent on every node');
       const a = api;
-      await Promise.all(nodes.map(async (n) => {
+      await allSettledOrThrow(nodes.map(async (n) => {
         const agentSocket = join(n.dir, 'cni.sock');
         cniConf.set(n.name, writeNodeConflist({ dir: n.dir, network: names.cniNetwork, agentSocket, logFile: join(n.dir, 'tessera-cni.log'), mtu: POD_MTU }));
         await startAgent({ binDir, node: n.name, dir: n.dir, netns: n.netns, apiserverUrl: a.url, token: a.token, nbRemotes: [central.nbTcp],
@@ -383,7 +394,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     };
 
     log(`pods: ${podSpecs.map((p) => `${p.namespace}/${p.name}@${p.node}`).join(' ')}`);
-    const pods: LabPod[] = await Promise.all(podSpecs.map(bringUpPod));
+    const pods: LabPod[] = await allSettledOrThrow(podSpecs.map(bringUpPod));
 
     const services: LabFile['services'] = [];
     for (const s of serviceSpecs) {

@@ -58,6 +58,20 @@ function startedUnder(pid: number, root: string): boolean {
   });
 }
 
+/**
+ * Live processes whose command line names a path inside `dir`, found by scanning /proc rather than pidfiles:
+ * what a leaked lab daemon looks like. For checks and reports only; teardown kills from pidfiles.
+ */
+export function processesNaming(dir: string): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    const pid = Number(e);
+    if (pid !== process.pid && startedUnder(pid, dir) && alive(pid)) out.push(pid);
+  }
+  return out;
+}
+
 export function readPid(pidfile: string): number | undefined {
   try {
     const pid = Number(readFileSync(pidfile, 'utf8').trim());

@@ -4,8 +4,8 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { alive } from '../../lab/daemon.js';
-import { defaultStateDir, teardownLab } from '../../lab/cluster.js';
+import { alive, processesNaming } from '../../lab/daemon.js';
+import { defaultStateDir, startLab, teardownLab } from '../../lab/cluster.js';
 
 const exec = promisify(execFile);
 const PREFIX = 'tle-';
@@ -58,7 +58,18 @@ describe('lab teardown after a crashed up (e2e, prefix tle-)', function () {
       assert.doesNotMatch(r.stderr, /warning/);
       assert.deepEqual(await ourNetns(), []);
       assert.deepEqual(pids.filter(alive), []);
+      assert.deepEqual(processesNaming(stateDir), []);
       assert.ok(!existsSync(join(stateDir, 'run')));
     }
+  });
+
+  it('a start that fails half-way (a pod in a namespace that does not exist) removes what it made', async () => {
+    await assert.rejects(startLab({ prefix: PREFIX, nodes: 2, pods: [
+      { namespace: 'default', name: 'fine', node: 'node1' },
+      { namespace: 'nosuchns', name: 'doomed', node: 'node2' },
+    ] }), /nosuchns|404|not found/i);
+    assert.deepEqual(await ourNetns(), []);
+    assert.ok(!existsSync(join(stateDir, 'run')));
+    assert.deepEqual(processesNaming(stateDir), [], 'no process of the failed lab left');
   });
 });

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { defaultStateDir, startLab, teardownLab, type Lab } from '../../lab/cluster.js';
-import { alive } from '../../lab/daemon.js';
+import { alive, processesNaming } from '../../lab/daemon.js';
 import type { LabFile } from '../../lab/lab-file.js';
 
 const exec = promisify(execFile);
@@ -165,12 +165,16 @@ describe('lab (e2e, prefix tle-)', function () {
   it('stop() leaves no netns, daemons, state or cache entries behind', async () => {
     assert.ok(lab);
     const pids = lab.pids();
-    assert.ok(pids.length >= 9, `daemons recorded: ${pids.length}`);
+    // central: NB, SB, northd, apiserver, watcher; per node: ovsdb-server, vswitchd, ovn-controller, agent; per pod: server.
+    assert.equal(pids.length, 5 + 4 * file.nodes.length + file.pods.length, `daemons recorded: ${pids.length}`);
+    // Every process that names the lab's state dir is one the pidfiles know about: nothing escapes teardown.
+    assert.deepEqual(processesNaming(stateDir).sort(), [...pids].sort());
     const hostIfaces = file.pods.map((p) => p.hostIface);
     await lab.stop();
     lab = undefined;
     assert.deepEqual(await ourNetns(), []);
     assert.deepEqual(pids.filter(alive), [], 'no lab daemon alive');
+    assert.deepEqual(processesNaming(stateDir), [], 'no process naming the state dir');
     assert.ok(!existsSync(join(stateDir, 'run')) && !existsSync(join(stateDir, 'lab.json')));
     const rootLinks = (JSON.parse(await sh('ip', ['-j', 'link', 'show'])) as Array<{ ifname: string }>).map((l) => l.ifname);
     assert.deepEqual(rootLinks.filter((l) => hostIfaces.includes(l) || l.startsWith('ul-')), []);
@@ -204,5 +208,6 @@ describe('lab with script logic instead of the real components (e2e, prefix tle-
     assert.equal(await lab.nbctl(['--if-exists', 'get', 'Logical_Switch_Port', 'default_late', 'name']), '');
     await lab.stop();
     assert.deepEqual(await ourNetns(), []);
+    assert.deepEqual(processesNaming(lab.stateDir), []);
   });
 });
