@@ -1,5 +1,5 @@
 // Builds the four single-file executables: esbuild bundle (CJS, node20) -> Node 20 SEA blob with code cache -> postject.
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync, chmodSync, existsSync, statSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -23,6 +23,22 @@ export const targets: Target[] = [
   { name: 'tessera-gateway', entry: 'gateway/main.ts' },
 ];
 
+// Optional native/peer modules that bundled libraries probe with try { require(x) } (ws, node-fetch).
+// Inside a SEA such a require of a non-builtin prints a warning at every start; resolving them to a
+// module that throws keeps the libraries' fallback path and the start-up quiet.
+const OPTIONAL_MODULES = ['bufferutil', 'utf-8-validate', 'encoding'];
+const absentOptionalModules: Plugin = {
+  name: 'absent-optional-modules',
+  setup(b) {
+    const filter = new RegExp(`^(${OPTIONAL_MODULES.join('|')})$`);
+    b.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'absent' }));
+    b.onLoad({ filter: /.*/, namespace: 'absent' }, (args) => ({
+      contents: `const e = new Error("Cannot find module '${args.path}'"); e.code = 'MODULE_NOT_FOUND'; throw e;`,
+      loader: 'js',
+    }));
+  },
+};
+
 async function buildOne(t: Target, sea: boolean): Promise<void> {
   const bundle = join(out, 'bundle', `${t.name}.cjs`);
   await build({
@@ -38,6 +54,7 @@ async function buildOne(t: Target, sea: boolean): Promise<void> {
     define: { __TESSERA_VERSION__: JSON.stringify(pkg.version), 'import.meta.dirname': '__dirname', 'import.meta.url': '__tessera_import_meta_url' },
     banner: { js: 'const __tessera_import_meta_url = require("url").pathToFileURL(__filename).href;' },
     external: ['koffi'],
+    plugins: [absentOptionalModules],
     logLevel: 'warning',
   });
   if (!sea) return;
