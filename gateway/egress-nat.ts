@@ -2,7 +2,7 @@
 // The hook for per-namespace / per-Subnet NAT disabling (Vpc/Subnet work): a policy lists source CIDRs whose traffic
 // must keep its pod IP; they get no SNAT row here, and when they carve holes into the cluster CIDR the SNAT is split
 // into the CIDRs that remain. The caller (run) fills `exempt` from whatever object model lands later.
-import { formatCIDR, parseCIDR, containsNet, overlaps, type IPNet } from '../lib/ipnet/index.js';
+import { bitsOf, formatCIDR, parseCIDR, containsNet, overlaps, type IPNet } from '../lib/ipnet/index.js';
 import { ownedBy } from './names.js';
 import type { NatRow } from './topology.js';
 
@@ -19,7 +19,7 @@ export function subtract(net: IPNet, holes: IPNet[]): IPNet[] {
   if (relevant.length === 0) return [net];
   if (relevant.some((h) => containsNet(h, net))) return [];
   const half = net.prefix + 1;
-  const size = 1n << BigInt(32 - half);
+  const size = 1n << BigInt(bitsOf(net.family) - half);
   const lo: IPNet = { family: net.family, value: net.value, prefix: half };
   const hi: IPNet = { family: net.family, value: net.value + size, prefix: half };
   return [...subtract(lo, relevant), ...subtract(hi, relevant)];

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { gatewayTopology, natKey, routeKey, type TopologyInput } from '../../../gateway/topology.js';
+import { DEFAULT_EGRESS } from '../../../gateway/egress-nat.js';
+import { NODE_KEY, OWNER } from '../../../gateway/names.js';
+import { OWNER_KEY } from '../../../lib/names.js';
+
+const input: TopologyInput = {
+  node: 'n1', chassis: 'chassis-n1', bridge: 'breth0', gwMac: '02:00:00:00:00:01',
+  physicalIp: '192.168.1.10', physicalPrefix: 24, defaultGw: '192.168.1.1',
+  clusterSubnet: '10.244.0.0/16', nodeSubnet: '10.244.3.0/24', joinIp: '100.64.0.4', joinPrefix: 16, clusterJoinIp: '100.64.0.1',
+  physicalNetwork: 'physnet', egress: DEFAULT_EGRESS,
+};
+
+describe('gateway topology', () => {
+  const t = gatewayTopology(input);
+
+  it('binds GR_<node> to the chassis and forces LB SNAT to the router IP', () => {
+    assert.equal(t.router.name, 'GR_n1');
+    assert.equal(t.router.options.chassis, 'chassis-n1');
+    assert.equal(t.router.options.lb_force_snat_ip, 'router_ip');
+    assert.equal(t.router.external_ids['tessera.io/join-ip'], '100.64.0.4');
+  });
+
+  it('links the GR to join (MAC from the join IP) and to ext_<node> with the physical IP', () => {
+    assert.deepEqual(t.routerPorts.map((p) => [p.name, p.mac, p.networks]), [
+      ['rtoj-GR_n1', '0a:58:64:40:00:04', ['100.64.0.4/16']],
+      ['rtoe-GR_n1', '02:00:00:00:00:01', ['192.168.1.10/24']],
+    ]);
+    const localnet = t.switchPorts.find((p) => p.type === 'localnet');
+    assert.deepEqual([localnet?.switch, localnet?.name, localnet?.options.network_name, localnet?.addresses], ['ext_n1', 'breth0_n1', 'physnet', ['unknown']]);
+    assert.deepEqual(t.switchPorts.filter((p) => p.type === 'router').map((p) => [p.switch, p.name, p.options['router-port']]), [
+      ['join', 'jtor-GR_n1', 'rtoj-GR_n1'],
+      ['ext_n1', 'etor-GR_n1', 'rtoe-GR_n1'],
+    ]);
+  });
+
+  it('routes: default via the gateway on the external port, cluster back via the cluster router, node subnet src-ip to the GR', () => {
+    assert.deepEqual(t.routes.map(routeKey), ['dst-ip 0.0.0.0/0 via 192.168.1.1 out rtoe-GR_n1', 'dst-ip 10.244.0.0/16 via 100.64.0.1']);
+    assert.deepEqual(t.clusterRoutes.map(routeKey), ['src-ip 10.244.3.0/24 via 100.64.0.4', 'dst-ip 100.64.0.4/32 via 100.64.0.4']);
+  });
+
+  it('SNATs the cluster CIDR to the physical IP', () => {
+    assert.deepEqual(t.nats.map(natKey), ['snat 10.244.0.0/16 -> 192.168.1.10']);
+  });
+
+  it('tags every row with owner and node', () => {
+    const all = [t.router, t.extSwitch, ...t.routerPorts, ...t.switchPorts, ...t.routes, ...t.nats, ...t.clusterRoutes];
+    for (const r of all) {
+      assert.equal(r.external_ids[OWNER_KEY], OWNER);
+      assert.equal(r.external_ids[NODE_KEY], 'n1');
+    }
+  });
+});
