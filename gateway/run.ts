@@ -91,9 +91,11 @@ export async function runGateway(cfg: GatewayConfig, access: KubeAccessOptions, 
 
   let server: Server | undefined;
   if (opts.health) {
+    // /healthz: the process and its NB session are alive (liveness; waiting for the watcher is not a reason to
+    // restart). /readyz: the last reconcile pass succeeded.
     server = createServer((req, res) => {
-      const ok = req.url === '/healthz' && healthy && nb.connected;
-      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'not ready\n');
+      const ok = req.url === '/healthz' ? nb.connected : req.url === '/readyz' ? healthy && nb.connected : false;
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'not ok\n');
     });
     await new Promise<void>((r) => server!.listen(opts.health!.port, opts.health!.host, r));
   }
