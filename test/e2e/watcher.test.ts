@@ -5,7 +5,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { startLab, teardownLab, type Lab } from '../../lab/cluster.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startLab, teardownLab, labNames, CIDRS, type Lab } from '../../lab/cluster.js';
+import { alive } from '../../lab/daemon.js';
+import { startWatcher, WATCHER_HEALTH_PORT } from '../../lab/tessera.js';
+import { BIN_DIR } from '../../lab/paths.js';
 import type { LabFile } from '../../lab/lab-file.js';
 
 const exec = promisify(execFile);
@@ -155,6 +160,48 @@ describe('watcher (e2e in the lab, prefix twa-)', function () {
       assert.equal(await ping(pod('default', 'client'), pod('default', 'other').ip), false);
       await remove('client-egress');
       await matrix([['client', 'other', true]], 'egress policy removed');
+    });
+  });
+
+  describe('crash', () => {
+    it('kill -9 the watcher mid-burst, restart it: no stale rows, no duplicate and no leaked IPs', async () => {
+      const kube = lab.kube!;
+      const pidfile = join(lab.central.dir, 'tessera-watcher.pid');
+      const pid = Number(readFileSync(pidfile, 'utf8').trim());
+      assert.ok(alive(pid), 'the lab watcher runs');
+      const mk = (i: number) => kube.create('/api/v1/namespaces/default/pods', {
+        apiVersion: 'v1', kind: 'Pod', metadata: { name: `burst-${i}`, namespace: 'default', labels: { burst: 'yes' } },
+        spec: { nodeName: i % 2 ? 'node1' : 'node2', containers: [{ name: 'c', image: 'x' }] },
+      });
+      await Promise.all(Array.from({ length: 60 }, (_, i) => mk(i)));
+      const annotated = async () => (await kube.list('/api/v1/namespaces/default/pods', { labelSelector: 'burst=yes' })).items.filter((p) => p.metadata.annotations?.['tessera.io/pod-networks']).length;
+      await eventually(async () => (await annotated()) >= 5, 'burst under way', 30000);
+      process.kill(pid, 'SIGKILL');
+      await eventually(async () => !alive(pid), 'watcher gone', 5000);
+      const before = await annotated();
+      // While it is down: some burst pods go away, more arrive.
+      for (let i = 0; i < 10; i++) await kube.delete(`/api/v1/namespaces/default/pods/burst-${i}`);
+      await Promise.all(Array.from({ length: 10 }, (_, i) => mk(60 + i)));
+      const api = lab.file.apiserver!;
+      const newPid = startWatcher({ binDir: BIN_DIR, dir: lab.central.dir, netns: labNames(PREFIX).central, apiserverUrl: api.url, token: api.token, nbRemotes: lab.file.nb.remotes, cidrs: CIDRS });
+      assert.ok(alive(newPid));
+      const want = new Set((await kube.list('/api/v1/namespaces/default/pods')).items.map((p) => `default_${p.metadata.name}`));
+      await eventually(async () => {
+        const names = (await lab.nbctl(['--bare', '--columns=name', 'find', 'Logical_Switch_Port', 'external_ids:tessera.io/kind=pod'])).split(/\s+/).filter((n) => n.startsWith('default_'));
+        return names.length === want.size && names.every((n) => want.has(n)) && (await annotated()) === 60;
+      }, `all ${want.size} default pods have exactly one LSP and every burst pod is annotated (${before} were before the kill)`, 90000);
+      const pods = (await kube.list('/api/v1/namespaces/default/pods')).items;
+      const lspAddrs = (await lab.nbctl(['--bare', '--columns=addresses', 'find', 'Logical_Switch_Port', 'external_ids:tessera.io/kind=pod'])).split('\n').filter(Boolean).map((l) => l.split(' ')[1]);
+      assert.equal(new Set(lspAddrs).size, lspAddrs.length, 'no IP on two ports');
+      for (const p of pods) {
+        const net = JSON.parse(p.metadata.annotations!['tessera.io/pod-networks']!) as { default: { ip_addresses: string[] } };
+        assert.ok(lspAddrs.includes(net.default.ip_addresses[0].split('/')[0]), `${p.metadata.name}: annotation matches its LSP`);
+      }
+      // No leaked address: the restarted watcher holds exactly one per pod.
+      const stats = JSON.parse(await lab.exec(labNames(PREFIX).central, process.execPath, ['-e', `fetch('http://127.0.0.1:${WATCHER_HEALTH_PORT}/stats').then(r => r.text()).then(t => process.stdout.write(t))`])) as { podAddresses: number };
+      assert.equal(stats.podAddresses, lspAddrs.length);
+      await Promise.all(Array.from({ length: 60 }, (_, i) => kube.delete(`/api/v1/namespaces/default/pods/burst-${i + 10}`)));
+      await eventually(async () => !(await lab.nbctl(['--bare', '--columns=name', 'find', 'Logical_Switch_Port', 'external_ids:tessera.io/kind=pod'])).includes('burst-'), 'burst ports removed', 30000);
     });
   });
 
