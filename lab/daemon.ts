@@ -43,19 +43,35 @@ function cmdline(pid: number): string[] {
   }
 }
 
+/** Env var spawnDaemon() gives every child: its daemon dir, so teardown can recognise it whatever its argv. */
+export const LAB_DIR_ENV = 'TESSERA_LAB_DIR';
+
+function environ(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+  } catch {
+    return [];
+  }
+}
+
+/** True if `s` contains `dir` followed by "/" or by nothing (so /run/a never matches /run/ab). */
+function namesPathIn(s: string, dir: string): boolean {
+  for (let i = s.indexOf(dir); i >= 0; i = s.indexOf(dir, i + 1)) {
+    const next = s[i + dir.length];
+    if (next === undefined || next === '/') return true;
+  }
+  return false;
+}
+
 /**
- * Every lab daemon gets a path inside its run dir on its command line (pidfile, socket, log); a reused PID will
- * not. An argument names `root` if it contains it followed by "/" or by nothing (so /run/a never matches /run/ab).
+ * Whether PID is one of the lab's daemons under `root`: OVS/OVN daemons name their pidfile/socket/log (inside the
+ * run dir) on their command line; spawnDaemon() children carry LAB_DIR_ENV. A reused PID has neither.
  */
 function startedUnder(pid: number, root: string): boolean {
   const r = root.replace(/\/+$/, '');
-  return cmdline(pid).some((arg) => {
-    for (let i = arg.indexOf(r); i >= 0; i = arg.indexOf(r, i + 1)) {
-      const next = arg[i + r.length];
-      if (next === undefined || next === '/') return true;
-    }
-    return false;
-  });
+  if (cmdline(pid).some((arg) => namesPathIn(arg, r))) return true;
+  const marker = `${LAB_DIR_ENV}=`;
+  return environ(pid).some((e) => e.startsWith(marker) && namesPathIn(e.slice(marker.length), r));
 }
 
 /**
@@ -89,7 +105,7 @@ export function spawnDaemon(o: { dir: string; name: string; netns?: string; cmd:
   const log = openSync(join(o.dir, `${o.name}.log`), 'a');
   const [c, a] = inNetns(o.netns, o.cmd, o.args);
   // NODE_EXTRA_CA_CERTS costs every Node start ~60 ms and the lab talks to nothing that needs it.
-  const env: NodeJS.ProcessEnv = { ...process.env, ...o.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...o.env, [LAB_DIR_ENV]: o.dir };
   delete env.NODE_EXTRA_CA_CERTS;
   const child = spawn(c, a, { detached: true, stdio: ['ignore', log, log], env, cwd: o.cwd });
   closeSync(log);

@@ -29,6 +29,13 @@ describe('lab daemon bookkeeping', () => {
     assert.deepEqual(readdirSync(root).filter((f) => f.endsWith('.pid')), []);
   });
 
+  it('stops a spawned daemon whose arguments name no path (recognised by the dir spawnDaemon puts in its env)', async () => {
+    const pid = spawnDaemon({ dir: join(root, 'node1'), name: 'plain', cmd: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'] });
+    await waitFor('plain running', () => livePids(root).includes(pid), 5000);
+    await stopDaemons(root);
+    assert.ok(!alive(pid));
+  });
+
   it('SIGKILLs a daemon that ignores SIGTERM', async () => {
     const ready = join(root, 'ready');
     const pid = spawnDaemon({ dir: root, name: 'stubborn', cmd: process.execPath,
