@@ -7,6 +7,7 @@ import { removeGateway, type Nb } from './nb.js';
 import { PlanStore, undoNicsToBridge } from './nics-to-bridge.js';
 import type { Ovs } from './ovs.js';
 import { NodeStateStore } from './state.js';
+import { setRpFilter } from './sysctl.js';
 
 const MAPPINGS_KEY = 'ovn-bridge-mappings';
 
@@ -37,6 +38,7 @@ export async function cleanup(o: { node: string; stateDir: string; ovs: Ovs; nb?
   // Bridge mapping back to what it was; ovn-controller then removes its patch port.
   if (st.mappingsBefore === null) await ovs.removeOvsExternalId(MAPPINGS_KEY);
   else await ovs.setOvsExternalId(MAPPINGS_KEY, st.mappingsBefore);
+  if (st.rpFilterBefore) setRpFilter(st.rpFilterBefore.nic, st.rpFilterBefore.value);
   const plans = new PlanStore(o.stateDir);
   const nics = plannedNics(plans, st.bridge);
   if (nics.length === 0 && (await ovs.bridgeExists(st.bridge))) {

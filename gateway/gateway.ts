@@ -11,6 +11,7 @@ import { Ovs } from './ovs.js';
 import type { ExternalEntry } from './services.js';
 import { NodeStateStore, withMapping } from './state.js';
 import { poll } from './sys.js';
+import { getRpFilter, setRpFilter } from './sysctl.js';
 import { gatewayTopology } from './topology.js';
 
 const MAPPINGS_KEY = 'ovn-bridge-mappings';
@@ -40,8 +41,17 @@ export class Gateway {
     }
     if (c.mode === 'dedicated') {
       await nicsToBridge(c.physicalInterface!, this.ovs, new PlanStore(c.stateDir), this.log);
-    } else if (!(await this.ovs.bridgeExists(c.bridge))) {
-      throw new Error(`--bridge-interface ${c.bridge}: no such OVS bridge (create it with: tessera-gateway nics-to-bridge <nic>)`);
+    } else {
+      if (!(await this.ovs.bridgeExists(c.bridge))) {
+        throw new Error(`--bridge-interface ${c.bridge}: no such OVS bridge (create it with: tessera-gateway nics-to-bridge <nic>)`);
+      }
+      // Also when the bridge was made by hand rather than by nics-to-bridge: the host stack must not see (and RST)
+      // the GR's traffic arriving on the NIC (see nics-to-bridge's isolate-nic step).
+      const nic = await this.nicOf();
+      const rp = getRpFilter(nic);
+      const st = this.states.load(c.node)!;
+      if (rp !== undefined && !st.rpFilterBefore) this.states.save({ ...st, rpFilterBefore: { nic, value: rp } });
+      if (rp !== undefined && rp !== '1') setRpFilter(nic, '1');
     }
     const want = withMapping(mappings, c.physicalNetwork, c.bridge);
     if (want !== mappings) await this.ovs.setOvsExternalId(MAPPINGS_KEY, want);

@@ -3,6 +3,7 @@
 // change and progress after each step; a failure rolls back the steps done so far in reverse order, and a plan left
 // behind by a crash is rolled back before trying again. Undo replays the recorded plan backwards.
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { getRpFilter, setRpFilter } from './sysctl.js';
 import { join } from 'node:path';
 import {
   addAddress, delAddress, isKernelManaged, linkExists, putRoute, readLink, readRoutes, setLinkUp, setTxChecksum, txChecksum,
@@ -37,19 +38,6 @@ export interface BridgePlan {
 
 export const bridgeName = (nic: string): string => `br${nic}`;
 
-const rpFilterPath = (dev: string): string => `/proc/sys/net/ipv4/conf/${dev}/rp_filter`;
-
-function readSysctl(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-}
-
-function writeSysctl(path: string, value: string): void {
-  writeFileSync(path, `${value}\n`);
-}
 
 export function validateNic(nic: string): void {
   if (!/^[A-Za-z0-9_.-]{1,13}$/.test(nic)) {
@@ -90,7 +78,7 @@ export async function makePlan(ovs: Ovs, nic: string): Promise<BridgePlan> {
   };
   const tx = await txChecksum(nic).catch(() => undefined);
   if (tx) plan.txChecksum = tx;
-  const rp = readSysctl(rpFilterPath(nic));
+  const rp = getRpFilter(nic);
   if (rp !== undefined) plan.rpFilter = rp;
   return plan;
 }
@@ -123,8 +111,8 @@ async function apply(step: Step, p: BridgePlan, ovs: Ovs): Promise<void> {
       // answers segments of the gateway router's connections with RSTs. Strict reverse-path filtering on the NIC
       // makes the kernel drop them (the way back to any source is the bridge, not the NIC).
       if (p.rpFilter !== undefined) {
-        writeSysctl(rpFilterPath(p.nic), '1');
-        if (readSysctl(rpFilterPath('all')) === '2') {
+        setRpFilter(p.nic, '1');
+        if (getRpFilter('all') === '2') {
           throw new Error('net.ipv4.conf.all.rp_filter is 2 (loose), which overrides the strict filter the NIC needs; set it to 0 or 1');
         }
       }
@@ -135,7 +123,7 @@ async function apply(step: Step, p: BridgePlan, ovs: Ovs): Promise<void> {
 async function revert(step: Step, p: BridgePlan, ovs: Ovs): Promise<void> {
   switch (step) {
     case 'isolate-nic':
-      if (p.rpFilter !== undefined) writeSysctl(rpFilterPath(p.nic), p.rpFilter);
+      if (p.rpFilter !== undefined) setRpFilter(p.nic, p.rpFilter);
       return;
     case 'create-bridge':
       if (!p.bridgeExisted) await ovs.delBridge(p.bridge);

@@ -11,6 +11,8 @@ export interface NodeState {
   physicalNetwork: string;
   /** Open_vSwitch external_ids:ovn-bridge-mappings before init touched it (null: it was unset). */
   mappingsBefore: string | null;
+  /** Shared mode: rp_filter of the bridge's NIC before the gateway made it strict. */
+  rpFilterBefore?: { nic: string; value: string };
 }
 
 export class NodeStateStore {
