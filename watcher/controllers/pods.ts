@@ -44,9 +44,19 @@ export function portIP(addresses: string[]): string | undefined {
 
 class PodRequestError extends Error {}
 
+/** macFromIPv4 for IPv4; for IPv6 the same 0a:58 prefix over the address's last four bytes. */
+export function macFromIP(ip: IPAddr): string {
+  if (ip.family === 4) return macFromIPv4(formatIP(ip));
+  const b = [24n, 16n, 8n, 0n].map((sh) => Number((ip.value >> sh) & 255n).toString(16).padStart(2, '0'));
+  return ['0a', '58', ...b].join(':');
+}
+
 export class PodController {
   /** Called after a pod's port or address changed or went away (policy routing). */
   onPodChanged: (key: string, namespace: string) => void = () => {};
+
+  /** Last refusal reported per pod, so an Event is raised once per distinct problem. */
+  private readonly refused = new Map<string, string>();
 
   constructor(private readonly ctx: WatcherContext) {}
 
@@ -102,9 +112,13 @@ export class PodController {
     if (!pod.spec?.nodeName) return; // not scheduled yet; the update that schedules it comes back here
     try {
       await this.ensure(key, pod);
+      this.refused.delete(key);
     } catch (err) {
       if (!(err instanceof PodRequestError)) throw err;
-      // A bad request annotation: tell the user once per change, do not retry in a loop.
+      // A bad request annotation: tell the user once per distinct problem, do not retry in a loop
+      // (the pod's next update, or the conflicting pod going away, brings it back here).
+      if (this.refused.get(key) === err.message) return;
+      this.refused.set(key, err.message);
       this.ctx.log.warn(`pod ${key}: ${err.message}`);
       await this.ctx.kube.event(this.ref(pod), 'Warning', 'AddressRequestRefused', err.message).catch(() => {});
     }
@@ -155,7 +169,7 @@ export class PodController {
       ip = held && held.ls === ls ? held.ip : ctx.ipam.allocate(ls, key);
     }
     const ipText = formatIP(ip);
-    let mac = macFromIPv4(ipText);
+    let mac = macFromIP(ip);
     const reqMac = ann[KUBEOVN_MAC_ANNOTATION]?.toLowerCase();
     if (current?.mac_address && current.logical_switch === ls) mac = current.mac_address;
     else if (reqMac) {
@@ -187,6 +201,7 @@ export class PodController {
 
   private async teardown(key: string): Promise<void> {
     const { ctx } = this;
+    this.refused.delete(key);
     const { namespace = 'default', name } = splitKey(key);
     const txn = new Txn(ctx.nb.cache, `pod ${key} delete`);
     const lsp = ctx.nb.cache.lookup('Logical_Switch_Port', 'name', podPort(namespace, name));

@@ -203,6 +203,12 @@ class Controller implements InterconnectController {
   }
 
   private async reconcile(): Promise<void> {
+    if (!this.kube.synced) {
+      // An unknown ConfigMap must never read as a deleted one (that would tear the interconnection down).
+      this.setStatus({ ...this.st, message: 'waiting for the first list of ConfigMaps and Subnets' });
+      setTimeout(() => this.kick(), 1000).unref();
+      return;
+    }
     const cm = this.kube.icConfigMap();
     const applied = this.appliedFromNb();
     const parsed = cm ? parseIcConfig(cm.data) : undefined;

@@ -1,11 +1,9 @@
 // Kubernetes side of the interconnect controller: the ovn-ic-config ConfigMap and kubeovn.io Subnets (informers),
 // Events on the ConfigMap, the ovn-ic-status ConfigMap, and the gateway label on Nodes.
-import {
-  CoreV1Api, CustomObjectsApi, PatchStrategy, makeInformer, setHeaderOptions,
-  type Informer, type KubeConfig, type KubernetesObject, type ObjectCache, type V1ConfigMap, type V1Node,
-} from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1ConfigMap, type V1Node } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../lib/log.js';
+import { Informer } from '../../lib/kube/informer.js';
 import { IC_GATEWAY_LABEL } from '../../lib/ovnic/gateway-flag.js';
 import { IC_CONFIGMAP_NAME, IC_CONFIGMAP_NAMESPACE } from './config.js';
 
@@ -19,60 +17,48 @@ export interface KubeOvnSubnet extends KubernetesObject {
 
 interface KubeErrorLike {
   code?: number;
-  body?: unknown;
 }
 const statusOf = (err: unknown): number | undefined => (err as KubeErrorLike).code;
-
-/** An informer that restarts itself after errors (API server restarts, 410 Gone handled by client-node). */
-function resilient<T extends KubernetesObject>(inf: Informer<T> & ObjectCache<T>, what: string, log: Logger, onChange: () => void): Informer<T> & ObjectCache<T> {
-  let stopped = false;
-  for (const ev of ['add', 'update', 'delete'] as const) inf.on(ev, onChange);
-  inf.on('connect', onChange);
-  inf.on('error', (err: unknown) => {
-    if (stopped) return;
-    log.warn(`${what} informer failed; restarting in 3s`, { error: err instanceof Error ? err.message : String(err) });
-    setTimeout(() => {
-      if (!stopped) inf.start().catch(() => undefined);
-    }, 3000);
-  });
-  const stop = inf.stop.bind(inf);
-  inf.stop = async () => {
-    stopped = true;
-    await stop();
-  };
-  return inf;
-}
 
 export class IcKube {
   private readonly core: CoreV1Api;
   private readonly custom: CustomObjectsApi;
-  readonly configMaps: Informer<V1ConfigMap> & ObjectCache<V1ConfigMap>;
-  readonly subnets: Informer<KubeOvnSubnet> & ObjectCache<KubeOvnSubnet>;
+  readonly configMaps: Informer<V1ConfigMap>;
+  readonly subnets: Informer<KubeOvnSubnet>;
   private lastStatus = '';
 
   constructor(kc: KubeConfig, private readonly log: Logger, onChange: () => void) {
     this.core = kc.makeApiClient(CoreV1Api);
     this.custom = kc.makeApiClient(CustomObjectsApi);
-    const ns = IC_CONFIGMAP_NAMESPACE;
-    this.configMaps = resilient(
-      makeInformer<V1ConfigMap>(kc, `/api/v1/namespaces/${ns}/configmaps`, () => this.core.listNamespacedConfigMap({ namespace: ns })),
-      'ConfigMap', log, onChange);
-    this.subnets = resilient(
-      makeInformer<KubeOvnSubnet>(kc, '/apis/kubeovn.io/v1/subnets', async () => {
+    const namespace = IC_CONFIGMAP_NAMESPACE;
+    const logger = { debug: (m: string) => log.debug(m), info: (m: string) => log.info(m), warn: (m: string) => log.warn(m), error: (m: string) => log.error(m) };
+    this.configMaps = new Informer<V1ConfigMap>({
+      kc, path: `/api/v1/namespaces/${namespace}/configmaps`, name: 'interconnect ConfigMaps', logger,
+      list: () => this.core.listNamespacedConfigMap({ namespace }),
+    });
+    this.subnets = new Informer<KubeOvnSubnet>({
+      kc, path: '/apis/kubeovn.io/v1/subnets', name: 'interconnect Subnets', logger,
+      list: async () => {
         try {
-          return (await this.custom.listClusterCustomObject({ group: 'kubeovn.io', version: 'v1', plural: 'subnets' })) as { items: KubeOvnSubnet[]; metadata: { resourceVersion?: string } };
+          return (await this.custom.listClusterCustomObject({ group: 'kubeovn.io', version: 'v1', plural: 'subnets' })) as KubernetesListObject<KubeOvnSubnet>;
         } catch (err) {
           // No Subnet CRD installed: nothing to exclude.
-          if (statusOf(err) === 404) return { items: [], metadata: {} };
+          if (statusOf(err) === 404) return { apiVersion: 'kubeovn.io/v1', kind: 'SubnetList', items: [], metadata: {} };
           throw err;
         }
-      }),
-      'Subnet', log, onChange);
+      },
+    });
+    for (const inf of [this.configMaps, this.subnets] as Informer<KubernetesObject>[]) inf.onAdd(onChange).onUpdate(onChange).onDelete(onChange);
   }
 
   async start(): Promise<void> {
     await this.configMaps.start();
-    await this.subnets.start().catch((err: unknown) => this.log.warn('Subnet informer did not start; Subnets are ignored until it does', { error: String(err) }));
+    await this.subnets.start();
+  }
+
+  /** Both caches hold a complete first list: until then "no ConfigMap" means "not known yet", never "deleted". */
+  get synced(): boolean {
+    return this.configMaps.hasSynced && this.subnets.hasSynced;
   }
 
   async stop(): Promise<void> {

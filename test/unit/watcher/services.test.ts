@@ -37,3 +37,13 @@ describe('service → load balancer translation', () => {
     assert.deepEqual(v6.vips, { '[fd00:96::10]:80': '[fd00:244::3]:8080' });
   });
 });
+
+import { macFromIP } from '../../../watcher/controllers/pods.js';
+import { parseIP } from '../../../lib/ipnet/index.js';
+
+describe('pod MAC', () => {
+  it('is macFromIPv4 for IPv4 and the last four bytes for IPv6', () => {
+    assert.equal(macFromIP(parseIP('10.244.1.5')), '0a:58:0a:f4:01:05');
+    assert.equal(macFromIP(parseIP('fd00:10:244:1::a05')), '0a:58:00:00:0a:05');
+  });
+});
