@@ -37,8 +37,9 @@ export function createOrUpdatePort(txn: Txn, ls: string, spec: PortSpec) {
   };
   const have = findPort(txn, spec.name);
   if (have) {
-    const holders = switchesOfPort(txn, have._uuid);
-    const onRight = holders.some((h) => h._uuid === lsRef);
+    // The usual case (already on the right switch) looks at that one switch only, not at every switch.
+    const target = typeof lsRef === 'string' ? txn.cache.get('Logical_Switch', lsRef) : undefined;
+    const onRight = !!target?.ports.includes(have._uuid);
     if (onRight) {
       if (
         !sameSet(have.addresses, row.addresses) || !sameSet(have.port_security, row.port_security) || have.type !== row.type ||
@@ -48,7 +49,7 @@ export function createOrUpdatePort(txn: Txn, ls: string, spec: PortSpec) {
       }
       return have._uuid;
     }
-    for (const h of holders) txn.mutate('Logical_Switch', byUuid(h._uuid), [['ports', 'delete', [have._uuid]]]);
+    for (const h of switchesOfPort(txn, have._uuid)) txn.mutate('Logical_Switch', byUuid(h._uuid), [['ports', 'delete', [have._uuid]]]);
   }
   const r = txn.insert('Logical_Switch_Port', spec.name, row);
   txn.mutate('Logical_Switch', byUuid(lsRef), [['ports', 'insert', [r]]]);
