@@ -2,6 +2,7 @@
 // NB batches. One Watcher per process; it runs only while this replica leads.
 import type { V1Pod, V1Namespace } from '@kubernetes/client-node';
 import type { Logger } from '../lib/log.js';
+import { POD_NETWORKS_ANNOTATION } from '../lib/kube/annotations.js';
 import type { WatcherConfig } from './config.js';
 import type { WatcherContext } from './context.js';
 import { newIpamState } from './context.js';
@@ -61,7 +62,10 @@ export class Watcher {
   podChanged(pod: V1Pod, old: V1Pod | undefined, deleted: boolean): void {
     if (!this.running) return;
     this.queues.pods.add(keyOf(pod));
-    if (deleted || !old || !sameLabels(pod.metadata?.labels, old.metadata?.labels)) this.policies.podChanged(pod.metadata?.namespace ?? '');
+    const net = (p: V1Pod | undefined) => p?.metadata?.annotations?.[POD_NETWORKS_ANNOTATION];
+    if (deleted || !old || !sameLabels(pod.metadata?.labels, old.metadata?.labels) || net(pod) !== net(old) || pod.status?.phase !== old.status?.phase) {
+      this.policies.podChanged(pod.metadata?.namespace ?? '');
+    }
   }
 
   namespaceChanged(ns: V1Namespace, old: V1Namespace | undefined, deleted: boolean): void {

@@ -196,7 +196,8 @@ export class PodController {
     if (ann[POD_NETWORKS_ANNOTATION] !== want) {
       await ctx.kube.annotate(this.ref(pod), { [POD_NETWORKS_ANNOTATION]: want });
     }
-    this.onPodChanged(key, ns);
+    // Policies learn about a new or changed address from the annotation's own watch event (by then the
+    // pod store and the NB cache both have it), not from here.
   }
 
   private async teardown(key: string): Promise<void> {
