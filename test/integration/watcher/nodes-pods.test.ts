@@ -115,4 +115,17 @@ describe('watcher: master-init, nodes and pods (real NB)', function () {
     assert.equal(f.podNetwork('default', 'clash'), undefined);
     assert.equal(f.lsp('default_fixed')!.addresses[0], `02:00:00:00:00:64 ${base}100`);
   });
+
+  it('honours a logical_switch request for a Tessera switch and refuses an unknown one', async () => {
+    f.pod('default', 'ls-req', 'n1', { annotations: { 'ovn.kubernetes.io/logical_switch': 'n2' } });
+    const net = await until(() => f.podNetwork('default', 'ls-req'), 10000, 'annotation of ls-req');
+    assert.equal(net.logical_switch, 'n2');
+    const n2 = f.get('node', undefined, 'n2')!.metadata.annotations!['tessera.io/node-subnet']!;
+    assert.ok(net.ip_addresses[0].startsWith(n2.replace(/0\/24$/, '')), `${net.ip_addresses[0]} in ${n2}`);
+    assert.ok(f.ls('n2')!.ports.includes(f.lsp('default_ls-req')!._uuid));
+    f.pod('default', 'ls-bad', 'n1', { annotations: { 'ovn.kubernetes.io/logical_switch': 'nope' } });
+    const ev = await until(() => f.list('event', 'default').find((e) => (e.involvedObject as { name: string }).name === 'ls-bad'), 10000, 'an Event on default/ls-bad');
+    assert.match(String(ev.message), /ovn.kubernetes.io\/logical_switch="nope" is not a logical switch Tessera manages/);
+    assert.equal(f.lsp('default_ls-bad'), undefined);
+  });
 });
