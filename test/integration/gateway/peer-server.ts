@@ -3,7 +3,8 @@
 import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { name: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' } } });
+// --run-dir only tags the command line, so a lab teardown that kills by run dir finds this process.
+const { values } = parseArgs({ options: { name: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, 'run-dir': { type: 'string' } } });
 const name = values.name ?? 'peer';
 const port = Number(values.port ?? 9000);
 
