@@ -88,14 +88,42 @@ export class OvnIcDaemon {
     this.targets = t;
     if (same && this.child) return;
     if (this.child) await this.kill();
+    else await this.reapOrphan();
     this.spawn();
+  }
+
+  /**
+   * An ovn-ic left running by a predecessor of ours that was killed (SIGKILL skips our cleanup): its pidfile is in
+   * our directory and its command line names that pidfile, so it is ours to stop. A recycled PID fails the check.
+   */
+  private async reapOrphan(): Promise<void> {
+    const pidfile = join(this.o.dir, 'ovn-ic.pid');
+    let pid: number;
+    try {
+      pid = Number(readFileSync(pidfile, 'utf8').trim());
+    } catch {
+      return;
+    }
+    const mine = (): boolean => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(`--pidfile=${pidfile}`);
+      } catch {
+        return false;
+      }
+    };
+    if (!Number.isInteger(pid) || pid <= 1 || pid === this.child?.pid || !mine()) return;
+    this.o.logger?.warn('stopping an ovn-ic left behind by a previous run', { pid });
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 30 && mine(); i++) await sleep(100);
+    if (mine()) process.kill(pid, 'SIGKILL');
   }
 
   private spawn(): void {
     if (!this.wanted || !this.targets) return;
     mkdirSync(this.o.dir, { recursive: true });
-    // A pidfile left by a crashed predecessor makes ovn-ic refuse to start only if its PID is alive and locked;
-    // remove it so a recycled PID never blocks us.
+    // The pidfile is ours now (any predecessor was reaped in ensure()); a stale one would only confuse ovn-ic.
     rmSync(join(this.o.dir, 'ovn-ic.pid'), { force: true });
     const args = ovnIcArgs(this.o.dir, this.targets, this.o.extraArgs);
     const child = execa(this.o.binary ?? 'ovn-ic', args, {

@@ -15,6 +15,7 @@ import { icSbctl, killMember, raftLeader } from '../integration/interconnect/fix
 import { scriptNodeSwitch } from '../../lab/nb-script.js';
 import { run } from '../../lab/exec.js';
 import { waitFor } from '../../lab/wait.js';
+import { alive, readPid } from '../../lab/daemon.js';
 
 const ROUTER = 'ovn_cluster_router';
 
@@ -52,7 +53,8 @@ describe('interconnect e2e (OVN-IC, two AZs)', function () {
   });
   after(async function () {
     this.timeout(60_000);
-    if (process.env.TIC_KEEP !== '1') await f?.stop();
+    if (process.env.TIC_KEEP === '1') await f?.detach(); // leave it running, but let mocha exit
+    else await f?.stop();
   });
 
   it('auto-route: the seed ConfigMap connects both AZs through ts; pods reach each other by pod IP (ping + TCP)', async () => {
@@ -116,6 +118,31 @@ describe('interconnect e2e (OVN-IC, two AZs)', function () {
     assert.match(ev.message, /kubectl -n kube-system delete cm ovn-ic-config/);
     await waitFor('status to carry the refusal', async () => ((await status(az1)).refused ?? '').includes('gw-nodes'), 10_000);
     assert.match(await az1.nbctl(['lrp-get-gateway-chassis', 'az1-ts']), /^az1-ts-az1-gw\s+100$/m);
+    assert.ok(await ping(az1.podNetns.pa, '10.17.0.10'));
+  });
+
+  it('a controller killed with SIGKILL and restarted adopts the interconnection (same address, one ovn-ic, no duplicates)', async () => {
+    const before = await status(az1);
+    const oldIc = readPid(join(az1.dir, 'ovn-ic', 'ovn-ic.pid'));
+    assert.ok(oldIc !== undefined && alive(oldIc), 'managed ovn-ic runs');
+    await az1.killController();
+    assert.ok(alive(oldIc!), 'the orphaned ovn-ic outlives its killed parent');
+    await timed('restarted controller -> connected', async () => {
+      await az1.startController();
+      await waitFor('the orphaned ovn-ic to be reaped', () => !alive(oldIc!), 15_000);
+      await waitState(az1, 'connected', 30_000, 'remote.az2');
+    });
+    const after = await status(az1);
+    assert.equal(after['local-ts-port'], before['local-ts-port']);
+    // The restarted controller may report "connected" from the state already in the DBs before its new ovn-ic
+    // has written its pidfile.
+    await waitFor('a fresh ovn-ic to run', () => {
+      const p = readPid(join(az1.dir, 'ovn-ic', 'ovn-ic.pid'));
+      return p !== undefined && p !== oldIc && alive(p);
+    }, 10_000);
+    assert.equal((await az1.nbctl(['--bare', '--columns=name', 'list', 'Gateway_Chassis'])).split('\n').filter((l) => l.trim()).length, 1, 'one Gateway_Chassis row');
+    // The ConfigMap still differs from the applied config: the restarted controller refuses it again.
+    assert.ok(((await status(az1)).refused ?? '').includes('gw-nodes') || (await waitFor('refusal after restart', async () => ((await status(az1)).refused ?? '').includes('gw-nodes'), 10_000)) >= 0);
     assert.ok(await ping(az1.podNetns.pa, '10.17.0.10'));
   });
 
