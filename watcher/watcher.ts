@@ -28,6 +28,9 @@ export class Watcher {
   readonly queues: { nodes: WorkQueue; pods: WorkQueue; services: WorkQueue; policies: WorkQueue };
   private running = false;
   reconciles = 0;
+  /** When the watcher first saw a pod that still needs its annotation (bounded), and the resulting latencies. */
+  private readonly firstSeen = new Map<string, number>();
+  private readonly latencies: Record<'nb' | 'annotated', number[]> = { nb: [], annotated: [] };
 
   constructor(config: WatcherConfig, nb: NbClient, stores: Stores, kube: KubeWrites, log: Logger) {
     this.ctx = { config, nb, stores, kube, log, ...newIpamState(config) };
@@ -51,6 +54,14 @@ export class Watcher {
       for (const p of stores.pods.byIndex(POD_BY_NODE, node)) this.queues.pods.add(keyOf(p));
     };
     this.pods.onPodChanged = (_key, ns) => this.policies.podChanged(ns);
+    this.pods.onProgress = (key, stage) => {
+      const t = this.firstSeen.get(key);
+      if (t === undefined) return;
+      if (stage === 'annotated') this.firstSeen.delete(key);
+      const l = this.latencies[stage];
+      if (l.length >= 100_000) l.splice(0, 50_000);
+      l.push(performance.now() - t);
+    };
   }
 
   // ---- informer event entry points (cheap: enqueue keys only) ----
@@ -61,7 +72,12 @@ export class Watcher {
 
   podChanged(pod: V1Pod, old: V1Pod | undefined, deleted: boolean): void {
     if (!this.running) return;
-    this.queues.pods.add(keyOf(pod));
+    const key = keyOf(pod);
+    if (deleted) this.firstSeen.delete(key);
+    else if (!pod.metadata?.annotations?.[POD_NETWORKS_ANNOTATION] && pod.spec?.nodeName && !this.firstSeen.has(key) && this.firstSeen.size < 100_000) {
+      this.firstSeen.set(key, performance.now());
+    }
+    this.queues.pods.add(key);
     const net = (p: V1Pod | undefined) => p?.metadata?.annotations?.[POD_NETWORKS_ANNOTATION];
     if (deleted || !old || !sameLabels(pod.metadata?.labels, old.metadata?.labels) || net(pod) !== net(old) || pod.status?.phase !== old.status?.phase) {
       this.policies.podChanged(pod.metadata?.namespace ?? '');
@@ -124,6 +140,13 @@ export class Watcher {
     for (const q of Object.values(this.queues)) q.shutdown();
   }
 
+  /** Watcher-side latency from the pod event: to its port committed in NB, and to its annotation accepted. */
+  latencySummary(stage: 'nb' | 'annotated'): { count: number; p50: number; p99: number; max: number } {
+    const s = [...this.latencies[stage]].sort((a, b) => a - b);
+    const at = (p: number) => (s.length ? s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)] : 0);
+    return { count: s.length, p50: at(0.5), p99: at(0.99), max: s.length ? s[s.length - 1] : 0 };
+  }
+
   stats(): Record<string, unknown> {
     return {
       transactions: txnStats.transactions,
@@ -133,6 +156,7 @@ export class Watcher {
       podAddresses: this.ctx.ipam.allocated,
       queues: Object.fromEntries(Object.entries(this.queues).map(([k, q]) => [k, { length: q.length, processed: q.processed }])),
       rssBytes: process.memoryUsage().rss,
+      podLatencyMs: { nbCommitted: this.latencySummary('nb'), annotated: this.latencySummary('annotated') },
     };
   }
 }

@@ -54,6 +54,8 @@ export function macFromIP(ip: IPAddr): string {
 export class PodController {
   /** Called after a pod's port or address changed or went away (policy routing). */
   onPodChanged: (key: string, namespace: string) => void = () => {};
+  /** Latency figures: the pod's port is committed to NB ('nb'), its annotation accepted ('annotated'). */
+  onProgress: (key: string, stage: 'nb' | 'annotated') => void = () => {};
 
   /** Last refusal reported per pod, so an Event is raised once per distinct problem. */
   private readonly refused = new Map<string, string>();
@@ -184,6 +186,7 @@ export class PodController {
       external_ids: ownerIds('pod', key, { namespace: ns, pod: name, [POD_UID_KEY]: pod.metadata?.uid ?? '' }),
     });
     await commit(ctx.nb, txn);
+    this.onProgress(key, 'nb');
     if (moved) ctx.ipam.releaseOn(moved, key); // the old port went in the same transaction
     const net: PodNetwork = {
       ip_addresses: [withPrefix(ip, sipam.subnet.prefix)],
@@ -195,6 +198,7 @@ export class PodController {
     const want = JSON.stringify({ [DEFAULT_NETWORK]: net });
     if (ann[POD_NETWORKS_ANNOTATION] !== want) {
       await ctx.kube.annotate(this.ref(pod), { [POD_NETWORKS_ANNOTATION]: want });
+      this.onProgress(key, 'annotated');
     }
     // Policies learn about a new or changed address from the annotation's own watch event (by then the
     // pod store and the NB cache both have it), not from here.

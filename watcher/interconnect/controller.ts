@@ -96,6 +96,7 @@ class Controller implements InterconnectController {
   /** Reports already made, so a steady state does not flood Events. */
   private readonly reported = new Set<string>();
   private idle: Promise<void> = Promise.resolve();
+  private labelsSynced?: { key: string; at: number; missing: string[] };
 
   constructor(private readonly deps: InterconnectDeps) {
     this.log = deps.logger.child({ controller: 'interconnect' });
@@ -322,7 +323,12 @@ class Controller implements InterconnectController {
     const az = config.azName;
     const remotes = icRemotes(config);
     await this.ovnIc?.ensure({ nb: this.deps.nbRemotes, sb: this.deps.sbRemotes, icNb: remotes.nb, icSb: remotes.sb });
-    const missing = await this.kube.syncGatewayLabels(config.gwNodes);
+    // Node labels cost API calls: sync them when the gateway set changes and then at most every 30 s.
+    const labelKey = config.gwNodes.join(',');
+    if (this.labelsSynced?.key !== labelKey || Date.now() - this.labelsSynced.at > 30_000) {
+      this.labelsSynced = { key: labelKey, at: Date.now(), missing: await this.kube.syncGatewayLabels(config.gwNodes) };
+    }
+    const missing = this.labelsSynced.missing;
     if (missing.length) await this.reportOnce(cm, 'Warning', 'OvnIcGatewayNodeMissing', `gw-nodes: node(s) ${missing.join(', ')} do not exist; they become gateways once they join`);
 
     const conn = this.icConn(config);
@@ -452,6 +458,7 @@ class Controller implements InterconnectController {
       this.nb.op.mutate('NB_Global', [], [['external_ids', 'delete', [APPLIED_KEY, APPLIED_UID_KEY, OVERLAPS_KEY]]]),
     ]);
     await this.kube.syncGatewayLabels([]);
+    this.labelsSynced = undefined;
     if (live) await this.settle('port binding withdrawal', () => !ours('Port_Binding'), 3000);
     await this.ovnIc?.stop();
     if (conn?.icsb && azRow) {
