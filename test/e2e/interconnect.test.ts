@@ -169,6 +169,17 @@ describe('interconnect e2e (OVN-IC, two AZs)', function () {
     await az1.nbctl(['ls-del', 'ts']);
     await az2.nbctl(['ls-del', 'ts']);
 
+    // An invalid ConfigMap is reported (Event + status naming the key) and applies nothing.
+    const bad = seedConfigMap('seed-manual-route.yaml', 'az1');
+    bad.data = { ...bad.data, 'ic-nb-port': '66450' };
+    await applyConfigMap(az1, bad);
+    const inv = await waitState(az1, 'invalid', 15_000);
+    assert.match(inv.message, /ic-nb-port: "66450" is not a TCP port/);
+    assert.match((await waitEvent(az1, 'OvnIcConfigInvalid')).message, /ic-nb-port/);
+    assert.equal((await nbGlobal(az1)).name, '""', 'nothing applied');
+    await deleteConfigMap(az1);
+    await waitState(az1, 'disabled', 15_000);
+
     await applyConfigMap(az1, seedConfigMap('seed-manual-route.yaml', 'az1'));
     await applyConfigMap(az2, seedConfigMap('seed-manual-route.yaml', 'az2'));
     const [s1, s2] = await timed('re-created (manual) -> connected', () => Promise.all([waitState(az1, 'connected', 60_000, 'remote.az2'), waitState(az2, 'connected', 60_000, 'remote.az1')]));
