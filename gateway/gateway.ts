@@ -1,11 +1,11 @@
 // init and the reconcile pass of run: node plumbing (bridge, bridge mappings, OpenFlow) plus the NB topology.
-import { CLUSTER_ROUTER, macFromIPv4, nodeSwitch } from '../lib/names.js';
+import { CLUSTER_ROUTER, gatewayRouter, macFromIPv4, nodeSwitch } from '../lib/names.js';
 import { parseCIDR } from '../lib/ipnet/index.js';
 import type { Logger } from '../lib/log.js';
 import type { GatewayConfig } from './config.js';
 import { DEFAULT_EGRESS, type EgressNatPolicy } from './egress-nat.js';
 import { bridgeFlows } from './flows.js';
-import { applyTopology, ensureClusterJoinLink, NotReadyError, pickJoinIp, type Nb } from './nb.js';
+import { applyGateway, ensureClusterJoinLink, NotReadyError, type Nb } from './nb.js';
 import { nicsToBridge, PlanStore } from './nics-to-bridge.js';
 import { Ovs } from './ovs.js';
 import type { ExternalEntry } from './services.js';
@@ -76,22 +76,22 @@ export class Gateway {
   async applyNb(): Promise<number> {
     const c = this.cfg;
     const clusterJoinIp = await ensureClusterJoinLink(this.nb, c.joinCidr);
-    const joinIp = pickJoinIp(this.nb, c.node, c.joinCidr);
     // Shared NIC: host and GR answer ARP for the same IP, so they must share the bridge's (the NIC's) MAC too.
     // Dedicated NIC: the GR gets its own MAC, so a learning bridge never confuses it with the bridge's tap.
-    const bridgeMac = c.mode === 'shared'
+    const gwMac = c.mode === 'shared'
       ? (await this.ovs.vsctl(['get', 'Interface', c.bridge, 'mac_in_use'])).trim().replace(/"/g, '')
       : macFromIPv4(c.physicalIp);
-    const topo = gatewayTopology({
-      node: c.node, chassis: await this.chassis(), bridge: c.bridge, gwMac: bridgeMac,
+    const chassis = await this.chassis();
+    const nodeSubnet = this.nodeSubnet();
+    const { joinIp, ops } = await applyGateway(this.nb, c.node, c.joinCidr, (ip) => gatewayTopology({
+      node: c.node, chassis, bridge: c.bridge, gwMac,
       physicalIp: c.physicalIp, physicalPrefix: c.physicalPrefix, defaultGw: c.defaultGw,
-      clusterSubnet: c.clusterSubnet, nodeSubnet: this.nodeSubnet(),
-      joinIp, joinPrefix: parseCIDR(c.joinCidr).prefix, clusterJoinIp,
+      clusterSubnet: c.clusterSubnet, nodeSubnet,
+      joinIp: ip, joinPrefix: parseCIDR(c.joinCidr).prefix, clusterJoinIp,
       physicalNetwork: c.physicalNetwork, egress: this.egress,
-    });
-    const n = await applyTopology(this.nb, c.node, topo);
-    if (n > 0) this.log.info(`NB gateway topology updated (${n} ops)`, { router: topo.router.name, joinIp, via: CLUSTER_ROUTER });
-    return n;
+    }));
+    if (ops > 0) this.log.info(`NB gateway topology updated (${ops} ops)`, { router: gatewayRouter(c.node), joinIp, via: CLUSTER_ROUTER });
+    return ops;
   }
 
   /** OpenFlow on the external bridge; replaced only when the computed set changes. */

@@ -1,6 +1,6 @@
 // Makes the NB database match the gateway's desired topology (topology.ts) and its service load balancers, in one
 // transaction per pass, touching only rows that differ. Also: join-IP allocation and removal of everything owned.
-import { OvsdbClient, op, ref, type NamedUuid, type Op } from '../lib/ovsdb/index.js';
+import { OvsdbClient, OvsdbTransactionError, op, ref, type NamedUuid, type Op } from '../lib/ovsdb/index.js';
 import { NB_MODEL, type NBTables, type LogicalRouter } from '../lib/ovsdb/models/nb.js';
 import { addressAt, contains, formatIP, parseCIDR, parseIP, size } from '../lib/ipnet/index.js';
 import { CLUSTER_ROUTER, JOIN_SWITCH, OWNER_KEY, externalSwitch, gatewayRouter, macFromIPv4 } from '../lib/names.js';
@@ -69,7 +69,7 @@ export async function ensureClusterJoinLink(nb: Nb, joinCidr: string): Promise<s
   const ls = nb.cache.lookup('Logical_Switch', 'name', JOIN_SWITCH)!;
   const ids = { [OWNER_KEY]: OWNER };
   await nb.transact([
-    b.wait('Logical_Router_Port', [['name', '==', clusterJoinPort]], ['name'], '==', []),
+    b.wait('Logical_Router_Port', [['name', '==', clusterJoinPort]], ['name'], '==', [], 0),
     b.insert('Logical_Router_Port', { name: clusterJoinPort, mac: macFromIPv4(ip), networks: [`${ip}/${join.prefix}`], external_ids: ids }, 'lrp'),
     b.mutate('Logical_Router', [['_uuid', '==', lr._uuid]], [['ports', 'insert', [ref('lrp')]]]),
     b.insert('Logical_Switch_Port', { name: joinClusterPort, type: 'router', addresses: ['router'], options: { 'router-port': clusterJoinPort }, external_ids: ids }, 'lsp'),
@@ -176,10 +176,10 @@ export async function applyTopology(nb: Nb, node: string, topo: GatewayTopology)
   const gr = c.lookup('Logical_Router', 'name', topo.router.name);
   let grRef: string | NamedUuid;
   if (!gr) {
-    batch.push(b.wait('Logical_Router', [['name', '==', topo.router.name]], ['name'], '==', []));
+    batch.push(b.wait('Logical_Router', [['name', '==', topo.router.name]], ['name'], '==', [], 0));
     // The join IP must still be free when we commit: another gateway may have taken it meanwhile.
     const joinNet = topo.routerPorts[0]!.networks[0]!;
-    batch.push(b.wait('Logical_Router_Port', [['networks', 'includes', joinNet]], ['name'], '==', []));
+    batch.push(b.wait('Logical_Router_Port', [['networks', 'includes', joinNet]], ['name'], '==', [], 0));
     batch.push(b.insert('Logical_Router', { name: topo.router.name, options: topo.router.options, external_ids: topo.router.external_ids }, 'gr'));
     grRef = ref('gr');
   } else {
@@ -213,7 +213,7 @@ export async function applyTopology(nb: Nb, node: string, topo: GatewayTopology)
   const ext = c.lookup('Logical_Switch', 'name', topo.extSwitch.name);
   let extRef: string | NamedUuid;
   if (!ext) {
-    batch.push(b.wait('Logical_Switch', [['name', '==', topo.extSwitch.name]], ['name'], '==', []));
+    batch.push(b.wait('Logical_Switch', [['name', '==', topo.extSwitch.name]], ['name'], '==', [], 0));
     batch.push(b.insert('Logical_Switch', { name: topo.extSwitch.name, external_ids: topo.extSwitch.external_ids }, 'ext'));
     extRef = ref('ext');
   } else {
@@ -262,6 +262,24 @@ export async function applyTopology(nb: Nb, node: string, topo: GatewayTopology)
   if (batch.ops.length === 0) return 0;
   await nb.transact(batch.ops);
   return batch.ops.length;
+}
+
+/**
+ * Picks the GR's join IP, builds the topology with it and applies it. Two gateways starting together may pick
+ * the same free address; the loser's transaction fails on its `wait` guard, and it picks again once its cache has
+ * seen the winner's row (bounded retries). Returns the join IP and the ops sent.
+ */
+export async function applyGateway(nb: Nb, node: string, joinCidr: string, build: (joinIp: string) => GatewayTopology): Promise<{ joinIp: string; ops: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const joinIp = pickJoinIp(nb, node, joinCidr);
+    try {
+      return { joinIp, ops: await applyTopology(nb, node, build(joinIp)) };
+    } catch (err) {
+      if (!(err instanceof OvsdbTransactionError && err.op === 'wait') || attempt >= 5) throw err;
+      // Give the monitor time to deliver the competing insert before picking again.
+      await new Promise((r) => setTimeout(r, 50 * attempt + Math.floor(Math.random() * 50)));
+    }
+  }
 }
 
 /**
