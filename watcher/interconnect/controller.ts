@@ -15,7 +15,7 @@ import { OvnIcDaemon } from '../../lib/ovnic/daemon.js';
 import { SB_CHASSIS_INTERCONN_KEY } from '../../lib/ovnic/gateway-flag.js';
 import { IC_CONFIGMAP_NAME, IC_CONFIGMAP_NAMESPACE, describeChange, fingerprint, fromFingerprint, icRemotes, parseIcConfig, type IcConfig } from './config.js';
 import { TS_NAME, deriveTsPortAddress, ipsOfPortAddress, tsRouterPort, tsSwitchPort, yieldsTo, type TsPortAddress } from './address.js';
-import { APPLIED_KEY, APPLIED_UID_KEY, LEARNED_ROUTE_KEY, OVERLAPS_KEY, ensureTsPortOps, gatewayPriorities, nbGlobalOps, removeLearnedRoutesOps, removeTsPortOps, routerPortNetworks } from './nb-ops.js';
+import { APPLIED_KEY, APPLIED_UID_KEY, LEARNED_ROUTE_KEY, OVERLAPS_KEY, ROUTE_FILTER_KEYS, ROUTE_OPTION_KEYS, ensureTsPortOps, gatewayPriorities, nbGlobalOps, removeLearnedRoutesOps, removeTsPortOps, routerPortNetworks } from './nb-ops.js';
 import { planRoutes, type LocalPrefix, type RemoteRoute } from './routes.js';
 import { IcKube, IC_STATUS_CONFIGMAP_NAME } from './kube.js';
 
@@ -397,7 +397,7 @@ class Controller implements InterconnectController {
     }
     const g = this.nb.cache.list('NB_Global')[0];
     const wantOpts = config.autoRoute
-      ? { 'ic-route-adv': 'true', 'ic-route-learn': 'true', ...(denylist.length ? { 'ic-route-blacklist': denylist.join(',') } : {}) }
+      ? { 'ic-route-adv': 'true', 'ic-route-learn': 'true', ...(denylist.length ? Object.fromEntries(ROUTE_FILTER_KEYS.map((k) => [k, denylist.join(',')])) : {}) }
       : { 'ic-route-adv': 'false', 'ic-route-learn': 'false' };
     const haveOpts = Object.fromEntries(Object.entries(g?.options ?? {}).filter(([k]) => k.startsWith('ic-route-')));
     const wantExt = { [APPLIED_KEY]: fingerprint(config), [APPLIED_UID_KEY]: uid, ...(overlaps.length ? { [OVERLAPS_KEY]: overlaps.sort().join(',') } : {}) };
@@ -445,7 +445,7 @@ class Controller implements InterconnectController {
     // 1. Advertising and learning off while the ts port still exists: ovn-ic withdraws our routes from IC-SB and
     //    its learned routes from NB (it stops looking at a router once the router leaves ts).
     await this.nb.transact([this.nb.op.mutate('NB_Global', [], [
-      ['options', 'delete', ['ic-route-adv', 'ic-route-learn', 'ic-route-blacklist']],
+      ['options', 'delete', [...ROUTE_OPTION_KEYS]],
       ['options', 'insert', { 'ic-route-adv': 'false', 'ic-route-learn': 'false' }],
     ])]);
     if (live) await this.settle('route withdrawal', () => !ours('Route'), 3000);
@@ -454,7 +454,7 @@ class Controller implements InterconnectController {
     await this.nb.transact([
       ...removeTsPortOps(this.nb, az),
       ...removeLearnedRoutesOps(this.nb, router),
-      this.nb.op.mutate('NB_Global', [], [['options', 'delete', ['ic-route-adv', 'ic-route-learn', 'ic-route-blacklist']]]),
+      this.nb.op.mutate('NB_Global', [], [['options', 'delete', [...ROUTE_OPTION_KEYS]]]),
       this.nb.op.mutate('NB_Global', [], [['external_ids', 'delete', [APPLIED_KEY, APPLIED_UID_KEY, OVERLAPS_KEY]]]),
     ]);
     await this.kube.syncGatewayLabels([]);

@@ -10,7 +10,9 @@ export const IC_OWNER = 'tessera-interconnect';
 export const APPLIED_KEY = 'tessera.io/ic-config';
 export const APPLIED_UID_KEY = 'tessera.io/ic-config-uid';
 export const OVERLAPS_KEY = 'tessera.io/ic-overlaps';
-export const ROUTE_OPTION_KEYS = ['ic-route-adv', 'ic-route-learn', 'ic-route-blacklist'] as const;
+/** The route filter: OVN 23.03 reads ic-route-blacklist, later releases ic-route-denylist; both are written. */
+export const ROUTE_FILTER_KEYS = ['ic-route-blacklist', 'ic-route-denylist'] as const;
+export const ROUTE_OPTION_KEYS = ['ic-route-adv', 'ic-route-learn', ...ROUTE_FILTER_KEYS] as const;
 /** ovn-ic marks the static routes it learned with this external_ids key. */
 export const LEARNED_ROUTE_KEY = 'ic-learned-route';
 
@@ -30,7 +32,7 @@ export function nbGlobalOps(nb: Nb, o: { name: string; external: Record<string, 
   if (o.routes) {
     opts['ic-route-adv'] = String(o.routes.adv);
     opts['ic-route-learn'] = String(o.routes.learn);
-    if (o.routes.denylist.length) opts['ic-route-blacklist'] = o.routes.denylist.join(',');
+    if (o.routes.denylist.length) for (const k of ROUTE_FILTER_KEYS) opts[k] = o.routes.denylist.join(',');
   }
   const dropExt = [...new Set([...o.dropExternal, ...Object.keys(o.external)])];
   return [
