@@ -10,7 +10,7 @@ import { readPid } from '../../lab/daemon.js';
 import { nbctl } from '../../lab/ovn-central.js';
 import { waitFor } from '../../lab/wait.js';
 import {
-  createLab, destroyLab, gatewayCli, IP, NS, nbSnapshot, ovsSnapshot, run, startGatewayRun, startGw1Controller, startPodA,
+  createLab, destroyLab, gatewayCli, IP, NS, nbSnapshot, ovsSnapshot, run, startGatewayRun, startGw1Controller, startPods,
   startProgram, succeeds, tcpAsk, waitLogLine, type GatewayLab,
 } from '../integration/gateway/cluster.js';
 import { netSnapshot } from '../integration/gateway/fixture.js';
@@ -70,7 +70,7 @@ describe('tessera-gateway in the lab (real OVS/OVN, external host)', function ()
     assert.ok(s.routes.some((x) => { const o = JSON.parse(x) as { dst: string; dev: string; gateway?: string }; return o.dst === 'default' && o.dev === 'breth1' && o.gateway === IP.ext; }), 'default route on breth1');
     assert.equal(await tcpAsk(NS.gw1, IP.ext, 9000), `ext sees ${IP.gw1}`);
     await startGw1Controller(lab);
-    await startPodA(lab);
+    await startPods(lab);
     nbBefore = await nbSnapshot(lab.central);
   });
 
@@ -135,8 +135,18 @@ describe('tessera-gateway in the lab (real OVS/OVN, external host)', function ()
     await assert.rejects(tcpAsk(NS.ext, IP.gw2Phys, 30081, 2));
   });
 
-  it('external host → externalIP (session affinity ClientIP) → pod', async () => {
-    assert.match(await askUntil(NS.ext, IP.externalIp, 8081, /^pod-a sees/), /^pod-a sees 100\.64\.0\.3$/);
+  it('a service without affinity spreads over both pods (one on each node)', async () => {
+    const seen = new Set<string>();
+    await askUntil(NS.ext, IP.gw1, 30082, /^pod-[ab] sees/);
+    for (let i = 0; i < 30 && seen.size < 2; i++) seen.add((await tcpAsk(NS.ext, IP.gw1, 30082)).split(' ')[0]!);
+    assert.deepEqual([...seen].sort(), ['pod-a', 'pod-b']);
+  });
+
+  it('external host → externalIP with session affinity ClientIP: every connection lands on the same pod', async () => {
+    const first = await askUntil(NS.ext, IP.externalIp, 8081, /^pod-[ab] sees/);
+    assert.match(first, /^pod-[ab] sees 100\.64\.0\.3$/);
+    const backend = first.split(' ')[0];
+    for (let i = 0; i < 12; i++) assert.equal((await tcpAsk(NS.ext, IP.externalIp, 8081)).split(' ')[0], backend, `connection ${i + 2}`);
   });
 
   it('run re-applies its state after a kill -9 and restart (same join IP, deleted rows come back)', async () => {
@@ -205,11 +215,14 @@ async function stopRun(dir: string, name: string): Promise<void> {
 async function createServices(lab: GatewayLab): Promise<void> {
   const k = lab.kube;
   const svc = (name: string, spec: object): object => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' }, spec });
-  const slice = (svcName: string): object => ({
+  const slice = (svcName: string, both = false): object => ({
     apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
     metadata: { name: `${svcName}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': svcName } },
     addressType: 'IPv4',
-    endpoints: [{ addresses: [IP.podA], conditions: { ready: true }, nodeName: 'gw1' }],
+    endpoints: [
+      { addresses: [IP.podA], conditions: { ready: true }, nodeName: 'gw1' },
+      ...(both ? [{ addresses: [IP.podB], conditions: { ready: true }, nodeName: 'gw2' }] : []),
+    ],
     ports: [{ port: 8080, protocol: 'TCP' }],
   });
   await k.create('/api/v1/namespaces/default/services', svc('web', { type: 'NodePort', ports: [{ port: 80, targetPort: 8080, nodePort: 30080, protocol: 'TCP' }], selector: { app: 'a' } }) as never);
@@ -220,5 +233,7 @@ async function createServices(lab: GatewayLab): Promise<void> {
   await k.create('/api/v1/namespaces/default/services', svc('ext', {
     type: 'ClusterIP', externalIPs: [IP.externalIp], sessionAffinity: 'ClientIP', ports: [{ port: 8081, targetPort: 8080, protocol: 'TCP' }], selector: { app: 'a' },
   }) as never);
-  for (const s of ['web', 'lb', 'ext']) await k.create('/apis/discovery.k8s.io/v1/namespaces/default/endpointslices', slice(s) as never);
+  await k.create('/api/v1/namespaces/default/services', svc('spread', { type: 'NodePort', ports: [{ port: 80, targetPort: 8080, nodePort: 30082, protocol: 'TCP' }], selector: { app: 'ab' } }) as never);
+  for (const s of ['web', 'lb']) await k.create('/apis/discovery.k8s.io/v1/namespaces/default/endpointslices', slice(s) as never);
+  for (const s of ['ext', 'spread']) await k.create('/apis/discovery.k8s.io/v1/namespaces/default/endpointslices', slice(s, true) as never);
 }

@@ -21,10 +21,10 @@ import { JOIN_SWITCH, OWNER_KEY, INTEGRATION_BRIDGE, macFromIPv4 } from '../../.
 import { gateway, REPO, startNodeOvs, type GatewayRun } from './fixture.js';
 
 export const P = 'tgw-';
-export const NS = { ul: `${P}ul`, ext: `${P}ext`, central: `${P}central`, gw1: `${P}gw1`, gw2: `${P}gw2`, podA: `${P}pod-a` };
+export const NS = { ul: `${P}ul`, ext: `${P}ext`, central: `${P}central`, gw1: `${P}gw1`, gw2: `${P}gw2`, podA: `${P}pod-a`, podB: `${P}pod-b` };
 export const IP = {
   ext: '192.168.60.1', central: '192.168.60.10', gw1: '192.168.60.11', gw2: '192.168.60.12', gw2Phys: '192.168.60.22',
-  lbIngress: '192.168.61.100', externalIp: '192.168.61.101', podA: '10.244.1.5',
+  lbIngress: '192.168.61.100', externalIp: '192.168.61.101', podA: '10.244.1.5', podB: '10.244.2.5',
 };
 
 export interface GwNode {
@@ -46,7 +46,7 @@ export interface GatewayLab {
 
 export async function destroyLab(dir: string | undefined): Promise<void> {
   if (dir) {
-    await stopDaemons(dir, ['gateway-gw1', 'gateway-gw2', 'pod-a', 'ext-listener', 'gw1-listener', 'ovn-controller', 'apiserver']).catch(() => undefined);
+    await stopDaemons(dir, ['gateway-gw1', 'gateway-gw2', 'pod-a', 'pod-b', 'ext-listener', 'gw1-listener', 'ovn-controller', 'apiserver']).catch(() => undefined);
     for (const d of ['gw1', 'gw2', 'central']) await stopDaemons(join(dir, d), ['ovn-controller', 'ovn-northd']).catch(() => undefined);
   }
   for (const ns of Object.values(NS)) await delNetns(ns).catch(() => undefined);
@@ -136,22 +136,29 @@ export async function startGw1Controller(lab: GatewayLab): Promise<void> {
   }, 30_000);
 }
 
-/** Pod a on gw1: LSP on switch gw1, a netns wired into gw1's br-int, running the peer server on 8080. */
-export async function startPodA(lab: GatewayLab): Promise<void> {
-  const mac = macFromIPv4(IP.podA);
-  await scriptPodPort(lab.central, { node: 'gw1', namespace: 'default', pod: 'pod-a', ip: IP.podA, mac });
-  await addNetns(NS.podA);
-  await addVeth({ netns: NS.gw1, name: 'vethpoda' }, { netns: NS.podA, name: 'eth0' }, 1400);
-  await run('ip', ['-n', NS.podA, 'link', 'set', 'eth0', 'address', mac]);
-  await run('ip', ['-n', NS.podA, 'addr', 'add', `${IP.podA}/24`, 'dev', 'eth0']);
-  await run('ip', ['-n', NS.podA, 'route', 'add', 'default', 'via', '10.244.1.1']);
-  await txOff(NS.podA, 'eth0');
-  await txOff(NS.gw1, 'vethpoda');
-  await run('ovs-vsctl', [`--db=${lab.gw1.db}`, '--may-exist', 'add-port', INTEGRATION_BRIDGE, 'vethpoda', '--', 'set', 'Interface', 'vethpoda',
-    'external_ids:iface-id=default_pod-a', `external_ids:attached_mac=${mac}`, `external_ids:ip_addresses=${IP.podA}/24`]);
-  await waitFor('pod-a ovn-installed', () => ovnInstalled({ dbSocket: lab.gw1.db.slice('unix:'.length) }, 'vethpoda'), 30_000);
-  startProgram(lab.dir, 'pod-a', NS.podA, 'test/integration/gateway/peer-server.ts', ['--name', 'pod-a', '--port', '8080']);
-  await waitLogLine(lab.dir, 'pod-a', /listening 8080/);
+/** A pod: LSP on its node's switch, a netns wired into that node's br-int, running the peer server on 8080. */
+async function startPod(lab: GatewayLab, o: { name: string; node: GwNode; netns: string; ip: string; gw: string }): Promise<void> {
+  const mac = macFromIPv4(o.ip);
+  const host = `veth${o.name.replace(/-/g, '')}`;
+  await scriptPodPort(lab.central, { node: o.node.name, namespace: 'default', pod: o.name, ip: o.ip, mac });
+  await addNetns(o.netns);
+  await addVeth({ netns: o.node.netns, name: host }, { netns: o.netns, name: 'eth0' }, 1400);
+  await run('ip', ['-n', o.netns, 'link', 'set', 'eth0', 'address', mac]);
+  await run('ip', ['-n', o.netns, 'addr', 'add', `${o.ip}/24`, 'dev', 'eth0']);
+  await run('ip', ['-n', o.netns, 'route', 'add', 'default', 'via', o.gw]);
+  await txOff(o.netns, 'eth0');
+  await txOff(o.node.netns, host);
+  await run('ovs-vsctl', [`--db=${o.node.db}`, '--may-exist', 'add-port', INTEGRATION_BRIDGE, host, '--', 'set', 'Interface', host,
+    `external_ids:iface-id=default_${o.name}`, `external_ids:attached_mac=${mac}`, `external_ids:ip_addresses=${o.ip}/24`]);
+  await waitFor(`${o.name} ovn-installed`, () => ovnInstalled({ dbSocket: o.node.db.slice('unix:'.length) }, host), 30_000);
+  startProgram(lab.dir, o.name, o.netns, 'test/integration/gateway/peer-server.ts', ['--name', o.name, '--port', '8080']);
+  await waitLogLine(lab.dir, o.name, /listening 8080/);
+}
+
+/** pod-a on gw1 (10.244.1.5) and pod-b on gw2 (10.244.2.5). */
+export async function startPods(lab: GatewayLab): Promise<void> {
+  await startPod(lab, { name: 'pod-a', node: lab.gw1, netns: NS.podA, ip: IP.podA, gw: '10.244.1.1' });
+  await startPod(lab, { name: 'pod-b', node: lab.gw2, netns: NS.podB, ip: IP.podB, gw: '10.244.2.1' });
 }
 
 export function gatewayCli(n: GwNode, args: string[], env: Record<string, string> = {}): Promise<GatewayRun> {
