@@ -199,6 +199,19 @@ describe('interconnect e2e (OVN-IC, two AZs)', function () {
     await az2.nbctl(['lr-route-del', ROUTER, '10.16.0.0/24']);
   });
 
+  it('a ConfigMap deleted and re-created (changed) while the controller was down is applied, not refused', async () => {
+    await az2.stopController();
+    await deleteConfigMap(az2);
+    await applyConfigMap(az2, seedConfigMap('seed-auto-route.yaml', 'az2'));
+    await timed('controller back -> re-created ConfigMap applied', async () => {
+      await az2.startController();
+      await waitFor('az2 to run the new config (auto-route on)', async () => /ic-route-adv="?true"?/.test((await nbGlobal(az2)).options), 30_000);
+      await waitState(az2, 'connected', 30_000, 'remote.az1');
+    });
+    assert.equal((await status(az2)).refused, undefined, 'a re-created ConfigMap is not a change');
+    assert.deepEqual(await events(az2, 'OvnIcConfigChangeRefused'), []);
+  });
+
   it('HA IC DB: a 3-member Raft IC NB/SB keeps the interconnection working when a member is killed', async function () {
     this.timeout(180_000);
     await deleteConfigMap(az1);

@@ -220,13 +220,15 @@ class Controller implements InterconnectController {
       this.setStatus({ state: 'disabled', message: cm ? 'enable-ic is "false"' : 'no ovn-ic-config ConfigMap', remotePorts: [], denylist: [], overlaps: [] });
       return;
     }
-    for (const w of parsed?.ok || parsed ? parsed.warnings : []) await this.reportOnce(cm, 'Warning', 'OvnIcConfigWarning', w);
+    for (const w of parsed?.warnings ?? []) await this.reportOnce(cm, 'Warning', 'OvnIcConfigWarning', w);
 
     // A different ConfigMap object (deleted and re-created while we were not looking): the old one is gone.
     if (applied.config && applied.uid && uid && applied.uid !== uid) {
       this.log.info('ovn-ic-config was re-created; removing the previous interconnection first', { previous: applied.uid, now: uid });
       await this.teardown(applied.config);
-      return this.reconcile();
+      // Apply the new one in the next pass, from a cache that has seen the teardown's updates.
+      this.kick();
+      return;
     }
 
     if (applied.config) {
