@@ -32,6 +32,25 @@ const sameList = (a: readonly string[], b2: readonly string[]): boolean =>
   a.length === b2.length && [...a].sort().every((x, i) => x === [...b2].sort()[i]);
 const isOurs = (ids: Record<string, string>, node: string): boolean => ids[OWNER_KEY] === OWNER && ids[NODE_KEY] === node;
 
+/** Whether an NB change can make this node's gateway differ from its desired state (or free a join IP). */
+export function relevantToGateway(ev: { table: string; row: object }, node: string): boolean {
+  const row = ev.row as { name?: string; external_ids?: Record<string, string> };
+  const ours = row.external_ids?.[NODE_KEY] === node;
+  switch (ev.table) {
+    case 'Logical_Router':
+      return row.name === gatewayRouter(node) || row.name === CLUSTER_ROUTER;
+    case 'Logical_Switch':
+      return row.name === JOIN_SWITCH || row.name === externalSwitch(node) || row.name === node;
+    case 'Logical_Router_Port':
+      return true; // join IPs are allocated across all router ports
+    case 'Logical_Switch_Port':
+    case 'Load_Balancer':
+      return ours;
+    default:
+      return ours || ev.table === 'Logical_Router_Static_Route' || ev.table === 'NAT';
+  }
+}
+
 /** The cluster router's address on the join switch (from its port whose network lies in the join CIDR). */
 export function clusterJoinIp(nb: Nb, joinCidr: string): string | undefined {
   const join = parseCIDR(joinCidr);

@@ -8,7 +8,9 @@ import type { Logger } from '../lib/log.js';
 import type { GatewayConfig } from './config.js';
 import { Gateway } from './gateway.js';
 import { watchServices, type ServiceWatch } from './kube.js';
-import { applyLoadBalancers, connectNb, NB_TABLES, NotReadyError } from './nb.js';
+import type { ChangeEvent } from '../lib/ovsdb/index.js';
+import type { NBTables } from '../lib/ovsdb/models/nb.js';
+import { applyLoadBalancers, connectNb, NotReadyError, relevantToGateway } from './nb.js';
 import { gatewayLbs } from './services.js';
 
 export interface RunOptions {
@@ -74,8 +76,9 @@ export async function runGateway(cfg: GatewayConfig, access: KubeAccessOptions, 
     else if (retryMs !== undefined) schedule(retryMs);
   };
 
-  nb.on('change', (ev: { table: string }) => {
-    if ((NB_TABLES as readonly string[]).includes(ev.table)) schedule(200);
+  // Only changes that can affect this gateway: under pod churn the watcher rewrites switch ports all the time.
+  nb.on('change', (ev: ChangeEvent<NBTables>) => {
+    if (relevantToGateway(ev, cfg.node)) schedule(200);
   });
   nb.on('resynced', () => {
     gw.forgetFlows();

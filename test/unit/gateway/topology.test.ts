@@ -51,3 +51,16 @@ describe('gateway topology', () => {
     }
   });
 });
+
+describe('gateway NB change filter', () => {
+  it('reacts to its own rows and the shared topology, not to pod churn', async () => {
+    const { relevantToGateway } = await import('../../../gateway/nb.js');
+    const mine = { [OWNER_KEY]: OWNER, [NODE_KEY]: 'n1' };
+    assert.ok(relevantToGateway({ table: 'Logical_Router', row: { name: 'GR_n1' } }, 'n1'));
+    assert.ok(relevantToGateway({ table: 'Logical_Switch', row: { name: 'join' } }, 'n1'));
+    assert.ok(relevantToGateway({ table: 'Logical_Switch_Port', row: { name: 'etor-GR_n1', external_ids: mine } }, 'n1'));
+    assert.ok(!relevantToGateway({ table: 'Logical_Switch_Port', row: { name: 'default_web-1', external_ids: {} } }, 'n1'));
+    assert.ok(!relevantToGateway({ table: 'Logical_Router', row: { name: 'GR_n2' } }, 'n1'));
+    assert.ok(!relevantToGateway({ table: 'Load_Balancer', row: { name: 'tessera_svc_x', external_ids: {} } }, 'n1'));
+  });
+});
