@@ -22,3 +22,12 @@ describe('ovn-ic daemon argv and gateway flag', () => {
     assert.equal(interconnFlagChange(undefined, {}), undefined);
   });
 });
+
+describe('gateway chassis priorities', () => {
+  it('follow the gw-nodes order: the first node is preferred', async () => {
+    const { gatewayPriorities } = await import('../../../watcher/interconnect/nb-ops.js');
+    assert.deepEqual(gatewayPriorities(['gw-a', 'gw-b', 'gw-c']), [
+      { chassis: 'gw-a', priority: 100 }, { chassis: 'gw-b', priority: 99 }, { chassis: 'gw-c', priority: 98 },
+    ]);
+  });
+});
