@@ -5,7 +5,8 @@
 //   gw2: dedicated NIC. eth1 on br-phy carries node IP + Geneve; eth2 is the external NIC put into breth2 by
 //        init, GR_gw2 has its own IP on it (option 1).
 // The NB side the watcher would create (cluster router, join switch, node switches, pod ports) is scripted here.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { daemonEnv, daemonFlags, spawnDaemon, stopDaemons } from '../../../lab/daemon.js';
 import { run, succeeds } from '../../../lab/exec.js';
@@ -74,9 +75,14 @@ export async function tcpAsk(netns: string, ip: string, port: number, timeoutS =
   return run('ip', ['netns', 'exec', netns, 'timeout', String(timeoutS + 1), 'nc', '-w', String(timeoutS), ip, String(port)], { input: '', timeoutMs: (timeoutS + 3) * 1000 });
 }
 
+/** Where the last lab's directory is noted, so a run after a crash stops that lab's daemons before starting. */
+const LAST_DIR_NOTE = join(tmpdir(), 'tgw-e2e-last-dir');
+
 export async function createLab(dir: string): Promise<GatewayLab> {
-  await destroyLab(undefined);
+  const previous = existsSync(LAST_DIR_NOTE) ? readFileSync(LAST_DIR_NOTE, 'utf8').trim() : undefined;
+  await destroyLab(previous && existsSync(previous) ? previous : undefined);
   mkdirSync(dir, { recursive: true });
+  writeFileSync(LAST_DIR_NOTE, `${dir}\n`);
 
   // Underlay, external host, central.
   await createUnderlay(NS.ul);
