@@ -9,6 +9,7 @@ import { parseConfig } from './config.js';
 import { kubeViews } from './kube.js';
 import { connectVswitch, OvsPorts } from './ovs-ports.js';
 import { connectNb, ensureManagementPort, ensureNodeTopology, nodeNet } from './node-init.js';
+import { followInterconnLabel } from './ic-gateway.js';
 import { handle, type HandlerDeps } from './cni-handlers.js';
 import { startCniServer } from './cni-server.js';
 import { startHealthServer } from './health.js';
@@ -66,6 +67,7 @@ runMain('tessera-agent', async () => {
     views.node.start(),
   ]);
   ports = new OvsPorts(ovs);
+  const stopInterconnFlag = followInterconnLabel(cfg.nodeName, views.node, ovs, log);
   deps = { nodeName: cfg.nodeName, mtu: cfg.mtu, log, pods: views.pods, ports, netdev, notReady, inflight };
   const p = ports;
 
@@ -76,6 +78,7 @@ runMain('tessera-agent', async () => {
     stopping = true;
     log.info(`${sig}: stopping (pod ports stay in place)`);
     if (reconcileTimer) clearInterval(reconcileTimer);
+    stopInterconnFlag();
     cni.close();
     health?.close();
     await Promise.allSettled([views.pods.stop(), views.node.stop()]);
