@@ -19,6 +19,9 @@ export const WATCHER_SPEC: CommandSpec = {
     'node-subnet-prefix': { type: 'string', help: 'prefix length of each node subnet', default: '24' },
     'service-cidr': { type: 'string', help: 'ClusterIP service CIDR', default: '10.96.0.0/16' },
     'join-cidr': { type: 'string', help: 'CIDR of the join switch between cluster router and gateway routers', default: '100.64.0.0/16' },
+    sb: { type: 'string', help: 'OVN Southbound remotes (comma list); enables the OVN-IC interconnect controller (kube-system/ovn-ic-config)' },
+    'run-dir': { type: 'string', help: 'state directory (the managed ovn-ic daemon lives in <run-dir>/ovn-ic)', default: '/var/run/tessera' },
+    'ovn-ic': { type: 'string', help: 'managed: the watcher runs ovn-ic for this cluster; external: something else runs it', default: 'managed' },
     'log-file': { type: 'string', help: 'also log to this file' },
     'health-listen': { type: 'string', help: 'host:port for /healthz and /readyz' },
     'lease-namespace': { type: 'string', help: 'namespace of the leader-election Lease', default: 'kube-system' },
@@ -36,6 +39,10 @@ export interface WatcherConfig {
   kubeToken?: string;
   kubeconfig?: string;
   nbRemotes: string[];
+  /** Present when interconnection may be enabled (it needs the SB for chassis and learned routes). */
+  sbRemotes?: string[];
+  runDir: string;
+  ovnIc: 'managed' | 'external';
   clusterCidr: IPNet;
   nodeSubnetPrefix: number;
   serviceCidr: IPNet;
@@ -56,6 +63,9 @@ interface RawConfig {
   'kube-token'?: string;
   kubeconfig?: string;
   nb: string;
+  sb?: string;
+  'run-dir': string;
+  'ovn-ic': string;
   'cluster-cidr': string;
   'node-subnet-prefix': string;
   'service-cidr': string;
@@ -80,6 +90,9 @@ const RAW_SCHEMA = {
     'kube-token': { type: 'string', minLength: 1 },
     kubeconfig: { type: 'string', minLength: 1 },
     nb: { type: 'string', minLength: 1 },
+    sb: { type: 'string', minLength: 1 },
+    'run-dir': { type: 'string', minLength: 1 },
+    'ovn-ic': { type: 'string', enum: ['managed', 'external'] },
     'cluster-cidr': { type: 'string', minLength: 1 },
     'node-subnet-prefix': { type: 'string', pattern: '^[0-9]{1,3}$' },
     'service-cidr': { type: 'string', minLength: 1 },
@@ -101,6 +114,7 @@ const HUMAN: Record<string, string> = {
   'lease-namespace': 'must be a DNS label',
   'lease-name': 'must be a DNS subdomain',
   workers: 'must be an integer 1..999',
+  'ovn-ic': 'must be managed or external',
   'lease-duration': 'must be whole seconds 2..9999',
 };
 
@@ -157,6 +171,8 @@ export function loadConfig(parsed: ParsedCommand): WatcherConfig {
   const nbRemotes = r.nb.split(',').map((s) => s.trim()).filter(Boolean);
   if (nbRemotes.length === 0) throw new ConfigError('--nb is required');
   nbRemotes.forEach(checkRemote);
+  const sbRemotes = r.sb?.split(',').map((s) => s.trim()).filter(Boolean);
+  sbRemotes?.forEach(checkRemote);
 
   const clusterCidr = cidrFlag('cluster-cidr', r['cluster-cidr']);
   const serviceCidr = cidrFlag('service-cidr', r['service-cidr']);
@@ -200,6 +216,9 @@ export function loadConfig(parsed: ParsedCommand): WatcherConfig {
     kubeToken: r['kube-token'],
     kubeconfig: r.kubeconfig,
     nbRemotes,
+    sbRemotes,
+    runDir: r['run-dir'],
+    ovnIc: r['ovn-ic'] as WatcherConfig['ovnIc'],
     clusterCidr,
     nodeSubnetPrefix,
     serviceCidr,

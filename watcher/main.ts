@@ -13,6 +13,7 @@ import { WatcherInformers, KubeWriter } from './informers.js';
 import { Watcher } from './watcher.js';
 import { masterInit, WATCHED_TABLES } from './master-init.js';
 import { keyOf } from './kube-view.js';
+import { startInterconnectController, type InterconnectController } from './interconnect/index.js';
 
 runMain(WATCHER_SPEC.name, async () => {
   const config = loadConfig(parseCommand(WATCHER_SPEC, process.argv.slice(2)));
@@ -27,7 +28,8 @@ runMain(WATCHER_SPEC.name, async () => {
     return;
   }
 
-  const clients = makeClients(loadKubeConfig({ server: config.kubeApi, token: config.kubeToken, kubeconfig: config.kubeconfig }));
+  const kubeConfig = loadKubeConfig({ server: config.kubeApi, token: config.kubeToken, kubeconfig: config.kubeconfig });
+  const clients = makeClients(kubeConfig);
   const informers = new WatcherInformers(clients, log);
   const watcher = new Watcher(config, nb, informers.stores, new KubeWriter(clients), log);
   informers.register({
@@ -61,9 +63,21 @@ runMain(WATCHER_SPEC.name, async () => {
     srv.unref();
   }
 
+  let interconnect: InterconnectController | undefined;
   const run = async (): Promise<void> => {
     await informers.start();
     await watcher.start();
+    // Only the leader runs OVN-IC: it owns the cluster's ovn-ic daemon and the ts attachment.
+    if (config.sbRemotes?.length) {
+      interconnect = await startInterconnectController({
+        kube: kubeConfig,
+        nbRemotes: config.nbRemotes,
+        sbRemotes: config.sbRemotes,
+        runDir: config.runDir,
+        ovnIc: config.ovnIc,
+        logger: log,
+      });
+    }
     ready = true;
     // A lost NB connection or watch may have hidden changes: converge again (events are replayed too).
     nb.on('resynced', () => void watcher.reconcile('ovsdb reconnect'));
@@ -83,6 +97,8 @@ runMain(WATCHER_SPEC.name, async () => {
     if (stopping) return;
     stopping = true;
     watcher.stop();
+    // Stops the managed ovn-ic but leaves the interconnection in place: the next leader adopts it.
+    await interconnect?.stop().catch(() => {});
     await elector?.stop().catch(() => {});
     await informers.stop().catch(() => {});
     nb.close();

@@ -24,6 +24,16 @@ describe('watcher config', () => {
     assert.equal(c.subcommand, 'master-init');
     assert.deepEqual(c.nbRemotes, ['tcp:10.0.0.1:6641', 'ssl:[fd00::1]:6641']);
   });
+  it('enables OVN-IC only with --sb, and checks its remotes and mode', () => {
+    assert.equal(load().sbRemotes, undefined);
+    const c = load('--sb', 'tcp:10.0.0.1:6642,tcp:10.0.0.2:6642', '--ovn-ic', 'external', '--run-dir', '/run/t');
+    assert.deepEqual(c.sbRemotes, ['tcp:10.0.0.1:6642', 'tcp:10.0.0.2:6642']);
+    assert.equal(c.ovnIc, 'external');
+    assert.equal(c.runDir, '/run/t');
+    assert.equal(load().ovnIc, 'managed');
+    refused(/^--ovn-ic must be managed or external/, '--ovn-ic', 'maybe');
+    refused(/10\.0\.0\.1/, '--sb', 'tcp:10.0.0.1');
+  });
   it('refuses bad CIDRs naming the flag', () => {
     refused(/^--cluster-cidr: not a CIDR/, '--cluster-cidr', '10.244.0.0');
     refused(/^--service-cidr: not a CIDR \(bad address\)/, '--service-cidr', '10.96.0/16');
