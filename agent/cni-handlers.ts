@@ -2,6 +2,7 @@
 // ADD keeps a list of what it created and undoes it on any failure, so a failed ADD leaves nothing behind.
 import type { V1Pod } from '@kubernetes/client-node';
 import {
+  CniError,
   CniErrorCode,
   hostVethName,
   type AgentRequest,
@@ -21,15 +22,6 @@ import { IFACE_ID, OVN_INSTALLED, SANDBOX, type OvsPorts } from './ovs-ports.js'
 /** Plugin-specific error code (CNI reserves 1-99): the agent failed while doing the work. */
 export const AGENT_FAILURE = 100;
 
-export class CniError extends Error {
-  constructor(
-    readonly code: number,
-    msg: string,
-    readonly details?: string,
-  ) {
-    super(msg);
-  }
-}
 
 export interface HandlerDeps {
   nodeName: string;

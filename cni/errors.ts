@@ -1,19 +1,8 @@
 // CNI errors as the spec defines them: a JSON object on stdout ({cniVersion, code, msg, details?}) and a
 // non-zero exit status. Every failure in the shim is a CniError carrying one of the spec's codes.
-import { CniErrorCode } from '../lib/cni-protocol.js';
+import { CniError, CniErrorCode } from '../lib/cni-protocol.js';
 
-export { CniErrorCode };
-
-export class CniError extends Error {
-  constructor(
-    readonly code: number,
-    msg: string,
-    readonly details?: string,
-  ) {
-    super(msg);
-    this.name = 'CniError';
-  }
-}
+export { CniError, CniErrorCode };
 
 /** The agent socket could not be reached at all (missing, refused): callers may treat this specially (DEL). */
 export class AgentUnreachableError extends CniError {

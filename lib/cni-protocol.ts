@@ -27,6 +27,18 @@ export const CniErrorCode = {
 } as const;
 export type CniErrorCodeValue = (typeof CniErrorCode)[keyof typeof CniErrorCode];
 
+/** A failure carrying a CNI error code: the shim prints it as the spec's error JSON, the agent answers with it. */
+export class CniError extends Error {
+  constructor(
+    readonly code: number,
+    msg: string,
+    readonly details?: string,
+  ) {
+    super(msg);
+    this.name = 'CniError';
+  }
+}
+
 export type AgentCommand = 'ADD' | 'DEL' | 'CHECK' | 'GC' | 'STATUS';
 
 // ---- CNI 1.x result (the agent always speaks 1.x; the shim converts for 0.4.0 callers) ----
