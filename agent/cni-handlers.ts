@@ -16,7 +16,8 @@ import { OvsdbDisconnectedError, OvsdbTimeoutError } from '../lib/ovsdb/index.js
 import { inspectPod, NetdevError, sameAddress, sameNet, type NodeNetdev } from '../lib/netdev/index.js';
 import { parseInterfaceAddress, parseIP } from '../lib/ipnet/index.js';
 import type { Logger } from '../lib/log.js';
-import { WaitTimeout, type Watched } from './kube.js';
+import type { Informer } from '../lib/kube/informer.js';
+import { WaitTimeout } from './kube.js';
 import { IFACE_ID, OVN_INSTALLED, SANDBOX, type OvsPorts } from './ovs-ports.js';
 
 /** Plugin-specific error code (CNI reserves 1-99): the agent failed while doing the work. */
@@ -27,7 +28,7 @@ export interface HandlerDeps {
   nodeName: string;
   mtu: number;
   log: Logger;
-  pods: Watched<V1Pod>;
+  pods: Informer<V1Pod>;
   ports: OvsPorts;
   netdev: NodeNetdev;
   /** undefined when ready, else why not. */

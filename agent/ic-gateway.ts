@@ -4,7 +4,7 @@
 import type { V1Node } from '@kubernetes/client-node';
 import type { Logger } from '../lib/log.js';
 import { OVS_INTERCONN_KEY, interconnFlagChange } from '../lib/ovnic/gateway-flag.js';
-import type { Watched } from './kube.js';
+import type { Informer } from '../lib/kube/informer.js';
 import type { VswitchClient } from './ovs-ports.js';
 
 export async function syncInterconnFlag(node: V1Node | undefined, ovs: VswitchClient): Promise<'set' | 'removed' | undefined> {
@@ -21,7 +21,7 @@ export async function syncInterconnFlag(node: V1Node | undefined, ovs: VswitchCl
 }
 
 /** Keeps the flag in step with the node's labels; returns a function that stops following them. */
-export function followInterconnLabel(nodeName: string, nodes: Watched<V1Node>, ovs: VswitchClient, log: Logger): () => void {
+export function followInterconnLabel(nodeName: string, nodes: Informer<V1Node>, ovs: VswitchClient, log: Logger): () => void {
   const sync = (n: V1Node | undefined): void => {
     syncInterconnFlag(n, ovs).then(
       (done) => done && log.info(`OVN-IC gateway flag ${done}`, { node: nodeName }),

@@ -6,7 +6,7 @@ import { runMain } from '../lib/cli.js';
 import { createLogger } from '../lib/log.js';
 import { annotationSubnet } from './node-annotation.js';
 import { parseConfig } from './config.js';
-import { kubeViews } from './kube.js';
+import { kubeViews, startSynced } from './kube.js';
 import { connectVswitch, OvsPorts } from './ovs-ports.js';
 import { connectNb, ensureManagementPort, ensureNodeTopology, nodeNet } from './node-init.js';
 import { followInterconnLabel } from './ic-gateway.js';
@@ -29,7 +29,7 @@ runMain('tessera-agent', async () => {
   let ports: OvsPorts | undefined;
   const inflight = new Set<string>();
   const notReady = (): string | undefined => {
-    if (!views.pods.synced) return 'pod informer not synced';
+    if (!views.pods.hasSynced) return 'pod informer not synced';
     if (!ports?.ovs.connected) return 'Open_vSwitch database not connected';
     if (!nodeInitDone) return 'node init not done';
     return undefined;
@@ -63,8 +63,8 @@ runMain('tessera-agent', async () => {
 
   const [ovs] = await Promise.all([
     retry('connecting to the Open_vSwitch database', () => connectVswitch(cfg.ovsDb, ovsLog)),
-    views.pods.start(),
-    views.node.start(),
+    startSynced(views.pods),
+    startSynced(views.node),
   ]);
   ports = new OvsPorts(ovs);
   const stopInterconnFlag = followInterconnLabel(cfg.nodeName, views.node, ovs, log);

@@ -3,7 +3,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../lib/log.js';
 import type { NodeNetdev } from '../lib/netdev/index.js';
-import type { Watched } from './kube.js';
+import type { Informer } from '../lib/kube/informer.js';
 import { IFACE_ID, IFACE_ID_VER, type OvsPorts } from './ovs-ports.js';
 
 const OUR_VETH = /^veth[0-9a-f]{11}$/;
@@ -14,9 +14,9 @@ export interface ReconcileResult {
   kept: number;
 }
 
-export async function reconcilePorts(pods: Watched<V1Pod>, ports: OvsPorts, netdev: NodeNetdev, inflight: Set<string>, log: Logger): Promise<ReconcileResult> {
+export async function reconcilePorts(pods: Informer<V1Pod>, ports: OvsPorts, netdev: NodeNetdev, inflight: Set<string>, log: Logger): Promise<ReconcileResult> {
   // A stale or partial pod cache would make live pods look gone: never reconcile from one.
-  if (!pods.synced || !pods.healthy) throw new Error('pod informer not synced or down');
+  if (!pods.hasSynced || !pods.healthy) throw new Error('pod informer not synced or down');
   // Likewise the OVS cache: the orphan-veth sweep trusts it to list every port.
   if (!ports.ovs.connected) throw new Error('Open_vSwitch database not connected');
   const stale: string[] = [];

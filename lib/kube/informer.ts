@@ -24,6 +24,16 @@ export interface InformerOptions<T extends KubernetesObject> {
 export type AddHandler<T> = (obj: T) => void | Promise<void>;
 export type UpdateHandler<T> = (obj: T, old: T | undefined) => void | Promise<void>;
 export type DeleteHandler<T> = (obj: T) => void | Promise<void>;
+export type InformerEvent = 'add' | 'update' | 'delete';
+export type Listener<T> = (kind: InformerEvent, obj: T) => void;
+
+/** waitFor gave up; objectSeen tells "never appeared" from "appeared but never matched". */
+export class WaitTimeout extends Error {
+  constructor(readonly objectSeen: boolean) {
+    super('timed out');
+    this.name = 'WaitTimeout';
+  }
+}
 
 function keyOf(o: KubernetesObject): string {
   return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
@@ -47,6 +57,10 @@ export class Informer<T extends KubernetesObject> {
   /** Errors seen (list or watch), for health reporting and tests. */
   errorCount = 0;
   restarts = 0;
+  /** False from an error until the next successful (re)start: meanwhile the cache may be stale. */
+  healthy = false;
+  /** Removable listeners (waits, followers); handlers registered with onAdd/onUpdate/onDelete stay. */
+  private readonly listeners = new Set<Listener<T>>();
 
   constructor(private readonly opts: InformerOptions<T>) {
     this.delayMs = opts.backoff?.minMs ?? 200;
@@ -55,15 +69,18 @@ export class Informer<T extends KubernetesObject> {
     this.lw.on('add', (o: T) => {
       this.last.set(keyOf(o), o);
       this.dispatch('add', this.addHandlers, (h) => h(o));
+      this.notify('add', o);
     });
     this.lw.on('update', (o: T) => {
       const old = this.last.get(keyOf(o));
       this.last.set(keyOf(o), o);
       this.dispatch('update', this.updateHandlers, (h) => h(o, old));
+      this.notify('update', o);
     });
     this.lw.on('delete', (o: T) => {
       this.last.delete(keyOf(o));
       this.dispatch('delete', this.deleteHandlers, (h) => h(o));
+      this.notify('delete', o);
     });
     this.lw.on('error', (err: unknown) => this.onError(err));
   }
@@ -83,6 +100,31 @@ export class Informer<T extends KubernetesObject> {
     return this;
   }
 
+  /** Adds a listener for every event; returns the function that removes it. */
+  on(l: Listener<T>): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  /** Resolves with the object once pred(obj) holds, now or on a later event; rejects with WaitTimeout. */
+  waitFor(name: string, namespace: string | undefined, pred: (o: T) => boolean, timeoutMs: number): Promise<T> {
+    const now = this.get(name, namespace);
+    if (now && pred(now)) return Promise.resolve(now);
+    return new Promise<T>((resolve, reject) => {
+      const off = this.on((kind, o) => {
+        if (kind === 'delete' || o.metadata?.name !== name || (namespace !== undefined && o.metadata?.namespace !== namespace)) return;
+        if (!pred(o)) return;
+        clearTimeout(timer);
+        off();
+        resolve(o);
+      });
+      const timer = setTimeout(() => {
+        off();
+        reject(new WaitTimeout(this.get(name, namespace) !== undefined));
+      }, Math.max(0, timeoutMs));
+    });
+  }
+
   get hasSynced(): boolean {
     return this.isSynced;
   }
@@ -91,7 +133,8 @@ export class Informer<T extends KubernetesObject> {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    await this.attempt();
+    // A first attempt that throws (rather than reporting through the error callback) is retried the same way.
+    await this.attempt().catch((e: unknown) => this.onError(e));
   }
 
   async stop(): Promise<void> {
@@ -123,6 +166,7 @@ export class Informer<T extends KubernetesObject> {
     await this.lw.start();
     if (!this.running) return;
     if (this.errorsSinceStart === 0) {
+      this.healthy = true;
       this.delayMs = this.opts.backoff?.minMs ?? 200;
       if (!this.isSynced) {
         this.isSynced = true;
@@ -136,6 +180,7 @@ export class Informer<T extends KubernetesObject> {
     if (!this.running) return;
     this.errorCount++;
     this.errorsSinceStart++;
+    this.healthy = false;
     const delay = this.delayMs;
     this.delayMs = Math.min(this.delayMs * 2, this.opts.backoff?.maxMs ?? 30000);
     this.opts.logger?.warn(`informer ${this.label()}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}; restarting in ${delay} ms`, { code: apiErrorCode(err) });
@@ -155,6 +200,16 @@ export class Informer<T extends KubernetesObject> {
         if (r instanceof Promise) r.catch((err: unknown) => this.handlerFailed(what, err));
       } catch (err) {
         this.handlerFailed(what, err);
+      }
+    }
+  }
+
+  private notify(kind: InformerEvent, o: T): void {
+    for (const l of [...this.listeners]) {
+      try {
+        l(kind, o);
+      } catch (err) {
+        this.handlerFailed(kind, err);
       }
     }
   }
