@@ -16,7 +16,9 @@ import { chassisNames, nbctl, sbctl, startCentral, type Central } from './ovn-ce
 import { startOvsNode, vsctl, type OvsNode } from './ovs-node.js';
 import { BIN_DIR, CNITOOL, MAKE_LAB_PREFIX, REPO_ROOT, defaultStateDir } from './paths.js';
 import { POD_IFNAME, cnitoolContainerId, createPodNetns, hostVethName, netnsPath, scriptWirePod, type LabPodSpec } from './pods.js';
-import { POD_SERVER_PORT, formatReport, runChecks, type CheckResult, type StartFigures } from './report.js';
+import { POD_SERVER_PORT, formatReport, runChecks, tcpExchange, type CheckResult, type StartFigures } from './report.js';
+import { addLabGateway, gatewayChecks, type GatewayOptions } from './gateway.js';
+import { networkPoliciesPath, networkPolicyObject, verdict, type LabPolicySpec } from './policy.js';
 import { startAgent, startWatcher, type ClusterCidrs } from './tessera.js';
 import { UNDERLAY_NIC, createUnderlay, plugUnderlay } from './underlay.js';
 import { GiveUp, waitFor } from './wait.js';
@@ -27,6 +29,17 @@ export const DEFAULT_PREFIX = MAKE_LAB_PREFIX;
 
 /** Lab-private addressing: all of it lives inside the lab's netns. */
 const UNDERLAY = { cidr: '192.168.77.0/24', plen: 24, central: '192.168.77.2', nodeBase: 10 };
+
+/** Where a lab sits on the underlay; the default is its own underlay netns on UNDERLAY. */
+export interface LabNetwork {
+  /** An underlay netns someone else created and removes (several clusters on one "physical network"). */
+  sharedUnderlay?: { netns: string; cidr: string };
+  centralIp: string;
+  /** Underlay IP of node i (index into the node list). */
+  nodeIp: (i: number) => string;
+  /** Short tag for the underlay-side veth names (ul-<tag>-c, ul-<tag>-n<i>), unique per lab on a shared underlay. */
+  vethTag?: string;
+}
 export const CIDRS: ClusterCidrs = { cluster: '10.244.0.0/16', service: '10.96.0.0/16', join: '100.64.0.0/16' };
 export const POD_MTU = 1400;
 
@@ -47,6 +60,18 @@ export interface LabOptions {
   stateDir?: string;
   /** Number of nodes, named node1..nodeN. Default 2. */
   nodes?: number;
+  /** Node names instead of node1..nodeN (their count wins over `nodes`). */
+  nodeNames?: string[];
+  /** Underlay placement; default: the lab's own underlay 192.168.77.0/24. */
+  network?: LabNetwork;
+  /** Cluster, service and join CIDRs for the watcher and agents (default CIDRS). */
+  cidrs?: ClusterCidrs;
+  /** Extra tessera-watcher flags (e.g. --sb for the interconnect controller). */
+  watcherArgs?: string[];
+  /** NetworkPolicies to create once the pods run (make lab: DEFAULT_POLICY); the checks expect what they say. */
+  policies?: LabPolicySpec[];
+  /** Run a gateway node (tessera-gateway run on br-phy) with an external host on the underlay (make lab: true). */
+  gateway?: boolean | Omit<GatewayOptions, 'binDir'>;
   /** Pods to create. Default: web-<i> on node<i> for every node, plus client on node1. */
   pods?: LabPodSpec[];
   /** Services. Default (with default pods): default/web 10.96.0.10:80 -> pods labelled app=web, port 8080. */
@@ -98,10 +123,11 @@ export type LabPod = LabFile['pods'][number];
 
 export const nodeName = (i: number): string => `node${i + 1}`;
 
-export function defaultPods(nodes: number): LabPodSpec[] {
-  const pods: LabPodSpec[] = [];
-  for (let i = 0; i < nodes; i++) pods.push({ namespace: 'default', name: `web-${i + 1}`, node: nodeName(i), labels: { app: 'web' } });
-  pods.push({ namespace: 'default', name: 'client', node: nodeName(0), labels: { app: 'client' } });
+/** web-<i> (app=web) on every node, and client (app=client, role=client: the one make lab's policy lets in) on the first. */
+export function defaultPods(nodes: number | string[]): LabPodSpec[] {
+  const names = typeof nodes === 'number' ? Array.from({ length: nodes }, (_, i) => nodeName(i)) : nodes;
+  const pods: LabPodSpec[] = names.map((n, i) => ({ namespace: 'default', name: `web-${i + 1}`, node: n, labels: { app: 'web' } }));
+  pods.push({ namespace: 'default', name: 'client', node: names[0] as string, labels: { app: 'client', role: 'client' } });
   return pods;
 }
 
@@ -164,9 +190,10 @@ export async function teardownLab(o: { prefix?: string; stateDir?: string } = {}
     if (pids.length) notes.push(`netns ${ns} still had processes the lab did not start: ${pids.join(' ')} (not killed)`);
     await delNetns(ns);
   }
-  const cniNet = labNames(prefix).cniNetwork;
+  // <prefix>net-* of this lab, and <prefix><cluster>-net-* of the clusters of a multi-cluster lab under it.
+  const cacheEntry = new RegExp(`^${prefix}([a-z0-9]+-)?net-`);
   if (existsSync(CNI_CACHE_RESULTS)) {
-    for (const f of readdirSync(CNI_CACHE_RESULTS)) if (f.startsWith(`${cniNet}-`)) unlinkSync(join(CNI_CACHE_RESULTS, f));
+    for (const f of readdirSync(CNI_CACHE_RESULTS)) if (cacheEntry.test(f)) unlinkSync(join(CNI_CACHE_RESULTS, f));
   }
   rmSync(runDir, { recursive: true, force: true });
   rmSync(join(stateDir, 'lab.json'), { force: true });
@@ -193,11 +220,20 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   const t0 = Date.now();
   const prefix = opts.prefix ?? DEFAULT_PREFIX;
   checkPrefix(prefix);
-  const nodeCount = opts.nodes ?? 2;
+  const nodeCount = opts.nodeNames?.length ?? opts.nodes ?? 2;
   if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 8) throw new Error(`lab nodes: ${nodeCount} (want 1..8)`);
   const components = resolveComponents(opts.components);
-  const nodeNames = Array.from({ length: nodeCount }, (_, i) => nodeName(i));
-  const podSpecs = opts.pods ?? defaultPods(nodeCount);
+  const nodeNames = opts.nodeNames ?? Array.from({ length: nodeCount }, (_, i) => nodeName(i));
+  for (const n of nodeNames) if (!DNS1123.test(n)) throw new Error(`lab node name ${JSON.stringify(n)} is not a DNS-1123 label`);
+  const cidrs = opts.cidrs ?? CIDRS;
+  const net: LabNetwork = opts.network ?? { centralIp: UNDERLAY.central, nodeIp: (i) => hostIp(UNDERLAY.cidr, UNDERLAY.nodeBase + i + 1) };
+  const underlay = net.sharedUnderlay ?? { netns: labNames(prefix).underlay, cidr: UNDERLAY.cidr };
+  const plen = Number(underlay.cidr.split('/')[1]);
+  // Underlay-side veth names must fit IFNAMSIZ (15) and be unique on the underlay bridge.
+  const vethShort = (n: string): string => (!net.vethTag ? n : n === 'central' ? `${net.vethTag}-c` : `${net.vethTag}-n${nodeNames.indexOf(n) + 1}`);
+  const policies = opts.policies ?? [];
+  const gatewayOpts = opts.gateway === true ? {} : opts.gateway || undefined;
+  const podSpecs = opts.pods ?? defaultPods(nodeNames);
   checkPods(podSpecs, nodeNames);
   const serviceSpecs = opts.services ?? (opts.pods ? [] : DEFAULT_SERVICES);
   const podServers = opts.podServers ?? true;
@@ -223,28 +259,28 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   };
 
   try {
-    log(`underlay ${names.underlay} (${UNDERLAY.cidr}), central ${names.central}, ${nodeCount} node netns`);
-    await createUnderlay(names.underlay);
+    log(`underlay ${underlay.netns} (${underlay.cidr}${net.sharedUnderlay ? ', shared' : ''}), central ${names.central}, ${nodeCount} node netns`);
+    if (!net.sharedUnderlay) await createUnderlay(underlay.netns);
     await addNetns(names.central);
-    await plugUnderlay(names.underlay, names.central, 'central');
-    await addAddr(names.central, UNDERLAY_NIC, `${UNDERLAY.central}/${UNDERLAY.plen}`);
+    await plugUnderlay(underlay.netns, names.central, vethShort('central'));
+    await addAddr(names.central, UNDERLAY_NIC, `${net.centralIp}/${plen}`);
     for (const n of nodeNames) {
       await addNetns(names.node(n));
-      await plugUnderlay(names.underlay, names.node(n), n);
+      await plugUnderlay(underlay.netns, names.node(n), vethShort(n));
     }
 
     log('OVN central: NB, SB, northd');
-    const central = await startCentral({ dir: join(runDir, 'central'), netns: names.central, ip: UNDERLAY.central });
+    const central = await startCentral({ dir: join(runDir, 'central'), netns: names.central, ip: net.centralIp });
     let api: ApiServerInfo | undefined;
     let kube: UnixKubeClient | undefined;
     const apiStarted = components.apiserver
-      ? startApiServer({ repoRoot: REPO_ROOT, dir: central.dir, netns: names.central, ip: UNDERLAY.central, unixSocket: join(runDir, 'apiserver.sock') })
+      ? startApiServer({ repoRoot: REPO_ROOT, dir: central.dir, netns: names.central, ip: net.centralIp, unixSocket: join(runDir, 'apiserver.sock') })
       : undefined;
     // Awaited below; the no-op handler keeps an early failure from being an unhandled rejection meanwhile.
     apiStarted?.catch(() => undefined);
     log('nodes: ovsdb-server, ovs-vswitchd (netdev), br-phy, ovn-controller');
     const nodes = await allSettledOrThrow(nodeNames.map((n, i) => startOvsNode({
-      name: n, netns: names.node(n), dir: join(runDir, n), cidr: `${hostIp(UNDERLAY.cidr, UNDERLAY.nodeBase + i + 1)}/${UNDERLAY.plen}`,
+      name: n, netns: names.node(n), dir: join(runDir, n), cidr: `${net.nodeIp(i)}/${plen}`,
       sbRemote: central.sbTcp,
     })));
     const nodeByName = new Map(nodes.map((n) => [n.name, n]));
@@ -272,7 +308,8 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     }
     if (components.watcher && api) {
       log('tessera-watcher');
-      const watcherPid = startWatcher({ binDir, dir: central.dir, netns: names.central, apiserverUrl: api.url, token: api.token, nbRemotes: [central.nbTcp], cidrs: CIDRS });
+      const watcherPid = startWatcher({ binDir, dir: central.dir, netns: names.central, apiserverUrl: api.url, token: api.token, nbRemotes: [central.nbTcp], cidrs,
+        extraArgs: opts.watcherArgs ?? [] });
       const k = kube as UnixKubeClient;
       for (const n of nodeNames) {
         await waitFor(`tessera-watcher to annotate node ${n} with ${NODE_SUBNET_ANNOTATION}`, async () => {
@@ -299,7 +336,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
         const agentSocket = join(n.dir, 'cni.sock');
         cniConf.set(n.name, writeNodeConflist({ dir: n.dir, network: names.cniNetwork, agentSocket, logFile: join(n.dir, 'tessera-cni.log'), mtu: POD_MTU }));
         await startAgent({ binDir, node: n.name, dir: n.dir, netns: n.netns, apiserverUrl: a.url, token: a.token, nbRemotes: [central.nbTcp],
-          ovsDbSocket: n.dbSocket, cniSocket: agentSocket, mtu: POD_MTU, cidrs: CIDRS });
+          ovsDbSocket: n.dbSocket, cniSocket: agentSocket, mtu: POD_MTU, cidrs });
       }));
     }
 
@@ -315,7 +352,8 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       const netns = names.pod(p);
       const node = nodeByName.get(p.node) as OvsNode;
       const containerId = cnitoolContainerId(netnsPath(netns));
-      const entry: LabPod = { namespace: p.namespace, name: p.name, node: p.node, netns, ip: '', mac: '', hostIface: hostVethName(containerId, POD_IFNAME) };
+      const entry: LabPod = { namespace: p.namespace, name: p.name, node: p.node, netns, ip: '', mac: '', hostIface: hostVethName(containerId, POD_IFNAME),
+        ...(p.labels ? { labels: p.labels } : {}) };
       // Script mode allocates before the first await, so addresses follow the order pods are asked for.
       let scriptNet: PodNetwork | undefined;
       if (!components.watcher) {
@@ -418,7 +456,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       if (!components.watcher) {
         await scriptServiceLb(central, { name: `lab_svc_${s.namespace}_${s.name}`, vip: s.clusterIP, port: s.port, backends: backends.map((b) => `${b.ip}:${s.targetPort}`), nodes: nodeNames });
       }
-      services.push({ namespace: s.namespace, name: s.name, clusterIP: s.clusterIP, ports });
+      services.push({ namespace: s.namespace, name: s.name, clusterIP: s.clusterIP, ports, type: 'ClusterIP', selector: s.selector });
     }
 
     const file: LabFile = {
@@ -426,11 +464,33 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       apiserver: api ?? null,
       nb: { remotes: [central.nbTcp], unixSocket: central.nbSocket },
       sb: { remotes: [central.sbTcp], unixSocket: central.sbSocket },
-      central: { netns: names.central, ip: UNDERLAY.central, runDir: central.dir },
-      underlay: { netns: names.underlay, cidr: UNDERLAY.cidr },
+      central: { netns: names.central, ip: net.centralIp, runDir: central.dir },
+      underlay: { netns: underlay.netns, cidr: underlay.cidr },
       nodes: nodes.map((n) => ({ name: n.name, netns: n.netns, ovsRunDir: n.dir, ovsDbSocket: n.dbSocket, ip: n.ip, subnet: subnets.get(n.name) as string })),
       pods, services,
     };
+
+    if (policies.length > 0) {
+      if (!kube || !components.watcher) throw new Error('lab policies need the API test server and tessera-watcher (components)');
+      log(`network policies: ${policies.map((p) => `${p.namespace}/${p.name}`).join(' ')}`);
+      for (const p of policies) await kube.create(networkPoliciesPath(p.namespace), networkPolicyObject(p));
+      file.policies = policies;
+      // Policies take effect asynchronously (watcher -> NB -> northd -> ovn-controller): wait until one pair they
+      // deny is refused, so the report shows the policy in force rather than a race.
+      const denied = pods.flatMap((a) => pods.filter((b) => a !== b && !verdict(policies, a, b, POD_SERVER_PORT).tcp).map((b) => [a, b] as const))[0];
+      if (denied) {
+        const [a, b] = denied;
+        const ms = await waitFor(`policy to deny ${a.namespace}/${a.name} -> ${b.namespace}/${b.name}`, async () => !(await tcpExchange(a.netns, b.ip, POD_SERVER_PORT, 1)).ok, 30_000, 200);
+        log(`policies in force ${ms} ms after creation`);
+      }
+    }
+
+    const handle = { file, runDir, kube, nbctl: (args: string[]) => nbctl(central, args) };
+    if (gatewayOpts) {
+      log(`gateway on ${gatewayOpts.node ?? nodeNames[0]}: external host, tessera-gateway run, default/web as NodePort`);
+      await addLabGateway(handle, { ...gatewayOpts, binDir });
+    }
+
     writeLabFile(labFilePath, file);
     log(`lab.json written (${labFilePath}) ${Date.now() - t0} ms after start`);
 
@@ -461,7 +521,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
         file.pods.splice(file.pods.indexOf(entry), 1);
         writeLabFile(labFilePath, file);
       },
-      check: () => runChecks(file, { servers: podServers }),
+      check: async () => [...await runChecks(file, { servers: podServers }), ...await gatewayChecks(file)],
       figures,
       report: (checks, elapsedMs) => formatReport(file, checks, elapsedMs, figures),
       pids: () => livePids(runDir).filter(alive),

@@ -115,7 +115,7 @@ export function spawnDaemon(o: { dir: string; name: string; netns?: string; cmd:
   return child.pid;
 }
 
-/** Every pidfile under `root` (root itself and two levels of daemon directories, e.g. run/pods/<netns>/). */
+/** Every pidfile under `root` (root itself and four levels of daemon directories, e.g. run/pods/<netns>/, or run/az1/run/central/ovn-ic/ of a multi-cluster lab). */
 export function findPidfiles(root: string): string[] {
   if (!existsSync(root)) return [];
   const out: string[] = [];
@@ -127,7 +127,7 @@ export function findPidfiles(root: string): string[] {
       else if (st.isFile() && e.endsWith('.pid')) out.push(p);
     }
   };
-  scan(root, 2);
+  scan(root, 4);
   return out;
 }
 

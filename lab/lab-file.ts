@@ -1,6 +1,7 @@
 // .lab/lab.json: the description of a running lab that any tool can read to check it independently.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Components } from './components.js';
+import type { LabPolicySpec } from './policy.js';
 
 export interface LabFile {
   /** Netns name prefix of this lab (every netns it made starts with it). */
@@ -16,8 +17,43 @@ export interface LabFile {
   central: { netns: string; ip: string; runDir: string };
   underlay: { netns: string; cidr: string };
   nodes: Array<{ name: string; netns: string; ovsRunDir: string; ovsDbSocket: string; ip: string; subnet: string }>;
-  pods: Array<{ namespace: string; name: string; node: string; netns: string; ip: string; mac: string; hostIface: string }>;
-  services: Array<{ namespace: string; name: string; clusterIP: string; ports: Array<{ name: string; protocol: 'TCP' | 'UDP'; port: number; targetPort: number }> }>;
+  pods: Array<{ namespace: string; name: string; node: string; netns: string; ip: string; mac: string; hostIface: string; labels?: Record<string, string> }>;
+  services: Array<{ namespace: string; name: string; clusterIP: string; ports: Array<{ name: string; protocol: 'TCP' | 'UDP'; port: number; targetPort: number }>;
+    type?: 'ClusterIP' | 'NodePort'; selector?: Record<string, string> }>;
+  /** NetworkPolicies the lab created (make lab: one); the checks expect what they allow and deny. */
+  policies?: LabPolicySpec[];
+  /** The gateway node and the external host (make lab: node1), when the lab runs one. */
+  gateway?: LabGatewayInfo;
+}
+
+export interface LabGatewayInfo {
+  node: string;
+  nodeIp: string;
+  /** The shared NIC's bridge tessera-gateway runs on. */
+  bridge: string;
+  /** A host on the underlay outside the cluster, with a listener on extPort that names who connected. */
+  extNetns: string;
+  extIp: string;
+  extPort: number;
+  /** default/web's NodePort. */
+  nodePort: number;
+}
+
+/** lab.json of `make lab CLUSTERS=2`: the first cluster's fields at the top (one-cluster tools keep working). */
+export interface MultiClusterLabFile extends LabFile {
+  clusters: Array<LabFile & { name: string; clusterCidr: string; stateDir: string;
+    /** kube-system/ovn-ic-status when the lab came up (state, message, overlaps). */
+    icStatus: { state: string; message: string; overlaps: string } }>;
+  interconnect: {
+    /** IC-NB / IC-SB remotes (reachable from lab netns) and unix sockets for root-netns tools. */
+    icNb: string[];
+    icSb: string[];
+    unixSockets: { nb: string[]; sb: string[] };
+    netns: string;
+    /** The kube-system/ovn-ic-config each cluster got (seed file name). */
+    seed: string;
+    statusConfigMap: string;
+  };
 }
 
 export function writeLabFile(path: string, lab: LabFile): void {

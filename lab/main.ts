@@ -1,35 +1,72 @@
 // `make lab` / `make lab-down` / `make lab-status`: the local lab cluster for a user's demo.
+// `make lab CLUSTERS=2` (--clusters 2): two clusters interconnected by OVN-IC instead (multi-cluster.ts).
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_PREFIX, defaultStateDir, startLab, teardownLab } from './cluster.js';
+import { CIDRS, DEFAULT_PREFIX, defaultStateDir, startLab, teardownLab } from './cluster.js';
 import { livePids } from './daemon.js';
-import { readLabFile } from './lab-file.js';
+import { gatewayChecks } from './gateway.js';
+import { readLabFile, type MultiClusterLabFile } from './lab-file.js';
+import { formatMultiReport, multiClusterChecks, startMultiLab } from './multi-cluster.js';
 import { listNetns } from './netns.js';
-import { formatReport, runChecks } from './report.js';
+import { DEFAULT_POLICY } from './policy.js';
+import { POD_SERVER_PORT, formatReport, runChecks } from './report.js';
 
 const log = (m: string): void => void process.stderr.write(`[lab ${new Date().toISOString().slice(11, 23)}] ${m}\n`);
 
-const usage = 'usage: lab/main.ts up|down|status [--prefix tessera-] [--state-dir DIR (default .lab; /tmp/<prefix>lab for other prefixes)] [--nodes 2]';
-let parsed;
-try {
-  parsed = parseArgs({ allowPositionals: true, options: { prefix: { type: 'string' }, 'state-dir': { type: 'string' }, nodes: { type: 'string' } } });
-} catch (err) {
-  process.stderr.write(`lab: ${(err as Error).message.split('\n')[0]}\n${usage}\n`);
-  process.exit(2);
+const usage = 'usage: lab/main.ts up|down|status [--prefix tessera-] [--state-dir DIR (default .lab; /tmp/<prefix>lab for other prefixes)]\n' +
+  '  [--nodes 2 (per cluster)] [--clusters 1 (2..4: clusters interconnected by OVN-IC)]\n' +
+  '  [--no-policy (one cluster: skip the NetworkPolicy)] [--no-gateway (one cluster: skip the gateway node and external host)]';
+
+function parse(): ReturnType<typeof parseOpts> {
+  try {
+    return parseOpts();
+  } catch (err) {
+    process.stderr.write(`lab: ${(err as Error).message.split('\n')[0]}\n${usage}\n`);
+    process.exit(2);
+  }
 }
+function parseOpts() {
+  return parseArgs({ allowPositionals: true, options: { prefix: { type: 'string' }, 'state-dir': { type: 'string' }, nodes: { type: 'string' },
+    clusters: { type: 'string' }, 'no-policy': { type: 'boolean' }, 'no-gateway': { type: 'boolean' } } });
+}
+const parsed = parse();
 const prefix = parsed.values.prefix ?? DEFAULT_PREFIX;
 const stateDir = resolve(parsed.values['state-dir'] ?? defaultStateDir(prefix));
 const nodes = Number(parsed.values.nodes ?? 2);
+const clusters = Number(parsed.values.clusters || 1);
+if (!Number.isInteger(clusters) || clusters < 1 || clusters > 4) {
+  process.stderr.write(`lab: --clusters ${JSON.stringify(parsed.values.clusters)}: want 1..4\n${usage}\n`);
+  process.exit(2);
+}
 
-async function up(): Promise<number> {
+async function upMulti(): Promise<number> {
   const t0 = Date.now();
-  const lab = await startLab({ prefix, stateDir, nodes, log, keepOnFailure: true });
+  const lab = await startMultiLab({ prefix, stateDir, clusters, nodes, log, keepOnFailure: true });
   const checks = await lab.check();
   process.stdout.write(lab.report(checks, Date.now() - t0) + '\n');
-  process.stdout.write(`Lab description: ${lab.labFilePath}. Try: ip netns exec ${lab.file.pods[0]?.netns ?? ''} nc -N ${lab.file.pods[1]?.ip ?? ''} 8080 </dev/null. Remove with: make lab-down\n`);
+  const [a, b] = lab.file.clusters;
+  const from = a?.pods.find((p) => p.name === 'client');
+  process.stdout.write(`Lab description: ${lab.labFilePath} (clusters[], interconnect{}). Try: ip netns exec ${from?.netns ?? ''} nc -N ${b?.pods[0]?.ip ?? ''} ${POD_SERVER_PORT} </dev/null. ` +
+    `Status: kubectl-style GET ${lab.file.interconnect.statusConfigMap} on each cluster's API. Remove with: make lab-down\n`);
   return checks.every((c) => c.ok) ? 0 : 1;
 }
 
+async function up(): Promise<number> {
+  if (clusters > 1) return upMulti();
+  const t0 = Date.now();
+  const gateway = !parsed.values['no-gateway'];
+  // With the gateway, NodePort traffic reaches the web pods SNATed to a join IP: the policy lets that in too.
+  const policies = parsed.values['no-policy'] ? [] : [DEFAULT_POLICY(POD_SERVER_PORT, gateway ? [CIDRS.join] : [])];
+  const lab = await startLab({ prefix, stateDir, nodes, log, keepOnFailure: true, policies, gateway });
+  const checks = await lab.check();
+  process.stdout.write(lab.report(checks, Date.now() - t0) + '\n');
+  const from = lab.file.pods.find((p) => p.labels?.role === 'client') ?? lab.file.pods[0];
+  const to = lab.file.pods.find((p) => p !== from && p.node !== from?.node) ?? lab.file.pods.find((p) => p !== from);
+  process.stdout.write(`Lab description: ${lab.labFilePath}. Try: ip netns exec ${from?.netns ?? ''} nc -N ${to?.ip ?? ''} ${POD_SERVER_PORT} </dev/null. Remove with: make lab-down\n`);
+  return checks.every((c) => c.ok) ? 0 : 1;
+}
+
+/** Removes either kind of lab: everything under the state dir's run/ and every netns with the prefix. */
 async function down(): Promise<number> {
   const notes = await teardownLab({ prefix, stateDir });
   for (const n of notes) log(`warning: ${n}`);
@@ -42,8 +79,9 @@ async function status(): Promise<number> {
   const netns = (await listNetns()).filter((n) => n.startsWith(lab.prefix));
   const pids = livePids(join(stateDir, 'run'));
   log(`${netns.length} netns, ${pids.length} daemons alive`);
-  const checks = await runChecks(lab, { servers: true });
-  process.stdout.write(formatReport(lab, checks, undefined) + '\n');
+  const multi = (lab as Partial<MultiClusterLabFile>).clusters ? (lab as MultiClusterLabFile) : undefined;
+  const checks = multi ? await multiClusterChecks(multi) : [...await runChecks(lab, { servers: true }), ...await gatewayChecks(lab)];
+  process.stdout.write((multi ? formatMultiReport(multi, checks, undefined) : formatReport(lab, checks, undefined)) + '\n');
   return checks.every((c) => c.ok) ? 0 : 1;
 }
 

@@ -1,13 +1,14 @@
 // Reachability checks the lab performs for real (ping, TCP bytes both ways, service VIP), and the printed report.
 import { run } from './exec.js';
 import type { LabFile } from './lab-file.js';
+import { selectorText, verdict, type PolicyVerdict } from './policy.js';
 
 export const POD_SERVER_PORT = 8080;
 const TCP_BYTES = 100_000;
 const SERVICE_TRIES = 4;
 
 export interface CheckResult {
-  kind: 'ping' | 'tcp' | 'service';
+  kind: 'ping' | 'tcp' | 'service' | 'policy' | 'gateway' | 'cluster';
   /** "<ns>/<pod>" */
   from: string;
   /** "<ns>/<pod>" or "<ns>/<service>" */
@@ -36,9 +37,9 @@ export async function pingCheck(from: LabPod, toIp: string, toName: string): Pro
 }
 
 /** Sends TCP_BYTES to the pod server at ip:port and expects its greeting plus the byte count back. */
-export async function tcpExchange(netns: string, ip: string, port: number): Promise<{ ok: boolean; server?: string; detail: string }> {
+export async function tcpExchange(netns: string, ip: string, port: number, waitS = 5): Promise<{ ok: boolean; server?: string; detail: string }> {
   try {
-    const out = await run('nc', ['-N', '-w', '5', ip, String(port)], { netns, input: 'x'.repeat(TCP_BYTES), timeoutMs: 10_000 });
+    const out = await run('nc', ['-N', '-w', String(waitS), ip, String(port)], { netns, input: 'x'.repeat(TCP_BYTES), timeoutMs: (waitS + 5) * 1000 });
     const hello = /^hello from (\S+)$/m.exec(out);
     const got = /received (\d+) bytes/.exec(out);
     if (hello && got && Number(got[1]) === TCP_BYTES) return { ok: true, server: hello[1], detail: `${TCP_BYTES / 1000} kB sent, reply received` };
@@ -68,16 +69,53 @@ export async function serviceCheck(from: LabPod, svc: LabFile['services'][number
   return { kind: 'service', from: podId(from), to, target: `${svc.clusterIP}:${port.port}`, ok: true, detail: `${SERVICE_TRIES} connections answered by ${[...servers].sort().join(', ')}` };
 }
 
-/** Every pod pings and talks TCP to every other pod, and reaches every service. */
+/** Seconds a connection the policy denies is given before the check calls it denied. */
+export const DENIED_WAIT_S = 2;
+
+const policyNames = (v: PolicyVerdict): string => v.policies.map((p) => `${p.namespace}/${p.name}`).join(', ');
+
+/**
+ * A connection a NetworkPolicy decides: TCP to the pod server, which must complete when the policy allows it and
+ * must not when it denies it (ok then means "denied, as the policy says").
+ */
+export async function policyCheck(from: LabPod, to: { id: string; ip: string; port: number; server?: string }, v: PolicyVerdict): Promise<CheckResult> {
+  const base = { kind: 'policy' as const, from: podId(from), to: to.id, target: `${to.ip}:${to.port}` };
+  if (v.tcp) {
+    const r = await tcpExchange(from.netns, to.ip, to.port);
+    const ok = r.ok && (to.server === undefined || r.server === to.server);
+    return { ...base, ok, detail: ok ? `allowed by ${policyNames(v)}: ${r.detail}` : `should be allowed by ${policyNames(v)}: ${r.ok ? `answered by ${r.server}` : r.detail}` };
+  }
+  const r = await tcpExchange(from.netns, to.ip, to.port, DENIED_WAIT_S);
+  return { ...base, ok: !r.ok, detail: r.ok ? `connected although ${policyNames(v)} should deny it` : `denied by ${policyNames(v)} (no TCP connection within ${DENIED_WAIT_S} s)` };
+}
+
+/**
+ * Every pod pings and talks TCP to every other pod, and reaches every service. Pods isolated by the lab's
+ * NetworkPolicies get a policy check instead: TCP that must pass or must be refused, as the policies say.
+ */
 export async function runChecks(lab: LabFile, opts: { servers: boolean }): Promise<CheckResult[]> {
+  const policies = lab.policies ?? [];
   const jobs: Array<Promise<CheckResult>> = [];
   for (const a of lab.pods) {
     for (const b of lab.pods) {
       if (a === b) continue;
+      const v = verdict(policies, a, b, POD_SERVER_PORT);
+      if (v.policies.length > 0) {
+        if (opts.servers) jobs.push(policyCheck(a, { id: podId(b), ip: b.ip, port: POD_SERVER_PORT, server: podId(b) }, v));
+        continue;
+      }
       jobs.push(pingCheck(a, b.ip, podId(b)));
       if (opts.servers) jobs.push(tcpCheck(a, b));
     }
-    if (opts.servers) for (const s of lab.services) jobs.push(serviceCheck(a, s));
+    if (!opts.servers) continue;
+    for (const s of lab.services) {
+      // Through the VIP the policy sees the backend: check it only when every backend agrees on the verdict.
+      const backends = lab.pods.filter((b) => s.selector && Object.entries(s.selector).every(([k, v]) => b.labels?.[k] === v));
+      const vs = backends.map((b) => verdict(policies, a, b, POD_SERVER_PORT));
+      const isolated = vs.filter((v) => v.policies.length > 0);
+      if (isolated.length === 0 || vs.every((v) => v.tcp)) jobs.push(serviceCheck(a, s));
+      else if (vs.every((v) => !v.tcp)) jobs.push(policyCheck(a, { id: `${s.namespace}/${s.name}`, ip: s.clusterIP, port: s.ports[0]?.port ?? 0 }, isolated[0]));
+    }
   }
   return Promise.all(jobs);
 }
@@ -105,6 +143,14 @@ export function formatReport(lab: LabFile, checks: CheckResult[], elapsedMs: num
     lines.push(`  ${p.netns.padEnd(w)} ${p.ip.padEnd(15)} pod ${p.namespace}/${p.name} on ${p.node}${ms === undefined ? '' : ` (${c.agent ? 'CNI ADD' : 'wired'} in ${ms} ms)`}`);
   }
   for (const s of lab.services) lines.push(`  service ${s.namespace}/${s.name} ${s.clusterIP} ${s.ports.map((p) => `${p.port}->${p.targetPort}/${p.protocol}`).join(' ')}`);
+  for (const p of lab.policies ?? []) {
+    lines.push(`  network policy ${p.namespace}/${p.name}: pods ${selectorText(p.podSelector)} accept TCP ${p.port} only from pods ${selectorText(p.from)}` +
+      `${p.fromCidrs?.length ? ` and ${p.fromCidrs.join(', ')} (the gateway's NodePort SNAT)` : ''}; ICMP and other ports denied`);
+  }
+  if (lab.gateway) {
+    const g = lab.gateway;
+    lines.push(`  gateway ${g.node} (tessera-gateway run, shared NIC ${g.bridge}, ${g.nodeIp}); external host ${g.extNetns} ${g.extIp}; NodePort ${g.nodePort} for default/web`);
+  }
   const passed = checks.filter((x) => x.ok).length;
   lines.push(`Reachability, performed just now: ${passed}/${checks.length} checks ok`);
   // One line per (from, to): the ping and the TCP exchange between the same pods side by side.

@@ -14,12 +14,12 @@ export interface ClusterCidrs {
 /** Port of the watcher's /healthz and /readyz, on loopback inside the central netns. */
 export const WATCHER_HEALTH_PORT = 9477;
 
-export function startWatcher(o: { binDir: string; dir: string; netns: string; apiserverUrl: string; token: string; nbRemotes: string[]; cidrs: ClusterCidrs }): number {
+export function startWatcher(o: { binDir: string; dir: string; netns: string; apiserverUrl: string; token: string; nbRemotes: string[]; cidrs: ClusterCidrs; extraArgs?: string[] }): number {
   return spawnDaemon({
     dir: o.dir, name: 'tessera-watcher', netns: o.netns, cmd: join(o.binDir, 'tessera-watcher'),
     args: ['--kube-api', o.apiserverUrl, '--kube-token', o.token, '--nb', o.nbRemotes.join(','),
       '--cluster-cidr', o.cidrs.cluster, '--node-subnet-prefix', '24', '--service-cidr', o.cidrs.service, '--join-cidr', o.cidrs.join,
-      '--health-listen', `127.0.0.1:${WATCHER_HEALTH_PORT}`, '--log-file', join(o.dir, 'tessera-watcher.file.log')],
+      '--health-listen', `127.0.0.1:${WATCHER_HEALTH_PORT}`, '--log-file', join(o.dir, 'tessera-watcher.file.log'), ...(o.extraArgs ?? [])],
   });
 }
 

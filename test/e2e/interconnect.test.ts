@@ -11,7 +11,7 @@ import {
   IC_CM, applyConfigMap, canonical, deleteConfigMap, events, ping, routes, seedConfigMap, seedYaml, status, tcp, waitEvent, waitState,
   type ConfigMapObj,
 } from '../integration/interconnect/fixture/helpers.js';
-import { icSbctl, killMember, raftLeader } from '../integration/interconnect/fixture/icdb.js';
+import { icSbctl, killMember, raftLeader } from '../../lab/icdb.js';
 import { scriptNodeSwitch } from '../../lab/nb-script.js';
 import { run } from '../../lab/exec.js';
 import { waitFor } from '../../lab/wait.js';

@@ -1,0 +1,231 @@
+// `make lab CLUSTERS=2`: several lab clusters on one underlay, interconnected by OVN-IC. Each cluster is a whole
+// startLab() lab (NB/SB/northd, API test server, tessera-watcher, nodes with tessera-agent, pods via cnitool) with
+// its own cluster CIDR; its watcher gets --sb and so runs the interconnect controller and a managed ovn-ic. The IC
+// NB/SB databases run in their own netns. Each cluster gets the Kube-OVN docs' kube-system/ovn-ic-config seed
+// (test/integration/interconnect/fixture/seeds/, applied as written; only az-name and gw-nodes differ per
+// cluster), so the addresses below are the docs': underlay 192.168.65.0/24, IC DB on 192.168.65.3.
+//   <p>ul        underlay bridge          <p>icdb      192.168.65.3  IC-NB :6645, IC-SB :6646
+//   <p>az<k>-central  192.168.65.<10k>    <p>az<k>-az<k>-gw, -az<k>-node2  192.168.65.<10k+1>, .<10k+2>
+// Pods: web-<i> on every node and client on az<k>-gw, from 10.<15+k>.0.0/16 (az1 10.16, az2 10.17).
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadYaml } from '@kubernetes/client-node';
+import { startLab, teardownLab, CIDRS, type Lab } from './cluster.js';
+import { startIcDb, IC_NB_PORT, IC_SB_PORT, type IcDb } from './icdb.js';
+import type { KubeObject } from './kube.js';
+import { writeLabFile, type LabFile, type MultiClusterLabFile } from './lab-file.js';
+import { addAddr, addNetns } from './netns.js';
+import { SB_PORT } from './ovn-central.js';
+import { BIN_DIR, REPO_ROOT, defaultStateDir } from './paths.js';
+import { formatReport, pingCheck, runChecks, tcpExchange, POD_SERVER_PORT, type CheckResult } from './report.js';
+import { createUnderlay, plugUnderlay, UNDERLAY_NIC } from './underlay.js';
+import { waitFor } from './wait.js';
+
+export const SEED_DIR = join(REPO_ROOT, 'test/integration/interconnect/fixture/seeds');
+export const DEFAULT_SEED = 'seed-auto-route.yaml';
+const SUBNET = '192.168.65';
+const UNDERLAY_CIDR = `${SUBNET}.0/24`;
+const ICDB_IP = `${SUBNET}.3`;
+const IC_CM = '/api/v1/namespaces/kube-system/configmaps';
+export const STATUS_CM = `${IC_CM}/ovn-ic-status`;
+
+export interface MultiLabOptions {
+  prefix?: string;
+  stateDir?: string;
+  /** Number of clusters (az1..azN). Default 2. */
+  clusters?: number;
+  /** Nodes per cluster: az<k>-gw (the IC gateway node of the seed) and az<k>-node2... Default 2. */
+  nodes?: number;
+  /** Seed file under SEED_DIR. Default seed-auto-route.yaml. */
+  seed?: string;
+  binDir?: string;
+  keepOnFailure?: boolean;
+  log?: (msg: string) => void;
+}
+
+export interface MultiLab {
+  readonly file: MultiClusterLabFile;
+  readonly labFilePath: string;
+  readonly clusters: Lab[];
+  readonly icdb: IcDb;
+  /** Every cluster's own checks, then the cross-cluster ones. */
+  check(): Promise<CheckResult[]>;
+  report(checks: CheckResult[], elapsedMs: number | undefined): string;
+  stop(): Promise<void>;
+}
+
+export const clusterName = (k: number): string => `az${k + 1}`;
+export const clusterCidr = (k: number): string => `10.${16 + k}.0.0/16`;
+
+interface ConfigMap extends KubeObject {
+  data?: Record<string, string>;
+}
+
+/** The seed ConfigMap for cluster `az`: the document as written for az1; az-name and gw-nodes substituted for others. */
+export function seedConfigMap(file: string, az: string): ConfigMap {
+  let text = readFileSync(join(SEED_DIR, file), 'utf8');
+  if (az !== 'az1') text = text.replace('az-name: "az1"', `az-name: "${az}"`).replace('gw-nodes: "az1-gw"', `gw-nodes: "${az}-gw"`);
+  return loadYaml<ConfigMap>(text);
+}
+
+async function icStatus(lab: Lab): Promise<Record<string, string>> {
+  try {
+    return (await (lab.kube as NonNullable<Lab['kube']>).get<ConfigMap>(STATUS_CM)).data ?? {};
+  } catch {
+    return {};
+  }
+}
+
+export async function startMultiLab(o: MultiLabOptions = {}): Promise<MultiLab> {
+  const t0 = Date.now();
+  const prefix = o.prefix ?? 'tessera-';
+  const stateDir = resolve(o.stateDir ?? defaultStateDir(prefix));
+  const runDir = join(stateDir, 'run');
+  const count = o.clusters ?? 2;
+  if (!Number.isInteger(count) || count < 2 || count > 4) throw new Error(`lab clusters: ${count} (want 2..4)`);
+  const nodesPer = o.nodes ?? 2;
+  if (!Number.isInteger(nodesPer) || nodesPer < 1 || nodesPer > 4) throw new Error(`lab nodes per cluster: ${nodesPer} (want 1..4)`);
+  const seed = o.seed ?? DEFAULT_SEED;
+  const log = o.log ?? ((): void => undefined);
+  const binDir = o.binDir ?? BIN_DIR;
+
+  for (const n of await teardownLab({ prefix, stateDir })) log(`warning: ${n}`);
+  mkdirSync(runDir, { recursive: true });
+  const stop = async (): Promise<void> => {
+    for (const n of await teardownLab({ prefix, stateDir })) log(`warning: ${n}`);
+  };
+  try {
+    const ul = `${prefix}ul`;
+    log(`underlay ${ul} (${UNDERLAY_CIDR}), IC DB ${prefix}icdb ${ICDB_IP}, ${count} clusters of ${nodesPer} nodes`);
+    await createUnderlay(ul);
+    const icNetns = `${prefix}icdb`;
+    await addNetns(icNetns);
+    await plugUnderlay(ul, icNetns, 'icdb');
+    await addAddr(icNetns, UNDERLAY_NIC, `${ICDB_IP}/24`);
+    const icdb = await startIcDb([{ netns: icNetns, ip: ICDB_IP, dir: join(runDir, 'icdb') }]);
+
+    const clusterPrefix = (k: number): string => `${prefix}${clusterName(k)}-`;
+    const started = await Promise.allSettled(Array.from({ length: count }, (_, k) => {
+      const az = clusterName(k);
+      const base = 10 * (k + 1);
+      const dir = join(runDir, az);
+      const cidrs = { ...CIDRS, cluster: clusterCidr(k) };
+      return startLab({
+        prefix: clusterPrefix(k), stateDir: dir, binDir, log: (m) => log(`${az}: ${m}`),
+        nodeNames: Array.from({ length: nodesPer }, (_, i) => (i === 0 ? `${az}-gw` : `${az}-node${i + 1}`)),
+        network: { sharedUnderlay: { netns: ul, cidr: UNDERLAY_CIDR }, centralIp: `${SUBNET}.${base}`, nodeIp: (i) => `${SUBNET}.${base + 1 + i}`, vethTag: az },
+        cidrs,
+        // The watcher runs the interconnect controller (and its ovn-ic) once it has the SB.
+        watcherArgs: ['--sb', `tcp:${SUBNET}.${base}:${SB_PORT}`, '--run-dir', join(dir, 'run', 'central'), '--ovn-ic', 'managed'],
+      });
+    }));
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const clusters = started.map((r) => (r as PromiseFulfilledResult<Lab>).value);
+
+    log(`kube-system/ovn-ic-config from ${seed} in every cluster`);
+    for (const [k, lab] of clusters.entries()) {
+      const kube = lab.kube as NonNullable<Lab['kube']>;
+      await kube.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-system' } }).catch(() => undefined);
+      await kube.create(IC_CM, seedConfigMap(seed, clusterName(k)));
+    }
+    const statuses: Array<Record<string, string>> = [];
+    for (const [k, lab] of clusters.entries()) {
+      const others = clusters.map((_, j) => clusterName(j)).filter((_, j) => j !== k);
+      let last: Record<string, string> = {};
+      await waitFor(`${clusterName(k)} ovn-ic-status connected to ${others.join(', ')}`, async () => {
+        last = await icStatus(lab);
+        return last.state === 'connected' && others.every((a) => (last[`remote.${a}`] ?? '') !== '');
+      }, 90_000).catch((err: Error) => {
+        throw new Error(`${err.message}; last status: ${JSON.stringify(last)}`);
+      });
+      statuses.push(last);
+    }
+    log(`clusters connected ${Date.now() - t0} ms after start`);
+
+    const file: MultiClusterLabFile = {
+      ...clusters[0]!.file,
+      prefix,
+      clusters: clusters.map((c, k) => ({ ...c.file, name: clusterName(k), clusterCidr: clusterCidr(k), stateDir: c.stateDir,
+        icStatus: { state: statuses[k]?.state ?? '', message: statuses[k]?.message ?? '', overlaps: statuses[k]?.overlaps ?? '' } })),
+      interconnect: {
+        icNb: [`tcp:${ICDB_IP}:${IC_NB_PORT}`], icSb: [`tcp:${ICDB_IP}:${IC_SB_PORT}`],
+        unixSockets: { nb: icdb.nbSockets, sb: icdb.sbSockets }, netns: icNetns, seed, statusConfigMap: 'kube-system/ovn-ic-status',
+      },
+    };
+    // Routes are learned a moment after the ports bind: wait until the first cross-cluster ping passes.
+    const [a, b] = [file.clusters[0]!, file.clusters[1]!];
+    const from = a.pods.find((p) => p.name === 'client') ?? a.pods[0]!;
+    const to = b.pods[0]!;
+    const ms = await waitFor(`${a.name}/${from.name} to reach ${b.name}/${to.name} ${to.ip}`, async () => (await pingCheck(from, to.ip, to.name)).ok, 60_000, 500);
+    log(`cross-cluster path up (${ms} ms of waiting)`);
+    const labFilePath = join(stateDir, 'lab.json');
+    writeLabFile(labFilePath, file);
+    log(`lab.json written (${labFilePath}) ${Date.now() - t0} ms after start`);
+    return {
+      file, labFilePath, clusters, icdb,
+      check: () => multiClusterChecks(file),
+      report: (checks, elapsedMs) => formatMultiReport(file, checks, elapsedMs),
+      stop,
+    };
+  } catch (err) {
+    if (o.keepOnFailure) log(`lab start failed; left as is for inspection (logs under ${runDir})`);
+    else {
+      log(`lab start failed, tearing down: ${(err as Error).message}`);
+      await stop();
+    }
+    throw err;
+  }
+}
+
+type Cluster = MultiClusterLabFile['clusters'][number];
+const tag = (c: Cluster, p: LabFile['pods'][number]): string => `${c.name}:${p.namespace}/${p.name}`;
+
+/**
+ * From every pod to every pod of every other cluster, by pod IP: ping and TCP (bytes both ways). Pods on non-gateway
+ * nodes cross their own cluster to its gateway chassis first.
+ */
+export async function crossClusterChecks(f: MultiClusterLabFile): Promise<CheckResult[]> {
+  const jobs: Array<Promise<CheckResult>> = [];
+  for (const a of f.clusters) {
+    for (const b of f.clusters) {
+      if (b === a) continue;
+      for (const [from, to] of a.pods.flatMap((x) => b.pods.map((y) => [x, y] as const))) {
+        jobs.push((async (): Promise<CheckResult> => {
+          const ping = await pingCheck(from, to.ip, tag(b, to));
+          const tcp = await tcpExchange(from.netns, to.ip, POD_SERVER_PORT);
+          const tcpOk = tcp.ok && tcp.server === `${to.namespace}/${to.name}`;
+          return { kind: 'cluster', from: tag(a, from), to: tag(b, to), target: to.ip, ok: ping.ok && tcpOk,
+            detail: `ping ${ping.ok ? '' : 'FAILED '}${ping.detail}; tcp ${tcpOk ? '' : 'FAILED '}${tcp.ok && !tcpOk ? `answered by ${tcp.server}` : tcp.detail}` };
+        })());
+      }
+    }
+  }
+  return Promise.all(jobs);
+}
+
+export async function multiClusterChecks(f: MultiClusterLabFile): Promise<CheckResult[]> {
+  const own = await Promise.all(f.clusters.map((c) => runChecks(c, { servers: true })));
+  const tagged = own.flatMap((cs, k) => cs.map((c) => ({ ...c, from: `${f.clusters[k]!.name}:${c.from}`, to: `${f.clusters[k]!.name}:${c.to}` })));
+  return [...tagged, ...await crossClusterChecks(f)];
+}
+
+export function formatMultiReport(f: MultiClusterLabFile, checks: CheckResult[], elapsedMs: number | undefined): string {
+  const lines: string[] = [];
+  lines.push(`Tessera multi-cluster lab: ${f.clusters.length} clusters interconnected by OVN-IC (netns prefix "${f.prefix}")` +
+    `${elapsedMs === undefined ? '' : ` up in ${(elapsedMs / 1000).toFixed(1)} s`}.`);
+  lines.push(`  IC DB ${f.interconnect.netns}: IC-NB ${f.interconnect.icNb.join(',')}, IC-SB ${f.interconnect.icSb.join(',')}; ` +
+    `each cluster's tessera-watcher runs the interconnect controller and its ovn-ic (kube-system/ovn-ic-config from ${f.interconnect.seed})`);
+  for (const c of f.clusters) {
+    const mine = checks.filter((x) => x.kind !== 'cluster' && x.from.startsWith(`${c.name}:`)).map((x) => ({ ...x, from: x.from.slice(c.name.length + 1), to: x.to.slice(c.name.length + 1) }));
+    lines.push(`Cluster ${c.name} (cluster CIDR ${c.clusterCidr}), ovn-ic-status ${c.icStatus.state}: ${c.icStatus.message}` +
+      `${c.icStatus.overlaps ? ` (overlap reported, not exchanged: ${c.icStatus.overlaps})` : ''}`);
+    lines.push(...formatReport(c, mine, undefined).split('\n').slice(1).map((l) => `  ${l}`));
+  }
+  const cross = checks.filter((x) => x.kind === 'cluster');
+  lines.push(`Across clusters (pod IP to pod IP through the transit switch), performed just now: ${cross.filter((x) => x.ok).length}/${cross.length} ok`);
+  for (const x of cross) lines.push(`  ${x.ok ? 'ok  ' : 'FAIL'} ${x.from} -> ${x.to} ${x.target}: ${x.detail}`);
+  const passed = checks.filter((x) => x.ok).length;
+  lines.push(`All checks: ${passed}/${checks.length} ok`);
+  return lines.join('\n');
+}
