@@ -149,3 +149,37 @@ export function canonicalJson(v: unknown): string {
     return sorted;
   });
 }
+
+/**
+ * Whether two JSON values serialize the same up to key order (what comparing canonicalJson of both
+ * says), without serializing: keys whose value is undefined count as absent. `skip` names top-level
+ * keys to ignore. Every update compares the new object with the stored one, so this is on the hot path.
+ */
+export function jsonEqual(a: unknown, b: unknown, skip?: ReadonlySet<string>): boolean {
+  // JSON.stringify writes NaN and Infinity as null.
+  if (typeof a === 'number' && !Number.isFinite(a)) a = null;
+  if (typeof b === 'number' && !Number.isFinite(b)) b = null;
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) {
+      // In arrays, undefined (and functions) serialize as null.
+      const x = a[i] === undefined ? null : a[i];
+      const y = b[i] === undefined ? null : b[i];
+      if (!jsonEqual(x, y)) return false;
+    }
+    return true;
+  }
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  let na = 0;
+  for (const k in ra) {
+    if (skip?.has(k) || ra[k] === undefined) continue;
+    na++;
+    if (!Object.prototype.hasOwnProperty.call(rb, k) || !jsonEqual(ra[k], rb[k])) return false;
+  }
+  let nb = 0;
+  for (const k in rb) if (!skip?.has(k) && rb[k] !== undefined) nb++;
+  return na === nb;
+}

@@ -54,7 +54,10 @@ interface Route {
 }
 
 function sendJson(res: http.ServerResponse, code: number, body: unknown): void {
-  const data = JSON.stringify(body);
+  sendRaw(res, code, JSON.stringify(body));
+}
+
+function sendRaw(res: http.ServerResponse, code: number, data: string): void {
   res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) });
   res.end(data);
 }
@@ -176,11 +179,28 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
     res.flushHeaders();
     const apiVersion = apiVersionOf(route.rt);
+    // Events are written once per event-loop turn, not one socket write each: a burst of requests
+    // handled in one turn then costs each watch stream one write (a syscall and a wake-up of the
+    // client) instead of one per event, which was the server's largest cost in a 1,000-pod burst.
+    let pending: string[] = [];
+    let scheduled = false;
+    const flush = () => {
+      scheduled = false;
+      if (pending.length && !res.writableEnded) res.write(pending.length === 1 ? pending[0] : pending.join(''));
+      pending = [];
+    };
+    const write = (line: string) => {
+      pending.push(line);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    };
     const bookmark = (extra?: Record<string, string>) =>
-      res.write(`{"type":"BOOKMARK","object":${JSON.stringify({ kind: route.rt.kind, apiVersion, metadata: { resourceVersion: String(store.resourceVersion), ...(extra ? { annotations: extra } : {}) } })}}\n`);
+      write(`{"type":"BOOKMARK","object":${JSON.stringify({ kind: route.rt.kind, apiVersion, metadata: { resourceVersion: String(store.resourceVersion), ...(extra ? { annotations: extra } : {}) } })}}\n`);
     let cancel: () => void;
     try {
-      cancel = store.watch(route.rt, filter, { send: (type: EventType, _ev, json) => void res.write(`{"type":"${type}","object":${json}}\n`) }, fromRV);
+      cancel = store.watch(route.rt, filter, { send: (type: EventType, _ev, json) => write(`{"type":"${type}","object":${json}}\n`) }, fromRV);
     } catch (err) {
       // Too old: the real server answers 200 and sends a single ERROR event carrying the Status.
       if (err instanceof ApiError) {
@@ -195,6 +215,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       cancel();
       for (const t of timers) clearTimeout(t);
       watches.delete(stop);
+      flush();
       if (!res.writableEnded) res.end();
     };
     watches.add(stop);
@@ -256,7 +277,8 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       if (method === 'POST') {
         if (rt.namespaced && namespace === undefined) throw errors.methodNotAllowed(`create ${rt.plural} needs a namespace in the path`);
         checkJsonContentType(req);
-        return sendJson(res, 201, store.createShared(rt, namespace, await readJson(req)));
+        // The parsed body is ours to keep; the response reuses the JSON the watch events were sent with.
+        return sendRaw(res, 201, store.json(store.createShared(rt, namespace, await readJson(req), true)));
       }
       if (method === 'DELETE') {
         const filter = filterFrom(rt, q, namespace);
@@ -268,17 +290,17 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     if (isWatch && method === 'GET') return handleWatch(req, res, route, q);
     switch (method) {
       case 'GET':
-        return sendJson(res, 200, store.getShared(rt, namespace, name));
+        return sendRaw(res, 200, store.json(store.getShared(rt, namespace, name)));
       case 'PUT':
         checkJsonContentType(req);
-        return sendJson(res, 200, store.updateShared(rt, namespace, name, await readJson(req), sub));
+        return sendRaw(res, 200, store.json(store.updateShared(rt, namespace, name, await readJson(req), sub, false, true)));
       case 'PATCH': {
         const ct = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
         const type = PATCH_TYPES[ct];
         if (!type) throw errors.unsupportedMediaType(ct);
         const body = await readJson(req);
         if (body === undefined) throw errors.badRequest('the patch body is empty');
-        return sendJson(res, 200, store.patchShared(rt, namespace, name, type, body, sub));
+        return sendRaw(res, 200, store.json(store.patchShared(rt, namespace, name, type, body, sub, true)));
       }
       case 'DELETE': {
         const body = (await readJson(req)) as { preconditions?: { uid?: string; resourceVersion?: string } } | undefined;

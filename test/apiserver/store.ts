@@ -1,7 +1,7 @@
 // The object store behind the test double: objects per resource type, one global resourceVersion,
 // a bounded event history for watch resumption, and the watchers to fan events out to.
 import { randomUUID } from 'node:crypto';
-import { apiVersionOf, canonicalJson, RESOURCE_TYPES, type KubeObject, type ResourceType } from './resources.js';
+import { apiVersionOf, jsonEqual, RESOURCE_TYPES, type KubeObject, type ResourceType } from './resources.js';
 import { ApiError, errors } from './status.js';
 import { matchFields, matchLabels, type FieldRequirement, type LabelRequirement } from './selectors.js';
 import { jsonPatch, mergePatch, parseJsonPatch, PatchError, strategicMergePatch, type Json } from './patch.js';
@@ -60,14 +60,17 @@ function keyOf(namespace: string | undefined, name: string): string {
   return `${namespace ?? ''}/${name}`;
 }
 
-/** Everything but metadata and status: what bumps metadata.generation when it changes. */
-function specPart(obj: KubeObject): string {
-  const { metadata: _m, status: _s, ...rest } = obj;
-  return canonicalJson(rest);
+const NOT_SPEC = new Set(['metadata', 'status']);
+const RV = new Set(['resourceVersion']);
+const META = new Set(['metadata']);
+
+/** Everything but metadata and status is the same: what leaves metadata.generation alone. */
+function sameSpec(a: KubeObject, b: KubeObject): boolean {
+  return jsonEqual(a, b, NOT_SPEC);
 }
 
 function sameIgnoringRV(a: KubeObject, b: KubeObject): boolean {
-  return canonicalJson({ ...a, metadata: { ...a.metadata, resourceVersion: undefined } }) === canonicalJson({ ...b, metadata: { ...b.metadata, resourceVersion: undefined } });
+  return jsonEqual(a, b, META) && jsonEqual(a.metadata, b.metadata, RV);
 }
 
 export class Store {
@@ -80,6 +83,8 @@ export class Store {
   private readonly watchers = new Map<ResourceType, Set<{ filter: Filter; sink: WatchSink }>>();
   private readonly alloc: ServiceAllocator;
   private readonly nsType: ResourceType;
+  /** JSON of stored objects, made once: watch events and the write's own response send the same bytes. */
+  private readonly jsonCache = new WeakMap<KubeObject, string>();
 
   constructor(opts: StoreOptions = {}) {
     this.historySize = Math.max(1, opts.historySize ?? 10000);
@@ -122,6 +127,13 @@ export class Store {
     return obj;
   }
 
+  /** The JSON of an object this store returned (stored objects are never changed in place, so it is made once). */
+  json(obj: KubeObject): string {
+    let j = this.jsonCache.get(obj);
+    if (j === undefined) this.jsonCache.set(obj, (j = JSON.stringify(obj)));
+    return j;
+  }
+
   /** A copy of the object: in-process callers may change it and pass it back to update(). */
   get(rt: ResourceType, namespace: string | undefined, name: string): KubeObject {
     return structuredClone(this.getShared(rt, namespace, name));
@@ -144,8 +156,9 @@ export class Store {
     return { items, resourceVersion: this.rv };
   }
 
-  createShared(rt: ResourceType, namespace: string | undefined, body: unknown): KubeObject {
-    const obj = this.checkBody(rt, body);
+  /** `bodyOwned`: the caller hands `body` over (e.g. just parsed from a request), so it is not copied. */
+  createShared(rt: ResourceType, namespace: string | undefined, body: unknown, bodyOwned = false): KubeObject {
+    const obj = this.checkBody(rt, body, bodyOwned);
     const meta = obj.metadata;
     if (rt.namespaced) {
       if (meta.namespace !== undefined && meta.namespace !== '' && namespace !== undefined && meta.namespace !== namespace)
@@ -185,8 +198,8 @@ export class Store {
    * PUT. `subresource` 'status' changes only status; the main resource ignores status changes when the
    * kind has a status subresource. A stale metadata.resourceVersion is a 409 Conflict.
    */
-  updateShared(rt: ResourceType, namespace: string | undefined, name: string, body: unknown, subresource?: 'status', fromPatch = false): KubeObject {
-    const obj = this.checkBody(rt, body);
+  updateShared(rt: ResourceType, namespace: string | undefined, name: string, body: unknown, subresource?: 'status', fromPatch = false, bodyOwned = false): KubeObject {
+    const obj = this.checkBody(rt, body, bodyOwned);
     const meta = obj.metadata;
     if (meta.name !== undefined && meta.name !== name) throw errors.badRequest(`the name of the object (${meta.name}) does not match the name on the URL (${name})`);
     if (rt.namespaced && meta.namespace !== undefined && meta.namespace !== '' && meta.namespace !== namespace)
@@ -197,7 +210,7 @@ export class Store {
     if (!cur) {
       if (rt.allowCreateOnUpdate && !subresource && !fromPatch) {
         delete meta.resourceVersion;
-        return this.createShared(rt, namespace, { ...obj, metadata: { ...meta, name } });
+        return this.createShared(rt, namespace, { ...obj, metadata: { ...meta, name } }, true);
       }
       throw errors.notFound(rt.group, rt.plural, name);
     }
@@ -238,7 +251,7 @@ export class Store {
     m.resourceVersion = cur.metadata.resourceVersion;
     this.validate(rt, next, cur);
     if (sameIgnoringRV(next, cur)) return cur;
-    if (specPart(next) !== specPart(cur)) m.generation = (cur.metadata.generation ?? 1) + 1;
+    if (!sameSpec(next, cur)) m.generation = (cur.metadata.generation ?? 1) + 1;
     if (m.deletionTimestamp && (m.finalizers ?? []).length === 0) return this.remove(rt, key, next);
     m.resourceVersion = String(++this.rv);
     all.set(key, next);
@@ -246,7 +259,8 @@ export class Store {
     return next;
   }
 
-  patchShared(rt: ResourceType, namespace: string | undefined, name: string, type: PatchType, patch: unknown, subresource?: 'status'): KubeObject {
+  /** `patchOwned`: the caller hands `patch` over (the result may share parts of it), so nothing is copied twice. */
+  patchShared(rt: ResourceType, namespace: string | undefined, name: string, type: PatchType, patch: unknown, subresource?: 'status', patchOwned = false): KubeObject {
     if (type === 'strategic' && rt.custom) throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (strategic merge patch is not supported for custom resources)`);
     const cur = this.getShared(rt, namespace, name);
     const doc = structuredClone(cur) as unknown as Json;
@@ -266,7 +280,7 @@ export class Store {
     if (pm.name !== cur.metadata.name) throw errors.invalid(rt.group, rt.kind, name, [{ field: 'metadata.name', message: `Invalid value: ${JSON.stringify(pm.name)}: field is immutable` }]);
     if (rt.namespaced && pm.namespace !== cur.metadata.namespace) throw errors.invalid(rt.group, rt.kind, name, [{ field: 'metadata.namespace', message: `Invalid value: ${JSON.stringify(pm.namespace)}: field is immutable` }]);
     if (pm.uid !== cur.metadata.uid) throw errors.invalid(rt.group, rt.kind, name, [{ field: 'metadata.uid', message: `Invalid value: ${JSON.stringify(pm.uid)}: field is immutable` }]);
-    return this.updateShared(rt, namespace, name, patched, subresource, true);
+    return this.updateShared(rt, namespace, name, patched, subresource, true, patchOwned);
   }
 
   deleteShared(rt: ResourceType, namespace: string | undefined, name: string, opts: DeleteOptions = {}): KubeObject {
@@ -328,7 +342,7 @@ export class Store {
     if (fromRV !== undefined && fromRV > this.rv) throw errors.gone(`resource version ${fromRV} is newer than the server's (${this.rv}); relist`);
     if (fromRV === undefined) {
       // No resourceVersion: the current state as ADDED events, then changes.
-      for (const o of this.listShared(rt, filter).items) sink.send('ADDED', { rv: Number(o.metadata.resourceVersion), rt, type: 'ADDED', object: o }, JSON.stringify(o));
+      for (const o of this.listShared(rt, filter).items) sink.send('ADDED', { rv: Number(o.metadata.resourceVersion), rt, type: 'ADDED', object: o }, this.json(o));
     } else {
       for (const ev of this.history) if (ev.rt === rt && ev.rv > fromRV) this.deliver(ev, filter, sink);
     }
@@ -346,13 +360,13 @@ export class Store {
     return gone;
   }
 
-  private checkBody(rt: ResourceType, body: unknown): KubeObject {
+  private checkBody(rt: ResourceType, body: unknown, owned: boolean): KubeObject {
     if (!isObj(body)) throw errors.badRequest(`the request body must be a ${rt.kind} object`);
     const apiVersion = apiVersionOf(rt);
     if (body.kind !== undefined && body.kind !== rt.kind) throw errors.badRequest(`the body kind "${String(body.kind)}" does not match the resource kind "${rt.kind}"`);
     if (body.apiVersion !== undefined && body.apiVersion !== apiVersion) throw errors.badRequest(`the body apiVersion "${String(body.apiVersion)}" does not match "${apiVersion}"`);
     if (body.metadata !== undefined && !isObj(body.metadata)) throw errors.badRequest('metadata must be an object');
-    const obj = structuredClone(body) as KubeObject;
+    const obj = (owned ? body : structuredClone(body)) as KubeObject;
     obj.metadata ??= {};
     return { apiVersion, kind: rt.kind, ...obj };
   }
@@ -377,7 +391,7 @@ export class Store {
     else if (now) type = 'ADDED';
     else if (before) type = 'DELETED';
     else return;
-    ev.json ??= JSON.stringify(ev.object);
+    ev.json ??= this.json(ev.object);
     sink.send(type, ev, ev.json);
   }
 
