@@ -31,7 +31,7 @@ runMain(WATCHER_SPEC.name, async () => {
   const kubeConfig = loadKubeConfig({ server: config.kubeApi, token: config.kubeToken, kubeconfig: config.kubeconfig });
   const clients = makeClients(kubeConfig);
   const informers = new WatcherInformers(clients, log);
-  const watcher = new Watcher(config, nb, informers.stores, new KubeWriter(clients), log);
+  const watcher = new Watcher(config, nb, informers.stores, new KubeWriter(clients, 'tessera-watcher', config.workers), log);
   informers.register({
     nodes: { changed: (n) => watcher.nodeChanged(keyOf(n)) },
     pods: { changed: (p, old, del) => watcher.podChanged(p, old, del) },
