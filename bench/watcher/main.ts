@@ -184,6 +184,25 @@ async function main(): Promise<void> {
     unwatch();
     // The watcher may annotate a pod before the bench has read the create's response: that counts as 0.
     const lat = [...created].map(([k, t]) => Math.max(0, annotated.get(k)! - t));
+    // BENCH_TIMELINE=1: pods created and annotated per 100 ms, to see whether a backlog builds during the burst.
+    if (process.env.BENCH_TIMELINE) {
+      const bucket = (t: number) => Math.floor((t - t0) / 100);
+      const rows = new Map<number, [number, number]>();
+      const count = (t: number, i: 0 | 1) => {
+        const r = rows.get(bucket(t)) ?? [0, 0];
+        r[i]++;
+        rows.set(bucket(t), r);
+      };
+      for (const t of created.values()) count(t, 0);
+      for (const t of annotated.values()) count(t, 1);
+      let c = 0;
+      let a = 0;
+      for (const k of [...rows.keys()].sort((x, y) => x - y)) {
+        c += rows.get(k)![0];
+        a += rows.get(k)![1];
+        process.stdout.write(`t=${k * 100} ms: created ${c}, annotated ${a}, backlog ${c - a}\n`);
+      }
+    }
     const latSent = [...sent].map(([k, t]) => annotated.get(k)! - t);
     const s1 = await stats();
     const txPerPod = (s1.transactions - s0.transactions) / PODS;
