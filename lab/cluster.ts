@@ -6,7 +6,7 @@ import { INTEGRATION_BRIDGE, macFromIPv4, podPort } from '../lib/names.js';
 import { NODE_SUBNET_ANNOTATION, POD_NETWORKS_ANNOTATION, parsePodNetworks, type PodNetwork } from '../lib/kube/annotations.js';
 import { CNI_CACHE_RESULTS, cnitool, containerdCniArgs, writeNodeConflist, type NodeCniConfig } from './cni.js';
 import { resolveComponents, type Components } from './components.js';
-import { alive, livePids, spawnDaemon, stopDaemons } from './daemon.js';
+import { alive, livePids, readPid, spawnDaemon, stopDaemons } from './daemon.js';
 import { run, type RunOptions } from './exec.js';
 import { kubeClient, nodePath, podPath, startApiServer, type ApiServerInfo, type KubeObject, type UnixKubeClient } from './kube.js';
 import { writeLabFile, type LabFile } from './lab-file.js';
@@ -116,6 +116,8 @@ export interface Lab {
   readonly figures: Required<StartFigures>;
   /** PIDs of the lab's daemons that are alive now (from its pidfiles). */
   pids(): number[];
+  /** Stops tessera-watcher with `signal` (SIGKILL: a crash; its children stay) and starts it again; returns the new PID. */
+  restartWatcher(signal?: NodeJS.Signals): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -293,6 +295,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
 
     // Node subnets: the lab's own allocation in script mode, the watcher's annotation otherwise.
     const subnets = new Map<string, string>();
+    let launchWatcher: (() => number) | undefined;
     if (apiStarted) {
       api = await apiStarted;
       kube = kubeClient(api);
@@ -308,8 +311,10 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     }
     if (components.watcher && api) {
       log('tessera-watcher');
-      const watcherPid = startWatcher({ binDir, dir: central.dir, netns: names.central, apiserverUrl: api.url, token: api.token, nbRemotes: [central.nbTcp], cidrs,
+      const a = api;
+      launchWatcher = () => startWatcher({ binDir, dir: central.dir, netns: names.central, apiserverUrl: a.url, token: a.token, nbRemotes: [central.nbTcp], cidrs,
         extraArgs: opts.watcherArgs ?? [] });
+      const watcherPid = launchWatcher();
       const k = kube as UnixKubeClient;
       for (const n of nodeNames) {
         await waitFor(`tessera-watcher to annotate node ${n} with ${NODE_SUBNET_ANNOTATION}`, async () => {
@@ -525,6 +530,16 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       figures,
       report: (checks, elapsedMs) => formatReport(file, checks, elapsedMs, figures),
       pids: () => livePids(runDir).filter(alive),
+      restartWatcher: async (signal = 'SIGTERM') => {
+        if (!launchWatcher) throw new Error('lab: this lab runs no tessera-watcher');
+        const pidfile = join(central.dir, 'tessera-watcher.pid');
+        const old = readPid(pidfile);
+        if (old !== undefined && alive(old)) {
+          process.kill(old, signal);
+          await waitFor(`tessera-watcher (pid ${old}) to exit after ${signal}`, () => !alive(old), 15_000, 100);
+        }
+        return launchWatcher();
+      },
       stop,
     };
   } catch (err) {
