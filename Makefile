@@ -26,9 +26,15 @@ test-e2e: build
 
 test: typecheck test-unit test-integration test-e2e
 
-lab: build
-	$(TSX) lab/main.ts up
+# make lab CLUSTERS=2: two clusters interconnected by OVN-IC (lab/README.md). LAB_ARGS passes more options
+# to lab/main.ts (e.g. LAB_ARGS="--no-policy --no-gateway --nodes 3").
+CLUSTERS ?= 1
+LAB_ARGS ?=
 
+lab: build
+	$(TSX) lab/main.ts up --clusters $(CLUSTERS) $(LAB_ARGS)
+
+# Removes either kind of lab (one cluster or CLUSTERS=N).
 lab-down:
 	$(TSX) lab/main.ts down
 
