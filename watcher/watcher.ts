@@ -155,7 +155,7 @@ export class Watcher {
       nodeSubnets: this.ctx.subnets.nodes().length,
       podAddresses: this.ctx.ipam.allocated,
       queues: Object.fromEntries(Object.entries(this.queues).map(([k, q]) => [k, { length: q.length, processed: q.processed }])),
-      rssBytes: process.memoryUsage().rss,
+      rssBytes: process.memoryUsage.rss(), // not memoryUsage(): that walks the heap, and /stats is polled
       podLatencyMs: { nbCommitted: this.latencySummary('nb'), annotated: this.latencySummary('annotated') },
     };
   }
