@@ -22,13 +22,16 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const PODS = Number(process.env.BENCH_PODS ?? 1000);
 const NODES = 10;
 const SAMPLE = Number(process.env.BENCH_NBCTL_SAMPLE ?? 50);
+/** POSTs in flight during the burst (fewer: a slower arrival rate, to see the latency when not throughput-bound). */
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 64);
 const TOKEN = 'bench';
 
 /** The API test double as its own process (as kube-apiserver is): returns its URL and a stop function. */
 async function startApiProcess(): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
-  // BENCH_API_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the API server process.
+  // BENCH_API_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the API server process;
+  // BENCH_API_LOG=FILE keeps its request log (method, path, status, time in the server).
   const nodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(ROOT, 'test/apiserver/main.ts'), '--listen', '127.0.0.1:0', '--token', TOKEN, '--history', '200000'], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(ROOT, 'test/apiserver/main.ts'), '--listen', '127.0.0.1:0', '--token', TOKEN, '--history', '200000', ...(process.env.BENCH_API_LOG ? ['--log-file', process.env.BENCH_API_LOG] : [])], {
     cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_EXTRA_CA_CERTS: '' },
   });
   const url = await new Promise<string>((res, rej) => {
@@ -142,7 +145,7 @@ async function main(): Promise<void> {
     }
     if (!s0) throw new Error('watcher /stats did not answer');
 
-    // ---- 1,000 pods in one burst (POSTs with up to 64 in flight, as a scheduler-driven burst would) ----
+    // ---- 1,000 pods in one burst (POSTs with up to 64 in flight, as a scheduler-driven burst would; BENCH_IN_FLIGHT) ----
     // A pod is created when the API server has accepted it (the create returned), as creationTimestamp
     // says; the time its POST was sent is kept too, to show what queueing for the API server adds.
     const sent = new Map<string, number>();
@@ -165,7 +168,7 @@ async function main(): Promise<void> {
     const cpu0 = { api: cpuMs(api.pid), watcher: cpuMs(child.pid!), bench: process.cpuUsage() };
     const t0 = performance.now();
     let next = 0;
-    await Promise.all(Array.from({ length: 64 }, async () => {
+    await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
       while (next < PODS) {
         const i = next++;
         const name = `p${i}`;
@@ -245,7 +248,7 @@ async function main(): Promise<void> {
     const out = [
       `pods: ${PODS} in one burst over ${NODES} nodes (API test server in its own process; POSTs done in ${f1(createMs)} ms); burst wall time ${f1(burstMs)} ms (${f1((PODS / burstMs) * 1000)} pods/s)`,
       `pod create -> annotated: p50 ${f1(pct(lat, 50))} ms, p99 ${f1(pct(lat, 99))} ms, max ${f1(Math.max(...lat))} ms (target p99 < 200 ms: ${pct(lat, 99) < 200 ? 'met' : 'NOT met'})`,
-      `pod POST sent -> annotated (adds the wait for the API server's answer, 64 POSTs in flight): p50 ${f1(pct(latSent, 50))} ms, p99 ${f1(pct(latSent, 99))} ms`,
+      `pod POST sent -> annotated (adds the wait for the API server's answer, ${IN_FLIGHT} POSTs in flight): p50 ${f1(pct(latSent, 50))} ms, p99 ${f1(pct(latSent, 99))} ms`,
       `watcher-side latency from the pod event: -> LSP committed in NB p50 ${f1(s1.podLatencyMs.nbCommitted.p50)} ms, p99 ${f1(s1.podLatencyMs.nbCommitted.p99)} ms; -> annotation accepted p50 ${f1(s1.podLatencyMs.annotated.p50)} ms, p99 ${f1(s1.podLatencyMs.annotated.p99)} ms (${s1.podLatencyMs.annotated.count} pods)`,
       `CPU during the burst: API test server ${f1(cpu.api)} ms (${(cpu.api / PODS).toFixed(2)} ms/pod), watcher ${f1(cpu.watcher)} ms (${(cpu.watcher / PODS).toFixed(2)} ms/pod), bench client ${f1(cpu.bench)} ms (${(cpu.bench / PODS).toFixed(2)} ms/pod)`,
       `service with 100 endpoints: create -> LB programmed ${f1(svcMs)} ms; endpoint change -> LB updated in place ${f1(svcUpdateMs)} ms`,
@@ -254,6 +257,9 @@ async function main(): Promise<void> {
       `reference, one ovn-nbctl process per operation (sample of ${SAMPLE} pods, 4 processes each, sequential): ${f1(refPerPodMs)} ms per pod`,
       `ratio: ovn-nbctl per pod / watcher per pod (burst wall time / pods) = ${f1(refPerPodMs)} / ${f1(watcherPerPodMs)} = ${f1(refPerPodMs / watcherPerPodMs)}x`,
     ];
+    // A failed sync is retried with backoff, which a latency tail would hide: say how many there were.
+    const warnings = readFileSync(logFile, 'utf8').split('\n').filter((l) => /warn/i.test(l));
+    out.push(`watcher warnings: ${warnings.length}${warnings.length ? ` (first: ${warnings[0].slice(0, 200)})` : ''}`);
     process.stdout.write(out.join('\n') + '\n');
   } catch (err) {
     process.stderr.write(`bench failed: ${(err as Error).message}\nwatcher log tail:\n${readFileSync(logFile, 'utf8').split('\n').slice(-30).join('\n')}\n`);
