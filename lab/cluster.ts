@@ -19,7 +19,7 @@ import { POD_IFNAME, cnitoolContainerId, createPodNetns, hostVethName, netnsPath
 import { POD_SERVER_PORT, formatReport, runChecks, tcpExchange, type CheckResult, type StartFigures } from './report.js';
 import { addLabGateway, gatewayChecks, type GatewayOptions } from './gateway.js';
 import { networkPoliciesPath, networkPolicyObject, verdict, type LabPolicySpec } from './policy.js';
-import { startAgent, startWatcher, type ClusterCidrs } from './tessera.js';
+import { WATCHER_HEALTH_PORT, httpOk, startAgent, startWatcher, type ClusterCidrs } from './tessera.js';
 import { UNDERLAY_NIC, createUnderlay, plugUnderlay } from './underlay.js';
 import { GiveUp, waitFor } from './wait.js';
 
@@ -116,7 +116,11 @@ export interface Lab {
   readonly figures: Required<StartFigures>;
   /** PIDs of the lab's daemons that are alive now (from its pidfiles). */
   pids(): number[];
-  /** Stops tessera-watcher with `signal` (SIGKILL: a crash; its children stay) and starts it again; returns the new PID. */
+  /** Stops tessera-watcher with `signal` (SIGKILL: a crash; its children, e.g. a managed ovn-ic, stay). */
+  stopWatcher(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts tessera-watcher again with the same flags and waits for /readyz; returns its PID. */
+  startWatcher(): Promise<number>;
+  /** stopWatcher then startWatcher. */
   restartWatcher(signal?: NodeJS.Signals): Promise<number>;
   stop(): Promise<void>;
 }
@@ -499,6 +503,22 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     writeLabFile(labFilePath, file);
     log(`lab.json written (${labFilePath}) ${Date.now() - t0} ms after start`);
 
+    const stopWatcher = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
+      const old = readPid(join(central.dir, 'tessera-watcher.pid'));
+      if (old === undefined || !alive(old)) return;
+      process.kill(old, signal);
+      await waitFor(`tessera-watcher (pid ${old}) to exit after ${signal}`, () => !alive(old), 15_000, 100);
+    };
+    const startWatcherAgain = async (): Promise<number> => {
+      if (!launchWatcher) throw new Error('lab: this lab runs no tessera-watcher');
+      const pid = launchWatcher();
+      await waitFor(`tessera-watcher to be ready again (log: ${join(central.dir, 'tessera-watcher.log')})`, async () => {
+        if (!alive(pid)) throw new GiveUp(`tessera-watcher exited; see ${join(central.dir, 'tessera-watcher.log')}`);
+        return httpOk(names.central, WATCHER_HEALTH_PORT, '/readyz');
+      }, 30_000, 200);
+      return pid;
+    };
+
     return {
       file, stateDir, runDir, labFilePath, central, nodes, kube,
       nbctl: (args) => nbctl(central, args),
@@ -530,15 +550,11 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       figures,
       report: (checks, elapsedMs) => formatReport(file, checks, elapsedMs, figures),
       pids: () => livePids(runDir).filter(alive),
+      stopWatcher,
+      startWatcher: startWatcherAgain,
       restartWatcher: async (signal = 'SIGTERM') => {
-        if (!launchWatcher) throw new Error('lab: this lab runs no tessera-watcher');
-        const pidfile = join(central.dir, 'tessera-watcher.pid');
-        const old = readPid(pidfile);
-        if (old !== undefined && alive(old)) {
-          process.kill(old, signal);
-          await waitFor(`tessera-watcher (pid ${old}) to exit after ${signal}`, () => !alive(old), 15_000, 100);
-        }
-        return launchWatcher();
+        await stopWatcher(signal);
+        return startWatcherAgain();
       },
       stop,
     };

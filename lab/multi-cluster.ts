@@ -7,11 +7,12 @@
 //   <p>ul        underlay bridge          <p>icdb      192.168.65.3  IC-NB :6645, IC-SB :6646
 //   <p>az<k>-central  192.168.65.<10k>    <p>az<k>-az<k>-gw, -az<k>-node2  192.168.65.<10k+1>, .<10k+2>
 // Pods: web-<i> on every node and client on az<k>-gw, from 10.<15+k>.0.0/16 (az1 10.16, az2 10.17).
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadYaml } from '@kubernetes/client-node';
-import { startLab, teardownLab, CIDRS, type Lab } from './cluster.js';
-import { startIcDb, IC_NB_PORT, IC_SB_PORT, type IcDb } from './icdb.js';
+import { defaultPods, startLab, teardownLab, CIDRS, type Lab, type LabPodSpec } from './cluster.js';
+import { stopDaemons } from './daemon.js';
+import { startIcDb, IC_NB_PORT, IC_SB_PORT, type IcDb, type IcDbMember } from './icdb.js';
 import type { KubeObject } from './kube.js';
 import { writeLabFile, type LabFile, type MultiClusterLabFile } from './lab-file.js';
 import { addAddr, addNetns } from './netns.js';
@@ -26,6 +27,8 @@ export const DEFAULT_SEED = 'seed-auto-route.yaml';
 const SUBNET = '192.168.65';
 const UNDERLAY_CIDR = `${SUBNET}.0/24`;
 const ICDB_IP = `${SUBNET}.3`;
+/** IC DB members: the seed's ic-db-host list for Raft is "192.168.65.3,192.168.65.2,192.168.65.1". */
+const ICDB_IPS = [ICDB_IP, `${SUBNET}.2`, `${SUBNET}.1`];
 const IC_CM = '/api/v1/namespaces/kube-system/configmaps';
 export const STATUS_CM = `${IC_CM}/ovn-ic-status`;
 
@@ -36,8 +39,12 @@ export interface MultiLabOptions {
   clusters?: number;
   /** Nodes per cluster: az<k>-gw (the IC gateway node of the seed) and az<k>-node2... Default 2. */
   nodes?: number;
-  /** Seed file under SEED_DIR. Default seed-auto-route.yaml. */
-  seed?: string;
+  /** Seed file under SEED_DIR. Default seed-auto-route.yaml. null: apply none and do not wait (tests apply their own). */
+  seed?: string | null;
+  /** IC databases: one standalone server pair (default) or a 3-member Raft cluster on .3, .2, .1. */
+  icDb?: 'single' | 'raft';
+  /** Pods per cluster (default: defaultPods of the cluster's nodes). */
+  pods?: (cluster: string, nodeNames: string[]) => LabPodSpec[];
   binDir?: string;
   keepOnFailure?: boolean;
   log?: (msg: string) => void;
@@ -48,6 +55,10 @@ export interface MultiLab {
   readonly labFilePath: string;
   readonly clusters: Lab[];
   readonly icdb: IcDb;
+  /** Every IC DB member's netns/IP/dir (three, the last two used by Raft only). */
+  readonly icMembers: IcDbMember[];
+  /** Replaces the IC databases (standalone <-> Raft); disable interconnection in the clusters first. */
+  restartIcDb(kind: 'single' | 'raft'): Promise<IcDb>;
   /** Every cluster's own checks, then the cross-cluster ones. */
   check(): Promise<CheckResult[]>;
   report(checks: CheckResult[], elapsedMs: number | undefined): string;
@@ -85,7 +96,7 @@ export async function startMultiLab(o: MultiLabOptions = {}): Promise<MultiLab> 
   if (!Number.isInteger(count) || count < 2 || count > 4) throw new Error(`lab clusters: ${count} (want 2..4)`);
   const nodesPer = o.nodes ?? 2;
   if (!Number.isInteger(nodesPer) || nodesPer < 1 || nodesPer > 4) throw new Error(`lab nodes per cluster: ${nodesPer} (want 1..4)`);
-  const seed = o.seed ?? DEFAULT_SEED;
+  const seed = o.seed === undefined ? DEFAULT_SEED : o.seed;
   const log = o.log ?? ((): void => undefined);
   const binDir = o.binDir ?? BIN_DIR;
 
@@ -99,10 +110,20 @@ export async function startMultiLab(o: MultiLabOptions = {}): Promise<MultiLab> 
     log(`underlay ${ul} (${UNDERLAY_CIDR}), IC DB ${prefix}icdb ${ICDB_IP}, ${count} clusters of ${nodesPer} nodes`);
     await createUnderlay(ul);
     const icNetns = `${prefix}icdb`;
-    await addNetns(icNetns);
-    await plugUnderlay(ul, icNetns, 'icdb');
-    await addAddr(icNetns, UNDERLAY_NIC, `${ICDB_IP}/24`);
-    const icdb = await startIcDb([{ netns: icNetns, ip: ICDB_IP, dir: join(runDir, 'icdb') }]);
+    const icMembers: IcDbMember[] = ICDB_IPS.map((ip, i) => ({ netns: i === 0 ? icNetns : `${prefix}icdb${i + 1}`, ip, dir: join(runDir, `icdb${i + 1}`) }));
+    const plugged = new Set<string>();
+    const plugMembers = async (n: number): Promise<void> => {
+      for (const m of icMembers.slice(0, n)) {
+        if (plugged.has(m.netns)) continue;
+        await addNetns(m.netns);
+        await plugUnderlay(ul, m.netns, m.netns.slice(prefix.length));
+        await addAddr(m.netns, UNDERLAY_NIC, `${m.ip}/24`);
+        plugged.add(m.netns);
+      }
+    };
+    const members = (kind: 'single' | 'raft'): IcDbMember[] => (kind === 'raft' ? icMembers : icMembers.slice(0, 1));
+    await plugMembers(o.icDb === 'raft' ? 3 : 1);
+    let icdb = await startIcDb(members(o.icDb ?? 'single'));
 
     const clusterPrefix = (k: number): string => `${prefix}${clusterName(k)}-`;
     const started = await Promise.allSettled(Array.from({ length: count }, (_, k) => {
@@ -110,27 +131,40 @@ export async function startMultiLab(o: MultiLabOptions = {}): Promise<MultiLab> 
       const base = 10 * (k + 1);
       const dir = join(runDir, az);
       const cidrs = { ...CIDRS, cluster: clusterCidr(k) };
+      const nodeNames = Array.from({ length: nodesPer }, (_, i) => (i === 0 ? `${az}-gw` : `${az}-node${i + 1}`));
       return startLab({
         prefix: clusterPrefix(k), stateDir: dir, binDir, log: (m) => log(`${az}: ${m}`),
-        nodeNames: Array.from({ length: nodesPer }, (_, i) => (i === 0 ? `${az}-gw` : `${az}-node${i + 1}`)),
+        nodeNames, pods: o.pods ? o.pods(az, nodeNames) : defaultPods(nodeNames),
         network: { sharedUnderlay: { netns: ul, cidr: UNDERLAY_CIDR }, centralIp: `${SUBNET}.${base}`, nodeIp: (i) => `${SUBNET}.${base + 1 + i}`, vethTag: az },
         cidrs,
         // The watcher runs the interconnect controller (and its ovn-ic) once it has the SB.
-        watcherArgs: ['--sb', `tcp:${SUBNET}.${base}:${SB_PORT}`, '--run-dir', join(dir, 'run', 'central'), '--ovn-ic', 'managed'],
+        // A fixed identity, as a Deployment's pod keeps its name: a restarted watcher takes its Lease back at once.
+        watcherArgs: ['--sb', `tcp:${SUBNET}.${base}:${SB_PORT}`, '--run-dir', join(dir, 'run', 'central'), '--ovn-ic', 'managed', '--identity', `${az}-watcher`],
       });
     }));
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     const clusters = started.map((r) => (r as PromiseFulfilledResult<Lab>).value);
 
-    log(`kube-system/ovn-ic-config from ${seed} in every cluster`);
-    for (const [k, lab] of clusters.entries()) {
+    for (const lab of clusters) {
       const kube = lab.kube as NonNullable<Lab['kube']>;
       await kube.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-system' } }).catch(() => undefined);
-      await kube.create(IC_CM, seedConfigMap(seed, clusterName(k)));
     }
+    const restartIcDb = async (kind: 'single' | 'raft'): Promise<IcDb> => {
+      for (const m of icMembers) await stopDaemons(m.dir);
+      for (const m of icMembers) rmSync(m.dir, { recursive: true, force: true });
+      await plugMembers(kind === 'raft' ? 3 : 1);
+      icdb = await startIcDb(members(kind));
+      return icdb;
+    };
     const statuses: Array<Record<string, string>> = [];
+    if (seed !== null) log(`kube-system/ovn-ic-config from ${seed} in every cluster`);
     for (const [k, lab] of clusters.entries()) {
+      if (seed === null) break;
+      await (lab.kube as NonNullable<Lab['kube']>).create(IC_CM, seedConfigMap(seed, clusterName(k)));
+    }
+    for (const [k, lab] of clusters.entries()) {
+      if (seed === null) break;
       const others = clusters.map((_, j) => clusterName(j)).filter((_, j) => j !== k);
       let last: Record<string, string> = {};
       await waitFor(`${clusterName(k)} ovn-ic-status connected to ${others.join(', ')}`, async () => {
@@ -150,20 +184,23 @@ export async function startMultiLab(o: MultiLabOptions = {}): Promise<MultiLab> 
         icStatus: { state: statuses[k]?.state ?? '', message: statuses[k]?.message ?? '', overlaps: statuses[k]?.overlaps ?? '' } })),
       interconnect: {
         icNb: [`tcp:${ICDB_IP}:${IC_NB_PORT}`], icSb: [`tcp:${ICDB_IP}:${IC_SB_PORT}`],
-        unixSockets: { nb: icdb.nbSockets, sb: icdb.sbSockets }, netns: icNetns, seed, statusConfigMap: 'kube-system/ovn-ic-status',
+        unixSockets: { nb: icdb.nbSockets, sb: icdb.sbSockets }, netns: icNetns, seed: seed ?? '', statusConfigMap: 'kube-system/ovn-ic-status',
       },
     };
     // Routes are learned a moment after the ports bind: wait until the first cross-cluster ping passes.
     const [a, b] = [file.clusters[0]!, file.clusters[1]!];
-    const from = a.pods.find((p) => p.name === 'client') ?? a.pods[0]!;
-    const to = b.pods[0]!;
-    const ms = await waitFor(`${a.name}/${from.name} to reach ${b.name}/${to.name} ${to.ip}`, async () => (await pingCheck(from, to.ip, to.name)).ok, 60_000, 500);
-    log(`cross-cluster path up (${ms} ms of waiting)`);
+    const from = a.pods.find((p) => p.name === 'client') ?? a.pods[0];
+    const to = b.pods[0];
+    if (seed !== null && from && to) {
+      const ms = await waitFor(`${a.name}/${from.name} to reach ${b.name}/${to.name} ${to.ip}`, async () => (await pingCheck(from, to.ip, to.name)).ok, 60_000, 500);
+      log(`cross-cluster path up (${ms} ms of waiting)`);
+    }
     const labFilePath = join(stateDir, 'lab.json');
     writeLabFile(labFilePath, file);
     log(`lab.json written (${labFilePath}) ${Date.now() - t0} ms after start`);
     return {
-      file, labFilePath, clusters, icdb,
+      file, labFilePath, clusters, icMembers, restartIcDb,
+      get icdb() { return icdb; },
       check: () => multiClusterChecks(file),
       report: (checks, elapsedMs) => formatMultiReport(file, checks, elapsedMs),
       stop,

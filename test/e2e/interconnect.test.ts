@@ -1,10 +1,11 @@
-// OVN-IC interconnection end to end: two AZs (each NB/SB/northd, API test server, interconnect controller with its
-// managed ovn-ic, one gateway node with pods) and the IC databases, driven only through the documented ConfigMap
-// (the Kube-OVN docs' YAML, applied as is). The phases share one fixture and run in order.
+// OVN-IC interconnection end to end: two AZs of `make lab CLUSTERS=2`'s lab (each NB/SB/northd, API test server,
+// the real tessera-watcher running the interconnect controller and its managed ovn-ic, two nodes with the real
+// tessera-agent, pods via cnitool) and the IC databases, driven only through the documented ConfigMap (the Kube-OVN
+// docs' YAML, applied as is). The phases share one fixture and run in order. Pod IPs and node subnets come from
+// the watcher's IPAM (az1 10.16.0.0/16, az2 10.17.0.0/16, /24 per node).
 // Set TIC_KEEP=1 to leave the fixture running after the suite (teardown: the next run, or cleanupTwoAz()).
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { loadYaml } from '@kubernetes/client-node';
 import { startTwoAz, type TwoAz, type Az } from '../integration/interconnect/fixture/two-az.js';
 import {
@@ -12,7 +13,7 @@ import {
   type ConfigMapObj,
 } from '../integration/interconnect/fixture/helpers.js';
 import { icSbctl, killMember, raftLeader } from '../../lab/icdb.js';
-import { scriptNodeSwitch } from '../../lab/nb-script.js';
+import { NODE_SUBNET_ANNOTATION } from '../../lib/kube/annotations.js';
 import { run } from '../../lab/exec.js';
 import { waitFor } from '../../lab/wait.js';
 import { alive, readPid } from '../../lab/daemon.js';
@@ -45,11 +46,27 @@ describe('interconnect e2e (OVN-IC, two AZs)', function () {
   let f: TwoAz;
   let az1: Az;
   let az2: Az;
+  // Node subnets (the watcher's) and pod IPs (its IPAM): az1-gw's, az2-gw's, and az2-node2's (pc's, the subnet the
+  // no-advertise Subnet takes out of the exchange).
+  let SUB1: string;
+  let SUB2: string;
+  let NOADV: string;
+  let PA: string;
+  let PB: string;
+  let PC: string;
+  const subnetOf = (az: Az, node: string): string => {
+    const n = az.lab.file.nodes.find((x) => x.name === node);
+    assert.ok(n, node);
+    return canonical(n.subnet);
+  };
 
   before(async function () {
     this.timeout(180_000);
-    f = await timed('two AZs + IC DB up', () => startTwoAz({ root: join(tmpdir(), 'tessera-tic') }));
+    f = await timed('two AZs + IC DB up', () => startTwoAz());
     [az1, az2] = f.azs;
+    [SUB1, SUB2, NOADV] = [subnetOf(az1, 'az1-gw'), subnetOf(az2, 'az2-gw'), subnetOf(az2, 'az2-node2')];
+    [PA, PB, PC] = [az1.pods.pa!.ip, az2.pods.pb!.ip, az2.pods.pc!.ip];
+    console.log(`      az1-gw ${SUB1} (pa ${PA}), az2-gw ${SUB2} (pb ${PB}), az2-node2 ${NOADV} (pc ${PC})`);
   });
   after(async function () {
     this.timeout(60_000);
@@ -73,12 +90,12 @@ describe('interconnect e2e (OVN-IC, two AZs)', function () {
     assert.match(await az1.nbctl(['lrp-get-gateway-chassis', 'az1-ts']), /az1-ts-az1-gw\s+100/);
 
     await timed('routes learned both ways', () => Promise.all([
-      waitFor('az1 to learn 10.17.0.0/24', () => learned(az1, '10.17.0.0/24'), 30_000),
-      waitFor('az2 to learn 10.16.0.0/24', () => learned(az2, '10.16.0.0/24'), 30_000),
+      waitFor(`az1 to learn ${SUB2}`, () => learned(az1, SUB2), 30_000),
+      waitFor(`az2 to learn ${SUB1}`, () => learned(az2, SUB1), 30_000),
     ]));
-    assert.ok(await timed('first ping az1/pa -> az2/pb', () => ping(az1.podNetns.pa, '10.17.0.10', 2, 10)), 'ping az1/pa -> az2/pb 10.17.0.10');
-    assert.ok(await ping(az2.podNetns.pb, '10.16.0.10'), 'ping az2/pb -> az1/pa 10.16.0.10');
-    const out = await tcp(az1.podNetns.pa, '10.17.0.10');
+    assert.ok(await timed('first ping az1/pa -> az2/pb', () => ping(az1.podNetns.pa, PB, 2, 10)), `ping az1/pa -> az2/pb ${PB}`);
+    assert.ok(await ping(az2.podNetns.pb, PA), `ping az2/pb -> az1/pa ${PA}`);
+    const out = await tcp(az1.podNetns.pa, PB);
     assert.match(out, /^hello from default\/pb$/m);
     assert.match(out, /received 50000 bytes/);
   });
@@ -93,21 +110,26 @@ describe('interconnect e2e (OVN-IC, two AZs)', function () {
     await waitFor('no AZ to learn 100.64.0.0/16 and IC-SB to hold no 100.64 route from the reporting AZ', async () =>
       !(await learned(az1, '100.64.0.0/16')) && !(await learned(az2, '100.64.0.0/16')) && (await icsbRoutes(f)).filter((r) => r === '100.64.0.0/16').length <= 1, 15_000);
     // The rest is unaffected: the pod subnets are still exchanged.
-    assert.ok(await learned(az1, '10.17.0.0/24'));
+    assert.ok(await learned(az1, SUB2));
   });
 
   it('a Subnet with disableInterConnection: true is not advertised and not reachable', async () => {
     // Control: before the Subnet exists, its CIDR is advertised and its pod reachable from az1.
-    await waitFor('az1 to learn 10.199.0.0/16', () => learned(az1, '10.199.0.0/16'), 30_000);
-    assert.ok(await ping(az1.podNetns.pa, '10.199.0.10', 2, 10), 'control: 10.199.0.10 reachable while advertised');
-    const subnet = loadYaml<ConfigMapObj>(seedYaml('seed-no-advertise-subnet.yaml'));
+    await waitFor(`az1 to learn ${NOADV}`, () => learned(az1, NOADV), 30_000);
+    assert.ok(await ping(az1.podNetns.pa, PC, 2, 10), `control: pc ${PC} reachable while advertised`);
+    // The docs' Subnet names 10.199.0.0/16, a switch of their own cluster; here the switch is az2-node2's, whose
+    // subnet the watcher allocated: the document is applied with that cidrBlock, unchanged otherwise.
+    const subnet = loadYaml<ConfigMapObj & { spec: { cidrBlock: string; disableInterConnection: boolean } }>(seedYaml('seed-no-advertise-subnet.yaml'));
+    assert.equal(subnet.spec.disableInterConnection, true);
+    subnet.spec.cidrBlock = NOADV;
     await az2.kube.create('/apis/kubeovn.io/v1/subnets', subnet);
-    await timed('Subnet created -> route withdrawn in az1', () => waitFor('az1 to drop 10.199.0.0/16', async () => !(await learned(az1, '10.199.0.0/16')), 30_000));
-    assert.ok(!(await icsbRoutes(f)).includes('10.199.0.0/16'), 'IC-SB no longer carries 10.199.0.0/16');
-    assert.match((await status(az2))['route-denylist'], /10\.199\.0\.0\/16/);
-    assert.match((await nbGlobal(az2)).options, /ic-route-blacklist="[^"]*10\.199\.0\.0\/16/);
-    assert.equal(await ping(az1.podNetns.pa, '10.199.0.10', 2, 3), false, '10.199.0.10 must not be reachable from az1');
-    assert.ok(await ping(az1.podNetns.pa, '10.17.0.10'), 'other subnets still reachable');
+    await timed('Subnet created -> route withdrawn in az1', () => waitFor(`az1 to drop ${NOADV}`, async () => !(await learned(az1, NOADV)), 30_000));
+    assert.ok(!(await icsbRoutes(f)).includes(NOADV), `IC-SB no longer carries ${NOADV}`);
+    const noadv = NOADV.replace(/\./g, '\\.').replace('/', '\\/');
+    assert.match((await status(az2))['route-denylist'], new RegExp(noadv));
+    assert.match((await nbGlobal(az2)).options, new RegExp(`ic-route-blacklist="[^"]*${noadv}`));
+    assert.equal(await ping(az1.podNetns.pa, PC, 2, 3), false, `pc ${PC} must not be reachable from az1`);
+    assert.ok(await ping(az1.podNetns.pa, PB), 'other subnets still reachable');
   });
 
   it('a change to the applied ConfigMap is refused with an Event and the running config stays', async () => {
@@ -118,7 +140,7 @@ describe('interconnect e2e (OVN-IC, two AZs)', function () {
     assert.match(ev.message, /kubectl -n kube-system delete cm ovn-ic-config/);
     await waitFor('status to carry the refusal', async () => ((await status(az1)).refused ?? '').includes('gw-nodes'), 10_000);
     assert.match(await az1.nbctl(['lrp-get-gateway-chassis', 'az1-ts']), /^az1-ts-az1-gw\s+100$/m);
-    assert.ok(await ping(az1.podNetns.pa, '10.17.0.10'));
+    assert.ok(await ping(az1.podNetns.pa, PB));
   });
 
   it('a controller killed with SIGKILL and restarted adopts the interconnection (same address, one ovn-ic, no duplicates)', async () => {
@@ -143,7 +165,7 @@ describe('interconnect e2e (OVN-IC, two AZs)', function () {
     assert.equal((await az1.nbctl(['--bare', '--columns=name', 'list', 'Gateway_Chassis'])).split('\n').filter((l) => l.trim()).length, 1, 'one Gateway_Chassis row');
     // The ConfigMap still differs from the applied config: the restarted controller refuses it again.
     assert.ok(((await status(az1)).refused ?? '').includes('gw-nodes') || (await waitFor('refusal after restart', async () => ((await status(az1)).refused ?? '').includes('gw-nodes'), 10_000)) >= 0);
-    assert.ok(await ping(az1.podNetns.pa, '10.17.0.10'));
+    assert.ok(await ping(az1.podNetns.pa, PB));
   });
 
   it('deleting the ConfigMap removes this AZ cleanly; the documented reset (ls-del ts) then re-enables in manual mode', async () => {
@@ -158,8 +180,8 @@ describe('interconnect e2e (OVN-IC, two AZs)', function () {
     assert.equal(g.name, '""');
     assert.doesNotMatch(await icSbctl(f.icdb, ['show']), /az1/, 'az1 gone from IC-SB');
     await waitFor('az2 to forget az1 routes and port', async () =>
-      !(await learned(az2, '10.16.0.0/24')) && !(await az2.nbctl(['show', 'ts'])).includes('ts-az1'), 15_000);
-    assert.equal(await ping(az1.podNetns.pa, '10.17.0.10', 1, 2), false, 'no path once disconnected');
+      !(await learned(az2, SUB1)) && !(await az2.nbctl(['show', 'ts'])).includes('ts-az1'), 15_000);
+    assert.equal(await ping(az1.podNetns.pa, PB, 1, 2), false, 'no path once disconnected');
     const node = await az1.kube.get<ConfigMapObj>('/api/v1/nodes/az1-gw');
     assert.equal(node.metadata.labels?.['tessera.io/ic-gw'], undefined, 'gateway label removed');
 
@@ -185,18 +207,18 @@ describe('interconnect e2e (OVN-IC, two AZs)', function () {
     const [s1, s2] = await timed('re-created (manual) -> connected', () => Promise.all([waitState(az1, 'connected', 60_000, 'remote.az2'), waitState(az2, 'connected', 60_000, 'remote.az1')]));
     assert.match((await nbGlobal(az1)).options, /ic-route-adv="?false"?.*ic-route-learn="?false"?/);
     assert.deepEqual(await anyLearned(az1), []);
-    assert.equal(await ping(az1.podNetns.pa, '10.17.0.10', 1, 2), false, 'manual mode: nothing routed yet');
+    assert.equal(await ping(az1.podNetns.pa, PB, 1, 2), false, 'manual mode: nothing routed yet');
     // The doc reads the remote addresses from `nbctl show`; the status ConfigMap carries the same.
     const remote2 = s1['remote.az2'];
     const remote1 = s2['remote.az1'];
     assert.ok((await az1.nbctl(['show', 'ts'])).includes(`${remote2}/24`), 'status matches the remote port in NB');
-    await az1.nbctl(['lr-route-add', ROUTER, '10.17.0.0/24', remote2]);
-    await az2.nbctl(['lr-route-add', ROUTER, '10.16.0.0/24', remote1]);
-    assert.ok(await timed('manual routes -> first ping', () => ping(az1.podNetns.pa, '10.17.0.10', 2, 10)), 'manual routes: az1 -> az2');
-    assert.match(await tcp(az2.podNetns.pb, '10.16.0.10'), /^hello from default\/pa$/m);
+    await az1.nbctl(['lr-route-add', ROUTER, SUB2, remote2]);
+    await az2.nbctl(['lr-route-add', ROUTER, SUB1, remote1]);
+    assert.ok(await timed('manual routes -> first ping', () => ping(az1.podNetns.pa, PB, 2, 10)), 'manual routes: az1 -> az2');
+    assert.match(await tcp(az2.podNetns.pb, PA), /^hello from default\/pa$/m);
     assert.ok(!(await icsbRoutes(f)).length, 'manual mode advertises nothing');
-    await az1.nbctl(['lr-route-del', ROUTER, '10.17.0.0/24']);
-    await az2.nbctl(['lr-route-del', ROUTER, '10.16.0.0/24']);
+    await az1.nbctl(['lr-route-del', ROUTER, SUB2]);
+    await az2.nbctl(['lr-route-del', ROUTER, SUB1]);
   });
 
   it('a ConfigMap deleted and re-created (changed) while the controller was down is applied, not refused', async () => {
@@ -223,18 +245,24 @@ describe('interconnect e2e (OVN-IC, two AZs)', function () {
     await applyConfigMap(az1, seedConfigMap('seed-raft.yaml', 'az1'));
     await applyConfigMap(az2, seedConfigMap('seed-raft.yaml', 'az2'));
     await timed('Raft: connected', () => Promise.all([waitState(az1, 'connected', 60_000, 'remote.az2'), waitState(az2, 'connected', 60_000, 'remote.az1')]));
-    await waitFor('az1 to learn 10.17.0.0/24 via Raft IC DB', () => learned(az1, '10.17.0.0/24'), 30_000);
-    assert.ok(await ping(az1.podNetns.pa, '10.17.0.10', 2, 10));
+    await waitFor(`az1 to learn ${SUB2} via Raft IC DB`, () => learned(az1, SUB2), 30_000);
+    assert.ok(await ping(az1.podNetns.pa, PB, 2, 10));
 
     const leader = await raftLeader(f.icdb, 'sb');
     assert.ok(leader, 'an IC-SB leader');
     await killMember(leader, 'sb');
     await killMember(leader, 'nb').catch(() => undefined);
     console.log(`      killed IC DB member ${leader.ip} (IC-SB leader, and its IC-NB)`);
-    // New state must still flow through the surviving majority: a new subnet in az2 is learned by az1.
-    await scriptNodeSwitch(az2.central, 'az2-extra', '10.17.1.0/24', '10.17.1.1');
-    await timed('after the kill: new az2 subnet learned by az1', () => waitFor('az1 to learn 10.17.1.0/24 after the kill', () => learned(az1, '10.17.1.0/24'), 60_000));
-    assert.ok(await ping(az1.podNetns.pa, '10.17.0.10'), 'data path unaffected');
+    // New state must still flow through the surviving majority: a new node in az2 gets a subnet from the watcher,
+    // which az1 learns.
+    await az2.kube.create('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'az2-extra' } });
+    let extra = '';
+    await waitFor('the watcher to give az2-extra a subnet', async () => {
+      extra = (await az2.kube.get<ConfigMapObj>('/api/v1/nodes/az2-extra')).metadata.annotations?.[NODE_SUBNET_ANNOTATION] ?? '';
+      return extra !== '';
+    }, 15_000);
+    await timed('after the kill: new az2 subnet learned by az1', () => waitFor(`az1 to learn ${extra} after the kill`, () => learned(az1, canonical(extra)), 60_000));
+    assert.ok(await ping(az1.podNetns.pa, PB), 'data path unaffected');
     const [s1, s2] = [await status(az1), await status(az2)];
     assert.equal(s1.state, 'connected');
     assert.equal(s2.state, 'connected');
