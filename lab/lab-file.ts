@@ -54,6 +54,8 @@ export interface MultiClusterLabFile extends LabFile {
     seed: string;
     statusConfigMap: string;
   };
+  /** What went wrong at start and how the lab repaired it (e.g. a stale ovn-controller flow). */
+  warnings?: string[];
 }
 
 export function writeLabFile(path: string, lab: LabFile): void {

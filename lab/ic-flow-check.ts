@@ -1,0 +1,43 @@
+// A known OVN 23.03 problem the multi-cluster lab detects rather than hides: ovn-ic sets the transit switch port's
+// requested-tnl-key a moment after the port is created, northd re-keys the Port_Binding, and ovn-controller's
+// incremental processing keeps the router -> transit switch patch flow with the port's old key (table 65 loads the
+// old reg14). Packets then leave the gateway with the wrong ingress key and the remote AZ drops them as looped.
+// Reproduce by hand: change options:requested-tnl-key of any router-type LSP and compare the SB tunnel_key with
+// `ovs-ofctl dump-flows br-int table=65` on a chassis. A full recompute (ovn-appctl ... recompute) repairs it.
+import { join } from 'node:path';
+import { run } from './exec.js';
+import type { Lab } from './cluster.js';
+import { ovnControllerCtl } from './ovs-node.js';
+
+export interface StalePatchFlow {
+  node: string;
+  port: string;
+  sbKey: number;
+  flowKey: number;
+}
+
+/** Gateway-node patch flows into the transit switch whose ingress key differs from the SB tunnel_key of the ts port. */
+export async function staleTransitFlows(lab: Lab, az: string, gwNode: string): Promise<StalePatchFlow[]> {
+  const node = lab.nodes.find((n) => n.name === gwNode);
+  if (!node) return [];
+  const dpKey = (await lab.sbctl(['--bare', '--columns=tunnel_key', 'find', 'Datapath_Binding', 'external_ids:interconn-ts=ts'])).trim();
+  const port = `ts-${az}`;
+  const portKey = (await lab.sbctl(['--bare', '--columns=tunnel_key', 'find', 'Port_Binding', `logical_port=${port}`])).trim();
+  if (!dpKey || !portKey) return [];
+  const flows = await run('ovs-ofctl', ['dump-flows', `unix:${join(node.dir, 'br-int.mgmt')}`, 'table=65']);
+  const hex = `0x${Number(dpKey).toString(16)}`;
+  const out: StalePatchFlow[] = [];
+  for (const m of flows.matchAll(new RegExp(`load:${hex}->OXM_OF_METADATA\\[\\],load:(0x[0-9a-f]+)->NXM_NX_REG14\\[\\]`, 'g'))) {
+    const flowKey = Number(m[1]);
+    if (flowKey !== Number(portKey)) out.push({ node: gwNode, port, sbKey: Number(portKey), flowKey });
+  }
+  return out;
+}
+
+/** Forces ovn-controller on `node` to recompute all flows. */
+export async function recompute(lab: Lab, nodeName: string): Promise<void> {
+  const node = lab.nodes.find((n) => n.name === nodeName);
+  const ctl = node && ovnControllerCtl(node);
+  if (!ctl) throw new Error(`no ovn-controller control socket on ${nodeName}`);
+  await run('ovs-appctl', ['-t', ctl, 'recompute']);
+}
