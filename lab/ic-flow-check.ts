@@ -41,3 +41,23 @@ export async function recompute(lab: Lab, nodeName: string): Promise<void> {
   if (!ctl) throw new Error(`no ovn-controller control socket on ${nodeName}`);
   await run('ovs-appctl', ['-t', ctl, 'recompute']);
 }
+
+/**
+ * Waits until ovn-ic has keyed this AZ's transit switch port (NB requested-tnl-key = SB tunnel_key), gives
+ * ovn-controller a second to follow, and recomputes the gateway node if its patch flow is still stale. Returns
+ * what it repaired (empty when OVN behaved), so callers can report it.
+ */
+export async function settleTransitFlows(lab: Lab, az: string, gwNode: string): Promise<StalePatchFlow[]> {
+  const port = `ts-${az}`;
+  const keyed = async (): Promise<boolean> => {
+    const nb = (await lab.nbctl(['--if-exists', 'get', 'Logical_Switch_Port', port, 'options:requested-tnl-key']).catch(() => '')).replace(/"/g, '').trim();
+    const sb = (await lab.sbctl(['--bare', '--columns=tunnel_key', 'find', 'Port_Binding', `logical_port=${port}`])).trim();
+    return nb !== '' && nb === sb;
+  };
+  for (let i = 0; i < 50 && !(await keyed()); i++) await new Promise((r) => setTimeout(r, 200));
+  if ((await staleTransitFlows(lab, az, gwNode)).length === 0) return [];
+  await new Promise((r) => setTimeout(r, 1000));
+  const stale = await staleTransitFlows(lab, az, gwNode);
+  if (stale.length > 0) await recompute(lab, gwNode);
+  return stale;
+}

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { loadYaml } from '@kubernetes/client-node';
 import { startTwoAz, type TwoAz, type Az } from '../integration/interconnect/fixture/two-az.js';
 import {
-  IC_CM, applyConfigMap, canonical, deleteConfigMap, events, ping, routes, seedConfigMap, seedYaml, status, tcp, waitEvent, waitState,
+  IC_CM, applyConfigMap, canonical, deleteConfigMap, events, ping, routes, seedConfigMap, seedYaml, settleTransit, status, tcp, waitEvent, waitState,
   type ConfigMapObj,
 } from '../integration/interconnect/fixture/helpers.js';
 import { icSbctl, killMember, raftLeader } from '../../lab/icdb.js';
@@ -78,6 +78,7 @@ describe('interconnect e2e (OVN-IC, two AZs)', function () {
     await applyConfigMap(az1, seedConfigMap('seed-auto-route.yaml', 'az1'));
     await applyConfigMap(az2, seedConfigMap('seed-auto-route.yaml', 'az2'));
     const [s1, s2] = await timed('ConfigMaps applied -> both AZs connected (ts created, ports bound in IC-SB)', () => Promise.all([waitState(az1, 'connected', 60_000, 'remote.az2'), waitState(az2, 'connected', 60_000, 'remote.az1')]));
+    await settleTransit(f.azs);
     // Each AZ sees the other's ts port, as `ovn-ic-sbctl show` does in the docs.
     assert.equal(s1['remote.az2'], s2['local-ts-port'].split(' ')[2].split('/')[0]);
     assert.equal(s2['remote.az1'], s1['local-ts-port'].split(' ')[2].split('/')[0]);
@@ -205,6 +206,7 @@ describe('interconnect e2e (OVN-IC, two AZs)', function () {
     await applyConfigMap(az1, seedConfigMap('seed-manual-route.yaml', 'az1'));
     await applyConfigMap(az2, seedConfigMap('seed-manual-route.yaml', 'az2'));
     const [s1, s2] = await timed('re-created (manual) -> connected', () => Promise.all([waitState(az1, 'connected', 60_000, 'remote.az2'), waitState(az2, 'connected', 60_000, 'remote.az1')]));
+    await settleTransit(f.azs);
     assert.match((await nbGlobal(az1)).options, /ic-route-adv="?false"?.*ic-route-learn="?false"?/);
     assert.deepEqual(await anyLearned(az1), []);
     assert.equal(await ping(az1.podNetns.pa, PB, 1, 2), false, 'manual mode: nothing routed yet');
@@ -245,6 +247,7 @@ describe('interconnect e2e (OVN-IC, two AZs)', function () {
     await applyConfigMap(az1, seedConfigMap('seed-raft.yaml', 'az1'));
     await applyConfigMap(az2, seedConfigMap('seed-raft.yaml', 'az2'));
     await timed('Raft: connected', () => Promise.all([waitState(az1, 'connected', 60_000, 'remote.az2'), waitState(az2, 'connected', 60_000, 'remote.az1')]));
+    await settleTransit(f.azs);
     await waitFor(`az1 to learn ${SUB2} via Raft IC DB`, () => learned(az1, SUB2), 30_000);
     assert.ok(await ping(az1.podNetns.pa, PB, 2, 10));
 
