@@ -10,7 +10,7 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadYaml } from '@kubernetes/client-node';
-import { defaultPods, startLab, teardownLab, CIDRS, type Lab, type LabPodSpec } from './cluster.js';
+import { DEFAULT_SERVICES, defaultPods, startLab, teardownLab, CIDRS, type Lab, type LabPodSpec } from './cluster.js';
 import { stopDaemons } from './daemon.js';
 import { startIcDb, IC_NB_PORT, IC_SB_PORT, type IcDb, type IcDbMember } from './icdb.js';
 import type { KubeObject } from './kube.js';
@@ -135,7 +135,7 @@ export async function startMultiLab(o: MultiLabOptions = {}): Promise<MultiLab> 
       const nodeNames = Array.from({ length: nodesPer }, (_, i) => (i === 0 ? `${az}-gw` : `${az}-node${i + 1}`));
       return startLab({
         prefix: clusterPrefix(k), stateDir: dir, binDir, log: (m) => log(`${az}: ${m}`),
-        nodeNames, pods: o.pods ? o.pods(az, nodeNames) : defaultPods(nodeNames),
+        nodeNames, pods: o.pods ? o.pods(az, nodeNames) : defaultPods(nodeNames), services: o.pods ? [] : DEFAULT_SERVICES,
         network: { sharedUnderlay: { netns: ul, cidr: UNDERLAY_CIDR }, centralIp: `${SUBNET}.${base}`, nodeIp: (i) => `${SUBNET}.${base + 1 + i}`, vethTag: az },
         cidrs,
         // The watcher runs the interconnect controller (and its ovn-ic) once it has the SB.

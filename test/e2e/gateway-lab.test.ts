@@ -1,8 +1,9 @@
 // The gateway on the standard lab (lab/gateway.ts, prefix tgw-lab-): an external host on the underlay,
 // tessera-gateway run on node1 in shared-NIC mode on br-phy, default/web as a NodePort. Checks what `make lab`
 // reports for the gateway: pod egress SNATed to the node IP (seen by the external host), the node's own traffic
-// still flowing, and external host -> NodePort -> web pods; then the lab's own checks still pass. Once with script
-// components and addLabGateway() on a running lab, once as make lab runs it (real components, startLab({ gateway })).
+// still flowing, and external host -> NodePort -> web pods; then the lab's own checks still pass. Here with script
+// components and addLabGateway() on a running lab; make lab's own way (real components, startLab({ gateway: true }))
+// is test/e2e/lab-make.test.ts.
 import assert from 'node:assert/strict';
 import { startLab, teardownLab, type Lab } from '../../lab/cluster.js';
 import { addLabGateway } from '../../lab/gateway.js';

@@ -117,5 +117,10 @@ describe('make lab CLUSTERS=2 (e2e, prefix tic-lab-): real watcher and agents, O
     const checks = await m.check();
     assert.deepEqual(checks.filter((c) => !c.ok).map((c) => `${c.from} -> ${c.to}: ${c.detail}`), []);
     assert.ok(checks.filter((c) => c.kind === 'cluster').length >= 18);
+    // Each cluster is a whole make-lab cluster: its own service answers from its own pods.
+    for (const c of f.clusters) {
+      assert.deepEqual(c.services.map((s) => `${s.namespace}/${s.name}`), ['default/web']);
+      assert.ok(checks.some((x) => x.kind === 'service' && x.from.startsWith(`${c.name}:`) && x.ok), `${c.name} service checked`);
+    }
   });
 });
