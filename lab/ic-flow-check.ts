@@ -25,13 +25,13 @@ export async function staleTransitFlows(lab: Lab, az: string, gwNode: string): P
   const portKey = (await lab.sbctl(['--bare', '--columns=tunnel_key', 'find', 'Port_Binding', `logical_port=${port}`])).trim();
   if (!dpKey || !portKey) return [];
   const flows = await run('ovs-ofctl', ['dump-flows', `unix:${join(node.dir, 'br-int.mgmt')}`, 'table=65']);
-  const hex = `0x${Number(dpKey).toString(16)}`;
-  const out: StalePatchFlow[] = [];
-  for (const m of flows.matchAll(new RegExp(`load:${hex}->OXM_OF_METADATA\\[\\],load:(0x[0-9a-f]+)->NXM_NX_REG14\\[\\]`, 'g'))) {
-    const flowKey = Number(m[1]);
-    if (flowKey !== Number(portKey)) out.push({ node: gwNode, port, sbKey: Number(portKey), flowKey });
-  }
-  return out;
+  return patchKeysInto(flows, Number(dpKey)).filter((k) => k !== Number(portKey)).map((flowKey) => ({ node: gwNode, port, sbKey: Number(portKey), flowKey }));
+}
+
+/** Ingress port keys (reg14) that table-65 patch flows load when they move a packet into datapath `dpKey`. */
+export function patchKeysInto(flows: string, dpKey: number): number[] {
+  const hex = `0x${dpKey.toString(16)}`;
+  return [...flows.matchAll(new RegExp(`load:${hex}->OXM_OF_METADATA\\[\\],load:(0x[0-9a-f]+)->NXM_NX_REG14\\[\\]`, 'g'))].map((m) => Number(m[1]));
 }
 
 /** Forces ovn-controller on `node` to recompute all flows. */
