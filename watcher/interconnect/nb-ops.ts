@@ -51,6 +51,9 @@ function sameSet(a: string[], b: string[]): boolean {
  * Ensures `<az>-ts` on the router (MAC, network, gateway chassis in priority order) and `ts-<az>` on the transit
  * switch. Returns no ops when everything already matches.
  */
+/** Set by ovn-ic on a transit switch port once it has allocated the port's tunnel key in IC-SB. */
+export const TNL_KEY_OPTION = 'requested-tnl-key';
+
 export function ensureTsPortOps(nb: Nb, o: { az: string; router: LogicalRouter; ts: LogicalSwitch; addr: TsPortAddress; gateways: GatewayChassisWant[] }): Op[] {
   const ops: Op[] = [];
   const lrpName = tsRouterPort(o.az);
@@ -78,13 +81,18 @@ export function ensureTsPortOps(nb: Nb, o: { az: string; router: LogicalRouter; 
     if (!o.router.ports.includes(lrp._uuid)) ops.push(nb.op.mutate('Logical_Router', [['_uuid', '==', o.router._uuid]], [['ports', 'insert', [lrp._uuid]]]));
   }
   const lsp = nb.cache.lookup('Logical_Switch_Port', 'name', lspName);
-  const lspRow = { name: lspName, type: 'router', addresses: ['router'], options: { 'router-port': lrpName }, external_ids: owner };
   if (!lsp) {
-    ops.push(nb.op.insert('Logical_Switch_Port', lspRow, 'lsp'));
+    ops.push(nb.op.insert('Logical_Switch_Port', { name: lspName, type: 'router', addresses: ['router'], options: { 'router-port': lrpName }, external_ids: owner }, 'lsp'));
     ops.push(nb.op.mutate('Logical_Switch', [['_uuid', '==', o.ts._uuid]], [['ports', 'insert', [ref('lsp')]]]));
   } else {
-    if (lsp.type !== 'router' || lsp.options['router-port'] !== lrpName || !sameSet(lsp.addresses, ['router'])) {
-      ops.push(nb.op.update('Logical_Switch_Port', [['_uuid', '==', lsp._uuid]], { type: 'router', addresses: ['router'], options: { 'router-port': lrpName } }));
+    if (lsp.type !== 'router' || !sameSet(lsp.addresses, ['router'])) {
+      ops.push(nb.op.update('Logical_Switch_Port', [['_uuid', '==', lsp._uuid]], { type: 'router', addresses: ['router'] }));
+    }
+    // Only our key changes: options also carries ovn-ic's requested-tnl-key (the port's IC-wide tunnel key),
+    // and dropping it would make northd re-key the port under ovn-controller's feet.
+    if (lsp.options['router-port'] !== lrpName) {
+      ops.push(nb.op.mutate('Logical_Switch_Port', [['_uuid', '==', lsp._uuid]], [['options', 'delete', ['router-port']]]));
+      ops.push(nb.op.mutate('Logical_Switch_Port', [['_uuid', '==', lsp._uuid]], [['options', 'insert', { 'router-port': lrpName }]]));
     }
     if (!o.ts.ports.includes(lsp._uuid)) ops.push(nb.op.mutate('Logical_Switch', [['_uuid', '==', o.ts._uuid]], [['ports', 'insert', [lsp._uuid]]]));
   }
