@@ -1,14 +1,15 @@
-// The lab's external host workload: answers every TCP connection with "<name> sees <peer address>" and closes, so
-// the report shows from the far side which source address a connection arrived with (the gateway's SNAT).
+// A TCP listener that answers every connection with "<name> sees <peer address>" and closes, so the far side shows
+// which source address a connection arrived with (the gateway's SNAT, or not). The lab's external host runs it, and
+// so do the gateway tests. It prints "listening <port>" once it accepts connections.
 import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 
 // --lab-run only tags the command line, so the lab's teardown (which kills by run dir) recognises this process.
-const { values } = parseArgs({ options: { name: { type: 'string' }, port: { type: 'string' }, 'lab-run': { type: 'string' } } });
+const { values } = parseArgs({ options: { name: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, 'lab-run': { type: 'string' } } });
 const name = values.name ?? 'external-host';
 const port = Number(values.port ?? 9000);
 
 createServer((sock) => {
   sock.end(`${name} sees ${sock.remoteAddress ?? '?'}\n`);
   sock.on('error', () => sock.destroy());
-}).listen(port, '0.0.0.0');
+}).listen(port, values.host ?? '0.0.0.0', () => process.stdout.write(`listening ${port}\n`));

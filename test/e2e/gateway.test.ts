@@ -42,8 +42,8 @@ describe('tessera-gateway in the lab (real OVS/OVN, external host)', function ()
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tgw-e2e-'));
     lab = await createLab(dir);
-    startProgram(dir, 'ext-listener', NS.ext, 'test/integration/gateway/peer-server.ts', ['--name', 'ext', '--port', '9000']);
-    startProgram(dir, 'gw1-listener', NS.gw1, 'test/integration/gateway/peer-server.ts', ['--name', 'gw1-host', '--port', '2222']);
+    startProgram(dir, 'ext-listener', NS.ext, 'lab/external-host.ts', ['--name', 'ext', '--port', '9000']);
+    startProgram(dir, 'gw1-listener', NS.gw1, 'lab/external-host.ts', ['--name', 'gw1-host', '--port', '2222']);
     await waitLogLine(dir, 'ext-listener', /listening 9000/);
     await waitLogLine(dir, 'gw1-listener', /listening 2222/);
     gw1Before = await netSnapshot(NS.gw1, ['eth1', 'lo']);

@@ -157,7 +157,7 @@ async function startPod(lab: GatewayLab, o: { name: string; node: GwNode; netns:
   await run('ovs-vsctl', [`--db=${o.node.db}`, '--may-exist', 'add-port', INTEGRATION_BRIDGE, host, '--', 'set', 'Interface', host,
     `external_ids:iface-id=default_${o.name}`, `external_ids:attached_mac=${mac}`, `external_ids:ip_addresses=${o.ip}/24`]);
   await waitFor(`${o.name} ovn-installed`, () => ovnInstalled({ dbSocket: o.node.db.slice('unix:'.length) }, host), 30_000);
-  startProgram(lab.dir, o.name, o.netns, 'test/integration/gateway/peer-server.ts', ['--name', o.name, '--port', '8080']);
+  startProgram(lab.dir, o.name, o.netns, 'lab/external-host.ts', ['--name', o.name, '--port', '8080']);
   await waitLogLine(lab.dir, o.name, /listening 8080/);
 }
 
