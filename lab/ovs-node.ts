@@ -23,18 +23,34 @@ export interface OvsNode {
 export const vsctl = (n: Pick<OvsNode, 'dbSocket'>, args: string[]): Promise<string> =>
   run('ovs-vsctl', [`--db=unix:${n.dbSocket}`, '--timeout=30', ...args]);
 
-export async function startOvsNode(o: { name: string; netns: string; dir: string; cidr: string; sbRemote: string }): Promise<OvsNode> {
-  mkdirSync(o.dir, { recursive: true });
-  const env = daemonEnv(o.dir);
-  const db = join(o.dir, 'conf.db');
-  const dbSocket = join(o.dir, 'db.sock');
+/** A node's own ovsdb-server and ovs-vswitchd (userspace datapath), state and sockets in `dir`. */
+export async function startOvsDaemons(netns: string, dir: string): Promise<{ dbSocket: string }> {
+  mkdirSync(dir, { recursive: true });
+  const env = daemonEnv(dir);
+  const db = join(dir, 'conf.db');
+  const dbSocket = join(dir, 'db.sock');
   await run('ovsdb-tool', ['create', db, '/usr/share/openvswitch/vswitch.ovsschema']);
   await run('ovsdb-server', [db, `--remote=punix:${dbSocket}`, '--remote=db:Open_vSwitch,Open_vSwitch,manager_options',
-    ...daemonFlags(o.dir, 'ovsdb-server')], { netns: o.netns, env });
-  const node: OvsNode = { name: o.name, netns: o.netns, dir: o.dir, dbSocket, ip: o.cidr.split('/')[0] };
-  await vsctl(node, ['--no-wait', 'init']);
-  await run('ovs-vswitchd', [`unix:${dbSocket}`, ...daemonFlags(o.dir, 'ovs-vswitchd')], { netns: o.netns, env });
+    ...daemonFlags(dir, 'ovsdb-server')], { netns, env });
+  await vsctl({ dbSocket }, ['--no-wait', 'init']);
+  await run('ovs-vswitchd', [`unix:${dbSocket}`, ...daemonFlags(dir, 'ovs-vswitchd')], { netns, env });
+  return { dbSocket };
+}
 
+/** Makes the node an OVN chassis: its Geneve endpoint and SB remote in OVS, then ovn-controller. */
+export async function startOvnController(o: { name: string; netns: string; dir: string; dbSocket: string; encapIp: string; sbRemote: string }): Promise<void> {
+  await vsctl(o, ['set', 'Open_vSwitch', '.', `external_ids:system-id=${o.name}`, `external_ids:hostname=${o.name}`,
+    `external_ids:ovn-remote=${o.sbRemote}`, 'external_ids:ovn-encap-type=geneve', `external_ids:ovn-encap-ip=${o.encapIp}`,
+    'external_ids:ovn-bridge-datapath-type=netdev']);
+  // ovn-controller 23.03 has no --unixctl; its control socket is $OVS_RUNDIR/ovn-controller.<pid>.ctl.
+  await run('ovn-controller', [`unix:${o.dbSocket}`, ...daemonFlags(o.dir, 'ovn-controller', false)], { netns: o.netns, env: daemonEnv(o.dir) });
+}
+
+export async function startOvsNode(o: { name: string; netns: string; dir: string; cidr: string; sbRemote: string }): Promise<OvsNode> {
+  const { dbSocket } = await startOvsDaemons(o.netns, o.dir);
+  const node: OvsNode = { name: o.name, netns: o.netns, dir: o.dir, dbSocket, ip: o.cidr.split('/')[0] };
+
+  // Userspace tunnelling needs the endpoint IP on a bridge of the same vswitchd: br-phy owns the underlay NIC.
   const mac = await linkMac(o.netns, UNDERLAY_NIC);
   await vsctl(node, ['add-br', PHYS_BRIDGE, '--', 'set', 'Bridge', PHYS_BRIDGE, 'datapath_type=netdev', `other_config:hwaddr="${mac}"`,
     '--', 'add-port', PHYS_BRIDGE, UNDERLAY_NIC]);
@@ -42,11 +58,7 @@ export async function startOvsNode(o: { name: string; netns: string; dir: string
   await addAddr(o.netns, PHYS_BRIDGE, o.cidr);
   await run('ip', ['-n', o.netns, 'link', 'set', PHYS_BRIDGE, 'up']);
 
-  await vsctl(node, ['set', 'Open_vSwitch', '.', `external_ids:system-id=${o.name}`, `external_ids:hostname=${o.name}`,
-    `external_ids:ovn-remote=${o.sbRemote}`, 'external_ids:ovn-encap-type=geneve', `external_ids:ovn-encap-ip=${node.ip}`,
-    'external_ids:ovn-bridge-datapath-type=netdev']);
-  // ovn-controller 23.03 has no --unixctl; its control socket is $OVS_RUNDIR/ovn-controller.<pid>.ctl.
-  await run('ovn-controller', [`unix:${dbSocket}`, ...daemonFlags(o.dir, 'ovn-controller', false)], { netns: o.netns, env });
+  await startOvnController({ ...node, encapIp: node.ip, sbRemote: o.sbRemote });
   return node;
 }
 

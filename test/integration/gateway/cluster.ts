@@ -8,14 +8,14 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { daemonEnv, daemonFlags, spawnDaemon, stopDaemons } from '../../../lab/daemon.js';
+import { spawnDaemon, stopDaemons } from '../../../lab/daemon.js';
 import { run, succeeds } from '../../../lab/exec.js';
 import { startApiServer, kubeClient, type ApiServerInfo } from '../../../lab/kube.js';
 import type { UnixKubeClient } from '../../../test/apiserver/unix-client.js';
 import { scriptClusterRouter, scriptNodeSwitch, scriptPodPort } from '../../../lab/nb-script.js';
 import { addNetns, addVeth, delNetns, txOff } from '../../../lab/netns.js';
 import { startCentral, nbctl, chassisNames, type Central } from '../../../lab/ovn-central.js';
-import { startOvsNode, ovnInstalled, type OvsNode } from '../../../lab/ovs-node.js';
+import { startOvsNode, startOvnController, ovnInstalled, type OvsNode } from '../../../lab/ovs-node.js';
 import { createUnderlay, plugUnderlay, UNDERLAY_BRIDGE } from '../../../lab/underlay.js';
 import { waitFor } from '../../../lab/wait.js';
 import { JOIN_SWITCH, OWNER_KEY, INTEGRATION_BRIDGE, macFromIPv4 } from '../../../lib/names.js';
@@ -131,11 +131,7 @@ export async function createLab(dir: string): Promise<GatewayLab> {
 
 /** Connects gw1 to OVN (after nics-to-bridge moved its IP to breth1, which becomes the Geneve endpoint). */
 export async function startGw1Controller(lab: GatewayLab): Promise<void> {
-  const d = lab.gw1.dir;
-  await run('ovs-vsctl', [`--db=${lab.gw1.db}`, 'set', 'Open_vSwitch', '.', 'external_ids:system-id=gw1', 'external_ids:hostname=gw1',
-    `external_ids:ovn-remote=${lab.central.sbTcp}`, 'external_ids:ovn-encap-type=geneve', `external_ids:ovn-encap-ip=${IP.gw1}`,
-    'external_ids:ovn-bridge-datapath-type=netdev']);
-  await run('ovn-controller', [lab.gw1.db, ...daemonFlags(d, 'ovn-controller', false)], { netns: NS.gw1, env: daemonEnv(d) });
+  await startOvnController({ name: 'gw1', netns: NS.gw1, dir: lab.gw1.dir, dbSocket: lab.gw1.db.replace(/^unix:/, ''), encapIp: IP.gw1, sbRemote: lab.central.sbTcp });
   await waitFor('chassis gw1 and gw2 in SB', async () => {
     const names = await chassisNames(lab.central);
     return names.includes('gw1') && names.includes('gw2');

@@ -1,9 +1,8 @@
 // Shared pieces of the gateway tests: a node's own OVS (ovsdb-server + ovs-vswitchd, netdev) in a netns, snapshots
 // of a netns's addresses and routes for exact before/after comparison, and running tessera-gateway inside a netns.
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { daemonEnv, daemonFlags } from '../../../lab/daemon.js';
+import { startOvsDaemons } from '../../../lab/ovs-node.js';
 import { run } from '../../../lab/exec.js';
 
 export const REPO = resolve(import.meta.dirname, '../../..');
@@ -17,15 +16,8 @@ export interface NodeOvs {
 
 /** ovsdb-server + ovs-vswitchd (userspace datapath) for one node, state and sockets in `dir`. */
 export async function startNodeOvs(netns: string, dir: string): Promise<NodeOvs> {
-  mkdirSync(dir, { recursive: true });
-  const env = daemonEnv(dir);
-  const dbFile = join(dir, 'conf.db');
-  const sock = join(dir, 'db.sock');
-  await run('ovsdb-tool', ['create', dbFile, '/usr/share/openvswitch/vswitch.ovsschema']);
-  await run('ovsdb-server', [dbFile, `--remote=punix:${sock}`, ...daemonFlags(dir, 'ovsdb-server')], { netns, env });
-  await run('ovs-vsctl', [`--db=unix:${sock}`, '--no-wait', 'init']);
-  await run('ovs-vswitchd', [`unix:${sock}`, ...daemonFlags(dir, 'ovs-vswitchd')], { netns, env });
-  return { netns, dir, db: `unix:${sock}` };
+  const { dbSocket } = await startOvsDaemons(netns, dir);
+  return { netns, dir, db: `unix:${dbSocket}` };
 }
 
 export const vsctl = (n: NodeOvs, args: string[]): Promise<string> => run('ovs-vsctl', [`--db=${n.db}`, '--timeout=30', ...args]);
