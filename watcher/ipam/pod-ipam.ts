@@ -3,6 +3,7 @@
 // The state is rebuilt on start from pod annotations and from NB ports, so a watcher killed between
 // writing NB and annotating the pod neither leaks nor double-allocates.
 import { type IPNet, type IPAddr, addressAt, offsetOf, size, formatIP, formatCIDR, contains, parseIP } from '../../lib/ipnet/index.js';
+import { IndexAllocator } from './index-allocator.js';
 
 export class AddressExhaustedError extends Error {}
 export class AddressConflictError extends Error {}
@@ -12,15 +13,13 @@ export const MANAGEMENT_OFFSET = 2n;
 export const FIRST_POD_OFFSET = 3n;
 
 export class SubnetIPAM {
-  private readonly owners = new Map<bigint, string>();
-  private readonly byOwner = new Map<string, bigint>();
-  private readonly end: bigint;
-  private cursor = FIRST_POD_OFFSET;
+  private readonly slots: IndexAllocator;
 
   constructor(readonly subnet: IPNet) {
     const n = size(subnet);
-    this.end = subnet.family === 4 ? n - 1n : n;
-    if (this.end <= FIRST_POD_OFFSET) throw new Error(`subnet ${formatCIDR(subnet)} is too small for pods`);
+    const end = subnet.family === 4 ? n - 1n : n;
+    if (end <= FIRST_POD_OFFSET) throw new Error(`subnet ${formatCIDR(subnet)} is too small for pods`);
+    this.slots = new IndexAllocator(FIRST_POD_OFFSET, end);
   }
 
   get gateway(): IPAddr {
@@ -33,14 +32,14 @@ export class SubnetIPAM {
 
   /** Address held by `owner`, if any. */
   addressOf(owner: string): IPAddr | undefined {
-    const o = this.byOwner.get(owner);
+    const o = this.slots.indexOf(owner);
     return o === undefined ? undefined : addressAt(this.subnet, o);
   }
 
   ownerOf(ip: IPAddr | string): string | undefined {
     const a = typeof ip === 'string' ? parseIP(ip) : ip;
     if (!contains(this.subnet, a)) return undefined;
-    return this.owners.get(offsetOf(this.subnet, a));
+    return this.slots.holder(offsetOf(this.subnet, a));
   }
 
   /** Claims a specific address for `owner` (a rebuild or an explicit request). */
@@ -48,53 +47,33 @@ export class SubnetIPAM {
     const a = typeof ip === 'string' ? parseIP(ip) : ip;
     if (!contains(this.subnet, a)) throw new AddressConflictError(`${formatIP(a)} is not in subnet ${formatCIDR(this.subnet)}`);
     const o = offsetOf(this.subnet, a);
-    if (o < FIRST_POD_OFFSET || o >= this.end) {
+    if (o < this.slots.start || o >= this.slots.end) {
       throw new AddressConflictError(`${formatIP(a)} is reserved in subnet ${formatCIDR(this.subnet)} (network, gateway, management or broadcast)`);
     }
-    const holder = this.owners.get(o);
-    if (holder !== undefined && holder !== owner) {
-      throw new AddressConflictError(`${formatIP(a)} is already allocated to ${holder}`);
-    }
-    const mine = this.byOwner.get(owner);
-    if (mine !== undefined && mine !== o) {
-      throw new AddressConflictError(`${owner} already holds ${formatIP(addressAt(this.subnet, mine))}, not ${formatIP(a)}`);
-    }
-    this.owners.set(o, owner);
-    this.byOwner.set(owner, o);
+    const c = this.slots.reserve(o, owner);
+    if (c?.kind === 'taken') throw new AddressConflictError(`${formatIP(a)} is already allocated to ${c.holder}`);
+    if (c?.kind === 'holds') throw new AddressConflictError(`${owner} already holds ${formatIP(addressAt(this.subnet, c.index))}, not ${formatIP(a)}`);
     return a;
   }
 
   /** The owner's address, allocating the next free one (round robin, so freed addresses rest a while). */
   allocate(owner: string): IPAddr {
-    const have = this.addressOf(owner);
-    if (have) return have;
-    const span = this.end - FIRST_POD_OFFSET;
-    for (let k = 0n; k < span; k++) {
-      const o = FIRST_POD_OFFSET + ((this.cursor - FIRST_POD_OFFSET + k) % span);
-      if (!this.owners.has(o)) {
-        this.owners.set(o, owner);
-        this.byOwner.set(owner, o);
-        this.cursor = o + 1n >= this.end ? FIRST_POD_OFFSET : o + 1n;
-        return addressAt(this.subnet, o);
-      }
-    }
-    throw new AddressExhaustedError(`subnet ${formatCIDR(this.subnet)} has no free address for ${owner} (${span} pod addresses, all allocated)`);
+    const o = this.slots.allocate(owner);
+    if (o !== undefined) return addressAt(this.subnet, o);
+    throw new AddressExhaustedError(`subnet ${formatCIDR(this.subnet)} has no free address for ${owner} (${this.slots.span} pod addresses, all allocated)`);
   }
 
   /** Frees the owner's address; a no-op if it holds none. */
   release(owner: string): void {
-    const o = this.byOwner.get(owner);
-    if (o === undefined) return;
-    this.byOwner.delete(owner);
-    this.owners.delete(o);
+    this.slots.release(owner);
   }
 
   get allocated(): number {
-    return this.owners.size;
+    return this.slots.allocated;
   }
 
   entries(): Array<[string, string]> {
-    return [...this.byOwner].map(([owner, o]) => [owner, formatIP(addressAt(this.subnet, o))]);
+    return this.slots.entries().map(([owner, o]) => [owner, formatIP(addressAt(this.subnet, o))]);
   }
 }
 
