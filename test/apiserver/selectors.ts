@@ -1,4 +1,5 @@
 // Label and field selectors with the syntax and matching rules of k8s.io/apimachinery.
+import { matchRequirements, type LabelOperator } from '../../lib/kube/label-selector.js';
 
 export type LabelOp = 'exists' | '!exists' | '=' | '!=' | 'in' | 'notin' | 'gt' | 'lt';
 
@@ -149,37 +150,20 @@ export function parseLabelSelector(selector: string): LabelRequirement[] {
   return reqs;
 }
 
+// The parsed ops as the shared matcher's operators ("=" and "in" are one rule, as are "!=" and "notin").
+const OPERATOR: Record<LabelOp, LabelOperator> = {
+  exists: 'Exists',
+  '!exists': 'DoesNotExist',
+  '=': 'In',
+  in: 'In',
+  '!=': 'NotIn',
+  notin: 'NotIn',
+  gt: 'Gt',
+  lt: 'Lt',
+};
+
 export function matchLabels(reqs: LabelRequirement[], labels: Record<string, string> | undefined): boolean {
-  const l = labels ?? {};
-  for (const r of reqs) {
-    const has = Object.prototype.hasOwnProperty.call(l, r.key);
-    const v = has ? l[r.key] : undefined;
-    switch (r.op) {
-      case 'exists':
-        if (!has) return false;
-        break;
-      case '!exists':
-        if (has) return false;
-        break;
-      case '=':
-      case 'in':
-        if (!has || !r.values.includes(v as string)) return false;
-        break;
-      case '!=':
-      case 'notin':
-        if (has && r.values.includes(v as string)) return false;
-        break;
-      case 'gt':
-      case 'lt': {
-        if (!has || !/^-?\d+$/.test(v as string)) return false;
-        const n = Number(v);
-        const bound = Number(r.values[0]);
-        if (r.op === 'gt' ? !(n > bound) : !(n < bound)) return false;
-        break;
-      }
-    }
-  }
-  return true;
+  return matchRequirements(reqs.map((r) => ({ key: r.key, operator: OPERATOR[r.op], values: r.values })), labels);
 }
 
 export interface FieldRequirement {
