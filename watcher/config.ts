@@ -28,7 +28,8 @@ export const WATCHER_SPEC: CommandSpec = {
     'lease-name': { type: 'string', help: 'name of the leader-election Lease', default: 'tessera-watcher' },
     identity: { type: 'string', help: 'leader-election identity (default: hostname + pid)' },
     'lease-duration': { type: 'string', help: 'seconds a Lease holder is trusted without renewing (renew deadline 2/3 of it)', default: '15' },
-    workers: { type: 'string', help: 'concurrent syncs per controller (async: they overlap NB and API round trips)', default: '64' },
+    workers: { type: 'string', help: 'concurrent syncs per controller (async: they overlap NB and API round trips)', default: '256' },
+    'api-connections': { type: 'string', help: 'keep-alive connections for annotation writes, opened at start (HTTP/1.1: one request in flight each)', default: '128' },
     'no-leader-election': { type: 'boolean', help: 'write without holding the Lease (single replica, tests)', default: false },
   },
 };
@@ -54,6 +55,7 @@ export interface WatcherConfig {
   identity?: string;
   leaseDurationSeconds: number;
   workers: number;
+  apiConnections: number;
   leaderElection: boolean;
 }
 
@@ -77,6 +79,7 @@ interface RawConfig {
   identity?: string;
   'lease-duration': string;
   workers: string;
+  'api-connections': string;
 }
 
 const REMOTE = '^(unix:.+|(tcp|ssl):(\\[[0-9a-fA-F:.]+\\]|[^:,\\s]+):[0-9]{1,5})$';
@@ -84,7 +87,7 @@ const DNS_LABEL = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 
 const RAW_SCHEMA = {
   type: 'object',
-  required: ['nb', 'cluster-cidr', 'node-subnet-prefix', 'service-cidr', 'join-cidr', 'lease-namespace', 'lease-name', 'lease-duration', 'workers'],
+  required: ['nb', 'cluster-cidr', 'node-subnet-prefix', 'service-cidr', 'join-cidr', 'lease-namespace', 'lease-name', 'lease-duration', 'workers', 'api-connections'],
   properties: {
     'kube-api': { type: 'string', pattern: '^(https?://|unix:)' },
     'kube-token': { type: 'string', minLength: 1 },
@@ -104,6 +107,7 @@ const RAW_SCHEMA = {
     identity: { type: 'string', minLength: 1 },
     'lease-duration': { type: 'string', pattern: '^([2-9]|[1-9][0-9]{1,3})$' },
     workers: { type: 'string', pattern: '^[1-9][0-9]{0,2}$' },
+    'api-connections': { type: 'string', pattern: '^[1-9][0-9]{0,2}$' },
   },
 } as const;
 
@@ -114,6 +118,7 @@ const HUMAN: Record<string, string> = {
   'lease-namespace': 'must be a DNS label',
   'lease-name': 'must be a DNS subdomain',
   workers: 'must be an integer 1..999',
+  'api-connections': 'must be an integer 1..999',
   'ovn-ic': 'must be managed or external',
   'lease-duration': 'must be whole seconds 2..9999',
 };
@@ -230,6 +235,7 @@ export function loadConfig(parsed: ParsedCommand): WatcherConfig {
     identity: r.identity,
     leaseDurationSeconds: Number(r['lease-duration']),
     workers: Number(r.workers),
+    apiConnections: Number(r['api-connections']),
     leaderElection: v['no-leader-election'] !== true,
   };
 }

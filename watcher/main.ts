@@ -31,7 +31,8 @@ runMain(WATCHER_SPEC.name, async () => {
   const kubeConfig = loadKubeConfig({ server: config.kubeApi, token: config.kubeToken, kubeconfig: config.kubeconfig });
   const clients = makeClients(kubeConfig);
   const informers = new WatcherInformers(clients, log);
-  const watcher = new Watcher(config, nb, informers.stores, new KubeWriter(clients, 'tessera-watcher', config.workers), log);
+  const writer = new KubeWriter(clients, 'tessera-watcher', config.apiConnections);
+  const watcher = new Watcher(config, nb, informers.stores, writer, log);
   informers.register({
     nodes: { changed: (n) => watcher.nodeChanged(keyOf(n)) },
     pods: { changed: (p, old, del) => watcher.podChanged(p, old, del) },
@@ -66,6 +67,8 @@ runMain(WATCHER_SPEC.name, async () => {
   let interconnect: InterconnectController | undefined;
   const run = async (): Promise<void> => {
     await informers.start();
+    const open = await writer.preconnect();
+    log.info(`API connections for annotations: ${open}/${config.apiConnections} open`);
     await watcher.start();
     // Only the leader runs OVN-IC: it owns the cluster's ovn-ic daemon and the ts attachment.
     if (config.sbRemotes?.length) {

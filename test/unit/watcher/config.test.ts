@@ -61,5 +61,6 @@ describe('watcher config', () => {
   it('refuses unknown subcommands and bad worker counts', () => {
     assert.throws(() => loadConfig(parseCommand(WATCHER_SPEC, ['frobnicate', ...base])), /unknown subcommand "frobnicate"/);
     refused(/^--workers must be an integer/, '--workers', '0');
+    refused(/^--api-connections must be an integer/, '--api-connections', '1000');
   });
 });
