@@ -77,7 +77,7 @@ export class Watcher {
     else if (!pod.metadata?.annotations?.[POD_NETWORKS_ANNOTATION] && pod.spec?.nodeName && !this.firstSeen.has(key) && this.firstSeen.size < 100_000) {
       this.firstSeen.set(key, performance.now());
     }
-    this.queues.pods.add(key);
+    if (deleted || !this.pods.isOwnEcho(pod, old)) this.queues.pods.add(key);
     const net = (p: V1Pod | undefined) => p?.metadata?.annotations?.[POD_NETWORKS_ANNOTATION];
     if (deleted || !old || !sameLabels(pod.metadata?.labels, old.metadata?.labels) || net(pod) !== net(old) || pod.status?.phase !== old.status?.phase) {
       this.policies.podChanged(pod.metadata?.namespace ?? '');

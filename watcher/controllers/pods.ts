@@ -44,6 +44,12 @@ export function portIP(addresses: string[]): string | undefined {
 
 class PodRequestError extends Error {}
 
+/** What ensure() decides from, besides the pod-networks annotation itself: if none of it changed, nor did the outcome. */
+function syncInputs(pod: V1Pod): string {
+  const ann = pod.metadata?.annotations ?? {};
+  return JSON.stringify([pod.metadata?.uid, pod.spec?.nodeName, pod.spec?.hostNetwork, pod.status?.phase, ann[KUBEOVN_IP_ANNOTATION], ann[KUBEOVN_MAC_ANNOTATION], ann[KUBEOVN_SWITCH_ANNOTATION]]);
+}
+
 /** macFromIPv4 for IPv4; for IPv6 the same 0a:58 prefix over the address's last four bytes. */
 export function macFromIP(ip: IPAddr): string {
   if (ip.family === 4) return macFromIPv4(formatIP(ip));
@@ -59,6 +65,8 @@ export class PodController {
 
   /** Last refusal reported per pod, so an Event is raised once per distinct problem. */
   private readonly refused = new Map<string, string>();
+  /** The pod-networks annotation this controller last wrote per pod, to know its own write coming back. */
+  private readonly written = new Map<string, string>();
 
   constructor(private readonly ctx: WatcherContext) {}
 
@@ -106,6 +114,16 @@ export class PodController {
       if (!pod || !wantsPort(pod) || podPort(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '') !== lsp.name) out.push(owner);
     }
     return out;
+  }
+
+  /**
+   * True when an update only brings back the annotation this controller wrote: syncing it would find
+   * everything in place, and during a burst that second sync per pod costs CPU the next pods need.
+   */
+  isOwnEcho(pod: V1Pod, old: V1Pod | undefined): boolean {
+    if (!old) return false;
+    const ann = pod.metadata?.annotations?.[POD_NETWORKS_ANNOTATION];
+    return ann !== undefined && ann === this.written.get(keyOf(pod)) && syncInputs(pod) === syncInputs(old);
   }
 
   async sync(key: string): Promise<void> {
@@ -198,6 +216,7 @@ export class PodController {
     const want = JSON.stringify({ [DEFAULT_NETWORK]: net });
     if (ann[POD_NETWORKS_ANNOTATION] !== want) {
       await ctx.kube.annotate(this.ref(pod), { [POD_NETWORKS_ANNOTATION]: want });
+      this.written.set(key, want);
       this.onProgress(key, 'annotated');
     }
     // Policies learn about a new or changed address from the annotation's own watch event (by then the
@@ -207,6 +226,7 @@ export class PodController {
   private async teardown(key: string): Promise<void> {
     const { ctx } = this;
     this.refused.delete(key);
+    this.written.delete(key);
     const { namespace = 'default', name } = splitKey(key);
     const txn = new Txn(ctx.nb.cache, `pod ${key} delete`);
     const lsp = ctx.nb.cache.lookup('Logical_Switch_Port', 'name', podPort(namespace, name));

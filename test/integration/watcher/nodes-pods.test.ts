@@ -88,6 +88,13 @@ describe('watcher: master-init, nodes and pods (real NB)', function () {
     assert.ok(f.ls('n1')!.ports.includes(lsp._uuid));
   });
 
+  it('restores a pod-networks annotation someone else overwrote (its own write coming back is not the same)', async () => {
+    f.pod('default', 'tampered', 'n1');
+    const want = await until(() => f.get('pod', 'default', 'tampered')?.metadata.annotations?.['tessera.io/pod-networks'], 10000, 'annotation of default/tampered');
+    f.patch('pod', 'default', 'tampered', { metadata: { annotations: { 'tessera.io/pod-networks': '{"default":{"ip_addresses":["10.99.0.9/24"]}}' } } });
+    await until(() => f.get('pod', 'default', 'tampered')?.metadata.annotations?.['tessera.io/pod-networks'] === want, 10000, 'the annotation restored');
+  });
+
   it('skips host-network pods and waits for unscheduled pods', async () => {
     f.pod('default', 'host', 'n1', { hostNetwork: true });
     f.pod('default', 'later', undefined);
