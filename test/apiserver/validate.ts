@@ -1,6 +1,6 @@
 // Defaulting and validation per kind: the subset of the real API server's rules that a network
 // plugin would trip over (names, labels, pod and service shape, immutable fields, service IPs).
-import { canonicalJson, type KubeObject, type ResourceType } from './resources.js';
+import { canonicalJson, jsonEqual, type KubeObject, type ResourceType } from './resources.js';
 import type { StatusCause } from './status.js';
 import { labelKeyError, labelValueError } from './selectors.js';
 
@@ -177,7 +177,7 @@ function validatePod(obj: KubeObject, old: KubeObject | undefined, causes: Statu
     const strip = (cs: unknown) => (Array.isArray(cs) ? cs.map((c) => (isObj(c) ? { ...c, image: undefined } : c)) : cs);
     return canonicalJson({ ...rest, containers: strip(rest.containers), initContainers: strip(rest.initContainers) });
   };
-  if (mutable(spec) !== mutable(old.spec))
+  if (!jsonEqual(spec, old.spec) && mutable(spec) !== mutable(old.spec))
     causes.push({ field: 'spec', reason: 'FieldValueForbidden', message: 'Forbidden: pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations) or `spec.terminationGracePeriodSeconds`' });
 }
 
