@@ -21,6 +21,8 @@ export const spec: CommandSpec = {
     'health-listen': { type: 'string', help: 'host:port for /healthz and /readyz (empty: off)', default: '' },
     'reconcile-interval': { type: 'string', help: 'seconds between pod port reconciles', default: '60' },
     'log-file': { type: 'string', help: 'also log to this file' },
+    'ovn-rundir': { type: 'string', help: "ovn-controller's run directory (its pidfile and control socket)", default: '/var/run/ovn' },
+    'patch-flow-check': { type: 'string', help: 'seconds between checks of logical patch flows against the Southbound keys (0: off)', default: '60' },
   },
 };
 
@@ -38,6 +40,9 @@ export interface AgentConfig {
   healthListen?: { host: string; port: number };
   reconcileIntervalMs: number;
   logFile?: string;
+  ovnRundir: string;
+  /** 0: the patch flow watchdog is off. */
+  patchFlowCheckMs: number;
 }
 
 const opt = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -73,6 +78,8 @@ export function parseConfig(argv: string[]): AgentConfig {
   }
   const ri = Number(values['reconcile-interval']);
   if (!(ri >= 1 && ri <= 86400)) throw new ConfigError(`--reconcile-interval "${String(values['reconcile-interval'])}" must be 1..86400 seconds`);
+  const pf = Number(values['patch-flow-check']);
+  if (!(Number.isInteger(pf) && pf >= 0 && pf <= 86400)) throw new ConfigError(`--patch-flow-check "${String(values['patch-flow-check'])}" must be 0..86400 seconds`);
   return {
     nodeName,
     kubeApi,
@@ -87,5 +94,7 @@ export function parseConfig(argv: string[]): AgentConfig {
     healthListen,
     reconcileIntervalMs: ri * 1000,
     logFile: opt(values['log-file']),
+    ovnRundir: requireString(values, 'ovn-rundir'),
+    patchFlowCheckMs: pf * 1000,
   };
 }

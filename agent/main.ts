@@ -10,6 +10,7 @@ import { kubeViews, startSynced } from './kube.js';
 import { connectVswitch, OvsPorts } from './ovs-ports.js';
 import { connectNb, ensureManagementPort, ensureNodeTopology, nodeNet } from './node-init.js';
 import { followInterconnLabel } from './ic-gateway.js';
+import { startPatchFlowWatchdog } from './patch-flow-watchdog.js';
 import { handle, type HandlerDeps } from './cni-handlers.js';
 import { startCniServer } from './cni-server.js';
 import { startHealthServer } from './health.js';
@@ -73,12 +74,14 @@ runMain('tessera-agent', async () => {
 
   let stopping = false;
   let reconcileTimer: NodeJS.Timeout | undefined;
+  let stopWatchdog: (() => void) | undefined;
   const shutdown = async (sig: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     log.info(`${sig}: stopping (pod ports stay in place)`);
     if (reconcileTimer) clearInterval(reconcileTimer);
     stopInterconnFlag();
+    stopWatchdog?.();
     cni.close();
     health?.close();
     await Promise.allSettled([views.pods.stop(), views.node.stop()]);
@@ -109,4 +112,15 @@ runMain('tessera-agent', async () => {
   };
   reconcile();
   reconcileTimer = setInterval(reconcile, cfg.reconcileIntervalMs);
+
+  // Not part of readiness: pods work without it; it repairs an OVN bug when a patch port is re-keyed.
+  if (cfg.patchFlowCheckMs > 0) {
+    retry('starting the patch flow watchdog', () => startPatchFlowWatchdog({ ovs, ovsDb: cfg.ovsDb, ovnRundir: cfg.ovnRundir, intervalMs: cfg.patchFlowCheckMs, log })).then(
+      (w) => {
+        stopWatchdog = w?.close;
+        if (stopping) w?.close();
+      },
+      () => undefined,
+    );
+  }
 });

@@ -4,7 +4,9 @@
 // old reg14). Packets then leave the gateway with the wrong ingress key and the remote AZ drops them as looped.
 // Reproduce by hand: change options:requested-tnl-key of any router-type LSP and compare the SB tunnel_key with
 // `ovs-ofctl dump-flows br-int table=65` on a chassis. A full recompute (ovn-appctl ... recompute) repairs it.
+// tessera-agent's watchdog (agent/patch-flow-watchdog.ts) does that on its own; the lab checks that it did.
 import { join } from 'node:path';
+import { patchKeysInto } from '../lib/ovn/patch-flows.js';
 import { run } from './exec.js';
 import type { Lab } from './cluster.js';
 import { ovnControllerCtl } from './ovs-node.js';
@@ -14,6 +16,8 @@ export interface StalePatchFlow {
   port: string;
   sbKey: number;
   flowKey: number;
+  /** Who repaired it: the node's agent (its watchdog), or the lab because the agent had not within 15 s. */
+  repairedBy?: 'agent' | 'lab';
 }
 
 /** Gateway-node patch flows into the transit switch whose ingress key differs from the SB tunnel_key of the ts port. */
@@ -28,12 +32,6 @@ export async function staleTransitFlows(lab: Lab, az: string, gwNode: string): P
   return patchKeysInto(flows, Number(dpKey)).filter((k) => k !== Number(portKey)).map((flowKey) => ({ node: gwNode, port, sbKey: Number(portKey), flowKey }));
 }
 
-/** Ingress port keys (reg14) that table-65 patch flows load when they move a packet into datapath `dpKey`. */
-export function patchKeysInto(flows: string, dpKey: number): number[] {
-  const hex = `0x${dpKey.toString(16)}`;
-  return [...flows.matchAll(new RegExp(`load:${hex}->OXM_OF_METADATA\\[\\],load:(0x[0-9a-f]+)->NXM_NX_REG14\\[\\]`, 'g'))].map((m) => Number(m[1]));
-}
-
 /** Forces ovn-controller on `node` to recompute all flows. */
 export async function recompute(lab: Lab, nodeName: string): Promise<void> {
   const node = lab.nodes.find((n) => n.name === nodeName);
@@ -43,9 +41,10 @@ export async function recompute(lab: Lab, nodeName: string): Promise<void> {
 }
 
 /**
- * Waits until ovn-ic has keyed this AZ's transit switch port (NB requested-tnl-key = SB tunnel_key), gives
- * ovn-controller a second to follow, and recomputes the gateway node if its patch flow is still stale. Returns
- * what it repaired (empty when OVN behaved), so callers can report it.
+ * Waits until ovn-ic has keyed this AZ's transit switch port (NB requested-tnl-key = SB tunnel_key), then up to
+ * 15 s for the gateway node's patch flow to carry that key: ovn-controller may follow by itself, or the agent's
+ * watchdog has it recompute. If the flow is still stale the lab recomputes. Returns the stale flows seen, each
+ * with who repaired it (empty when OVN behaved), so callers can report it.
  */
 export async function settleTransitFlows(lab: Lab, az: string, gwNode: string): Promise<StalePatchFlow[]> {
   const port = `ts-${az}`;
@@ -55,9 +54,13 @@ export async function settleTransitFlows(lab: Lab, az: string, gwNode: string): 
     return nb !== '' && nb === sb;
   };
   for (let i = 0; i < 50 && !(await keyed()); i++) await new Promise((r) => setTimeout(r, 200));
-  if ((await staleTransitFlows(lab, az, gwNode)).length === 0) return [];
-  await new Promise((r) => setTimeout(r, 1000));
+  const first = await staleTransitFlows(lab, az, gwNode);
+  if (first.length === 0) return [];
+  for (let i = 0; i < 60; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    if ((await staleTransitFlows(lab, az, gwNode)).length === 0) return first.map((s) => ({ ...s, repairedBy: 'agent' as const }));
+  }
   const stale = await staleTransitFlows(lab, az, gwNode);
   if (stale.length > 0) await recompute(lab, gwNode);
-  return stale;
+  return stale.map((s) => ({ ...s, repairedBy: 'lab' as const }));
 }

@@ -1,6 +1,6 @@
 // The real Tessera daemons in the lab: tessera-watcher in the central netns, tessera-agent in each node netns.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { alive, spawnDaemon } from './daemon.js';
 import { succeeds } from './exec.js';
 import { GiveUp, waitFor } from './wait.js';
@@ -40,7 +40,7 @@ export async function startAgent(o: { binDir: string; node: string; dir: string;
     args: ['--node-name', o.node, '--kube-api', o.apiserverUrl, '--kube-token', o.token, '--nb', o.nbRemotes.join(','),
       '--ovs-db', `unix:${o.ovsDbSocket}`, '--cni-socket', o.cniSocket, '--mtu', String(o.mtu),
       '--cluster-cidr', o.cidrs.cluster, '--service-cidr', o.cidrs.service, '--health-listen', `127.0.0.1:${AGENT_HEALTH_PORT}`,
-      '--log-file', join(o.dir, 'tessera-agent.file.log')],
+      '--ovn-rundir', dirname(o.ovsDbSocket), '--log-file', join(o.dir, 'tessera-agent.file.log')],
   });
   await waitFor(`tessera-agent on ${o.node} to be ready (log: ${join(o.dir, 'tessera-agent.log')})`, async () => {
     if (!alive(pid)) throw new GiveUp(`tessera-agent on ${o.node} exited; see ${join(o.dir, 'tessera-agent.log')}`);

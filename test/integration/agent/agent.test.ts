@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { waitFor } from '../../../lab/wait.js';
+import { patchKeysInto } from '../../../lib/ovn/patch-flows.js';
 import { AgentFixture, GATEWAY, NODE, SUBNET, type TestPod } from './fixture.js';
 import { hostVethName, type AgentError, type AgentOk, type AgentResponse } from '../../../lib/cni-protocol.js';
 import { cnitool, containerdCniArgs, writeNodeConflist } from '../../../lab/cni.js';
@@ -104,6 +105,23 @@ describe('tessera-agent (integration, real OVS/OVN)', function () {
     await closed;
     assert.equal(got.trim(), 'hello-from-a');
     await f.inNs(f.nodeNs, 'ping', ['-c', '2', '-W', '2', a.ip]);
+  });
+
+  it('repairs the patch flow OVN 23.03 leaves stale when a router port is re-keyed; the gateway answers again', async () => {
+    const key = async (port: string) => Number((await f.sbctl(['--bare', '--columns=tunnel_key', 'find', 'Port_Binding', `logical_port=${port}`])).trim());
+    const dp = Number((await f.sbctl(['--bare', '--columns=tunnel_key', 'find', 'Datapath_Binding', `external_ids:name=${NODE}`])).trim());
+    const before = await key(`stor-${NODE}`);
+    assert.deepEqual(patchKeysInto(await f.table65(), dp), [before], 'the router enters the node switch as stor-n1');
+    const rekey = before + 40;
+    await f.nbctl(['set', 'Logical_Switch_Port', `stor-${NODE}`, `options:requested-tnl-key=${rekey}`]);
+    await waitFor('SB re-key of stor-n1', async () => (await key(`stor-${NODE}`)) === rekey, 10_000);
+    // ovn-controller keeps loading the old key (the bug); the agent's watchdog sees it and has it recompute.
+    await waitFor('the patch flow to carry the new key', async () => {
+      const keys = patchKeysInto(await f.table65(), dp);
+      return keys.length === 1 && keys[0] === rekey;
+    }, 30_000, 250);
+    assert.match(f.agentLog(), /stale logical patch flows \(datapath \d+ entered as port \d+\)/);
+    await f.inNs(a.netns, 'ping', ['-c', '2', '-W', '2', GATEWAY]);
   });
 
   it('through the real shim: cnitool ADD/CHECK/DEL with tessera-cni chained with portmap', async function () {

@@ -83,6 +83,8 @@ export class AgentFixture {
       '--health-listen', `127.0.0.1:${this.healthPort}`,
       '--reconcile-interval', '2',
       '--log-file', join(this.agentDir, 'agent-winston.log'),
+      '--ovn-rundir', this.ovs.dir,
+      '--patch-flow-check', '5',
     ];
   }
 
@@ -220,6 +222,15 @@ export class AgentFixture {
 
   nbctl(args: string[]): Promise<string> {
     return run('ovn-nbctl', [`--db=unix:${this.central.nbSocket}`, '--timeout=20', ...args]);
+  }
+
+  sbctl(args: string[]): Promise<string> {
+    return run('ovn-sbctl', [`--db=unix:${this.central.sbSocket}`, '--timeout=20', ...args]);
+  }
+
+  /** br-int's table 65 (logical to physical, where patch flows enter the peer datapath). */
+  table65(): Promise<string> {
+    return run('ovs-ofctl', ['dump-flows', `unix:${join(this.ovs.dir, 'br-int.mgmt')}`, 'table=65']);
   }
 
   inNs(netns: string, cmd: string, args: string[], timeoutMs = 20_000): Promise<string> {

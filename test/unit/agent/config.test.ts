@@ -15,6 +15,9 @@ describe('agent config', () => {
     assert.equal(c.clusterCidr, '10.244.0.0/16');
     assert.equal(c.serviceCidr, '10.96.0.0/16');
     assert.equal(c.healthListen, undefined);
+    assert.equal(c.ovnRundir, '/var/run/ovn');
+    assert.equal(c.patchFlowCheckMs, 60_000);
+    assert.equal(parseConfig([...base, '--patch-flow-check', '0']).patchFlowCheckMs, 0);
     assert.deepEqual(parseConfig([...base, '--health-listen', '127.0.0.1:9476']).healthListen, { host: '127.0.0.1', port: 9476 });
   });
 
@@ -25,6 +28,7 @@ describe('agent config', () => {
     [[...base, '--cluster-cidr', '10.244.0.0/33'], /--cluster-cidr "10.244.0.0\/33"/],
     [[...base, '--ovs-db', '/run/db.sock'], /--ovs-db "\/run\/db.sock" must be unix:PATH/],
     [[...base, '--health-listen', 'nowhere'], /--health-listen "nowhere" must be host:port/],
+    [[...base, '--patch-flow-check', '1.5'], /--patch-flow-check "1.5" must be 0..86400 seconds/],
     [[...base, '--no-such-flag'], /no-such-flag/],
   ];
   for (const [argv, re] of bad) {
