@@ -35,6 +35,8 @@ export async function runSubcommand(sub: string, parsed: ParsedCommand): Promise
       const cfg = parseGateway(v);
       const resync = Number(requireString(v, 'resync-seconds'));
       if (!Number.isFinite(resync) || resync < 1) throw new ConfigError(`--resync-seconds "${String(v['resync-seconds'])}": expected a number >= 1`);
+      const flowCheck = Number(requireString(v, 'flow-check-seconds'));
+      if (!Number.isFinite(flowCheck) || flowCheck < 1) throw new ConfigError(`--flow-check-seconds "${String(v['flow-check-seconds'])}": expected a number >= 1`);
       const access = {
         ...(typeof v['kube-api'] === 'string' ? { server: v['kube-api'] } : {}),
         ...(typeof v['kube-token'] === 'string' ? { token: v['kube-token'] } : {}),
@@ -43,7 +45,7 @@ export async function runSubcommand(sub: string, parsed: ParsedCommand): Promise
       loadKubeConfig(access); // refuse bad API flags before touching anything
       const health = typeof v['health-listen'] === 'string' ? parseHostPort('health-listen', v['health-listen']) : undefined;
       const log = createLogger('gateway', cfg.logFile ? { file: cfg.logFile } : {});
-      await runGateway(cfg, access, { resyncMs: resync * 1000, ...(health ? { health } : {}) }, log);
+      await runGateway(cfg, access, { resyncMs: resync * 1000, flowCheckMs: flowCheck * 1000, ...(health ? { health } : {}) }, log);
       return;
     }
     case 'cleanup': {

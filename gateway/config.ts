@@ -50,6 +50,7 @@ export const specs: Record<string, CommandSpec> = {
       'kube-token': { type: 'string', help: 'bearer token for --kube-api' },
       kubeconfig: { type: 'string', help: 'kubeconfig file (instead of --kube-api/--kube-token)' },
       'resync-seconds': { type: 'string', help: 'period of the full reconcile pass', default: '60' },
+      'flow-check-seconds': { type: 'string', help: 'period of the check that the bridge still has our flows (a restarted ovs-vswitchd starts empty)', default: '5' },
       'health-listen': { type: 'string', help: 'host:port for /healthz' },
     },
   },

@@ -4,7 +4,7 @@ import { parseCIDR } from '../lib/ipnet/index.js';
 import type { Logger } from '../lib/log.js';
 import type { GatewayConfig } from './config.js';
 import { DEFAULT_EGRESS, type EgressNatPolicy } from './egress-nat.js';
-import { bridgeFlows } from './flows.js';
+import { bridgeFlows, COOKIE } from './flows.js';
 import { applyGateway, ensureClusterJoinLink, NotReadyError, type Nb } from './nb.js';
 import { nicsToBridge, PlanStore } from './nics-to-bridge.js';
 import { Ovs } from './ovs.js';
@@ -109,6 +109,19 @@ export class Gateway {
     this.lastFlows = text;
     this.log.info(`programmed ${flows.length} flows on ${c.bridge}`, { patchPort: patch ?? 'none yet' });
     return true;
+  }
+
+  /**
+   * False when flows this process programmed are no longer all on the bridge: ovs-vswitchd keeps OpenFlow
+   * tables in memory only, so a restarted (or crashed) vswitchd comes back with none of them. True while nothing
+   * is programmed yet.
+   */
+  async flowsIntact(): Promise<boolean> {
+    if (!this.lastFlows) return true;
+    const want = this.lastFlows.split('\n').length;
+    const dump = await this.ovs.ofctl(['dump-flows', this.ovs.mgmt(this.cfg.bridge), `cookie=${COOKIE}/-1`]);
+    const have = dump.split('\n').filter((l) => l.includes('cookie=')).length;
+    return have >= want;
   }
 
   /** Forces the next applyFlows to reprogram (after a restart of vswitchd, or a periodic resync). */

@@ -15,6 +15,8 @@ import { gatewayLbs } from './services.js';
 
 export interface RunOptions {
   resyncMs: number;
+  /** How often to check that the bridge still has our flows (default 5 s). */
+  flowCheckMs?: number;
   health?: { host: string; port: number };
 }
 
@@ -92,6 +94,20 @@ export async function runGateway(cfg: GatewayConfig, access: KubeAccessOptions, 
     schedule(0);
   }, opts.resyncMs);
 
+  // Between passes: a restarted ovs-vswitchd has an empty flow table, which would otherwise wait for the resync.
+  const flowCheck = setInterval(() => {
+    if (running || timer) return;
+    gw.flowsIntact().then(
+      (ok) => {
+        if (ok || stopping) return;
+        log.warn(`flows on ${cfg.bridge} are missing (ovs-vswitchd restarted?): programming them again`);
+        gw.forgetFlows();
+        schedule(0);
+      },
+      () => undefined, // the bridge may be gone for a moment; the next pass reports real failures
+    );
+  }, opts.flowCheckMs ?? 5000);
+
   let server: Server | undefined;
   if (opts.health) {
     // /healthz: the process and its NB session are alive (liveness; waiting for the watcher is not a reason to
@@ -115,6 +131,7 @@ export async function runGateway(cfg: GatewayConfig, access: KubeAccessOptions, 
       stopping = true;
       log.info(`${sig}: stopping (the gateway's state stays in place; use cleanup to remove it)`);
       clearInterval(resync);
+      clearInterval(flowCheck);
       clearTimeout(timer);
       void (async () => {
         await watch?.stop().catch(() => undefined);

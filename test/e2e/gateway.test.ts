@@ -168,6 +168,19 @@ describe('tessera-gateway in the lab (real OVS/OVN, external host)', function ()
     assert.match(await askUntil(NS.ext, IP.gw1, 30080, /^pod-a sees/), /^pod-a sees 100\.64\.0\.2$/);
   });
 
+  it('run programs the bridge again within seconds when its flow table is emptied (as a restarted ovs-vswitchd has it)', async () => {
+    const mgmt = `unix:${lab.gw1.dir}/breth1.mgmt`;
+    const ours = async () => (await run('ovs-ofctl', ['-O', 'OpenFlow13', 'dump-flows', mgmt, 'cookie=0x7e55e7a/-1'])).split('\n').filter((l) => l.includes('cookie=')).length;
+    const programmed = await ours();
+    assert.ok(programmed > 3, `breth1 carries the gateway's flows (${programmed})`);
+    await run('ovs-ofctl', ['-O', 'OpenFlow13', 'del-flows', mgmt]);
+    const t0 = Date.now();
+    await waitFor('the gateway flows back on breth1', async () => (await ours()) === programmed, 15_000, 200);
+    figures.flowsBackMs = Date.now() - t0;
+    await waitLogLine(dir, 'gateway-gw1', /flows on breth1 are missing/, 5_000);
+    assert.match(await askUntil(NS.ext, IP.gw1, 30080, /^pod-a sees/), /^pod-a sees 100\.64\.0\.2$/);
+  });
+
   it('cleanup on gw2 (dedicated NIC) leaves the node as it was', async () => {
     await stopRun(dir, 'gateway-gw2');
     const r = await gatewayCli(lab.gw2, ['cleanup', '--node-name', 'gw2', '--nb', lab.central.nbTcp]);
