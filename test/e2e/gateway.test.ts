@@ -19,10 +19,15 @@ const GW1_INIT = ['--node-name', 'gw1', '--bridge-interface', 'breth1', '--physi
 const GW2_INIT = ['--node-name', 'gw2', '--physical-interface', 'eth2', '--physical-ip', `${IP.gw2Phys}/24`, '--default-gw', IP.ext];
 
 /** Retries a TCP exchange until its answer matches (flows and bindings settle asynchronously); returns the answer. */
-async function askUntil(netns: string, ip: string, port: number, re: RegExp, timeoutMs = 30_000): Promise<string> {
+/** One UDP datagram to ip:port from `netns`; the answer (lab/external-host.ts answers every datagram). */
+function udpAsk(netns: string, ip: string, port: number, timeoutS = 2): Promise<string> {
+  return run('ip', ['netns', 'exec', netns, 'timeout', String(timeoutS + 1), 'nc', '-u', '-w', String(timeoutS), ip, String(port)], { input: 'ask\n', timeoutMs: (timeoutS + 3) * 1000 });
+}
+
+async function askUntil(netns: string, ip: string, port: number, re: RegExp, timeoutMs = 30_000, ask: typeof tcpAsk = tcpAsk): Promise<string> {
   let last = '';
   await waitFor(`${ip}:${port} from ${netns} to answer ${re} (last answer: "${last}")`, async () => {
-    last = await tcpAsk(netns, ip, port, 2).catch((e: Error) => `error: ${e.message.split('\n')[0]}`);
+    last = await ask(netns, ip, port, 2).catch((e: Error) => `error: ${e.message.split('\n')[0]}`);
     return re.test(last);
   }, timeoutMs, 300);
   return last.trim();
@@ -123,6 +128,12 @@ describe('tessera-gateway in the lab (real OVS/OVN, external host)', function ()
 
   it('external host → NodePort on gw1 (shared NIC) → pod', async () => {
     assert.match(await askUntil(NS.ext, IP.gw1, 30080, /^pod-a sees/), /^pod-a sees 100\.64\.0\.2$/);
+  });
+
+  it('external host → UDP NodePort on gw1 → pod, and on gw2 across the tunnel', async () => {
+    assert.equal(await nbctl(lab.central, ['get', 'Load_Balancer', 'gw_gw1_default_dns_udp', 'protocol']), 'udp');
+    assert.equal(await askUntil(NS.ext, IP.gw1, 30053, /^pod-a sees/, 30_000, udpAsk), 'pod-a sees 100.64.0.2');
+    assert.equal(await askUntil(NS.ext, IP.gw2Phys, 30053, /^pod-a sees/, 60_000, udpAsk), 'pod-a sees 100.64.0.3');
   });
 
   it('external host → NodePort on gw2 (dedicated NIC) → pod on gw1, across the tunnel', async () => {
@@ -246,6 +257,13 @@ async function createServices(lab: GatewayLab): Promise<void> {
   await k.create('/api/v1/namespaces/default/services', svc('ext', {
     type: 'ClusterIP', externalIPs: [IP.externalIp], sessionAffinity: 'ClientIP', ports: [{ port: 8081, targetPort: 8080, protocol: 'TCP' }], selector: { app: 'a' },
   }) as never);
+  await k.create('/api/v1/namespaces/default/services', svc('dns', { type: 'NodePort', ports: [{ port: 53, targetPort: 8080, nodePort: 30053, protocol: 'UDP' }], selector: { app: 'a' } }) as never);
+  await k.create('/apis/discovery.k8s.io/v1/namespaces/default/endpointslices', {
+    apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+    metadata: { name: 'dns-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'dns' } },
+    addressType: 'IPv4', endpoints: [{ addresses: [IP.podA], conditions: { ready: true }, nodeName: 'gw1' }],
+    ports: [{ port: 8080, protocol: 'UDP' }],
+  } as never);
   await k.create('/api/v1/namespaces/default/services', svc('spread', { type: 'NodePort', ports: [{ port: 80, targetPort: 8080, nodePort: 30082, protocol: 'TCP' }], selector: { app: 'ab' } }) as never);
   for (const s of ['web', 'lb']) await k.create('/apis/discovery.k8s.io/v1/namespaces/default/endpointslices', slice(s) as never);
   for (const s of ['ext', 'spread']) await k.create('/apis/discovery.k8s.io/v1/namespaces/default/endpointslices', slice(s, true) as never);
