@@ -11,6 +11,7 @@ import { startLab, teardownLab, labNames, CIDRS, type Lab } from '../../lab/clus
 import { alive } from '../../lab/daemon.js';
 import { startWatcher, WATCHER_HEALTH_PORT } from '../../lab/tessera.js';
 import { BIN_DIR } from '../../lab/paths.js';
+import { run } from '../../lab/exec.js';
 import type { LabFile } from '../../lab/lab-file.js';
 
 const exec = promisify(execFile);
@@ -104,6 +105,27 @@ describe('watcher (e2e in the lab, prefix twa-)', function () {
     await eventually(async () => (await tcp(client, VIP, 80, 1)) === undefined, 'no backends → refused');
     await lab.kube!.patch(slicePath, { endpoints: ['web-1', 'web-2'].map((n) => ({ addresses: [pod('default', n).ip], conditions: { ready: true } })) });
     await eventually(async () => (await tcp(client, VIP, 80)) !== undefined, 'backends back');
+  });
+
+  it('a UDP ClusterIP service balances datagrams over its endpoints', async () => {
+    const vip = '10.96.0.11';
+    await lab.kube!.create('/api/v1/namespaces/default/services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web-udp', namespace: 'default' },
+      spec: { clusterIP: vip, ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: 8080 }], selector: { app: 'web' } } });
+    await lab.kube!.create('/apis/discovery.k8s.io/v1/namespaces/default/endpointslices', { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+      metadata: { name: 'web-udp-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web-udp' } }, addressType: 'IPv4',
+      endpoints: ['web-1', 'web-2'].map((n) => ({ addresses: [pod('default', n).ip], conditions: { ready: true } })), ports: [{ name: 'dns', port: 8080, protocol: 'UDP' }] });
+    const udp = async (): Promise<string | undefined> => {
+      try {
+        const out = await run('nc', ['-u', '-w', '1', vip, '53'], { netns: pod('default', 'client').netns, input: 'ask\n', timeoutMs: 6000 });
+        return /^hello from (\S+)$/m.exec(out)?.[1];
+      } catch {
+        return undefined;
+      }
+    };
+    await eventually(async () => (await udp()) !== undefined, `${vip}:53/udp answers`);
+    const seen = new Set<string>();
+    for (let i = 0; i < 20 && seen.size < 2; i++) seen.add((await udp()) ?? 'no answer');
+    assert.deepEqual([...seen].sort(), ['default/web-1', 'default/web-2']);
   });
 
   describe('network policy matrix', () => {
