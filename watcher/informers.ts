@@ -177,31 +177,10 @@ export class KubeWriter implements KubeWrites {
    * Failures are left to the first real request to report.
    */
   async preconnect(timeoutMs = 5000): Promise<number> {
-    const base = await this.options();
-    const mod = this.server.protocol === 'https:' ? https : http;
     const ok = await Promise.all(
-      Array.from({ length: this.connections }, () =>
-        new Promise<boolean>((resolve) => {
-          const req = mod.request({ ...base, agent: this.agent, method: 'GET', host: this.server.hostname, port: this.port(), path: `${this.basePath()}/version`, timeout: timeoutMs }, (res) => {
-            res.resume();
-            res.on('end', () => resolve((res.statusCode ?? 500) < 400));
-            res.on('error', () => resolve(false));
-          });
-          req.on('timeout', () => req.destroy());
-          req.on('error', () => resolve(false));
-          req.end();
-        }),
-      ),
+      Array.from({ length: this.connections }, () => this.send('GET', '/version', undefined, timeoutMs).then((r) => r.status < 400, () => false)),
     );
     return ok.filter(Boolean).length;
-  }
-
-  private port(): string | number {
-    return this.server.port || (this.server.protocol === 'https:' ? 443 : 80);
-  }
-
-  private basePath(): string {
-    return this.server.pathname.replace(/\/$/, '');
   }
 
   private options(): Promise<https.RequestOptions> {
@@ -213,49 +192,56 @@ export class KubeWriter implements KubeWrites {
     return this.reqOpts;
   }
 
+  /** One request on the pool; `body` is sent as a JSON merge patch. Resolves with the status and the answer's text. */
+  private async send(method: string, path: string, body: string | undefined, timeoutMs: number): Promise<{ status: number; text: string }> {
+    const base = await this.options();
+    const mod = this.server.protocol === 'https:' ? https : http;
+    const headers: Record<string, string | number> = { ...(base.headers as Record<string, string>), Accept: 'application/json' };
+    if (body !== undefined) Object.assign(headers, { 'Content-Type': 'application/merge-patch+json', 'Content-Length': Buffer.byteLength(body) });
+    return new Promise((resolve, reject) => {
+      const req = mod.request(
+        {
+          ...base,
+          agent: this.agent,
+          method,
+          host: this.server.hostname,
+          port: this.server.port || (this.server.protocol === 'https:' ? 443 : 80),
+          path: `${this.server.pathname.replace(/\/$/, '')}${path}`,
+          headers,
+          timeout: timeoutMs,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 500, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
   async annotate(ref: ObjectRef, annotations: Record<string, string | null>): Promise<void> {
     let path: string;
     if (ref.kind === 'Pod') path = `/api/v1/namespaces/${encodeURIComponent(ref.namespace ?? 'default')}/pods/${encodeURIComponent(ref.name)}`;
     else if (ref.kind === 'Node') path = `/api/v1/nodes/${encodeURIComponent(ref.name)}`;
     else throw new Error(`annotate: unsupported kind ${ref.kind}`);
-    const body = JSON.stringify(annotationsPatch(annotations));
-    const base = await this.options();
-    const mod = this.server.protocol === 'https:' ? https : http;
-    await new Promise<void>((resolve, reject) => {
-      const req = mod.request(
-        {
-          ...base,
-          agent: this.agent,
-          method: 'PATCH',
-          host: this.server.hostname,
-          port: this.port(),
-          path: `${this.basePath()}${path}`,
-          headers: { ...(base.headers as Record<string, string>), 'Content-Type': 'application/merge-patch+json', 'Content-Length': Buffer.byteLength(body), Accept: 'application/json' },
-          timeout: 30000,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            if ((res.statusCode ?? 500) < 300) return resolve();
-            const text = Buffer.concat(chunks).toString('utf8');
-            let msg = text;
-            try {
-              msg = (JSON.parse(text) as { message?: string }).message ?? text;
-            } catch {
-              /* not JSON */
-            }
-            const e = new Error(`PATCH ${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}: HTTP ${res.statusCode}: ${msg}`) as Error & { code?: number };
-            e.code = res.statusCode;
-            reject(e);
-          });
-          res.on('error', reject);
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`PATCH ${ref.kind} ${ref.name}: timed out`)));
-      req.on('error', reject);
-      req.end(body);
+    const what = `PATCH ${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
+    const r = await this.send('PATCH', path, JSON.stringify(annotationsPatch(annotations)), 30_000).catch((err: Error) => {
+      throw new Error(`${what}: ${err.message}`);
     });
+    if (r.status < 300) return;
+    let msg = r.text;
+    try {
+      msg = (JSON.parse(r.text) as { message?: string }).message ?? r.text;
+    } catch {
+      /* not JSON */
+    }
+    const e = new Error(`${what}: HTTP ${r.status}: ${msg}`) as Error & { code?: number };
+    e.code = r.status;
+    throw e;
   }
 
   async event(ref: ObjectRef, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
