@@ -119,7 +119,7 @@ export class Gateway {
   async flowsIntact(): Promise<boolean> {
     if (!this.lastFlows) return true;
     const want = this.lastFlows.split('\n').length;
-    const dump = await this.ovs.ofctl(['dump-flows', this.ovs.mgmt(this.cfg.bridge), `cookie=${COOKIE}/-1`]);
+    const dump = await this.ovs.dumpFlows(this.cfg.bridge, `cookie=${COOKIE}/-1`);
     const have = dump.split('\n').filter((l) => l.includes('cookie=')).length;
     return have >= want;
   }

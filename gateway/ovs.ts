@@ -90,7 +90,8 @@ export class Ovs {
     await this.ofctl(['--bundle', 'replace-flows', this.mgmt(bridge), '-'], flows.join('\n') + '\n');
   }
 
-  async dumpFlows(bridge: string): Promise<string> {
-    return this.ofctl(['dump-flows', this.mgmt(bridge)]);
+  /** The bridge's flows, or only those matching `match` (e.g. `cookie=0x1/-1`). */
+  async dumpFlows(bridge: string, match?: string): Promise<string> {
+    return this.ofctl(['dump-flows', this.mgmt(bridge), ...(match ? [match] : [])]);
   }
 }
