@@ -115,10 +115,10 @@ runMain('tessera-agent', async () => {
 
   // Not part of readiness: pods work without it; it repairs an OVN bug when a patch port is re-keyed.
   if (cfg.patchFlowCheckMs > 0) {
-    retry('starting the patch flow watchdog', () => startPatchFlowWatchdog({ ovs, ovsDb: cfg.ovsDb, ovnRundir: cfg.ovnRundir, intervalMs: cfg.patchFlowCheckMs, log })).then(
-      (w) => {
-        stopWatchdog = w?.close;
-        if (stopping) w?.close();
+    retry('starting the patch flow watchdog', () => startPatchFlowWatchdog({ ovs, ovsDb: cfg.ovsDb, ovnRundir: cfg.ovnRundir, intervalMs: cfg.patchFlowCheckMs, log, ovsdbLog: ovsLog })).then(
+      (stop) => {
+        stopWatchdog = stop;
+        if (stopping) stop?.();
       },
       () => undefined,
     );

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { OvsdbClient } from '../lib/ovsdb/index.js';
+import { OvsdbClient, type OvsdbLogger } from '../lib/ovsdb/index.js';
 import { SB_MODEL, type SBTables } from '../lib/ovsdb/models/sb.js';
 import { parsePatchEntries, stalePatchEntries, type PatchEntry } from '../lib/ovn/patch-flows.js';
 import type { Logger } from '../lib/log.js';
@@ -29,9 +29,6 @@ export interface WatchdogDeps {
 }
 
 export class PatchFlowWatchdog {
-  /** Recomputes asked for, and when the last check ran: for /healthz and tests. */
-  repairs = 0;
-  checks = 0;
   private timer: NodeJS.Timeout | undefined;
   private interval: NodeJS.Timeout | undefined;
   private running = false;
@@ -80,23 +77,19 @@ export class PatchFlowWatchdog {
   }
 
   /** Checks once; a stale entry is confirmed after another grace period before the recompute. */
-  async check(): Promise<PatchEntry[]> {
-    if (this.running || this.stopped) return [];
+  async check(): Promise<void> {
+    if (this.running || this.stopped) return;
     this.running = true;
     try {
-      this.checks++;
-      if ((await this.stale()).length === 0) return [];
+      if ((await this.stale()).length === 0) return;
       await new Promise((r) => setTimeout(r, this.d.graceMs ?? 2000));
       const stale = await this.stale();
-      if (stale.length === 0) return [];
+      if (stale.length === 0) return;
       const what = stale.map((e) => `datapath ${e.dp} entered as port ${e.key}`).join(', ');
       this.d.log.warn(`stale logical patch flows (${what}): no such patch port in the Southbound database; asking ovn-controller to recompute (OVN 23.03 misses patch port re-keys)`);
       await this.d.recompute();
-      this.repairs++;
-      return stale;
     } catch (err) {
       this.d.log.warn('patch flow check failed (retried on the next change or interval)', { error: (err as Error).message });
-      return [];
     } finally {
       this.running = false;
     }
@@ -117,16 +110,15 @@ export function ovnControllerSocket(rundir: string): string {
 
 /**
  * Connects to the Southbound database ovn-controller uses (Open_vSwitch external_ids:ovn-remote) and starts the
- * watchdog. Resolves to undefined, with a warning, when the node has no ovn-remote yet.
+ * watchdog. Resolves to undefined, with a warning, when the node has no ovn-remote yet; else to its stop function.
  */
-export async function startPatchFlowWatchdog(o: { ovs: VswitchClient; ovsDb: string; ovnRundir: string; intervalMs: number; log: Logger }): Promise<{ watchdog: PatchFlowWatchdog; close: () => void } | undefined> {
+export async function startPatchFlowWatchdog(o: { ovs: VswitchClient; ovsDb: string; ovnRundir: string; intervalMs: number; log: Logger; ovsdbLog: OvsdbLogger }): Promise<(() => void) | undefined> {
   const remote = o.ovs.cache.list('Open_vSwitch')[0]?.external_ids['ovn-remote'];
   if (!remote) {
     o.log.warn('no external_ids:ovn-remote in Open_vSwitch: the patch flow watchdog is off');
     return undefined;
   }
-  const ovsLog = { debug: (m: string) => o.log.debug(m), info: (m: string) => o.log.info(m), warn: (m: string) => o.log.warn(m), error: (m: string) => o.log.error(m) };
-  const sb = await OvsdbClient.connect(SB_MODEL, { remotes: remote.split(','), leaderOnly: false, logger: ovsLog });
+  const sb = await OvsdbClient.connect(SB_MODEL, { remotes: remote.split(','), leaderOnly: false, logger: o.ovsdbLog });
   const target = bridgeTarget(o.ovsDb);
   const watchdog = new PatchFlowWatchdog({
     sb,
@@ -138,11 +130,8 @@ export async function startPatchFlowWatchdog(o: { ovs: VswitchClient; ovsDb: str
     },
   });
   await watchdog.start();
-  return {
-    watchdog,
-    close: () => {
-      watchdog.stop();
-      sb.close();
-    },
+  return () => {
+    watchdog.stop();
+    sb.close();
   };
 }
