@@ -167,9 +167,9 @@ export function gatewayCli(n: GwNode, args: string[], env: Record<string, string
   return gateway(n.netns, [...args, ...n.args], env, 90_000);
 }
 
-export function startGatewayRun(lab: GatewayLab, n: GwNode, initArgs: string[]): number {
+export function startGatewayRun(lab: GatewayLab, n: GwNode, initArgs: string[], resyncSeconds = 30): number {
   return startProgram(lab.dir, `gateway-${n.name}`, n.netns, 'gateway/main.ts', [
-    'run', ...initArgs, ...n.args, '--nb', lab.central.nbTcp, '--kube-api', lab.api.url, '--kube-token', lab.api.token, '--resync-seconds', '30',
+    'run', ...initArgs, ...n.args, '--nb', lab.central.nbTcp, '--kube-api', lab.api.url, '--kube-token', lab.api.token, '--resync-seconds', String(resyncSeconds),
   ]);
 }
 
