@@ -1,52 +1,30 @@
 // The CNI verbs as the agent serves them for the tessera-cni shim: ADD, DEL, CHECK, GC, STATUS.
 // ADD keeps a list of what it created and undoes it on any failure, so a failed ADD leaves nothing behind.
-import type { V1Pod } from '@kubernetes/client-node';
-import {
-  CniError,
-  CniErrorCode,
-  hostVethName,
-  type AgentRequest,
-  type AgentResponse,
-  type CniRoute,
-  type Result1x,
-} from '../lib/cni-protocol.js';
-import { DEFAULT_NETWORK, parsePodNetworks, POD_NETWORKS_ANNOTATION, type PodNetwork } from '../lib/kube/annotations.js';
+import { CniError, CniErrorCode, hostVethName, type AgentRequest, type AgentResponse, type CniRoute, type Result1x } from '../lib/cni-protocol.js';
+import type { PodNetwork } from '../lib/kube/annotations.js';
 import { podPort } from '../lib/names.js';
 import { OvsdbDisconnectedError, OvsdbTimeoutError } from '../lib/ovsdb/index.js';
-import { inspectPod, NetdevError, sameAddress, sameNet, type NodeNetdev } from '../lib/netdev/index.js';
-import { parseInterfaceAddress, parseIP } from '../lib/ipnet/index.js';
-import type { Logger } from '../lib/log.js';
-import type { Informer } from '../lib/kube/informer.js';
-import { WaitTimeout } from './kube.js';
-import { IFACE_ID, OVN_INSTALLED, SANDBOX, type OvsPorts } from './ovs-ports.js';
+import { NetdevError } from '../lib/netdev/index.js';
+import { LockTimeout } from './attachment-lock.js';
+import { cmdCheck } from './cni-check.js';
+import { AGENT_FAILURE, type HandlerDeps } from './cni-deps.js';
+import { OVN_INSTALLED, SANDBOX } from './ovs-ports.js';
+import { openPodNetns } from './pod-netns.js';
+import { podRoutes, waitForPodNetwork } from './pod-network.js';
+import { closeSync } from 'node:fs';
 
-/** Plugin-specific error code (CNI reserves 1-99): the agent failed while doing the work. */
-export const AGENT_FAILURE = 100;
-
-
-export interface HandlerDeps {
-  nodeName: string;
-  mtu: number;
-  log: Logger;
-  pods: Informer<V1Pod>;
-  ports: OvsPorts;
-  netdev: NodeNetdev;
-  /** undefined when ready, else why not. */
-  notReady(): string | undefined;
-  /** Host veth names of ADDs in progress: the reconciler leaves them alone. */
-  inflight: Set<string>;
-}
+export { AGENT_FAILURE, type HandlerDeps } from './cni-deps.js';
 
 export async function handle(req: AgentRequest, d: HandlerDeps): Promise<AgentResponse> {
   try {
     switch (req.command) {
       case 'ADD':
-        return { ok: true, result: await cmdAdd(req, d) };
+        return { ok: true, result: await serialised(req, d, () => cmdAdd(req, d)) };
       case 'DEL':
-        await cmdDel(req, d);
+        await serialised(req, d, () => cmdDel(req, d));
         return { ok: true };
       case 'CHECK':
-        cmdCheck(req, d);
+        await serialised(req, d, async () => cmdCheck(req, d));
         return { ok: true };
       case 'GC':
         await cmdGc(req, d);
@@ -61,6 +39,22 @@ export async function handle(req: AgentRequest, d: HandlerDeps): Promise<AgentRe
   }
 }
 
+/**
+ * Runs fn alone for its attachment and its pod. The wait is bounded by the request's own budget (the CNI server
+ * answers "try again" after it), so a queued request gives up instead of doing its work after that answer.
+ */
+async function serialised<T>(req: AgentRequest, d: HandlerDeps, fn: () => Promise<T>): Promise<T> {
+  const keys = [`attachment:${req.containerId}/${req.ifname}`];
+  if (req.podNamespace && req.podName) keys.push(`pod:${req.podNamespace}/${req.podName}`);
+  const budget = Math.max(0, req.config.annotationTimeoutMs) + Math.max(0, req.config.ovnInstalledTimeoutMs);
+  try {
+    return await d.locks.run(keys, budget, fn);
+  } catch (err) {
+    if (err instanceof LockTimeout) throw new CniError(CniErrorCode.TryAgainLater, `${req.command}: another request for the same attachment or pod is still running (${err.message})`);
+    throw err;
+  }
+}
+
 export function toErrorResponse(err: unknown): AgentResponse {
   if (err instanceof CniError) return { ok: false, code: err.code, msg: err.message, ...(err.details ? { details: err.details } : {}) };
   if (err instanceof OvsdbDisconnectedError) return { ok: false, code: CniErrorCode.TryAgainLater, msg: `OVS database not connected: ${err.message}` };
@@ -68,85 +62,19 @@ export function toErrorResponse(err: unknown): AgentResponse {
   return { ok: false, code: AGENT_FAILURE, msg: e.message, ...(e instanceof NetdevError ? {} : { details: e.stack?.split('\n').slice(1, 4).join('\n') }) };
 }
 
-function podRef(req: AgentRequest): { ns: string; name: string } {
-  if (!req.podNamespace || !req.podName) {
-    throw new CniError(CniErrorCode.InvalidEnvironment, 'CNI_ARGS must carry K8S_POD_NAMESPACE and K8S_POD_NAME');
-  }
-  return { ns: req.podNamespace, name: req.podName };
-}
-
-function defaultNetwork(pod: V1Pod): PodNetwork | undefined {
-  const raw = pod.metadata?.annotations?.[POD_NETWORKS_ANNOTATION];
-  if (!raw) return undefined;
-  return parsePodNetworks(raw)?.[DEFAULT_NETWORK];
-}
-
-function validNetwork(n: PodNetwork, where: string): void {
-  const bad = (what: string): never => {
-    throw new CniError(AGENT_FAILURE, `${where}: ${what}`);
-  };
-  if (!Array.isArray(n.ip_addresses) || n.ip_addresses.length === 0) bad('no ip_addresses');
-  for (const a of n.ip_addresses) {
-    try {
-      parseInterfaceAddress(a);
-    } catch {
-      bad(`ip address "${a}" is not in CIDR form`);
-    }
-  }
-  if (typeof n.mac_address !== 'string' || !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(n.mac_address)) bad(`mac_address "${String(n.mac_address)}" is invalid`);
-  for (const g of n.gateway_ips ?? []) {
-    try {
-      parseIP(g);
-    } catch {
-      bad(`gateway "${g}" is not an IP address`);
-    }
-  }
-}
-
-async function waitForPodNetwork(req: AgentRequest, d: HandlerDeps): Promise<{ pod: V1Pod; net: PodNetwork }> {
-  const { ns, name } = podRef(req);
-  const where = `pod ${ns}/${name}`;
-  const matches = (p: V1Pod): boolean => {
-    if (req.podUid && p.metadata?.uid !== req.podUid) return false;
-    try {
-      return defaultNetwork(p) !== undefined;
-    } catch {
-      return true; // malformed: stop waiting and report it below
-    }
-  };
-  let pod: V1Pod;
-  try {
-    pod = await d.pods.waitFor(name, ns, matches, req.config.annotationTimeoutMs);
-  } catch (err) {
-    if (!(err instanceof WaitTimeout)) throw err;
-    const msg = err.objectSeen
-      ? `${where}: annotation ${POD_NETWORKS_ANNOTATION} not set within ${req.config.annotationTimeoutMs} ms`
-      : `${where} not found on node ${d.nodeName} within ${req.config.annotationTimeoutMs} ms`;
-    throw new CniError(CniErrorCode.TryAgainLater, msg);
-  }
-  let net: PodNetwork | undefined;
-  try {
-    net = defaultNetwork(pod);
-  } catch (err) {
-    throw new CniError(AGENT_FAILURE, `${where}: annotation ${POD_NETWORKS_ANNOTATION}: ${(err as Error).message}`);
-  }
-  if (!net) throw new CniError(AGENT_FAILURE, `${where}: annotation ${POD_NETWORKS_ANNOTATION} has no "${DEFAULT_NETWORK}" network`);
-  validNetwork(net, `${where}: annotation ${POD_NETWORKS_ANNOTATION}`);
-  return { pod, net };
-}
-
-function podRoutes(net: PodNetwork): CniRoute[] {
-  const routes: CniRoute[] = [];
-  const gw4 = (net.gateway_ips ?? []).find((g) => !g.includes(':'));
-  if (gw4) routes.push({ dst: '0.0.0.0/0', gw: gw4 });
-  for (const r of net.routes ?? []) routes.push({ dst: r.dest, gw: r.nextHop });
-  return routes;
-}
-
 export async function cmdAdd(req: AgentRequest, d: HandlerDeps): Promise<Result1x> {
   const why = d.notReady();
   if (why) throw new CniError(CniErrorCode.TryAgainLater, `tessera-agent is not ready: ${why}`);
   const t0 = performance.now();
+  const nsFd = openPodNetns(req.netns); // before the wait: a bad CNI_NETNS fails at once
+  try {
+    return await addAttachment(req, d, nsFd, t0);
+  } finally {
+    closeSync(nsFd);
+  }
+}
+
+async function addAttachment(req: AgentRequest, d: HandlerDeps, nsFd: number, t0: number): Promise<Result1x> {
   const { pod, net } = await waitForPodNetwork(req, d);
   const t1 = performance.now();
   const hostName = hostVethName(req.containerId, req.ifname);
@@ -165,6 +93,7 @@ export async function cmdAdd(req: AgentRequest, d: HandlerDeps): Promise<Result1
     }
     const link = d.netdev.setupPod({
       netnsPath: req.netns,
+      netnsFd: nsFd,
       hostName,
       ifname: req.ifname,
       mac,
@@ -201,23 +130,7 @@ export async function cmdAdd(req: AgentRequest, d: HandlerDeps): Promise<Result1
       port: hostName,
       ms: { annotation: +(t1 - t0).toFixed(1), netns: +(t2 - t1).toFixed(1), ovs: +(t3 - t2).toFixed(1), ovnInstalled: +(t4 - t3).toFixed(1) },
     });
-    const gwFor = (cidr: string): string | undefined => {
-      const v6 = cidr.includes(':');
-      return (net.gateway_ips ?? []).find((g) => g.includes(':') === v6);
-    };
-    return {
-      cniVersion: req.cniVersion,
-      interfaces: [
-        { name: hostName, mac: link.hostMac },
-        { name: req.ifname, mac, mtu, sandbox: req.netns },
-      ],
-      ips: net.ip_addresses.map((address) => {
-        const gateway = gwFor(address);
-        return gateway ? { address, gateway, interface: 1 } : { address, interface: 1 };
-      }),
-      routes,
-      dns: {},
-    };
+    return addResult(req, net, { name: hostName, mac: link.hostMac }, mtu, routes);
   } catch (err) {
     // Undo in reverse order; each step is best effort so that one failure does not keep the others from running.
     if (portMade) await d.ports.deletePorts([hostName], 2000).catch((e: Error) => d.log.warn('ADD cleanup: removing OVS port failed', { port: hostName, error: e.message }));
@@ -235,43 +148,30 @@ export async function cmdAdd(req: AgentRequest, d: HandlerDeps): Promise<Result1
   }
 }
 
+/** The CNI 1.x result: the host veth, the pod interface (index 1) and its addresses, gateways and routes. */
+function addResult(req: AgentRequest, net: PodNetwork, host: { name: string; mac: string }, mtu: number, routes: CniRoute[]): Result1x {
+  const gwFor = (cidr: string): string | undefined => {
+    const v6 = cidr.includes(':');
+    return (net.gateway_ips ?? []).find((g) => g.includes(':') === v6);
+  };
+  return {
+    cniVersion: req.cniVersion,
+    interfaces: [host, { name: req.ifname, mac: net.mac_address.toLowerCase(), mtu, sandbox: req.netns }],
+    ips: net.ip_addresses.map((address) => {
+      const gateway = gwFor(address);
+      return gateway ? { address, gateway, interface: 1 } : { address, interface: 1 };
+    }),
+    routes,
+    dns: {},
+  };
+}
+
 export async function cmdDel(req: AgentRequest, d: HandlerDeps): Promise<void> {
   const hostName = hostVethName(req.containerId, req.ifname);
   const ports = d.ports.attachmentPorts(hostName, req.containerId, req.ifname);
   const removed = await d.ports.deletePorts(ports);
   const veth = d.netdev.deleteHostVeth(hostName);
   d.log.info('DEL done', { container: req.containerId.slice(0, 12), ifname: req.ifname, portsRemoved: removed, vethRemoved: veth });
-}
-
-export function cmdCheck(req: AgentRequest, d: HandlerDeps): void {
-  const prev = req.prevResult;
-  if (!prev) throw new CniError(CniErrorCode.InvalidNetworkConfig, 'CHECK needs prevResult');
-  const fail = (msg: string): never => {
-    throw new CniError(AGENT_FAILURE, `CHECK ${req.ifname} in ${req.netns}: ${msg}`);
-  };
-  const ifaces = prev.interfaces ?? [];
-  const idx = ifaces.findIndex((i) => i.name === req.ifname && i.sandbox === req.netns);
-  if (idx < 0) fail('prevResult has no interface with that name and sandbox');
-  const want = ifaces[idx];
-  const state = inspectPod(req.netns, req.ifname);
-  if (!state.link) fail('interface is missing');
-  if (want.mac && state.link!.mac !== want.mac.toLowerCase()) fail(`MAC is ${state.link!.mac}, expected ${want.mac}`);
-  if (want.mtu && state.link!.mtu !== want.mtu) fail(`MTU is ${state.link!.mtu}, expected ${want.mtu}`);
-  for (const ip of (prev.ips ?? []).filter((i) => i.interface === idx)) {
-    if (!state.addresses.some((a) => sameAddress(a, ip.address))) fail(`address ${ip.address} is missing`);
-  }
-  for (const r of prev.routes ?? []) {
-    if (!state.routes.some((s) => sameNet(s.dst, r.dst) && (r.gw === undefined || s.gw === r.gw))) fail(`route ${r.dst}${r.gw ? ` via ${r.gw}` : ''} is missing`);
-  }
-  const hostName = hostVethName(req.containerId, req.ifname);
-  const iface = d.ports.iface(hostName);
-  if (!iface || !d.ports.port(hostName)) fail(`OVS port ${hostName} is missing`);
-  if (req.podNamespace && req.podName && iface!.external_ids[IFACE_ID] !== podPort(req.podNamespace, req.podName)) {
-    fail(`OVS port ${hostName} has iface-id ${iface!.external_ids[IFACE_ID]}, expected ${podPort(req.podNamespace, req.podName)}`);
-  }
-  if (iface!.external_ids[SANDBOX] !== req.containerId) fail(`OVS port ${hostName} belongs to sandbox ${iface!.external_ids[SANDBOX]}`);
-  if (iface!.external_ids[OVN_INSTALLED] !== 'true') fail(`OVS port ${hostName} is not ${OVN_INSTALLED}`);
-  if (!d.netdev.hostLink(hostName)) fail(`host veth ${hostName} is missing`);
 }
 
 export async function cmdGc(req: AgentRequest, d: HandlerDeps): Promise<void> {

@@ -12,6 +12,7 @@ import { connectNb, ensureManagementPort, ensureNodeTopology, nodeNet } from './
 import { followInterconnLabel } from './ic-gateway.js';
 import { startPatchFlowWatchdog } from './patch-flow-watchdog.js';
 import { handle, type HandlerDeps } from './cni-handlers.js';
+import { KeyedMutex } from './attachment-lock.js';
 import { startCniServer } from './cni-server.js';
 import { startHealthServer } from './health.js';
 import { reconcilePorts } from './reconcile.js';
@@ -69,7 +70,11 @@ runMain('tessera-agent', async () => {
   ]);
   ports = new OvsPorts(ovs);
   const stopInterconnFlag = followInterconnLabel(cfg.nodeName, views.node, ovs, log);
-  deps = { nodeName: cfg.nodeName, mtu: cfg.mtu, log, pods: views.pods, ports, netdev, notReady, inflight };
+  const nodeSubnet = (): string | undefined => {
+    const node = views.node.get(cfg.nodeName);
+    return node ? annotationSubnet(node) : undefined;
+  };
+  deps = { nodeName: cfg.nodeName, mtu: cfg.mtu, log, pods: views.pods, ports, netdev, notReady, nodeSubnet, inflight, locks: new KeyedMutex() };
   const p = ports;
 
   let stopping = false;

@@ -22,7 +22,7 @@ export async function connectVswitch(remote: string, logger?: { debug(m: string)
     Open_vSwitch: { columns: ['bridges', 'external_ids', 'next_cfg', 'cur_cfg'] },
     Bridge: { columns: ['name', 'ports', 'datapath_type'] },
     Port: { columns: ['name', 'interfaces'] },
-    Interface: { columns: ['name', 'type', 'external_ids', 'ofport', 'mac', 'mtu_request', 'error'] },
+    Interface: { columns: ['name', 'type', 'external_ids', 'ofport', 'ifindex', 'mac', 'mtu_request', 'error'] },
   });
   return c;
 }

@@ -20,6 +20,8 @@ export interface Libc {
   close(fd: number): number;
   /** ioctl(fd, req, struct ifreq *) with the ifreq given as a koffi struct object. */
   ioctlIfreq(fd: number, req: number, ifr: IfreqData): number;
+  /** ioctl(fd, req) without an argument (NS_GET_NSTYPE). */
+  ioctlNoArg(fd: number, req: number): number;
   errno(): number;
 }
 
@@ -75,6 +77,7 @@ export async function loadLibc(): Promise<Libc> {
     setns: lib.func('int setns(int, int)'),
     close: lib.func('int close(int)'),
     ioctl: lib.func('ioctl', 'int', ['int', 'unsigned long', koffi.pointer(ifreq)]),
+    ioctlNoArg: lib.func('ioctl', 'int', ['int', 'unsigned long']),
   } satisfies Record<string, Fn>;
   libc = {
     socket: (a, b, c) => f.socket(a, b, c) as number,
@@ -85,6 +88,7 @@ export async function loadLibc(): Promise<Libc> {
     setns: (fd, t) => f.setns(fd, t) as number,
     close: (fd) => f.close(fd) as number,
     ioctlIfreq: (fd, req, ifr) => f.ioctl(fd, req, { ...ifr, _pad: new Array(16).fill(0) }) as number,
+    ioctlNoArg: (fd, req) => f.ioctlNoArg(fd, req) as number,
     errno: () => koffi.errno(),
   };
   return libc;

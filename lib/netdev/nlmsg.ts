@@ -266,6 +266,8 @@ export interface LinkInfo {
   mac?: string;
   kind?: string;
   master?: number;
+  /** IFLA_LINK: for a veth, the peer's ifindex (in the peer's netns). */
+  peerIndex?: number;
 }
 export function decodeLink(m: RawMessage): LinkInfo {
   const index = m.body.readInt32LE(4);
@@ -281,6 +283,8 @@ export function decodeLink(m: RawMessage): LinkInfo {
   if (kind) out.kind = kind;
   const master = a.get(IFLA_MASTER);
   if (master) out.master = master.readUInt32LE(0);
+  const link = a.get(IFLA_LINK);
+  if (link) out.peerIndex = link.readUInt32LE(0);
   return out;
 }
 

@@ -11,7 +11,10 @@ import { RtnlSocket } from './rtnl.js';
 import { parseCIDR, parseInterfaceAddress } from '../ipnet/index.js';
 
 export interface PodLinkSpec {
+  /** The pod netns; also the label in errors. */
   netnsPath: string;
+  /** The pod netns already opened (and checked) by the caller, who closes it; else netnsPath is opened. */
+  netnsFd?: number;
   hostName: string;
   ifname: string;
   mac: string;
@@ -47,7 +50,7 @@ export class NodeNetdev {
 
   /** Creates and configures the pod interface; on failure removes the veth again and rethrows. */
   setupPod(s: PodLinkSpec): PodLinkResult {
-    const nsFd = openNetns(s.netnsPath);
+    const nsFd = s.netnsFd ?? openNetns(s.netnsPath);
     let created = false;
     try {
       const existing = this.rtnl.getLink(s.hostName);
@@ -81,7 +84,7 @@ export class NodeNetdev {
       }
       throw err;
     } finally {
-      closeSync(nsFd);
+      if (s.netnsFd === undefined) closeSync(nsFd);
     }
   }
 
@@ -102,8 +105,8 @@ export interface PodLinkState {
 }
 
 /** Reads the interface, its addresses and its IPv4 main-table routes inside a pod netns (for CHECK). */
-export function inspectPod(netnsPath: string, ifname: string): PodLinkState {
-  const nsFd = openNetns(netnsPath);
+export function inspectPod(netnsPath: string, ifname: string, netnsFd?: number): PodLinkState {
+  const nsFd = netnsFd ?? openNetns(netnsPath);
   try {
     const sock = withNetnsFd(nsFd, netnsPath, () => RtnlSocket.open());
     try {
@@ -119,7 +122,7 @@ export function inspectPod(netnsPath: string, ifname: string): PodLinkState {
       sock.close();
     }
   } finally {
-    closeSync(nsFd);
+    if (netnsFd === undefined) closeSync(nsFd);
   }
 }
 

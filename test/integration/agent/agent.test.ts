@@ -162,7 +162,8 @@ describe('tessera-agent (integration, real OVS/OVN)', function () {
 
     await f.annotatePod(c);
     const r2 = err(await f.request(f.addRequest(c, { netns: '/var/run/netns/tag-does-not-exist' })));
-    assert.match(r2.msg, /opening netns \/var\/run\/netns\/tag-does-not-exist: ENOENT/);
+    assert.equal(r2.code, 4);
+    assert.equal(r2.msg, 'CNI_NETNS /var/run/netns/tag-does-not-exist is not a network namespace (ENOENT)');
     assert.equal(await f.linkExists(f.nodeNs, c.hostVeth), false);
     assert.equal(await f.interfaceExists(c.hostVeth), false);
 

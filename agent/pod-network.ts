@@ -1,0 +1,98 @@
+// ADD's first step: the pod's network from its tessera.io/pod-networks annotation, once it is there and valid.
+// A present but invalid annotation (agent/annotation-check.ts) is not wired. The agent keeps waiting, within the
+// same bound as for a missing annotation, because the watcher rewrites an annotation that differs from its own
+// allocation; if the bound passes first, ADD fails naming the bad value.
+import type { V1Pod } from '@kubernetes/client-node';
+import { CniError, CniErrorCode, type AgentRequest, type CniRoute } from '../lib/cni-protocol.js';
+import { DEFAULT_NETWORK, parsePodNetworks, POD_NETWORKS_ANNOTATION, type PodNetwork } from '../lib/kube/annotations.js';
+import { podPort } from '../lib/names.js';
+import { addressHolder, podNetworkProblem, type PortAddresses } from './annotation-check.js';
+import { AGENT_FAILURE, type HandlerDeps } from './cni-deps.js';
+import { WaitTimeout } from './kube.js';
+import { nodeNet, type NodeNet } from './node-init.js';
+import { IFACE_ID, IFACE_ID_VER, IP_ADDRESSES } from './ovs-ports.js';
+
+export function podRef(req: AgentRequest): { ns: string; name: string } {
+  if (!req.podNamespace || !req.podName) {
+    throw new CniError(CniErrorCode.InvalidEnvironment, 'CNI_ARGS must carry K8S_POD_NAMESPACE and K8S_POD_NAME');
+  }
+  return { ns: req.podNamespace, name: req.podName };
+}
+
+type Annotated = { net: PodNetwork } | { problem: string } | undefined;
+
+/** The pod's default network, a problem naming the bad value, or undefined while there is no annotation. */
+function annotated(pod: V1Pod, nodeName: string, node: NodeNet, others: () => PortAddresses[]): Annotated {
+  const raw = pod.metadata?.annotations?.[POD_NETWORKS_ANNOTATION];
+  if (!raw) return undefined;
+  let net: PodNetwork | undefined;
+  try {
+    net = parsePodNetworks(raw)?.[DEFAULT_NETWORK];
+  } catch (err) {
+    return { problem: (err as Error).message };
+  }
+  if (!net) return { problem: `has no "${DEFAULT_NETWORK}" network` };
+  const problem = podNetworkProblem(net, nodeName, node);
+  if (problem) return { problem };
+  const self = podPort(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '');
+  const holder = addressHolder(net.ip_addresses, self, others());
+  return holder ? { problem: `ip address ${JSON.stringify(net.ip_addresses)} is already wired for pod port ${holder} on this node` } : { net };
+}
+
+/** Addresses on the OVS ports of other pods that still exist on this node (a gone pod's port is reconcile's). */
+function livePortAddresses(d: HandlerDeps): PortAddresses[] {
+  const out: PortAddresses[] = [];
+  for (const i of d.ports.podInterfaces()) {
+    const id = i.external_ids[IFACE_ID] ?? '';
+    const sep = id.indexOf('_'); // namespaces are DNS labels: no '_' in them
+    const pod = sep > 0 ? d.pods.get(id.slice(sep + 1), id.slice(0, sep)) : undefined;
+    const ver = i.external_ids[IFACE_ID_VER];
+    if (!pod || (ver && pod.metadata?.uid !== ver)) continue;
+    out.push({ ifaceId: id, addresses: (i.external_ids[IP_ADDRESSES] ?? '').split(',').filter(Boolean) });
+  }
+  return out;
+}
+
+export async function waitForPodNetwork(req: AgentRequest, d: HandlerDeps): Promise<{ pod: V1Pod; net: PodNetwork }> {
+  const { ns, name } = podRef(req);
+  const where = `pod ${ns}/${name}`;
+  const subnet = d.nodeSubnet();
+  if (!subnet) throw new CniError(CniErrorCode.TryAgainLater, `node ${d.nodeName} has no subnet annotation yet`);
+  const node = nodeNet(d.nodeName, subnet);
+  let last: Annotated;
+  const evaluate = (p: V1Pod): Annotated => {
+    if (req.podUid && p.metadata?.uid !== req.podUid) return undefined;
+    last = annotated(p, d.nodeName, node, () => livePortAddresses(d));
+    return last;
+  };
+  const timeout = req.config.annotationTimeoutMs;
+  const wired = (p: V1Pod): PodNetwork | undefined => {
+    const r = evaluate(p);
+    return r && 'net' in r ? r.net : undefined;
+  };
+  try {
+    const pod = await d.pods.waitFor(name, ns, (p) => wired(p) !== undefined, timeout);
+    return { pod, net: wired(pod)! };
+  } catch (err) {
+    if (!(err instanceof WaitTimeout)) throw err;
+    // A conflicting port may have gone meanwhile without any pod event: look once more.
+    const now = d.pods.get(name, ns);
+    const net = now && wired(now);
+    if (now && net) return { pod: now, net };
+    if (last && 'problem' in last) {
+      throw new CniError(AGENT_FAILURE, `${where}: annotation ${POD_NETWORKS_ANNOTATION}: ${last.problem} (not corrected within ${timeout} ms)`);
+    }
+    const msg = err.objectSeen
+      ? `${where}: annotation ${POD_NETWORKS_ANNOTATION} not set within ${timeout} ms`
+      : `${where} not found on node ${d.nodeName} within ${timeout} ms`;
+    throw new CniError(CniErrorCode.TryAgainLater, msg);
+  }
+}
+
+export function podRoutes(net: PodNetwork): CniRoute[] {
+  const routes: CniRoute[] = [];
+  const gw4 = (net.gateway_ips ?? []).find((g) => !g.includes(':'));
+  if (gw4) routes.push({ dst: '0.0.0.0/0', gw: gw4 });
+  for (const r of net.routes ?? []) routes.push({ dst: r.dest, gw: r.nextHop });
+  return routes;
+}
