@@ -28,7 +28,7 @@ runMain(WATCHER_SPEC.name, async () => {
     return;
   }
 
-  const kubeConfig = loadKubeConfig({ server: config.kubeApi, token: config.kubeToken, kubeconfig: config.kubeconfig });
+  const kubeConfig = loadKubeConfig({ server: config.kubeApi, tokenFile: config.kubeTokenFile, kubeconfig: config.kubeconfig });
   const clients = makeClients(kubeConfig);
   const informers = new WatcherInformers(clients, log);
   const writer = new KubeWriter(clients, 'tessera-watcher', config.apiConnections);

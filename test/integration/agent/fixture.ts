@@ -76,7 +76,7 @@ export class AgentFixture {
     return [
       '--node-name', NODE,
       '--kube-api', this.api.url,
-      '--kube-token', this.api.token,
+      '--kube-token-file', this.api.tokenFile,
       '--nb', `unix:${this.central.nbSocket}`,
       '--ovs-db', `unix:${this.ovs.dbSocket}`,
       '--cni-socket', this.cniSocket,
