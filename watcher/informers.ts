@@ -138,6 +138,11 @@ export class WatcherInformers {
     await Promise.all(this.informers.map((i) => i.synced));
   }
 
+  /** Every informer has completed its first list (a later lost watch relists from the cache it keeps). */
+  get hasSynced(): boolean {
+    return this.informers.every((i) => i.hasSynced);
+  }
+
   /** Total informer restarts (a relist after a lost watch): reconcile watches this. */
   get restarts(): number {
     return this.informers.reduce((n, i) => n + i.restarts, 0);
