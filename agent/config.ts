@@ -6,11 +6,11 @@ import { DEFAULT_AGENT_SOCKET } from '../lib/cni-protocol.js';
 export const spec: CommandSpec = {
   name: 'tessera-agent',
   summary: 'node agent: node init (management port), the CNI server for tessera-cni, and pod port reconcile',
-  usage: 'tessera-agent --node-name NAME (--kube-api URL [--kube-token T] | --kubeconfig PATH) --nb REMOTES --ovs-db unix:PATH [flags]',
+  usage: 'tessera-agent --node-name NAME (--kube-api URL [--kube-token-file PATH] | --kubeconfig PATH) --nb REMOTES --ovs-db unix:PATH [flags]',
   flags: {
     'node-name': { type: 'string', help: 'this node (Kubernetes Node name; also the chassis/switch name)' },
     'kube-api': { type: 'string', help: 'Kubernetes API URL (http(s)://host:port)' },
-    'kube-token': { type: 'string', help: 'bearer token for --kube-api (without --kube-api/--kubeconfig: the in-cluster service account)' },
+    'kube-token-file': { type: 'string', help: 'file holding the bearer token for --kube-api, re-read when it changes (without --kube-api/--kubeconfig: the in-cluster service account)' },
     kubeconfig: { type: 'string', help: 'kubeconfig file (instead of --kube-api)' },
     nb: { type: 'string', help: 'OVN northbound remotes, comma list (unix:PATH, tcp:IP:PORT, ssl:IP:PORT)' },
     'ovs-db': { type: 'string', help: "the node's Open_vSwitch database", default: 'unix:/var/run/openvswitch/db.sock' },
@@ -29,7 +29,7 @@ export const spec: CommandSpec = {
 export interface AgentConfig {
   nodeName: string;
   kubeApi?: string;
-  kubeToken?: string;
+  kubeTokenFile?: string;
   kubeconfig?: string;
   nbRemotes: string[];
   ovsDb: string;
@@ -83,7 +83,7 @@ export function parseConfig(argv: string[]): AgentConfig {
   return {
     nodeName,
     kubeApi,
-    kubeToken: opt(values['kube-token']),
+    kubeTokenFile: opt(values['kube-token-file']),
     kubeconfig,
     nbRemotes: nb.split(',').map((s) => s.trim()).filter(Boolean),
     ovsDb,

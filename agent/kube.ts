@@ -1,14 +1,14 @@
 // The agent's view of Kubernetes: informer caches of the pods on this node and of this node itself.
-import { CoreV1Api, KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import { KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../lib/log.js';
-import { loadKubeConfig } from '../lib/kube/client.js';
+import { loadKubeConfig, makeClients } from '../lib/kube/client.js';
 import { Informer } from '../lib/kube/informer.js';
 import type { AgentConfig } from './config.js';
 
 export { WaitTimeout } from '../lib/kube/informer.js';
 
 export function kubeConfigFrom(cfg: AgentConfig): KubeConfig {
-  return loadKubeConfig({ server: cfg.kubeApi, token: cfg.kubeToken, kubeconfig: cfg.kubeconfig });
+  return loadKubeConfig({ server: cfg.kubeApi, tokenFile: cfg.kubeTokenFile, kubeconfig: cfg.kubeconfig });
 }
 
 export interface KubeViews {
@@ -18,7 +18,7 @@ export interface KubeViews {
 
 export function kubeViews(cfg: AgentConfig, log: Logger): KubeViews {
   const kc = kubeConfigFrom(cfg);
-  const api = kc.makeApiClient(CoreV1Api);
+  const api = makeClients(kc).core;
   const fieldSelector = { pods: `spec.nodeName=${cfg.nodeName}`, node: `metadata.name=${cfg.nodeName}` };
   return {
     pods: new Informer<V1Pod>({

@@ -15,6 +15,7 @@ import { handle, type HandlerDeps } from './cni-handlers.js';
 import { KeyedMutex } from './attachment-lock.js';
 import { startCniServer } from './cni-server.js';
 import { startHealthServer } from './health.js';
+import { OvnControllerStatus } from './ovn-controller-status.js';
 import { reconcilePorts } from './reconcile.js';
 import { loadLibc, NodeNetdev, setNativeDir } from '../lib/netdev/index.js';
 
@@ -49,7 +50,11 @@ runMain('tessera-agent', async () => {
     },
     log,
   );
-  const health = cfg.healthListen ? await startHealthServer(cfg.healthListen.host, cfg.healthListen.port, notReady) : undefined;
+  // Readiness also needs ovn-controller: without it no new pod gets flows. The CNI server does not ask it
+  // (an ADD already waits for ovn-installed, which only a working ovn-controller sets).
+  const ovnController = new OvnControllerStatus(cfg.ovnRundir);
+  const readyz = async (): Promise<string | undefined> => notReady() ?? (await ovnController.notReady());
+  const health = cfg.healthListen ? await startHealthServer(cfg.healthListen.host, cfg.healthListen.port, readyz) : undefined;
   log.info('tessera-agent starting', { node: cfg.nodeName, cniSocket: cfg.cniSocket, health: cfg.healthListen });
 
   const retry = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {

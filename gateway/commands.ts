@@ -39,7 +39,7 @@ export async function runSubcommand(sub: string, parsed: ParsedCommand): Promise
       if (!Number.isFinite(flowCheck) || flowCheck < 1) throw new ConfigError(`--flow-check-seconds "${String(v['flow-check-seconds'])}": expected a number >= 1`);
       const access = {
         ...(typeof v['kube-api'] === 'string' ? { server: v['kube-api'] } : {}),
-        ...(typeof v['kube-token'] === 'string' ? { token: v['kube-token'] } : {}),
+        ...(typeof v['kube-token-file'] === 'string' ? { tokenFile: v['kube-token-file'] } : {}),
         ...(typeof v.kubeconfig === 'string' ? { kubeconfig: v.kubeconfig } : {}),
       };
       loadKubeConfig(access); // refuse bad API flags before touching anything

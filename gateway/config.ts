@@ -43,12 +43,12 @@ export const specs: Record<string, CommandSpec> = {
   run: {
     name: 'tessera-gateway run',
     summary: 'init, then keep the gateway in shape and program NodePort/LoadBalancer services on GR_<node>',
-    usage: 'tessera-gateway run <init flags> (--kube-api URL --kube-token T | --kubeconfig PATH) [flags]',
+    usage: 'tessera-gateway run <init flags> (--kube-api URL --kube-token-file PATH | --kubeconfig PATH) [flags]',
     flags: {
       ...gatewayFlags,
       'kube-api': { type: 'string', help: 'Kubernetes API URL' },
-      'kube-token': { type: 'string', help: 'bearer token for --kube-api' },
-      kubeconfig: { type: 'string', help: 'kubeconfig file (instead of --kube-api/--kube-token)' },
+      'kube-token-file': { type: 'string', help: 'file holding the bearer token for --kube-api (re-read when it changes)' },
+      kubeconfig: { type: 'string', help: 'kubeconfig file (instead of --kube-api/--kube-token-file)' },
       'resync-seconds': { type: 'string', help: 'period of the full reconcile pass', default: '60' },
       'flow-check-seconds': { type: 'string', help: 'period of the check that the bridge still has our flows (a restarted ovs-vswitchd starts empty)', default: '5' },
       'health-listen': { type: 'string', help: 'host:port for /healthz' },

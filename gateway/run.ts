@@ -111,10 +111,11 @@ export async function runGateway(cfg: GatewayConfig, access: KubeAccessOptions, 
   let server: Server | undefined;
   if (opts.health) {
     // /healthz: the process and its NB session are alive (liveness; waiting for the watcher is not a reason to
-    // restart). /readyz: the last reconcile pass succeeded.
+    // restart). /readyz: NB connected and the last reconcile pass succeeded. A 503 names what is missing.
     server = createServer((req, res) => {
-      const ok = req.url === '/healthz' ? nb.connected : req.url === '/readyz' ? healthy && nb.connected : false;
-      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'not ok\n');
+      if (req.url !== '/healthz' && req.url !== '/readyz') return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      const why = !nb.connected ? 'OVN Northbound database not connected' : req.url === '/readyz' && !healthy ? 'last reconcile pass did not succeed' : undefined;
+      res.writeHead(why ? 503 : 200, { 'content-type': 'text/plain' }).end(why ? `not ready: ${why}\n` : 'ok\n');
     });
     await new Promise<void>((r) => server!.listen(opts.health!.port, opts.health!.host, r));
   }

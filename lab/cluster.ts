@@ -316,7 +316,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     if (components.watcher && api) {
       log('tessera-watcher');
       const a = api;
-      launchWatcher = () => startWatcher({ binDir, dir: central.dir, netns: names.central, apiserverUrl: a.url, token: a.token, nbRemotes: [central.nbTcp], cidrs,
+      launchWatcher = () => startWatcher({ binDir, dir: central.dir, netns: names.central, apiserverUrl: a.url, tokenFile: a.tokenFile, nbRemotes: [central.nbTcp], cidrs,
         extraArgs: opts.watcherArgs ?? [] });
       const watcherPid = launchWatcher();
       const k = kube as UnixKubeClient;
@@ -344,7 +344,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       await allSettledOrThrow(nodes.map(async (n) => {
         const agentSocket = join(n.dir, 'cni.sock');
         cniConf.set(n.name, writeNodeConflist({ dir: n.dir, network: names.cniNetwork, agentSocket, logFile: join(n.dir, 'tessera-cni.log'), mtu: POD_MTU }));
-        await startAgent({ binDir, node: n.name, dir: n.dir, netns: n.netns, apiserverUrl: a.url, token: a.token, nbRemotes: [central.nbTcp],
+        await startAgent({ binDir, node: n.name, dir: n.dir, netns: n.netns, apiserverUrl: a.url, tokenFile: a.tokenFile, nbRemotes: [central.nbTcp],
           ovsDbSocket: n.dbSocket, cniSocket: agentSocket, mtu: POD_MTU, cidrs });
       }));
     }

@@ -95,7 +95,7 @@ export async function addLabGateway(lab: GatewayHost, o: GatewayOptions = {}): P
   const pid = spawnDaemon({ dir, name: `gateway-${node.name}`, netns: node.netns, cwd: REPO_ROOT, cmd, args: [...pre, 'run',
     '--node-name', node.name, '--bridge-interface', PHYS_BRIDGE, '--physical-ip', `${node.ip}/${plen}`, '--default-gw', extIp,
     '--nb', f.nb.remotes.join(','), '--ovs-db', `unix:${node.ovsDbSocket}`, '--ovs-rundir', node.ovsRunDir,
-    '--state-dir', join(dir, `state-${node.name}`), '--kube-api', f.apiserver.url, '--kube-token', f.apiserver.token,
+    '--state-dir', join(dir, `state-${node.name}`), '--kube-api', f.apiserver.url, '--kube-token-file', f.apiserver.tokenFile,
     '--health-listen', `127.0.0.1:${GATEWAY_HEALTH_PORT}`, '--log-file', join(dir, `gateway-${node.name}.file.log`)] });
   await waitFor(`tessera-gateway on ${node.name} to be ready (log: ${join(dir, `gateway-${node.name}.log`)})`, async () => {
     if (!alive(pid)) throw new GiveUp(`tessera-gateway on ${node.name} exited; see ${join(dir, `gateway-${node.name}.log`)}`);

@@ -1,5 +1,5 @@
 // .lab/lab.json: the description of a running lab that any tool can read to check it independently.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Components } from './components.js';
 import type { LabPolicySpec } from './policy.js';
 
@@ -10,7 +10,8 @@ export interface LabFile {
   /** Which pieces are the real Tessera components and which are the lab's script logic. */
   components: Components;
   /** The Kubernetes API test server; null when the lab runs without it. Reachable over TCP only from lab netns. */
-  apiserver: { url: string; token: string; unixSocket: string } | null;
+  /** `token` is also in `tokenFile` (mode 0600), the file the daemons read; this file is 0600 too. */
+  apiserver: { url: string; token: string; tokenFile: string; unixSocket: string } | null;
   /** TCP remotes are reachable from lab netns only; root-netns tools use the unix socket. */
   nb: { remotes: string[]; unixSocket: string };
   sb: { remotes: string[]; unixSocket: string };
@@ -59,8 +60,9 @@ export interface MultiClusterLabFile extends LabFile {
 }
 
 export function writeLabFile(path: string, lab: LabFile): void {
-  // Write-then-rename so a reader never sees half a file.
-  writeFileSync(`${path}.tmp`, JSON.stringify(lab, null, 2) + '\n');
+  // Write-then-rename so a reader never sees half a file; 0600: it holds the API token.
+  writeFileSync(`${path}.tmp`, JSON.stringify(lab, null, 2) + '\n', { mode: 0o600 });
+  chmodSync(`${path}.tmp`, 0o600); // an older .tmp keeps its mode through writeFileSync
   renameSync(`${path}.tmp`, path);
 }
 

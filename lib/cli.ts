@@ -44,8 +44,23 @@ export function helpText(spec: CommandSpec): string {
   ].join('\n');
 }
 
+/** Flags no command takes, with the reason: a secret on the command line is readable by every local user in /proc/PID/cmdline. */
+const REFUSED_FLAGS: Record<string, string> = {
+  'kube-token': '--kube-token is not accepted (any local user can read a command line): put the token in a file (mode 0600) and pass --kube-token-file PATH',
+};
+
+function refuseFlags(argv: string[]): void {
+  for (const arg of argv) {
+    if (arg === '--') return;
+    const m = /^--([^=]+)/.exec(arg);
+    const why = m ? REFUSED_FLAGS[m[1]] : undefined;
+    if (why) throw new ConfigError(why);
+  }
+}
+
 /** Parses argv; prints help/version and exits, or throws ConfigError naming the bad flag. */
 export function parseCommand(spec: CommandSpec, argv: string[]): ParsedCommand {
+  refuseFlags(argv);
   const options: NonNullable<ParseArgsConfig['options']> = {
     help: { type: 'boolean' },
     version: { type: 'boolean' },

@@ -8,12 +8,12 @@ import { parseCIDR, overlaps, formatCIDR, subnetCount, bitsOf, IPNetError, type 
 export const WATCHER_SPEC: CommandSpec = {
   name: 'tessera-watcher',
   summary: 'turns the Kubernetes cluster into OVN Northbound state (master-init, IPAM, pods, services, network policy)',
-  usage: 'tessera-watcher [master-init] --nb REMOTES (--kube-api URL --kube-token TOKEN | --kubeconfig PATH) [flags]',
+  usage: 'tessera-watcher [master-init] --nb REMOTES (--kube-api URL --kube-token-file PATH | --kubeconfig PATH) [flags]',
   positionals: true,
   flags: {
     'kube-api': { type: 'string', help: 'Kubernetes API server URL' },
-    'kube-token': { type: 'string', help: 'bearer token for the Kubernetes API' },
-    kubeconfig: { type: 'string', help: 'path to a kubeconfig file (instead of --kube-api/--kube-token)' },
+    'kube-token-file': { type: 'string', help: 'file holding the bearer token for --kube-api (re-read when it changes)' },
+    kubeconfig: { type: 'string', help: 'path to a kubeconfig file (instead of --kube-api/--kube-token-file)' },
     nb: { type: 'string', help: 'OVN Northbound remotes, comma separated (unix:PATH, tcp:IP:PORT, ssl:IP:PORT)' },
     'cluster-cidr': { type: 'string', help: 'pod network CIDR, carved into node subnets', default: '10.244.0.0/16' },
     'node-subnet-prefix': { type: 'string', help: 'prefix length of each node subnet', default: '24' },
@@ -37,7 +37,7 @@ export const WATCHER_SPEC: CommandSpec = {
 export interface WatcherConfig {
   subcommand: 'run' | 'master-init';
   kubeApi?: string;
-  kubeToken?: string;
+  kubeTokenFile?: string;
   kubeconfig?: string;
   nbRemotes: string[];
   /** Present when interconnection may be enabled (it needs the SB for chassis and learned routes). */
@@ -62,7 +62,7 @@ export interface WatcherConfig {
 /** The flag values as strings, the shape ajv checks before any semantic check. */
 interface RawConfig {
   'kube-api'?: string;
-  'kube-token'?: string;
+  'kube-token-file'?: string;
   kubeconfig?: string;
   nb: string;
   sb?: string;
@@ -90,7 +90,7 @@ const RAW_SCHEMA = {
   required: ['nb', 'cluster-cidr', 'node-subnet-prefix', 'service-cidr', 'join-cidr', 'lease-namespace', 'lease-name', 'lease-duration', 'workers', 'api-connections'],
   properties: {
     'kube-api': { type: 'string', pattern: '^(https?://|unix:)' },
-    'kube-token': { type: 'string', minLength: 1 },
+    'kube-token-file': { type: 'string', minLength: 1 },
     kubeconfig: { type: 'string', minLength: 1 },
     nb: { type: 'string', minLength: 1 },
     sb: { type: 'string', minLength: 1 },
@@ -169,7 +169,7 @@ export function loadConfig(parsed: ParsedCommand): WatcherConfig {
     throw new ConfigError(`unknown subcommand "${parsed.positionals.join(' ')}" (want master-init or none)`);
   }
   if (!r.kubeconfig && !r['kube-api'] && sub === 'run') {
-    throw new ConfigError('--kube-api (with --kube-token) or --kubeconfig is required');
+    throw new ConfigError('--kube-api (with --kube-token-file) or --kubeconfig is required');
   }
   if (r.kubeconfig && r['kube-api']) throw new ConfigError('--kubeconfig and --kube-api are mutually exclusive');
 
@@ -218,7 +218,7 @@ export function loadConfig(parsed: ParsedCommand): WatcherConfig {
   return {
     subcommand: sub,
     kubeApi: r['kube-api'],
-    kubeToken: r['kube-token'],
+    kubeTokenFile: r['kube-token-file'],
     kubeconfig: r.kubeconfig,
     nbRemotes,
     sbRemotes,

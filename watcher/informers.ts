@@ -6,6 +6,7 @@ import type { KubeClients, KubeLogger } from '../lib/kube/client.js';
 import http from 'node:http';
 import https from 'node:https';
 import { annotationsPatch } from '../lib/kube/patch.js';
+import { tokenFileOf } from '../lib/kube/token-file.js';
 import {
   keyOf, type KubeWrites, type ObjectRef, type Store, type Stores,
   POD_BY_NAMESPACE, POD_BY_NODE, POD_BY_PORT_NAME, SLICE_BY_SERVICE, POLICY_BY_NAMESPACE,
@@ -137,6 +138,11 @@ export class WatcherInformers {
     await Promise.all(this.informers.map((i) => i.synced));
   }
 
+  /** Every informer has completed its first list (a later lost watch relists from the cache it keeps). */
+  get hasSynced(): boolean {
+    return this.informers.every((i) => i.hasSynced);
+  }
+
   /** Total informer restarts (a relist after a lost watch): reconcile watches this. */
   get restarts(): number {
     return this.informers.reduce((n, i) => n + i.restarts, 0);
@@ -183,6 +189,7 @@ export class KubeWriter implements KubeWrites {
     return ok.filter(Boolean).length;
   }
 
+  /** TLS settings and headers, built once; a token file's Authorization is set per request (it rotates). */
   private options(): Promise<https.RequestOptions> {
     this.reqOpts ??= (async () => {
       const o: https.RequestOptions = { headers: {} };
@@ -194,9 +201,19 @@ export class KubeWriter implements KubeWrites {
 
   /** One request on the pool; `body` is sent as a JSON merge patch. Resolves with the status and the answer's text. */
   private async send(method: string, path: string, body: string | undefined, timeoutMs: number): Promise<{ status: number; text: string }> {
+    const token = tokenFileOf(this.clients.kc);
+    const r = await this.sendOnce(method, path, body, timeoutMs, token?.current());
+    if (r.status !== 401 || !token) return r;
+    // A rotated token: read the file again and retry once.
+    token.invalidate();
+    return this.sendOnce(method, path, body, timeoutMs, token.current());
+  }
+
+  private async sendOnce(method: string, path: string, body: string | undefined, timeoutMs: number, token: string | undefined): Promise<{ status: number; text: string }> {
     const base = await this.options();
     const mod = this.server.protocol === 'https:' ? https : http;
     const headers: Record<string, string | number> = { ...(base.headers as Record<string, string>), Accept: 'application/json' };
+    if (token) headers.Authorization = `Bearer ${token}`;
     if (body !== undefined) Object.assign(headers, { 'Content-Type': 'application/merge-patch+json', 'Content-Length': Buffer.byteLength(body) });
     return new Promise((resolve, reject) => {
       const req = mod.request(

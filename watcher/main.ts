@@ -1,7 +1,6 @@
 // tessera-watcher: `master-init` alone, or (no subcommand) master-init then the controllers, while
 // holding the leader Lease. Losing leadership exits, so a restarted replica starts from a clean slate.
 import os from 'node:os';
-import http from 'node:http';
 import { parseCommand, runMain } from '../lib/cli.js';
 import { createLogger } from '../lib/log.js';
 import { OvsdbClient } from '../lib/ovsdb/index.js';
@@ -14,6 +13,7 @@ import { Watcher } from './watcher.js';
 import { masterInit, WATCHED_TABLES } from './master-init.js';
 import { keyOf } from './kube-view.js';
 import { startInterconnectController, type InterconnectController } from './interconnect/index.js';
+import { startWatcherHealth } from './health.js';
 
 runMain(WATCHER_SPEC.name, async () => {
   const config = loadConfig(parseCommand(WATCHER_SPEC, process.argv.slice(2)));
@@ -28,7 +28,7 @@ runMain(WATCHER_SPEC.name, async () => {
     return;
   }
 
-  const kubeConfig = loadKubeConfig({ server: config.kubeApi, token: config.kubeToken, kubeconfig: config.kubeconfig });
+  const kubeConfig = loadKubeConfig({ server: config.kubeApi, tokenFile: config.kubeTokenFile, kubeconfig: config.kubeconfig });
   const clients = makeClients(kubeConfig);
   const informers = new WatcherInformers(clients, log);
   const writer = new KubeWriter(clients, 'tessera-watcher', config.apiConnections);
@@ -50,18 +50,13 @@ runMain(WATCHER_SPEC.name, async () => {
   let leading = !config.leaderElection;
   let ready = false;
   if (config.healthListen) {
-    const srv = http.createServer((req, res) => {
-      const body = (code: number, v: unknown) => {
-        res.writeHead(code, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify(v));
-      };
-      if (req.url === '/healthz') return body(200, { ok: true });
-      if (req.url === '/readyz') return body(ready || !leading ? 200 : 503, { ready, leading });
-      if (req.url === '/stats') return body(200, { leading, ready, ...watcher.stats() });
-      body(404, { error: 'not found' });
+    startWatcherHealth(config.healthListen, {
+      leading: () => leading,
+      nbConnected: () => nb.connected,
+      informersSynced: () => informers.hasSynced,
+      started: () => ready,
+      stats: () => watcher.stats(),
     });
-    srv.listen(config.healthListen.port, config.healthListen.host);
-    srv.unref();
   }
 
   let interconnect: InterconnectController | undefined;

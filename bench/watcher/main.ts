@@ -20,6 +20,7 @@ import http from 'node:http';
 import { build as esbuild } from 'esbuild';
 import { UnixKubeClient, type KubeObject } from '../../test/apiserver/unix-client.js';
 import { LeanHttpPool } from './lean-http.js';
+import { writeTokenFile } from '../../test/fixtures/token-file.js';
 
 const execFileP = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -46,7 +47,7 @@ async function startApiProcess(dir: string): Promise<{ url: string; pid: number;
   // BENCH_API_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the API server process;
   // BENCH_API_LOG=FILE keeps its request log (method, path, status, time in the server).
   const nodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, entry, '--listen', '127.0.0.1:0', '--token', TOKEN, '--history', '200000', ...(process.env.BENCH_API_LOG ? ['--log-file', process.env.BENCH_API_LOG] : [])], {
+  const child = spawn(process.execPath, [...nodeArgs, entry, '--listen', '127.0.0.1:0', '--token-file', writeTokenFile(join(dir, 'token'), TOKEN), '--history', '200000', ...(process.env.BENCH_API_LOG ? ['--log-file', process.env.BENCH_API_LOG] : [])], {
     cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_EXTRA_CA_CERTS: '' },
   });
   const url = await new Promise<string>((res, rej) => {
@@ -154,7 +155,7 @@ async function main(): Promise<void> {
   const cmd = useBin ? [bin] : !fromSource && existsSync(bundle) ? [process.execPath, ...nodeArgs, bundle] : [process.execPath, ...nodeArgs, '--import', 'tsx', join(ROOT, 'watcher/main.ts')];
   // The machine is shared: the load average says how comparable two runs are.
   process.stdout.write(`watcher: ${useBin ? bin : cmd.slice(1 + nodeArgs.length).join(' ')}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
-  const child = spawn(cmd[0], [...cmd.slice(1), '--kube-api', api.url, '--kube-token', TOKEN, '--nb', nbServer.unix, '--no-leader-election', '--health-listen', `127.0.0.1:${healthPort}`, ...(process.env.BENCH_WORKERS ? ['--workers', process.env.BENCH_WORKERS] : []), ...(process.env.BENCH_API_CONNECTIONS ? ['--api-connections', process.env.BENCH_API_CONNECTIONS] : [])], {
+  const child = spawn(cmd[0], [...cmd.slice(1), '--kube-api', api.url, '--kube-token-file', join(dir, 'token'), '--nb', nbServer.unix, '--no-leader-election', '--health-listen', `127.0.0.1:${healthPort}`, ...(process.env.BENCH_WORKERS ? ['--workers', process.env.BENCH_WORKERS] : []), ...(process.env.BENCH_API_CONNECTIONS ? ['--api-connections', process.env.BENCH_API_CONNECTIONS] : [])], {
     cwd: ROOT, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_EXTRA_CA_CERTS: '', TESSERA_LOG_LEVEL: 'warn' },
   });
   closeSync(fd);

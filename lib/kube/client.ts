@@ -1,5 +1,6 @@
-// Builds a KubeConfig from daemon flags: --kube-api/--kube-token, or --kubeconfig, or the in-cluster
-// service account. One place, so watcher, agent and gateway reach the API the same way.
+// Builds a KubeConfig from daemon flags: --kube-api/--kube-token-file, or --kubeconfig, or the in-cluster
+// service account. One place, so watcher, agent and gateway reach the API the same way. Tokens come from
+// files (re-read as they rotate, lib/kube/token-file.ts), never from the command line.
 import fs from 'node:fs';
 import http from 'node:http';
 import {
@@ -16,12 +17,13 @@ import {
   type ResponseContext,
 } from '@kubernetes/client-node';
 import { ConfigError } from '../cli.js';
+import { checkTokenFile, tokenFileOf, useTokenFile, TOKEN_FILE_PROVIDER } from './token-file.js';
 
 export interface KubeAccessOptions {
   /** API server URL, e.g. http://10.0.0.1:6443 (--kube-api). */
   server?: string;
-  /** Bearer token (--kube-token). */
-  token?: string;
+  /** File holding the bearer token (--kube-token-file), re-read when it changes. */
+  tokenFile?: string;
   /** CA bundle for an https server; without it the system roots are used. */
   caFile?: string;
   /** Skip TLS verification (lab only). */
@@ -46,7 +48,7 @@ export const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/t
 export function loadKubeConfig(opts: KubeAccessOptions, env: NodeJS.ProcessEnv = process.env): KubeConfig {
   const kc = new KubeConfig();
   if (opts.server) {
-    if (opts.kubeconfig) throw new ConfigError('give either --kube-api (with --kube-token) or --kubeconfig, not both');
+    if (opts.kubeconfig) throw new ConfigError('give either --kube-api (with --kube-token-file) or --kubeconfig, not both');
     let url: URL;
     try {
       url = new URL(opts.server);
@@ -59,13 +61,15 @@ export function loadKubeConfig(opts: KubeAccessOptions, env: NodeJS.ProcessEnv =
     // client-node 1.4 throws "HTTP protocol is not allowed when skipTLSVerify is not set" for an
     // http:// server, although there is no TLS to verify: set it for http.
     const skipTLSVerify = url.protocol === 'http:' || (opts.insecureSkipTlsVerify ?? false);
+    if (opts.tokenFile) checkTokenFile(opts.tokenFile);
     kc.loadFromClusterAndUser(
       { name: 'tessera', server, skipTLSVerify, ...(opts.caFile ? { caFile: opts.caFile } : {}) },
-      { name: 'tessera', ...(opts.token ? { token: opts.token } : {}) },
+      { name: 'tessera', ...(opts.tokenFile ? { authProvider: { name: TOKEN_FILE_PROVIDER, config: { path: opts.tokenFile } } } : {}) },
     );
+    if (opts.tokenFile) useTokenFile(kc, opts.tokenFile);
     return kc;
   }
-  if (opts.token) throw new ConfigError('--kube-token needs --kube-api');
+  if (opts.tokenFile) throw new ConfigError('--kube-token-file needs --kube-api');
   if (opts.kubeconfig) {
     if (!fs.existsSync(opts.kubeconfig)) throw new ConfigError(`kubeconfig "${opts.kubeconfig}" does not exist`);
     try {
@@ -79,9 +83,20 @@ export function loadKubeConfig(opts: KubeAccessOptions, env: NodeJS.ProcessEnv =
   if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) {
     if (!fs.existsSync(IN_CLUSTER_TOKEN)) throw new ConfigError(`running in-cluster but ${IN_CLUSTER_TOKEN} is missing`);
     kc.loadFromCluster();
+    // The same rotating reader as --kube-token-file instead of client-node's 60 s re-read.
+    const user = kc.getCurrentUser();
+    if (user) {
+      kc.loadFromOptions({
+        clusters: kc.clusters,
+        contexts: kc.contexts,
+        currentContext: kc.currentContext,
+        users: [{ name: user.name, authProvider: { name: TOKEN_FILE_PROVIDER, config: { path: IN_CLUSTER_TOKEN } } }],
+      });
+      useTokenFile(kc, IN_CLUSTER_TOKEN);
+    }
     return kc;
   }
-  throw new ConfigError('no Kubernetes API configured: give --kube-api and --kube-token, or --kubeconfig, or run in a pod');
+  throw new ConfigError('no Kubernetes API configured: give --kube-api and --kube-token-file, or --kubeconfig, or run in a pod');
 }
 
 /** The typed API groups Tessera uses, built once per KubeConfig. */
@@ -95,27 +110,28 @@ export interface KubeClients {
 }
 
 /**
- * Like kc.makeApiClient for each group, except that for an http:// server the requests share one
- * keep-alive agent: client-node 1.4 builds a new agent, hence a new TCP connection, per request,
+ * Like kc.makeApiClient for each group, plus: a 401 makes the token file be re-read before the next
+ * request (the caller's retry then carries the rotated token); and for an http:// server the requests
+ * share one keep-alive agent: client-node 1.4 builds a new agent, hence a new TCP connection, per request,
  * which costs about a third of its throughput (measured: 192 -> 284 pod creates/s). https servers
  * keep client-node's own per-request agent, which carries the TLS settings.
  */
 export function makeClients(kc: KubeConfig, opts: { keepAlive?: boolean } = {}): KubeClients {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new ConfigError('the Kubernetes config has no current cluster');
-  let config: Configuration | undefined;
-  if ((opts.keepAlive ?? true) && cluster.server.startsWith('http:')) {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-    const reuseAgent = {
-      pre: async (ctx: RequestContext) => {
-        ctx.setAgent(agent);
-        return ctx;
-      },
-      post: async (res: ResponseContext) => res,
-    };
-    config = createConfiguration({ baseServer: new ServerConfiguration(cluster.server, {}), authMethods: { default: kc }, promiseMiddleware: [reuseAgent] });
-  }
-  const mk = <T>(ctor: new (c: Configuration) => T): T => (config ? new ctor(config) : (kc.makeApiClient(ctor as never) as T));
+  const agent = (opts.keepAlive ?? true) && cluster.server.startsWith('http:') ? new http.Agent({ keepAlive: true, maxSockets: 64 }) : undefined;
+  const middleware = {
+    pre: async (ctx: RequestContext) => {
+      if (agent) ctx.setAgent(agent);
+      return ctx;
+    },
+    post: async (res: ResponseContext) => {
+      if (res.httpStatusCode === 401) tokenFileOf(kc)?.invalidate();
+      return res;
+    },
+  };
+  const config: Configuration = createConfiguration({ baseServer: new ServerConfiguration(cluster.server, {}), authMethods: { default: kc }, promiseMiddleware: [middleware] });
+  const mk = <T>(ctor: new (c: Configuration) => T): T => new ctor(config);
   return {
     kc,
     core: mk(CoreV1Api),

@@ -1,5 +1,5 @@
 // CLI for the Kubernetes API test double (lab and integration tests):
-//   node --import tsx test/apiserver/main.ts --listen 127.0.0.1:0 --unix /tmp/api.sock --token T
+//   node --import tsx test/apiserver/main.ts --listen 127.0.0.1:0 --unix /tmp/api.sock --token-file PATH
 // Prints "ready <url> ..." on stdout once every listener is up; exits 0 on SIGTERM/SIGINT.
 import fs from 'node:fs';
 import { ConfigError, parseCommand, runMain, type CommandSpec } from '../../lib/cli.js';
@@ -13,6 +13,7 @@ const SPEC: CommandSpec = {
     listen: { type: 'string', multiple: true, help: 'TCP listener HOST:PORT (repeatable; port 0 picks a free port). Default 127.0.0.1:0 when no --unix' },
     unix: { type: 'string', multiple: true, help: 'also serve on this unix socket (repeatable)' },
     token: { type: 'string', help: 'bearer token required on every API request (none: no auth)' },
+    'token-file': { type: 'string', help: 'file holding that token (keeps it off the command line)' },
     'bookmark-interval-ms': { type: 'string', default: '60000', help: 'interval of BOOKMARK events on watches with allowWatchBookmarks=true' },
     history: { type: 'string', default: '10000', help: 'watch events retained; older resourceVersions get 410 Gone' },
     'service-cidr': { type: 'string', default: '10.96.0.0/16', help: 'range service cluster IPs are allocated from' },
@@ -40,10 +41,20 @@ runMain(SPEC.name, async () => {
   const unix = (values.unix as string[] | undefined) ?? [];
   const logFile = values['log-file'] as string | undefined;
   const logStream = logFile ? fs.createWriteStream(logFile, { flags: 'a' }) : undefined;
+  const tokenFile = values['token-file'] as string | undefined;
+  let token = values.token as string | undefined;
+  if (tokenFile) {
+    try {
+      token = fs.readFileSync(tokenFile, 'utf8').trim();
+    } catch (err) {
+      throw new ConfigError(`--token-file ${tokenFile}: ${(err as Error).message}`);
+    }
+    if (!token) throw new ConfigError(`--token-file ${tokenFile} is empty`);
+  }
   const server = await startApiServer({
     listen: listen.length || unix.length ? listen : undefined,
     unix,
-    token: values.token as string | undefined,
+    token,
     bookmarkIntervalMs: positiveInt('bookmark-interval-ms', values['bookmark-interval-ms']),
     historySize: positiveInt('history', values.history),
     serviceCidr: values['service-cidr'] as string,

@@ -34,6 +34,11 @@ export interface ApiServer {
   unixPaths: string[];
   /** Ends every open watch stream, as a real server does on restart or timeout (tests use it). */
   dropWatches(): void;
+  /**
+   * Replaces the accepted bearer tokens (rotation, revocation): a request with any other token gets 401.
+   * Open watches go on, as on a real server, which checks a token when a request starts.
+   */
+  setTokens(tokens: string[]): void;
   close(): Promise<void>;
 }
 
@@ -162,10 +167,11 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const log = opts.log;
   const watches = new Set<() => void>();
 
+  let accepted: Set<string> | undefined = opts.token === undefined ? undefined : new Set([opts.token]);
   function authorized(req: http.IncomingMessage): boolean {
-    if (opts.token === undefined) return true;
-    const h = req.headers.authorization ?? '';
-    return h === `Bearer ${opts.token}`;
+    if (accepted === undefined) return true;
+    const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+    return !!m && accepted.has(m[1]);
   }
 
   function handleWatch(req: http.IncomingMessage, res: http.ServerResponse, route: Route, q: URLSearchParams): void {
@@ -406,6 +412,9 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     unixPaths,
     dropWatches: () => {
       for (const stop of [...watches]) stop();
+    },
+    setTokens: (tokens) => {
+      accepted = new Set(tokens);
     },
     close: async () => {
       for (const stop of [...watches]) stop();

@@ -2,7 +2,7 @@
 // (lab.json against the kernel and OVSDB, pings and TCP bytes with nc), then torn down without leftovers.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { defaultStateDir, startLab, teardownLab, type Lab } from '../../lab/cluster.js';
@@ -85,6 +85,25 @@ describe('lab (e2e, prefix tle-)', function () {
       if (file.components.agent) assert.match(ids, /sandbox=cnitool-[0-9a-f]{20}/);
     }
     assert.deepEqual(file.services.map((s) => [s.namespace, s.name, s.clusterIP, s.ports[0].port]), [['default', 'web', '10.96.0.10', 80]]);
+  });
+
+  it('keeps the API token off every command line; lab.json and the token file are 0600', () => {
+    assert.ok(file.apiserver);
+    const token = file.apiserver.token;
+    let readers = 0;
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      let argv: string[];
+      try {
+        argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      } catch {
+        continue; // exited meanwhile
+      }
+      assert.ok(!argv.some((a) => a.includes(token)), `pid ${pid} has the token on its command line: ${argv.join(' ')}`);
+      if (argv.includes('--kube-token-file') && argv[argv.indexOf('--kube-token-file') + 1] === file.apiserver.tokenFile) readers++;
+    }
+    assert.ok(readers >= 3, `the watcher and both agents read ${file.apiserver.tokenFile} (found ${readers})`);
+    assert.equal(readFileSync(file.apiserver.tokenFile, 'utf8'), token);
+    for (const f of [join(stateDir, 'lab.json'), file.apiserver.tokenFile]) assert.equal(statSync(f).mode & 0o777, 0o600, f);
   });
 
   it('serves the lab over the API test server, reachable from a node netns with the token from lab.json', async () => {

@@ -2,7 +2,8 @@
 // the shim<->agent protocol on its unix socket. Needs root and dist/bin/tessera-agent.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { alive, readPid } from '../../../lab/daemon.js';
 import { waitFor } from '../../../lab/wait.js';
 import { patchKeysInto } from '../../../lib/ovn/patch-flows.js';
 import { AgentFixture, GATEWAY, NODE, SUBNET, type TestPod } from './fixture.js';
@@ -253,5 +254,30 @@ describe('tessera-agent (integration, real OVS/OVN)', function () {
     assert.ok(await f.ovsPortExists(a.hostVeth));
     ok(await f.request({ command: 'STATUS' }));
     await f.inNs(f.nodeNs, 'ping', ['-c', '1', '-W', '2', b.ip]); // the management port survived node init's re-run
+  });
+
+  it('reads its API token from a 0600 file: the token is not on its command line', async () => {
+    const pid = readPid(join(f.agentDir, 'tessera-agent.pid'));
+    assert.ok(pid !== undefined && alive(pid));
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    assert.equal(cmdline[cmdline.indexOf('--kube-token-file') + 1], f.api.tokenFile, cmdline.join(' '));
+    assert.ok(!cmdline.some((arg) => arg.includes(f.api.token)), `token on the command line: ${cmdline.join(' ')}`);
+    assert.equal(statSync(f.api.tokenFile).mode & 0o777, 0o600);
+    const apiPid = readPid(join(f.dir, 'api', 'apiserver.pid'));
+    assert.ok(apiPid !== undefined && !readFileSync(`/proc/${apiPid}/cmdline`, 'utf8').includes(f.api.token), 'nor on the API double\'s');
+  });
+
+  it('/readyz is 503 naming ovn-controller while it is dead, 200 once it is back and connected', async () => {
+    await waitFor('ready', async () => (await f.health('/readyz')) === 200, 30_000);
+    await f.killOvnController();
+    let down = { status: 0, body: '' };
+    await waitFor('/readyz 503', async () => (down = await f.healthAnswer('/readyz')).status === 503, 10_000);
+    assert.match(down.body, /^not ready: ovn-controller not (answering|running)/);
+    await f.startOvnController();
+    await waitFor('/readyz 200 after ovn-controller restarted', async () => (await f.health('/readyz')) === 200, 30_000);
+    const c = await f.makePod('pod-after-ovn-controller');
+    ok(await f.request(f.addRequest(c)));
+    await f.inNs(c.netns, 'ping', ['-c', '2', '-W', '2', a.ip]);
+    ok(await f.request({ ...f.addRequest(c), command: 'DEL' }));
   });
 });

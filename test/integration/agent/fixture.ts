@@ -13,7 +13,7 @@ import { kubeClient, nodePath, podPath, startApiServer, type ApiServerInfo, type
 import { addNetns, delNetns, listNetns } from '../../../lab/netns.js';
 import { scriptClusterRouter, scriptPodPort } from '../../../lab/nb-script.js';
 import { chassisNames, startCentral, type Central } from '../../../lab/ovn-central.js';
-import { startOvsNode, vsctl, type OvsNode } from '../../../lab/ovs-node.js';
+import { startOvnController, startOvsNode, vsctl, type OvsNode } from '../../../lab/ovs-node.js';
 import { REPO_ROOT } from '../../../lab/paths.js';
 import { createUnderlay, plugUnderlay } from '../../../lab/underlay.js';
 import { waitFor } from '../../../lab/wait.js';
@@ -76,7 +76,7 @@ export class AgentFixture {
     return [
       '--node-name', NODE,
       '--kube-api', this.api.url,
-      '--kube-token', this.api.token,
+      '--kube-token-file', this.api.tokenFile,
       '--nb', `unix:${this.central.nbSocket}`,
       '--ovs-db', `unix:${this.ovs.dbSocket}`,
       '--cni-socket', this.cniSocket,
@@ -112,9 +112,26 @@ export class AgentFixture {
 
   /** GET on the health listener, from inside the node netns (curl-free: a tiny node one-liner would cost more). */
   async health(path: string): Promise<number> {
+    return (await this.healthAnswer(path)).status;
+  }
+
+  /** Status and body of a GET on the health listener (status 0: no answer). */
+  async healthAnswer(path: string): Promise<{ status: number; body: string }> {
     const out = await run('ip', ['netns', 'exec', this.nodeNs, process.execPath, '-e',
-      `fetch('http://127.0.0.1:${this.healthPort}${path}').then(r=>console.log(r.status),()=>console.log(0))`]);
-    return Number(out);
+      `fetch('http://127.0.0.1:${this.healthPort}${path}').then(async r=>console.log(JSON.stringify({status:r.status,body:await r.text()})),()=>console.log('{"status":0,"body":""}'))`]);
+    return JSON.parse(out) as { status: number; body: string };
+  }
+
+  /** kill -9 of the node's ovn-controller (started by this fixture), as a crash would; waits until it is gone. */
+  async killOvnController(): Promise<void> {
+    const pid = readPid(join(this.ovs.dir, 'ovn-controller.pid'));
+    if (pid === undefined) throw new Error('ovn-controller pidfile missing');
+    process.kill(pid, 'SIGKILL');
+    await waitFor('ovn-controller to exit', () => !alive(pid), 10_000);
+  }
+
+  async startOvnController(): Promise<void> {
+    await startOvnController({ ...this.ovs, encapIp: this.ovs.ip, sbRemote: `unix:${this.central.sbSocket}` });
   }
 
   // ---------------------------------------------------------------- CNI protocol

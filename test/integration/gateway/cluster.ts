@@ -169,7 +169,7 @@ export function gatewayCli(n: GwNode, args: string[], env: Record<string, string
 
 export function startGatewayRun(lab: GatewayLab, n: GwNode, initArgs: string[], resyncSeconds = 30): number {
   return startProgram(lab.dir, `gateway-${n.name}`, n.netns, 'gateway/main.ts', [
-    'run', ...initArgs, ...n.args, '--nb', lab.central.nbTcp, '--kube-api', lab.api.url, '--kube-token', lab.api.token, '--resync-seconds', String(resyncSeconds),
+    'run', ...initArgs, ...n.args, '--nb', lab.central.nbTcp, '--kube-api', lab.api.url, '--kube-token-file', lab.api.tokenFile, '--resync-seconds', String(resyncSeconds),
   ]);
 }
 

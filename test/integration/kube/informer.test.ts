@@ -7,6 +7,7 @@ import { RESOURCE_TYPES, type ResourceType } from '../../apiserver/resources.js'
 import { loadKubeConfig, makeClients } from '../../../lib/kube/client.js';
 import { MERGE_PATCH } from '../../../lib/kube/patch.js';
 import { Informer } from '../../../lib/kube/informer.js';
+import { tempTokenFile } from '../../fixtures/token-file.js';
 
 const PODS = RESOURCE_TYPES.find((r) => r.kind === 'Pod') as ResourceType;
 const spec = { containers: [{ name: 'c', image: 'i' }] };
@@ -35,7 +36,7 @@ describe('lib/kube Informer', function () {
   }
 
   function podInformer(url: string, fieldSelector?: string) {
-    const kc = loadKubeConfig({ server: url, token: 't' });
+    const kc = loadKubeConfig({ server: url, tokenFile: tempTokenFile('t') });
     const { core } = makeClients(kc);
     const log: string[] = [];
     const inf = new Informer<k8s.V1Pod>({

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { startApiServer, type ApiServer } from '../../apiserver/server.js';
 import { loadKubeConfig, makeClients } from '../../../lib/kube/client.js';
 import { LeaderElector } from '../../../lib/kube/leader-election.js';
+import { tempTokenFile } from '../../fixtures/token-file.js';
 
 const LEASE_MS = 1500;
 const RENEW_MS = 1000;
@@ -35,7 +36,7 @@ describe('lib/kube LeaderElector', function () {
   });
 
   function candidate(identity: string, name: string, log: string[], releaseOnStop = true): LeaderElector {
-    const { coordination } = makeClients(loadKubeConfig({ server: srv.url, token: 't' }));
+    const { coordination } = makeClients(loadKubeConfig({ server: srv.url, tokenFile: tempTokenFile('t') }));
     const e = new LeaderElector({
       api: coordination,
       namespace: 'kube-system',
@@ -67,7 +68,7 @@ describe('lib/kube LeaderElector', function () {
     }
     assert.equal(log.length, 1, `leadership stayed put: ${log.join(', ')}`);
     const [leader, follower] = a.isLeader ? [a, b] : [b, a];
-    const lease = await makeClients(loadKubeConfig({ server: srv.url, token: 't' })).coordination.readNamespacedLease({ namespace: 'kube-system', name: 'stop-test' });
+    const lease = await makeClients(loadKubeConfig({ server: srv.url, tokenFile: tempTokenFile('t') })).coordination.readNamespacedLease({ namespace: 'kube-system', name: 'stop-test' });
     assert.equal(lease.spec?.holderIdentity, leader === a ? 'a' : 'b');
     const t0 = Date.now();
     await leader.stop();
@@ -82,7 +83,7 @@ describe('lib/kube LeaderElector', function () {
     const root = path.resolve(import.meta.dirname, '../../..');
     const env = { ...process.env };
     delete env.NODE_EXTRA_CA_CERTS;
-    const child = spawn('node', ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures/candidate.ts'), srv.url, 't', 'proc', String(LEASE_MS), String(RENEW_MS), String(RETRY_MS)], { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('node', ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures/candidate.ts'), srv.url, tempTokenFile('t'), 'proc', String(LEASE_MS), String(RENEW_MS), String(RETRY_MS)], { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(child);
     let out = '';
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -108,7 +109,7 @@ describe('lib/kube LeaderElector', function () {
     a.start();
     await until('leads', () => a.isLeader);
     // Someone else grabs the lease behind its back (as after a partition): renewals now conflict.
-    const { coordination } = makeClients(loadKubeConfig({ server: srv.url, token: 't' }));
+    const { coordination } = makeClients(loadKubeConfig({ server: srv.url, tokenFile: tempTokenFile('t') }));
     const lease = await coordination.readNamespacedLease({ namespace: 'kube-system', name: 'deadline-test' });
     await coordination.replaceNamespacedLease({ namespace: 'kube-system', name: 'deadline-test', body: { ...lease, spec: { ...lease.spec, holderIdentity: 'intruder', leaseDurationSeconds: 60 } } });
     const t0 = Date.now();

@@ -5,6 +5,7 @@ import { startApiServer, type ApiServer } from '../../apiserver/server.js';
 import { loadKubeConfig, makeClients, apiErrorCode } from '../../../lib/kube/client.js';
 import { annotationsPatch, guardedMergePatch, JSON_PATCH, jsonPointerToken, MERGE_PATCH, STRATEGIC_MERGE_PATCH } from '../../../lib/kube/patch.js';
 import { POD_NETWORKS_ANNOTATION } from '../../../lib/kube/annotations.js';
+import { tempTokenFile } from '../../fixtures/token-file.js';
 
 describe('lib/kube patch options with client-node 1.4', function () {
   this.timeout(20000);
@@ -13,7 +14,7 @@ describe('lib/kube patch options with client-node 1.4', function () {
 
   before(async () => {
     srv = await startApiServer({ token: 't' });
-    core = makeClients(loadKubeConfig({ server: srv.url, token: 't' })).core;
+    core = makeClients(loadKubeConfig({ server: srv.url, tokenFile: tempTokenFile('t') })).core;
   });
   after(async () => {
     await srv?.close();

@@ -11,6 +11,7 @@ import { startOvsdbServer, type OvsdbServer } from '../../fixtures/ovsdb-server.
 import { startApiServer, type ApiServer } from '../../apiserver/server.js';
 import { findResource, type KubeObject } from '../../apiserver/resources.js';
 import { WATCHED_TABLES } from '../../../watcher/master-init.js';
+import { writeTokenFile } from '../../fixtures/token-file.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 export const TOKEN = 'watcher-test-token';
@@ -70,16 +71,19 @@ export class WatcherFixture {
   nb!: OvsdbClient<NBTables>;
   dir = mkdtempSync(join(tmpdir(), 'tessera-watcher-it-'));
   procs: WatcherProc[] = [];
+  /** What the watcher reads its token from; tests rotate it with writeTokenFile. */
+  tokenFile = join(this.dir, 'token');
 
   async start(): Promise<void> {
     this.nbServer = await startOvsdbServer();
     this.api = await startApiServer({ listen: [{ host: '127.0.0.1', port: 0 }], token: TOKEN, namespaces: ['default', 'kube-system'] });
+    writeTokenFile(this.tokenFile, TOKEN);
     this.nb = await OvsdbClient.connect(NB_MODEL, { remotes: [this.nbServer.unix], initialTimeoutMs: 5000 });
     await this.nb.monitor([...WATCHED_TABLES]);
   }
 
   args(extra: string[] = []): string[] {
-    return ['--kube-api', this.api.url, '--kube-token', TOKEN, '--nb', this.nbServer.unix, '--workers', '8', ...extra];
+    return ['--kube-api', this.api.url, '--kube-token-file', this.tokenFile, '--nb', this.nbServer.unix, '--workers', '8', ...extra];
   }
 
   /** Starts tessera-watcher (tsx, from source) as a child process. */

@@ -4,17 +4,31 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../../../lib/cli.js';
 import { apiErrorCode, loadKubeConfig } from '../../../lib/kube/client.js';
+import { tokenFileOf } from '../../../lib/kube/token-file.js';
 
 describe('lib/kube loadKubeConfig', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-kubecfg-'));
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-  it('builds a config from --kube-api and --kube-token', () => {
-    const kc = loadKubeConfig({ server: 'http://10.0.0.1:6443/', token: 'abc' }, {});
+  it('builds a config from --kube-api and --kube-token-file, reading the token before each request', async () => {
+    const file = path.join(tmp, 'token');
+    fs.writeFileSync(file, 'abc\n', { mode: 0o600 });
+    const kc = loadKubeConfig({ server: 'http://10.0.0.1:6443/', tokenFile: file }, {});
     assert.equal(kc.getCurrentCluster()?.server, 'http://10.0.0.1:6443');
     assert.equal(kc.getCurrentCluster()?.skipTLSVerify, true, 'client-node 1.4 needs skipTLSVerify for http');
-    assert.equal(kc.getCurrentUser()?.token, 'abc');
-    const https = loadKubeConfig({ server: 'https://api.example:6443', token: 'abc' }, {});
+    assert.equal(kc.getCurrentUser()?.token, undefined, 'no token is kept in the config');
+    const auth = async (): Promise<unknown> => {
+      const o: { headers?: Record<string, string> } = {};
+      await kc.applyToHTTPSOptions(o);
+      return o.headers?.Authorization;
+    };
+    assert.equal(await auth(), 'Bearer abc');
+    // The kubelet swaps the file (new inode); invalidate() is what a 401 triggers.
+    fs.writeFileSync(`${file}.new`, 'def');
+    fs.renameSync(`${file}.new`, file);
+    tokenFileOf(kc)?.invalidate();
+    assert.equal(await auth(), 'Bearer def');
+    const https = loadKubeConfig({ server: 'https://api.example:6443', tokenFile: file }, {});
     assert.equal(https.getCurrentCluster()?.skipTLSVerify, false);
   });
 
@@ -40,7 +54,8 @@ describe('lib/kube loadKubeConfig', () => {
     const cases: [Parameters<typeof loadKubeConfig>[0], RegExp][] = [
       [{ server: 'not a url' }, /--kube-api "not a url" is not a URL/],
       [{ server: 'ftp://x' }, /scheme must be http or https/],
-      [{ token: 't' }, /--kube-token needs --kube-api/],
+      [{ tokenFile: path.join(tmp, 'token') }, /--kube-token-file needs --kube-api/],
+      [{ server: 'http://x:1', tokenFile: path.join(tmp, 'missing') }, /--kube-token-file .*missing: ENOENT/],
       [{ server: 'http://x:1', kubeconfig: '/x' }, /not both/],
       [{ kubeconfig: path.join(tmp, 'missing') }, /does not exist/],
       [{}, /no Kubernetes API configured/],

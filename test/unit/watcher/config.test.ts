@@ -3,7 +3,7 @@ import { parseCommand, ConfigError } from '../../../lib/cli.js';
 import { formatCIDR } from '../../../lib/ipnet/index.js';
 import { WATCHER_SPEC, loadConfig } from '../../../watcher/config.js';
 
-const base = ['--nb', 'unix:/tmp/nb.sock', '--kube-api', 'http://127.0.0.1:6443', '--kube-token', 't'];
+const base = ['--nb', 'unix:/tmp/nb.sock', '--kube-api', 'http://127.0.0.1:6443', '--kube-token-file', '/run/tessera/token'];
 const load = (...extra: string[]) => loadConfig(parseCommand(WATCHER_SPEC, [...base, ...extra]));
 const refused = (re: RegExp, ...extra: string[]) =>
   assert.throws(() => load(...extra), (e: Error) => e instanceof ConfigError && re.test(e.message) && !e.message.includes('\n'), `expected ${re}`);
@@ -54,7 +54,7 @@ describe('watcher config', () => {
   it('refuses bad remotes and missing credentials', () => {
     refused(/^--nb: "http:\/\/x" is not a remote/, '--nb', 'http://x');
     refused(/^--nb: port out of range/, '--nb', 'tcp:1.2.3.4:70000');
-    assert.throws(() => loadConfig(parseCommand(WATCHER_SPEC, ['--nb', 'unix:/x'])), /--kube-api \(with --kube-token\) or --kubeconfig is required/);
+    assert.throws(() => loadConfig(parseCommand(WATCHER_SPEC, ['--nb', 'unix:/x'])), /--kube-api \(with --kube-token-file\) or --kubeconfig is required/);
     assert.throws(() => loadConfig(parseCommand(WATCHER_SPEC, ['--kube-api', 'http://x'])), (e: Error) => e instanceof ConfigError && e.message === '--nb is required');
     refused(/^--kube-api must be an http/, '--kube-api', 'ftp://x');
   });
