@@ -58,6 +58,12 @@ describe('lab control plane: ssl and protected endpoints (e2e, prefix tcpl-)', f
     const chassis = (await lab.sbctl(['--bare', '--columns=name', 'list', 'Chassis'])).split('\n').filter(Boolean).sort();
     assert.deepEqual(chassis, ['node1', 'node2']);
     assert.equal(await lab.vsctl('node1', ['get', 'Open_vSwitch', '.', 'external_ids:ovn-remote']), `"ssl:${CENTRAL}:6642"`);
+    // SB sees two ssl sessions from every node: ovn-controller and the agent's patch flow watchdog.
+    const sbPeers = async (): Promise<string[]> => (await exec('ip', ['netns', 'exec', f.central.netns, 'ss', '-Htn', 'state', 'established', `( sport = :6642 )`])).stdout
+      .split('\n').map((l) => l.trim().split(/\s+/).pop()?.replace(/:\d+$/, '') ?? '').filter(Boolean);
+    for (const n of f.nodes) {
+      await eventually(async () => (await sbPeers()).filter((ip) => ip === n.ip).length >= 2, `two SB sessions from ${n.name} (${n.ip})`);
+    }
   });
 
   it('puts the protected-endpoints drop on every node switch', async () => {
