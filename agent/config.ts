@@ -2,6 +2,8 @@
 import { ConfigError, parseCommand, requireString, type CommandSpec } from '../lib/cli.js';
 import { parseCIDR } from '../lib/ipnet/index.js';
 import { DEFAULT_AGENT_SOCKET } from '../lib/cni-protocol.js';
+import { OVSDB_TLS_FLAGS, parseOvsdbTls } from '../lib/ovsdb-tls-flags.js';
+import type { TlsOptions } from '../lib/ovsdb/remote.js';
 
 export const spec: CommandSpec = {
   name: 'tessera-agent',
@@ -23,6 +25,7 @@ export const spec: CommandSpec = {
     'log-file': { type: 'string', help: 'also log to this file' },
     'ovn-rundir': { type: 'string', help: "ovn-controller's run directory (its pidfile and control socket)", default: '/var/run/ovn' },
     'patch-flow-check': { type: 'string', help: 'seconds between checks of logical patch flows against the Southbound keys (0: off)', default: '60' },
+    ...OVSDB_TLS_FLAGS,
   },
 };
 
@@ -43,6 +46,8 @@ export interface AgentConfig {
   ovnRundir: string;
   /** 0: the patch flow watchdog is off. */
   patchFlowCheckMs: number;
+  /** For ssl: NB remotes and an ssl: ovn-remote (the watchdog's Southbound). */
+  tls?: TlsOptions;
 }
 
 const opt = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -80,12 +85,14 @@ export function parseConfig(argv: string[]): AgentConfig {
   if (!(ri >= 1 && ri <= 86400)) throw new ConfigError(`--reconcile-interval "${String(values['reconcile-interval'])}" must be 1..86400 seconds`);
   const pf = Number(values['patch-flow-check']);
   if (!(Number.isInteger(pf) && pf >= 0 && pf <= 86400)) throw new ConfigError(`--patch-flow-check "${String(values['patch-flow-check'])}" must be 0..86400 seconds`);
+  const nbRemotes = nb.split(',').map((s) => s.trim()).filter(Boolean);
+  const tls = parseOvsdbTls(values, [['nb', nbRemotes], ['ovs-db', [ovsDb]]]);
   return {
     nodeName,
     kubeApi,
     kubeTokenFile: opt(values['kube-token-file']),
     kubeconfig,
-    nbRemotes: nb.split(',').map((s) => s.trim()).filter(Boolean),
+    nbRemotes,
     ovsDb,
     cniSocket: requireString(values, 'cni-socket'),
     mtu,
@@ -96,5 +103,6 @@ export function parseConfig(argv: string[]): AgentConfig {
     logFile: opt(values['log-file']),
     ovnRundir: requireString(values, 'ovn-rundir'),
     patchFlowCheckMs: pf * 1000,
+    tls,
   };
 }

@@ -69,7 +69,7 @@ runMain('tessera-agent', async () => {
   };
 
   const [ovs] = await Promise.all([
-    retry('connecting to the Open_vSwitch database', () => connectVswitch(cfg.ovsDb, ovsLog)),
+    retry('connecting to the Open_vSwitch database', () => connectVswitch(cfg.ovsDb, ovsLog, cfg.tls)),
     startSynced(views.pods),
     startSynced(views.node),
   ]);
@@ -107,7 +107,7 @@ runMain('tessera-agent', async () => {
   const subnet = annotationSubnet(node)!;
   const n = nodeNet(cfg.nodeName, subnet);
   log.info('node subnet', { subnet, gateway: n.gateway, managementPort: n.mgmtDevice });
-  const nb = await retry('connecting to the northbound database', () => connectNb(cfg.nbRemotes, ovsLog));
+  const nb = await retry('connecting to the northbound database', () => connectNb(cfg.nbRemotes, ovsLog, cfg.tls));
   await retry('creating the node topology', () => ensureNodeTopology(nb, cfg.nodeName, n, log, 60_000));
   await retry('waiting for br-int', () => p.waitBridge(30_000));
   await retry('configuring the management port', () =>
@@ -125,7 +125,7 @@ runMain('tessera-agent', async () => {
 
   // Not part of readiness: pods work without it; it repairs an OVN bug when a patch port is re-keyed.
   if (cfg.patchFlowCheckMs > 0) {
-    retry('starting the patch flow watchdog', () => startPatchFlowWatchdog({ ovs, ovsDb: cfg.ovsDb, ovnRundir: cfg.ovnRundir, intervalMs: cfg.patchFlowCheckMs, log, ovsdbLog: ovsLog })).then(
+    retry('starting the patch flow watchdog', () => startPatchFlowWatchdog({ ovs, ovsDb: cfg.ovsDb, tls: cfg.tls, ovnRundir: cfg.ovnRundir, intervalMs: cfg.patchFlowCheckMs, log, ovsdbLog: ovsLog })).then(
       (stop) => {
         stopWatchdog = stop;
         if (stopping) stop?.();

@@ -11,7 +11,7 @@ import { addressAt, formatIP, parseCIDR, withPrefix } from '../lib/ipnet/index.j
 import { ownerIds } from '../watcher/nbops/owner.js';
 import type { NodeNetdev } from '../lib/netdev/index.js';
 import type { Logger } from '../lib/log.js';
-import type { OvsdbLogger } from '../lib/ovsdb/index.js';
+import type { OvsdbLogger, TlsOptions } from '../lib/ovsdb/index.js';
 import type { OvsPorts } from './ovs-ports.js';
 
 export type NbClient = OvsdbClient<NBTables>;
@@ -50,9 +50,9 @@ const NB_TABLES = {
   Logical_Router_Port: { columns: ['name', 'mac', 'networks'] },
 } as const;
 
-export async function connectNb(remotes: string[], logger?: OvsdbLogger): Promise<NbClient> {
+export async function connectNb(remotes: string[], logger?: OvsdbLogger, tls?: TlsOptions): Promise<NbClient> {
   const { NB_MODEL } = await import('../lib/ovsdb/models/nb.js');
-  const nb = await OvsdbClient.connect(NB_MODEL, { remotes, logger, reconnect: { minMs: 200, maxMs: 5000 } });
+  const nb = await OvsdbClient.connect(NB_MODEL, { remotes, tls, logger, reconnect: { minMs: 200, maxMs: 5000 } });
   await nb.monitor(NB_TABLES as never);
   return nb;
 }

@@ -22,7 +22,7 @@ export async function runSubcommand(sub: string, parsed: ParsedCommand): Promise
     case 'init': {
       const cfg = parseGateway(v);
       const log = createLogger('gateway', cfg.logFile ? { file: cfg.logFile } : {});
-      const nb = await connectNb(cfg.nbRemotes, log);
+      const nb = await connectNb(cfg.nbRemotes, log, cfg.tls);
       try {
         await new Gateway(cfg, nb, log).init({ patchWaitMs: 15_000 });
         log.info(`gateway ${cfg.node} initialised (${cfg.mode} NIC, bridge ${cfg.bridge})`);
@@ -52,7 +52,7 @@ export async function runSubcommand(sub: string, parsed: ParsedCommand): Promise
       const common = parseCommon(v);
       const node = requireString(v, 'node-name');
       const log = createLogger('gateway', common.logFile ? { file: common.logFile } : {});
-      const nb = typeof v.nb === 'string' ? await connectNb(parseNbRemotes(v.nb), log) : undefined;
+      const nb = typeof v.nb === 'string' ? await connectNb(parseNbRemotes(v.nb), log, common.tls) : undefined;
       try {
         await cleanup({ node, stateDir: common.stateDir, ovs: new Ovs(common.ovs), log, ...(nb ? { nb } : {}) });
       } finally {

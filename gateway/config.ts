@@ -3,12 +3,15 @@ import { ConfigError, requireString, type CommandSpec, type FlagSpec, type Parse
 import { IPNetError, parseCIDR, parseIP, parseInterfaceAddress, contains, formatCIDR, formatIP } from '../lib/ipnet/index.js';
 import type { OvsTarget } from './ovs.js';
 import { validateNic } from './nics-to-bridge.js';
+import { OVSDB_TLS_FLAGS, parseOvsdbTls } from '../lib/ovsdb-tls-flags.js';
+import type { TlsOptions } from '../lib/ovsdb/remote.js';
 
 const common: Record<string, FlagSpec> = {
   'ovs-db': { type: 'string', help: "the node's Open_vSwitch database", default: 'unix:/var/run/openvswitch/db.sock' },
   'ovs-rundir': { type: 'string', help: 'directory with the OpenFlow management sockets <bridge>.mgmt', default: '/var/run/openvswitch' },
   'state-dir': { type: 'string', help: 'where the gateway records what it changed on the node (plans, join IP)', default: '/var/lib/tessera/gateway' },
   'log-file': { type: 'string', help: 'also log to this file' },
+  ...OVSDB_TLS_FLAGS,
 };
 
 const gatewayFlags: Record<string, FlagSpec> = {
@@ -66,6 +69,8 @@ export interface CommonConfig {
   ovs: OvsTarget;
   stateDir: string;
   logFile?: string;
+  /** For ssl: --nb remotes (--ovs-db is the node's own database, reached through ovs-vsctl). */
+  tls?: TlsOptions;
 }
 
 export interface GatewayConfig extends CommonConfig {
@@ -92,6 +97,9 @@ export function parseCommon(v: ParsedCommand['values']): CommonConfig {
   };
   if (!/^(unix|tcp|ssl):/.test(cfg.ovs.db)) throw new ConfigError(`--ovs-db "${cfg.ovs.db}": expected unix:PATH, tcp:IP:PORT or ssl:IP:PORT`);
   if (typeof v['log-file'] === 'string') cfg.logFile = v['log-file'];
+  const nb = typeof v.nb === 'string' ? [v.nb] : [];
+  const tls = parseOvsdbTls(v, [['nb', nb.flatMap((s) => s.split(','))]]);
+  if (tls) cfg.tls = tls;
   return cfg;
 }
 

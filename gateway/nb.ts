@@ -1,6 +1,6 @@
 // Makes the NB database match the gateway's desired topology (topology.ts) and its service load balancers, in one
 // transaction per pass, touching only rows that differ. Also: join-IP allocation and removal of everything owned.
-import { OvsdbClient, OvsdbTransactionError, op, ref, type NamedUuid, type Op } from '../lib/ovsdb/index.js';
+import { OvsdbClient, OvsdbTransactionError, op, ref, type NamedUuid, type Op, type TlsOptions } from '../lib/ovsdb/index.js';
 import { NB_MODEL, type NBTables, type LogicalRouter } from '../lib/ovsdb/models/nb.js';
 import { addressAt, contains, formatIP, parseCIDR, parseIP, size } from '../lib/ipnet/index.js';
 import { CLUSTER_ROUTER, JOIN_SWITCH, OWNER_KEY, externalSwitch, gatewayRouter, macFromIPv4 } from '../lib/names.js';
@@ -17,9 +17,10 @@ export const NB_TABLES = [
   'Logical_Router_Static_Route', 'NAT', 'Load_Balancer',
 ] as const;
 
-export async function connectNb(remotes: string[], log: Logger): Promise<Nb> {
+export async function connectNb(remotes: string[], log: Logger, tls?: TlsOptions): Promise<Nb> {
   const nb = await OvsdbClient.connect(NB_MODEL, {
     remotes,
+    tls,
     logger: { debug: (m: string) => log.debug(m), info: (m: string) => log.info(m), warn: (m: string) => log.warn(m), error: (m: string) => log.error(m) },
   });
   await nb.monitor([...NB_TABLES]);

@@ -21,7 +21,7 @@ export interface RunOptions {
 }
 
 export async function runGateway(cfg: GatewayConfig, access: KubeAccessOptions, opts: RunOptions, log: Logger): Promise<void> {
-  const nb = await connectNb(cfg.nbRemotes, log);
+  const nb = await connectNb(cfg.nbRemotes, log, cfg.tls);
   const gw = new Gateway(cfg, nb, log);
   let watch: ServiceWatch | undefined;
   let timer: NodeJS.Timeout | undefined;

@@ -12,7 +12,8 @@ import { kubeClient, nodePath, podPath, startApiServer, type ApiServerInfo, type
 import { writeLabFile, type LabFile } from './lab-file.js';
 import { scriptClusterRouter, scriptNodeSwitch, scriptPodPort, scriptServiceLb } from './nb-script.js';
 import { addAddr, addNetns, delNetns, listNetns, netnsPids } from './netns.js';
-import { chassisNames, nbctl, sbctl, startCentral, type Central } from './ovn-central.js';
+import { SB_PORT, chassisNames, nbctl, sbctl, startCentral, type Central } from './ovn-central.js';
+import { ensureLabPki } from './pki.js';
 import { startOvsNode, vsctl, type OvsNode } from './ovs-node.js';
 import { BIN_DIR, CNITOOL, MAKE_LAB_PREFIX, REPO_ROOT, defaultStateDir } from './paths.js';
 import { POD_IFNAME, cnitoolContainerId, createPodNetns, hostVethName, netnsPath, scriptWirePod, type LabPodSpec } from './pods.js';
@@ -86,6 +87,11 @@ export interface LabOptions {
   keepOnFailure?: boolean;
   /** Progress lines. Default: silent. */
   log?: (msg: string) => void;
+  /**
+   * The OVSDB PKI (lab/pki.ts) directory, made there if missing: NB/SB on pssl:, every client on ssl:. Default
+   * <stateDir>/pki; false: plain tcp:.
+   */
+  pki?: string | false;
 }
 
 export interface Lab {
@@ -275,8 +281,9 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       await plugUnderlay(underlay.netns, names.node(n), vethShort(n));
     }
 
-    log('OVN central: NB, SB, northd');
-    const central = await startCentral({ dir: join(runDir, 'central'), netns: names.central, ip: net.centralIp });
+    const pki = opts.pki === false ? undefined : await ensureLabPki(opts.pki ?? join(stateDir, 'pki'));
+    log(`OVN central: NB, SB, northd (${pki ? `ssl, PKI ${pki.dir}` : 'tcp'})`);
+    const central = await startCentral({ dir: join(runDir, 'central'), netns: names.central, ip: net.centralIp, tls: pki?.roles.central });
     let api: ApiServerInfo | undefined;
     let kube: UnixKubeClient | undefined;
     const apiStarted = components.apiserver
@@ -287,7 +294,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     log('nodes: ovsdb-server, ovs-vswitchd (netdev), br-phy, ovn-controller');
     const nodes = await allSettledOrThrow(nodeNames.map((n, i) => startOvsNode({
       name: n, netns: names.node(n), dir: join(runDir, n), cidr: `${net.nodeIp(i)}/${plen}`,
-      sbRemote: central.sbTcp,
+      sbRemote: central.sbRemote, tls: pki?.roles.node,
     })));
     const nodeByName = new Map(nodes.map((n) => [n.name, n]));
     const ms = await waitFor(`chassis ${nodeNames.join(', ')} in SB`, async () => {
@@ -316,8 +323,9 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     if (components.watcher && api) {
       log('tessera-watcher');
       const a = api;
-      launchWatcher = () => startWatcher({ binDir, dir: central.dir, netns: names.central, apiserverUrl: a.url, tokenFile: a.tokenFile, nbRemotes: [central.nbTcp], cidrs,
-        extraArgs: opts.watcherArgs ?? [] });
+      // The SB port is a control endpoint too, though this watcher only talks to NB.
+      launchWatcher = () => startWatcher({ binDir, dir: central.dir, netns: names.central, apiserverUrl: a.url, tokenFile: a.tokenFile, nbRemotes: [central.nbRemote], cidrs,
+        tls: pki?.roles.watcher, extraArgs: ['--protected-endpoint', `${net.centralIp}:${SB_PORT}`, ...(opts.watcherArgs ?? [])] });
       const watcherPid = launchWatcher();
       const k = kube as UnixKubeClient;
       for (const n of nodeNames) {
@@ -344,8 +352,8 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       await allSettledOrThrow(nodes.map(async (n) => {
         const agentSocket = join(n.dir, 'cni.sock');
         cniConf.set(n.name, writeNodeConflist({ dir: n.dir, network: names.cniNetwork, agentSocket, logFile: join(n.dir, 'tessera-cni.log'), mtu: POD_MTU }));
-        await startAgent({ binDir, node: n.name, dir: n.dir, netns: n.netns, apiserverUrl: a.url, tokenFile: a.tokenFile, nbRemotes: [central.nbTcp],
-          ovsDbSocket: n.dbSocket, cniSocket: agentSocket, mtu: POD_MTU, cidrs });
+        await startAgent({ binDir, node: n.name, dir: n.dir, netns: n.netns, apiserverUrl: a.url, tokenFile: a.tokenFile, nbRemotes: [central.nbRemote],
+          ovsDbSocket: n.dbSocket, cniSocket: agentSocket, mtu: POD_MTU, cidrs, tls: pki?.roles.node });
       }));
     }
 
@@ -471,8 +479,9 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     const file: LabFile = {
       prefix, createdAt: new Date().toISOString(), components,
       apiserver: api ?? null,
-      nb: { remotes: [central.nbTcp], unixSocket: central.nbSocket },
-      sb: { remotes: [central.sbTcp], unixSocket: central.sbSocket },
+      nb: { remotes: [central.nbRemote], unixSocket: central.nbSocket },
+      sb: { remotes: [central.sbRemote], unixSocket: central.sbSocket },
+      ...(pki ? { pki } : {}),
       central: { netns: names.central, ip: net.centralIp, runDir: central.dir },
       underlay: { netns: underlay.netns, cidr: underlay.cidr },
       nodes: nodes.map((n) => ({ name: n.name, netns: n.netns, ovsRunDir: n.dir, ovsDbSocket: n.dbSocket, ip: n.ip, subnet: subnets.get(n.name) as string })),

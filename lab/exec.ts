@@ -7,6 +7,7 @@ export interface RunOptions {
   env?: Record<string, string>;
   input?: string;
   timeoutMs?: number;
+  cwd?: string;
 }
 
 /** The argv that runs `cmd args` inside `netns` (or as is). `ip netns exec` execs in place, so PIDs stay the program's. */
@@ -20,6 +21,7 @@ export async function run(cmd: string, args: string[], opts: RunOptions = {}): P
   try {
     const r = await execa(c, a, {
       env: opts.env,
+      cwd: opts.cwd,
       input: opts.input,
       timeout: opts.timeoutMs ?? 30_000,
       stdin: opts.input === undefined ? 'ignore' : undefined,

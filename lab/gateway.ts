@@ -14,6 +14,7 @@ import type { LabFile, LabGatewayInfo } from './lab-file.js';
 import { addNetns } from './netns.js';
 import { PHYS_BRIDGE } from './ovs-node.js';
 import { REPO_ROOT } from './paths.js';
+import { tesseraTlsArgs } from './pki.js';
 import type { CheckResult } from './report.js';
 import { httpOk } from './tessera.js';
 import { plugUnderlay, UNDERLAY_NIC } from './underlay.js';
@@ -96,7 +97,7 @@ export async function addLabGateway(lab: GatewayHost, o: GatewayOptions = {}): P
     '--node-name', node.name, '--bridge-interface', PHYS_BRIDGE, '--physical-ip', `${node.ip}/${plen}`, '--default-gw', extIp,
     '--nb', f.nb.remotes.join(','), '--ovs-db', `unix:${node.ovsDbSocket}`, '--ovs-rundir', node.ovsRunDir,
     '--state-dir', join(dir, `state-${node.name}`), '--kube-api', f.apiserver.url, '--kube-token-file', f.apiserver.tokenFile,
-    '--health-listen', `127.0.0.1:${GATEWAY_HEALTH_PORT}`, '--log-file', join(dir, `gateway-${node.name}.file.log`)] });
+    '--health-listen', `127.0.0.1:${GATEWAY_HEALTH_PORT}`, '--log-file', join(dir, `gateway-${node.name}.file.log`), ...tesseraTlsArgs(f.pki?.roles.node)] });
   await waitFor(`tessera-gateway on ${node.name} to be ready (log: ${join(dir, `gateway-${node.name}.log`)})`, async () => {
     if (!alive(pid)) throw new GiveUp(`tessera-gateway on ${node.name} exited; see ${join(dir, `gateway-${node.name}.log`)}`);
     return httpOk(node.netns, GATEWAY_HEALTH_PORT, '/readyz');

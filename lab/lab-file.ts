@@ -2,6 +2,7 @@
 import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Components } from './components.js';
 import type { LabPolicySpec } from './policy.js';
+import type { LabPki } from './pki.js';
 
 export interface LabFile {
   /** Netns name prefix of this lab (every netns it made starts with it). */
@@ -12,9 +13,11 @@ export interface LabFile {
   /** The Kubernetes API test server; null when the lab runs without it. Reachable over TCP only from lab netns. */
   /** `token` is also in `tokenFile` (mode 0600), the file the daemons read; this file is 0600 too. */
   apiserver: { url: string; token: string; tokenFile: string; unixSocket: string } | null;
-  /** TCP remotes are reachable from lab netns only; root-netns tools use the unix socket. */
+  /** ssl:/tcp: remotes are reachable from lab netns only; root-netns tools use the unix socket. */
   nb: { remotes: string[]; unixSocket: string };
   sb: { remotes: string[]; unixSocket: string };
+  /** The OVSDB PKI when NB/SB serve ssl: (each role's key, certificate and the CA). */
+  pki?: LabPki;
   central: { netns: string; ip: string; runDir: string };
   underlay: { netns: string; cidr: string };
   nodes: Array<{ name: string; netns: string; ovsRunDir: string; ovsDbSocket: string; ip: string; subnet: string }>;

@@ -17,6 +17,7 @@ import type { KubeObject } from './kube.js';
 import { writeLabFile, type LabFile, type MultiClusterLabFile } from './lab-file.js';
 import { addAddr, addNetns } from './netns.js';
 import { SB_PORT } from './ovn-central.js';
+import { ensureLabPki } from './pki.js';
 import { BIN_DIR, REPO_ROOT, defaultStateDir } from './paths.js';
 import { formatReport, pingCheck, runChecks, tcpExchange, POD_SERVER_PORT, type CheckResult } from './report.js';
 import { createUnderlay, plugUnderlay, UNDERLAY_NIC } from './underlay.js';
@@ -49,6 +50,8 @@ export interface MultiLabOptions {
   binDir?: string;
   keepOnFailure?: boolean;
   log?: (msg: string) => void;
+  /** One OVSDB PKI for every cluster (lab/pki.ts). Default <stateDir>/pki; false: plain tcp:. */
+  pki?: string | false;
 }
 
 export interface MultiLab {
@@ -125,6 +128,9 @@ export async function startMultiLab(o: MultiLabOptions = {}): Promise<MultiLab> 
     const members = (kind: 'single' | 'raft'): IcDbMember[] => (kind === 'raft' ? icMembers : icMembers.slice(0, 1));
     await plugMembers(o.icDb === 'raft' ? 3 : 1);
     let icdb = await startIcDb(members(o.icDb ?? 'single'));
+    // Made once before the clusters start in parallel, which then only read it.
+    const pki = o.pki === false ? undefined : await ensureLabPki(o.pki ?? join(stateDir, 'pki'));
+    const sbScheme = pki ? 'ssl' : 'tcp';
 
     const clusterPrefix = (k: number): string => `${prefix}${clusterName(k)}-`;
     const started = await Promise.allSettled(Array.from({ length: count }, (_, k) => {
@@ -137,10 +143,12 @@ export async function startMultiLab(o: MultiLabOptions = {}): Promise<MultiLab> 
         prefix: clusterPrefix(k), stateDir: dir, binDir, log: (m) => log(`${az}: ${m}`),
         nodeNames, pods: o.pods ? o.pods(az, nodeNames) : defaultPods(nodeNames), services: o.pods ? [] : DEFAULT_SERVICES,
         network: { sharedUnderlay: { netns: ul, cidr: UNDERLAY_CIDR }, centralIp: `${SUBNET}.${base}`, nodeIp: (i) => `${SUBNET}.${base + 1 + i}`, vethTag: az },
-        cidrs,
+        cidrs, pki: pki?.dir ?? false,
         // The watcher runs the interconnect controller (and its ovn-ic) once it has the SB.
         // A fixed identity, as a Deployment's pod keeps its name: a restarted watcher takes its Lease back at once.
-        watcherArgs: ['--sb', `tcp:${SUBNET}.${base}:${SB_PORT}`, '--run-dir', join(dir, 'run', 'central'), '--ovn-ic', 'managed', '--identity', `${az}-watcher`],
+        // The IC DBs stay tcp: (Kube-OVN's ovn-ic-config has no SSL fields), so pods are kept off their ports.
+        watcherArgs: ['--sb', `${sbScheme}:${SUBNET}.${base}:${SB_PORT}`, '--run-dir', join(dir, 'run', 'central'), '--ovn-ic', 'managed', '--identity', `${az}-watcher`,
+          ...ICDB_IPS.flatMap((ip) => ['--protected-endpoint', `${ip}:${IC_NB_PORT}`, '--protected-endpoint', `${ip}:${IC_SB_PORT}`])],
       });
     }));
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -2,6 +2,7 @@
 // with the node IP (userspace Geneve needs the tunnel endpoint on a bridge of the same vswitchd), ovn-controller.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TlsOptions } from '../lib/ovsdb/remote.js';
 import { daemonEnv, daemonFlags, readPid } from './daemon.js';
 import { run } from './exec.js';
 import { addAddr, linkExists, linkMac } from './netns.js';
@@ -37,8 +38,12 @@ export async function startOvsDaemons(netns: string, dir: string): Promise<{ dbS
   return { dbSocket };
 }
 
-/** Makes the node an OVN chassis: its Geneve endpoint and SB remote in OVS, then ovn-controller. */
-export async function startOvnController(o: { name: string; netns: string; dir: string; dbSocket: string; encapIp: string; sbRemote: string }): Promise<void> {
+/**
+ * Makes the node an OVN chassis: its Geneve endpoint and SB remote in OVS, then ovn-controller. With `tls` (an ssl:
+ * sbRemote) the key, certificate and CA go into the node's SSL table (ovs-vsctl set-ssl), where ovn-controller reads them.
+ */
+export async function startOvnController(o: { name: string; netns: string; dir: string; dbSocket: string; encapIp: string; sbRemote: string; tls?: TlsOptions }): Promise<void> {
+  if (o.tls) await vsctl(o, ['set-ssl', o.tls.key, o.tls.cert, o.tls.ca]);
   await vsctl(o, ['set', 'Open_vSwitch', '.', `external_ids:system-id=${o.name}`, `external_ids:hostname=${o.name}`,
     `external_ids:ovn-remote=${o.sbRemote}`, 'external_ids:ovn-encap-type=geneve', `external_ids:ovn-encap-ip=${o.encapIp}`,
     'external_ids:ovn-bridge-datapath-type=netdev']);
@@ -46,7 +51,7 @@ export async function startOvnController(o: { name: string; netns: string; dir: 
   await run('ovn-controller', [`unix:${o.dbSocket}`, ...daemonFlags(o.dir, 'ovn-controller', false)], { netns: o.netns, env: daemonEnv(o.dir) });
 }
 
-export async function startOvsNode(o: { name: string; netns: string; dir: string; cidr: string; sbRemote: string }): Promise<OvsNode> {
+export async function startOvsNode(o: { name: string; netns: string; dir: string; cidr: string; sbRemote: string; tls?: TlsOptions }): Promise<OvsNode> {
   const { dbSocket } = await startOvsDaemons(o.netns, o.dir);
   const node: OvsNode = { name: o.name, netns: o.netns, dir: o.dir, dbSocket, ip: o.cidr.split('/')[0] };
 
@@ -58,7 +63,7 @@ export async function startOvsNode(o: { name: string; netns: string; dir: string
   await addAddr(o.netns, PHYS_BRIDGE, o.cidr);
   await run('ip', ['-n', o.netns, 'link', 'set', PHYS_BRIDGE, 'up']);
 
-  await startOvnController({ ...node, encapIp: node.ip, sbRemote: o.sbRemote });
+  await startOvnController({ ...node, encapIp: node.ip, sbRemote: o.sbRemote, tls: o.tls });
   return node;
 }
 

@@ -4,6 +4,9 @@
 import { Ajv } from 'ajv';
 import { ConfigError, type CommandSpec, type ParsedCommand } from '../lib/cli.js';
 import { parseCIDR, overlaps, formatCIDR, subnetCount, bitsOf, IPNetError, type IPNet } from '../lib/ipnet/index.js';
+import { OVSDB_TLS_FLAGS, parseOvsdbTls } from '../lib/ovsdb-tls-flags.js';
+import type { TlsOptions } from '../lib/ovsdb/remote.js';
+import { parseProtectedEndpoints, type ProtectedEndpoint } from './policy/protected-endpoints.js';
 
 export const WATCHER_SPEC: CommandSpec = {
   name: 'tessera-watcher',
@@ -31,6 +34,8 @@ export const WATCHER_SPEC: CommandSpec = {
     workers: { type: 'string', help: 'concurrent syncs per controller (async: they overlap NB and API round trips)', default: '256' },
     'api-connections': { type: 'string', help: 'keep-alive connections for annotation writes, opened at start (HTTP/1.1: one request in flight each)', default: '128' },
     'no-leader-election': { type: 'boolean', help: 'write without holding the Lease (single replica, tests)', default: false },
+    'protected-endpoint': { type: 'string', multiple: true, help: 'IP:PORT pods may reach only when a NetworkPolicy allows it (repeatable; the --nb/--sb remotes are added)' },
+    ...OVSDB_TLS_FLAGS,
   },
 };
 
@@ -57,6 +62,10 @@ export interface WatcherConfig {
   workers: number;
   apiConnections: number;
   leaderElection: boolean;
+  /** Key, certificate and CA files for ssl: remotes (also handed to the managed ovn-ic). */
+  tls?: TlsOptions;
+  /** Control endpoints pod traffic to which is dropped unless a NetworkPolicy allows it. */
+  protectedEndpoints: ProtectedEndpoint[];
 }
 
 /** The flag values as strings, the shape ajv checks before any semantic check. */
@@ -207,6 +216,10 @@ export function loadConfig(parsed: ParsedCommand): WatcherConfig {
   }
   if (joinCidr.prefix > bits - 3) throw new ConfigError(`--join-cidr ${formatCIDR(joinCidr)} is too small (needs at least 8 addresses)`);
 
+  const tls = parseOvsdbTls(v, [['nb', nbRemotes], ['sb', sbRemotes]]);
+  const flagged = v['protected-endpoint'];
+  const protectedEndpoints = parseProtectedEndpoints(Array.isArray(flagged) ? flagged : [], [...nbRemotes, ...(sbRemotes ?? [])]);
+
   let healthListen: WatcherConfig['healthListen'];
   if (r['health-listen']) {
     const m = /^(.*):([0-9]+)$/.exec(r['health-listen']);
@@ -237,5 +250,7 @@ export function loadConfig(parsed: ParsedCommand): WatcherConfig {
     workers: Number(r.workers),
     apiConnections: Number(r['api-connections']),
     leaderElection: v['no-leader-election'] !== true,
+    tls,
+    protectedEndpoints,
   };
 }

@@ -18,8 +18,9 @@ import { startWatcherHealth } from './health.js';
 runMain(WATCHER_SPEC.name, async () => {
   const config = loadConfig(parseCommand(WATCHER_SPEC, process.argv.slice(2)));
   const log = createLogger('watcher', { file: config.logFile });
-  const nb = await OvsdbClient.connect(NB_MODEL, { remotes: config.nbRemotes, logger: log });
+  const nb = await OvsdbClient.connect(NB_MODEL, { remotes: config.nbRemotes, tls: config.tls, logger: log });
   await nb.monitor([...WATCHED_TABLES]);
+  log.info(`pods reach these only where a NetworkPolicy allows it: ${config.protectedEndpoints.map((e) => (e.family === 6 ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`)).join(' ') || 'none'}`);
 
   if (config.subcommand === 'master-init') {
     const n = await masterInit(nb, config);
@@ -73,6 +74,7 @@ runMain(WATCHER_SPEC.name, async () => {
         sbRemotes: config.sbRemotes,
         runDir: config.runDir,
         ovnIc: config.ovnIc,
+        tls: config.tls,
         logger: log,
       });
     }

@@ -81,7 +81,7 @@ describe('tessera-gateway in the lab (real OVS/OVN, external host)', function ()
 
   it('init option 2 (shared NIC) builds GR_gw1, bound to its chassis, with join link, SNAT and return route; again is a no-op', async () => {
     const t0 = Date.now();
-    const r = await gatewayCli(lab.gw1, ['init', ...GW1_INIT, '--nb', lab.central.nbTcp]);
+    const r = await gatewayCli(lab.gw1, ['init', ...GW1_INIT, '--nb', lab.central.nbRemote]);
     figures.initSharedMs = Date.now() - t0;
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await nbctl(lab.central, ['get', 'Logical_Router', 'GR_gw1', 'options:chassis']), 'gw1');
@@ -93,7 +93,7 @@ describe('tessera-gateway in the lab (real OVS/OVN, external host)', function ()
     const flows = await run('ovs-ofctl', ['dump-flows', `unix:${lab.gw1.dir}/breth1.mgmt`]);
     assert.match(flows, /ct\(commit,zone=64000\)/, 'shared-NIC demux flows programmed once the patch port exists');
     const nb1 = await nbSnapshot(lab.central);
-    const again = await gatewayCli(lab.gw1, ['init', ...GW1_INIT, '--nb', lab.central.nbTcp]);
+    const again = await gatewayCli(lab.gw1, ['init', ...GW1_INIT, '--nb', lab.central.nbRemote]);
     assert.equal(again.code, 0, again.stderr);
     assert.doesNotMatch(again.stderr, /NB gateway topology updated/);
     assert.deepEqual(await nbSnapshot(lab.central), nb1, 'second init changed nothing');
@@ -200,7 +200,7 @@ describe('tessera-gateway in the lab (real OVS/OVN, external host)', function ()
 
   it('cleanup on gw2 (dedicated NIC) leaves the node as it was', async () => {
     await stopRun(dir, 'gateway-gw2');
-    const r = await gatewayCli(lab.gw2, ['cleanup', '--node-name', 'gw2', '--nb', lab.central.nbTcp]);
+    const r = await gatewayCli(lab.gw2, ['cleanup', '--node-name', 'gw2', '--nb', lab.central.nbRemote]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(await netSnapshot(NS.gw2, ['eth1', 'eth2', 'br-phy', 'lo']), gw2Before);
     const o = await ovsSnapshot(lab.gw2);
@@ -213,7 +213,7 @@ describe('tessera-gateway in the lab (real OVS/OVN, external host)', function ()
 
   it('cleanup on gw1 (shared NIC) restores eth1 exactly as before nics-to-bridge, and NB as before init', async () => {
     await stopRun(dir, 'gateway-gw1');
-    const r = await gatewayCli(lab.gw1, ['cleanup', '--node-name', 'gw1', '--nb', lab.central.nbTcp]);
+    const r = await gatewayCli(lab.gw1, ['cleanup', '--node-name', 'gw1', '--nb', lab.central.nbRemote]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(await netSnapshot(NS.gw1, ['eth1', 'lo']), gw1Before);
     const o = await ovsSnapshot(lab.gw1);

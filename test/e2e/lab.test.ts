@@ -65,7 +65,7 @@ describe('lab (e2e, prefix tle-)', function () {
     }
     for (const db of [file.nb, file.sb]) {
       assert.ok(existsSync(db.unixSocket), `${db.unixSocket} exists`);
-      assert.match(db.remotes[0], /^tcp:192\.168\.77\.2:66\d\d$/);
+      assert.match(db.remotes[0], /^ssl:192\.168\.77\.2:66\d\d$/);
     }
     const chassis = (await sh('ovn-sbctl', [`--db=unix:${file.sb.unixSocket}`, '--bare', '--columns=name', 'list', 'Chassis'])).split('\n').filter((l) => l !== '').sort();
     assert.deepEqual(chassis, ['node1', 'node2']);

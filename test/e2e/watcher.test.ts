@@ -205,7 +205,7 @@ describe('watcher (e2e in the lab, prefix twa-)', function () {
       for (let i = 0; i < 10; i++) await kube.delete(`/api/v1/namespaces/default/pods/burst-${i}`);
       await Promise.all(Array.from({ length: 10 }, (_, i) => mk(60 + i)));
       const api = lab.file.apiserver!;
-      const newPid = startWatcher({ binDir: BIN_DIR, dir: lab.central.dir, netns: labNames(PREFIX).central, apiserverUrl: api.url, tokenFile: api.tokenFile, nbRemotes: lab.file.nb.remotes, cidrs: CIDRS });
+      const newPid = startWatcher({ binDir: BIN_DIR, dir: lab.central.dir, netns: labNames(PREFIX).central, apiserverUrl: api.url, tokenFile: api.tokenFile, nbRemotes: lab.file.nb.remotes, cidrs: CIDRS, tls: lab.file.pki?.roles.watcher });
       assert.ok(alive(newPid));
       const want = new Set((await kube.list('/api/v1/namespaces/default/pods')).items.map((p) => `default_${p.metadata.name}`));
       await eventually(async () => {

@@ -1,7 +1,7 @@
 // Node controller: a subnet per node (annotation tessera.io/node-subnet), the node's logical switch
 // linked to ovn_cluster_router (rtos-<node>/stor-<node>), attached to the cluster LB group; the
 // management IP (.2) joins the management address set. Node deleted → switch, router port and
-// address go, and the subnet is freed.
+// address go, and the subnet is freed. Every node switch carries the protected-endpoints drop ACL.
 import type { V1Node } from '@kubernetes/client-node';
 import { CLUSTER_ROUTER, macFromIPv4, nodeRouterPort, nodeSwitch, nodeSwitchRouterPort } from '../../lib/names.js';
 import { NODE_SUBNET_ANNOTATION } from '../../lib/kube/annotations.js';
@@ -9,14 +9,16 @@ import { formatCIDR, formatIP, withPrefix, type IPNet, parseCIDR } from '../../l
 import type { WatcherContext } from '../context.js';
 import { Txn } from '../nbops/txn.js';
 import { commit } from '../nbops/commit.js';
-import { ensureSwitch, deleteSwitch, findSwitch } from '../nbops/switch.js';
+import { ensureSwitch, ensureSwitchAcls, deleteSwitch, findSwitch } from '../nbops/switch.js';
 import { ensureRouterPort, deleteRouterPort } from '../nbops/router.js';
 import { createOrUpdatePort } from '../nbops/lsp.js';
 import { attachGroup } from '../nbops/load-balancer.js';
 import { addressSetAdd, addressSetRemove } from '../nbops/address-set.js';
-import { ownerIds, ownedBy } from '../nbops/owner.js';
+import type { AclSpec } from '../nbops/acl.js';
+import { OBJECT_KEY, ownerIds, ownedBy } from '../nbops/owner.js';
 import { CLUSTER_LB_GROUP } from '../names.js';
 import { MGMT_ADDRESS_SET } from '../policy/translate.js';
+import { PROTECTED_OBJECT, protectedEndpointsAcl } from '../policy/protected-endpoints.js';
 import { SubnetIPAM } from '../ipam/pod-ipam.js';
 
 export const SUBNET_KEY = 'tessera.io/subnet';
@@ -27,7 +29,12 @@ export class NodeController {
 
   private readonly ready = new Set<string>();
 
-  constructor(private readonly ctx: WatcherContext) {}
+  private readonly protectedAcls: AclSpec[];
+
+  constructor(private readonly ctx: WatcherContext) {
+    const acl = protectedEndpointsAcl(ctx.config.protectedEndpoints);
+    this.protectedAcls = acl ? [acl] : [];
+  }
 
   /** Rebuilds the subnet allocator: annotations first (what nodes were told), then our NB switches. */
   rebuild(): void {
@@ -119,6 +126,7 @@ export class NodeController {
       external_ids: ownerIds('node', name),
     });
     attachGroup(txn, 'Logical_Switch', ls, CLUSTER_LB_GROUP);
+    ensureSwitchAcls(txn, nodeSwitch(name), ls, this.protectedAcls, (ids) => ownedBy(ids, 'cluster') !== undefined && ids[OBJECT_KEY] === PROTECTED_OBJECT);
     addressSetAdd(txn, MGMT_ADDRESS_SET, [formatIP(sipam.managementIP)]);
     return txn;
   }

@@ -12,6 +12,7 @@ import { SB_MODEL, type SBTables } from '../../lib/ovsdb/models/sb.js';
 import { ICNB_MODEL, type ICNBTables } from '../../lib/ovsdb/models/icnb.js';
 import { ICSB_MODEL, type ICSBTables } from '../../lib/ovsdb/models/icsb.js';
 import { OvnIcDaemon } from '../../lib/ovnic/daemon.js';
+import { ovnTlsArgs } from '../../lib/ovsdb-tls-flags.js';
 import { SB_CHASSIS_INTERCONN_KEY } from '../../lib/ovnic/gateway-flag.js';
 import { IC_CONFIGMAP_NAME, IC_CONFIGMAP_NAMESPACE, describeChange, fingerprint, fromFingerprint, icRemotes, parseIcConfig, type IcConfig } from './config.js';
 import { TS_NAME, deriveTsPortAddress, ipsOfPortAddress, tsRouterPort, tsSwitchPort, yieldsTo, type TsPortAddress } from './address.js';
@@ -101,7 +102,7 @@ class Controller implements InterconnectController {
   constructor(private readonly deps: InterconnectDeps) {
     this.log = deps.logger.child({ controller: 'interconnect' });
     if ((deps.ovnIc ?? 'managed') === 'managed') {
-      this.ovnIc = new OvnIcDaemon({ dir: join(deps.runDir, 'ovn-ic'), binary: deps.ovnIcBinary, logger: this.log });
+      this.ovnIc = new OvnIcDaemon({ dir: join(deps.runDir, 'ovn-ic'), binary: deps.ovnIcBinary, logger: this.log, extraArgs: ovnTlsArgs(deps.tls) });
     }
   }
 

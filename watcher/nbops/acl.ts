@@ -1,5 +1,6 @@
 // ACLs: desired ACLs are compared with the ones a port group holds by their identity
 // (direction, priority, match, action, options); only the difference is written.
+import type { NamedUuid } from '../../lib/ovsdb/notation.js';
 import type { NbRow, Txn } from './txn.js';
 
 export interface AclSpec {
@@ -32,4 +33,14 @@ export function diffAcls(txn: Txn, existing: string[], desired: AclSpec[]): { in
     }
   }
   return { insert: [...want.values()], keep, drop };
+}
+
+/**
+ * Converges a row's ACL list (a port group's or a switch's) to `desired`: inserts the missing ACLs (the one place
+ * ACL rows are written) and says which existing uuids to keep and drop. `key` names the owner row within the batch.
+ */
+export function convergeAcls(txn: Txn, key: string, existing: string[], desired: AclSpec[]): { keep: string[]; drop: string[]; inserted: NamedUuid[] } {
+  const { insert, keep, drop } = diffAcls(txn, existing, desired);
+  const inserted = insert.map((a, i) => txn.insert('ACL', `${key}/${i}`, { ...a, options: a.options ?? {} }));
+  return { keep, drop, inserted };
 }

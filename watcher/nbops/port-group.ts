@@ -1,7 +1,7 @@
 // NB operations on port groups (a set of LSPs usable as @name in ACL matches, carrying their ACLs).
 import type { NamedUuid } from '../../lib/ovsdb/notation.js';
 import { type Txn, byUuid, sameSet, sameMap } from './txn.js';
-import { type AclSpec, diffAcls } from './acl.js';
+import { type AclSpec, convergeAcls } from './acl.js';
 
 export interface PortGroupSpec {
   name: string;
@@ -15,14 +15,13 @@ export interface PortGroupSpec {
 export function ensurePortGroup(txn: Txn, spec: PortGroupSpec): void {
   const have = txn.cache.lookupAll('Port_Group', 'name', spec.name)[0];
   if (!have) {
-    const aclRefs = spec.acls.map((a, i) => txn.insert('ACL', `${spec.name}/${i}`, { ...a, options: a.options ?? {} }));
-    txn.insert('Port_Group', spec.name, { name: spec.name, ports: spec.ports, acls: aclRefs, external_ids: spec.external_ids });
+    const { inserted } = convergeAcls(txn, spec.name, [], spec.acls);
+    txn.insert('Port_Group', spec.name, { name: spec.name, ports: spec.ports, acls: inserted, external_ids: spec.external_ids });
     return;
   }
-  const { insert, keep, drop } = diffAcls(txn, have.acls, spec.acls);
-  const aclRefs = insert.map((a, i) => txn.insert('ACL', `${spec.name}/${have._uuid}/${i}`, { ...a, options: a.options ?? {} }));
+  const { inserted: aclRefs, keep, drop } = convergeAcls(txn, `${spec.name}/${have._uuid}`, have.acls, spec.acls);
   const portsChanged = spec.ports.some((p) => typeof p !== 'string') || !sameSet(have.ports, spec.ports as string[]);
-  if (portsChanged || insert.length || drop.length || !sameMap(have.external_ids, spec.external_ids)) {
+  if (portsChanged || aclRefs.length || drop.length || !sameMap(have.external_ids, spec.external_ids)) {
     txn.update('Port_Group', byUuid(have._uuid), { ports: spec.ports, acls: [...keep, ...aclRefs], external_ids: spec.external_ids });
   }
 }

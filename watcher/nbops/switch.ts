@@ -1,6 +1,7 @@
 // NB operations on logical switches.
 import type { NamedUuid } from '../../lib/ovsdb/notation.js';
 import { type Txn, type NbRow, byUuid, byName, sameMap } from './txn.js';
+import { type AclSpec, convergeAcls } from './acl.js';
 
 export interface SwitchSpec {
   name: string;
@@ -35,4 +36,19 @@ export function deleteSwitch(txn: Txn, name: string): void {
 /** Switch uuid, or a ref to one inserted earlier in this batch. */
 export function switchRef(txn: Txn, name: string): string | NamedUuid | undefined {
   return txn.pendingRef('Logical_Switch', name) ?? findSwitch(txn, name)?._uuid;
+}
+
+/**
+ * Converges the switch's ACLs that `mine` claims to `desired` with mutations, so ACLs someone else put on the
+ * switch stay. `ls` is the switch's uuid or a ref to it inserted earlier in the batch.
+ */
+export function ensureSwitchAcls(txn: Txn, name: string, ls: string | NamedUuid, desired: AclSpec[], mine: (ids: Record<string, string>) => boolean): void {
+  const row = typeof ls === 'string' ? txn.cache.get('Logical_Switch', ls) : undefined;
+  const existing = (row?.acls ?? []).filter((u) => {
+    const acl = txn.cache.get('ACL', u);
+    return acl !== undefined && mine(acl.external_ids);
+  });
+  const { inserted, drop } = convergeAcls(txn, `${name}/acls`, existing, desired);
+  if (drop.length) txn.mutate('Logical_Switch', byUuid(ls), [['acls', 'delete', drop]]);
+  if (inserted.length) txn.mutate('Logical_Switch', byUuid(ls), [['acls', 'insert', inserted]]);
 }

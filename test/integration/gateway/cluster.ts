@@ -110,7 +110,7 @@ export async function createLab(dir: string): Promise<GatewayLab> {
   // gw2: lab-style node (br-phy owns eth1 with the node IP) plus a second NIC eth2 for external traffic.
   await addNetns(NS.gw2);
   await plugUnderlay(NS.ul, NS.gw2, 'gw2');
-  const n2: OvsNode = await startOvsNode({ name: 'gw2', netns: NS.gw2, dir: join(dir, 'gw2'), cidr: `${IP.gw2}/24`, sbRemote: central.sbTcp });
+  const n2: OvsNode = await startOvsNode({ name: 'gw2', netns: NS.gw2, dir: join(dir, 'gw2'), cidr: `${IP.gw2}/24`, sbRemote: central.sbRemote });
   await addVeth({ netns: NS.ul, name: 'ul-gw2x' }, { netns: NS.gw2, name: 'eth2' });
   await run('ip', ['-n', NS.ul, 'link', 'set', 'ul-gw2x', 'master', UNDERLAY_BRIDGE]);
   await txOff(NS.ul, 'ul-gw2x');
@@ -131,7 +131,7 @@ export async function createLab(dir: string): Promise<GatewayLab> {
 
 /** Connects gw1 to OVN (after nics-to-bridge moved its IP to breth1, which becomes the Geneve endpoint). */
 export async function startGw1Controller(lab: GatewayLab): Promise<void> {
-  await startOvnController({ name: 'gw1', netns: NS.gw1, dir: lab.gw1.dir, dbSocket: lab.gw1.db.replace(/^unix:/, ''), encapIp: IP.gw1, sbRemote: lab.central.sbTcp });
+  await startOvnController({ name: 'gw1', netns: NS.gw1, dir: lab.gw1.dir, dbSocket: lab.gw1.db.replace(/^unix:/, ''), encapIp: IP.gw1, sbRemote: lab.central.sbRemote });
   await waitFor('chassis gw1 and gw2 in SB', async () => {
     const names = await chassisNames(lab.central);
     return names.includes('gw1') && names.includes('gw2');
@@ -169,7 +169,7 @@ export function gatewayCli(n: GwNode, args: string[], env: Record<string, string
 
 export function startGatewayRun(lab: GatewayLab, n: GwNode, initArgs: string[], resyncSeconds = 30): number {
   return startProgram(lab.dir, `gateway-${n.name}`, n.netns, 'gateway/main.ts', [
-    'run', ...initArgs, ...n.args, '--nb', lab.central.nbTcp, '--kube-api', lab.api.url, '--kube-token-file', lab.api.tokenFile, '--resync-seconds', String(resyncSeconds),
+    'run', ...initArgs, ...n.args, '--nb', lab.central.nbRemote, '--kube-api', lab.api.url, '--kube-token-file', lab.api.tokenFile, '--resync-seconds', String(resyncSeconds),
   ]);
 }
 

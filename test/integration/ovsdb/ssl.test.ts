@@ -1,6 +1,7 @@
 // ssl: remotes against a real ovsdb-server with --private-key/--certificate/--ca-cert, certs made here with openssl.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { connect as tlsConnect } from 'node:tls';
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,8 +75,24 @@ describe('ovsdb ssl remotes (real ovsdb-server)', function () {
   it('fails when the server rejects our client certificate', async () => {
     await assert.rejects(
       OvsdbClient.connect(NB_MODEL, { remotes: server.ssl, tls: { key: join(dir, 'intruder.key'), cert: join(dir, 'intruder.crt'), ca: join(dir, 'good-ca.crt') }, initialTimeoutMs: 1500 }),
-      (e: Error) => e instanceof OvsdbDisconnectedError && e.message.includes(server.ssl),
+      // The server's TLS alert reaches us: it does not know the CA that signed our certificate.
+      (e: Error) => e instanceof OvsdbDisconnectedError && e.message.includes(server.ssl) && /alert unknown ca/.test(e.message),
     );
+  });
+
+  it('gets no answer without a client certificate: ovsdb-server requires one', async () => {
+    // Our client always presents one, so speak TLS by hand: CA only, then a list_dbs request.
+    const port = Number(server.ssl.split(':').pop());
+    const outcome = await new Promise<string>((resolve) => {
+      const sock = tlsConnect({ host: '127.0.0.1', port, ca: readFileSync(join(dir, 'good-ca.crt')), checkServerIdentity: () => undefined });
+      let got = '';
+      sock.on('secureConnect', () => sock.write(JSON.stringify({ method: 'list_dbs', params: [], id: 1 })));
+      sock.on('data', (d: Buffer) => (got += d.toString()));
+      sock.on('error', (e: Error) => resolve(`error: ${e.message}`));
+      sock.on('close', () => resolve(got ? `answer: ${got}` : 'closed'));
+      setTimeout(() => resolve(got ? `answer: ${got}` : 'timeout'), 5000);
+    });
+    assert.match(outcome, /^error: .*alert certificate required/);
   });
 
   it('names a missing key file', async () => {

@@ -20,9 +20,9 @@ describe('watcher config', () => {
     assert.equal(c.leaderElection, true);
   });
   it('accepts master-init and several remotes', () => {
-    const c = loadConfig(parseCommand(WATCHER_SPEC, ['master-init', '--nb', 'tcp:10.0.0.1:6641,ssl:[fd00::1]:6641']));
+    const c = loadConfig(parseCommand(WATCHER_SPEC, ['master-init', '--nb', 'tcp:10.0.0.1:6641,tcp:[fd00::1]:6641']));
     assert.equal(c.subcommand, 'master-init');
-    assert.deepEqual(c.nbRemotes, ['tcp:10.0.0.1:6641', 'ssl:[fd00::1]:6641']);
+    assert.deepEqual(c.nbRemotes, ['tcp:10.0.0.1:6641', 'tcp:[fd00::1]:6641']);
   });
   it('enables OVN-IC only with --sb, and checks its remotes and mode', () => {
     assert.equal(load().sbRemotes, undefined);

@@ -6,7 +6,7 @@ import { Cache } from '../../../lib/ovsdb/cache.js';
 import { rowToWire, NamedUuid } from '../../../lib/ovsdb/notation.js';
 import { NB_MODEL, type NBTables } from '../../../lib/ovsdb/models/nb.js';
 import { Txn, type NbOp } from '../../../watcher/nbops/txn.js';
-import { ensureSwitch, deleteSwitch } from '../../../watcher/nbops/switch.js';
+import { ensureSwitch, ensureSwitchAcls, deleteSwitch } from '../../../watcher/nbops/switch.js';
 import { createOrUpdatePort, deletePort } from '../../../watcher/nbops/lsp.js';
 import { ensurePortGroup } from '../../../watcher/nbops/port-group.js';
 import { ensureLoadBalancer } from '../../../watcher/nbops/load-balancer.js';
@@ -30,6 +30,30 @@ const kinds = (ops: NbOp[]) => ops.map((o) => `${o.op} ${o.table}`);
 const ids = { 'tessera.io/owner': 'tessera-watcher' };
 
 describe('watcher nbops', () => {
+  it('ensureSwitchAcls: converges only the ACLs it claims, with mutations, and is a no-op when they match', () => {
+    const mine = (x: Record<string, string>): boolean => x['tessera.io/object'] === 'protected-endpoints';
+    const want: AclSpec = { direction: 'from-lport', priority: 990, match: 'tcp && (ip4.dst == 10.0.0.1 && tcp.dst == 6641)', action: 'drop',
+      options: { 'apply-after-lb': 'true' }, external_ids: { ...ids, 'tessera.io/object': 'protected-endpoints' } };
+    const theirs = { _uuid: randomUUID(), direction: 'to-lport', priority: 5, match: 'ip', action: 'allow', options: {}, external_ids: { owner: 'someone' } };
+    const old = { _uuid: randomUUID(), ...want, match: 'tcp && (ip4.dst == 10.0.0.9 && tcp.dst == 6641)' };
+    const same = { _uuid: randomUUID(), ...want };
+    const sw = (acls: string[]) => ({ _uuid: randomUUID(), name: 'n1', acls, other_config: {}, external_ids: ids });
+    const s1 = sw([theirs._uuid, old._uuid]);
+    const t1 = new Txn(cacheWith({ ACL: [theirs, old], Logical_Switch: [s1] }));
+    ensureSwitchAcls(t1, 'n1', s1._uuid, [want], mine);
+    assert.deepEqual(kinds(t1.ops), ['insert ACL', 'mutate Logical_Switch', 'mutate Logical_Switch']);
+    const [, del, ins] = t1.ops as Array<{ mutations: unknown[][] }>;
+    assert.deepEqual(del!.mutations, [['acls', 'delete', [old._uuid]]], 'the stale one goes, theirs stays');
+    assert.equal((ins!.mutations[0] as unknown[])[1], 'insert');
+    const s2 = sw([theirs._uuid, same._uuid]);
+    const t2 = new Txn(cacheWith({ ACL: [theirs, same], Logical_Switch: [s2] }));
+    ensureSwitchAcls(t2, 'n1', s2._uuid, [want], mine);
+    assert.deepEqual(t2.ops, []);
+    const t3 = new Txn(cacheWith({ ACL: [theirs, same], Logical_Switch: [s2] }));
+    ensureSwitchAcls(t3, 'n1', s2._uuid, [], mine);
+    assert.deepEqual(t3.ops.map((o) => (o as { mutations: unknown[] }).mutations), [[['acls', 'delete', [same._uuid]]]]);
+  });
+
   it('ensureSwitch: guarded insert when absent, nothing when equal, update on drift', () => {
     const spec = { name: 'n1', other_config: { subnet: '10.244.1.0/24' }, external_ids: ids };
     const t1 = new Txn(cacheWith({}));
