@@ -20,7 +20,7 @@ import { Txn, type NbRow } from '../nbops/txn.js';
 import { commit } from '../nbops/commit.js';
 import { createOrUpdatePort, deletePort } from '../nbops/lsp.js';
 import { ownerIds, ownedBy } from '../nbops/owner.js';
-import { RequestRefusedError, checkRequestedIP, macProblem, requestedIP, requestedMac } from '../ipam/requests.js';
+import { DERIVED_MAC_PREFIX, RequestRefusedError, checkRequestedIP, macProblem, requestedIP, requestedMac } from '../ipam/requests.js';
 import { rebuildPodAddresses, type PortClaim } from '../ipam/rebuild.js';
 
 export const POD_UID_KEY = 'tessera.io/pod-uid';
@@ -91,26 +91,32 @@ export class PodController {
   rebuild(): void {
     const { ctx } = this;
     const claims: PortClaim[] = [];
+    const macOf = new Map<PortClaim, string>();
     for (const ls of ctx.nb.cache.list('Logical_Switch')) {
       if (!ctx.ipam.forSwitch(ls.name)) continue;
       for (const uuid of ls.ports) {
         const lsp = ctx.nb.cache.get('Logical_Switch_Port', uuid);
         const owner = lsp && ownedBy(lsp.external_ids, 'pod');
         const ip = lsp && portIP(lsp.addresses);
-        if (owner && ip) claims.push({ owner, ls: ls.name, port: lsp.name, ip, uid: lsp.external_ids[POD_UID_KEY] || undefined });
+        if (!owner || !ip) continue;
+        const c: PortClaim = { owner, ls: ls.name, port: lsp.name, ip, uid: lsp.external_ids[POD_UID_KEY] || undefined };
+        claims.push(c);
+        macOf.set(c, lsp.addresses[0].split(/\s+/)[0].toLowerCase());
       }
     }
     const podOf = (owner: string) => {
       const pod = ctx.stores.pods.get(owner);
       return pod && wantsPort(pod) ? { uid: pod.metadata?.uid, creationTimestamp: pod.metadata?.creationTimestamp } : undefined;
     };
+    const lost = new Set<PortClaim>();
     for (const { claim, reason } of rebuildPodAddresses(ctx.ipam, claims, podOf)) {
+      lost.add(claim);
       ctx.log.warn(`port ${claim.port}: address ${claim.ip} not rebuilt (${reason}); its pod gets another`);
     }
-    for (const { owner, ls } of ctx.ipam.entries()) {
-      const lsp = ctx.nb.cache.lookup('Logical_Switch_Port', 'name', podPort(splitKey(owner).namespace ?? '', splitKey(owner).name));
-      const mac = lsp?.addresses[0]?.split(/\s+/)[0];
-      if (mac && !mac.startsWith('0a:58:')) this.macs.set(`${ls} ${mac}`, owner);
+    // Requested (non-derived) MACs of the ports that keep their address stay taken on their switch.
+    for (const c of claims) {
+      const mac = macOf.get(c)!;
+      if (!lost.has(c) && !mac.startsWith(DERIVED_MAC_PREFIX)) this.macs.set(`${c.ls} ${mac}`, c.owner);
     }
   }
 
@@ -272,11 +278,11 @@ export class PodController {
   /** Which other port uses `mac` on switch `ls` (a requested MAC in flight, or any NB port there). */
   private macUser(ls: string, mac: string, key: string, port: string): string | undefined {
     const owner = this.macs.get(`${ls} ${mac}`);
-    if (owner && owner !== key) return `of pod ${owner}`;
+    if (owner && owner !== key) return `pod ${owner}`;
     const sw = this.ctx.nb.cache.lookup('Logical_Switch', 'name', ls);
     for (const uuid of sw?.ports ?? []) {
       const lsp = this.ctx.nb.cache.get('Logical_Switch_Port', uuid);
-      if (lsp && lsp.name !== port && lsp.addresses.some((a) => a.split(/\s+/)[0].toLowerCase() === mac)) return lsp.name;
+      if (lsp && lsp.name !== port && lsp.addresses.some((a) => a.split(/\s+/)[0].toLowerCase() === mac)) return `port ${lsp.name}`;
     }
     return undefined;
   }

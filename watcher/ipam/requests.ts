@@ -21,7 +21,7 @@ export function macProblem(mac: string): string | undefined {
 
 /**
  * The MAC a pod asked for, lower-cased, if it is one it may have: well-formed, unicast, not all-zero,
- * outside the derived 0a:58 range, and not used by another port on its switch (`usedBy` names that port).
+ * outside the derived 0a:58 range, and not used by another port on its switch (`usedBy` says which: "port X", "pod ns/name").
  */
 export function requestedMac(annotation: string, raw: string, usedBy: (mac: string) => string | undefined): string {
   const mac = raw.trim().toLowerCase();
@@ -29,7 +29,7 @@ export function requestedMac(annotation: string, raw: string, usedBy: (mac: stri
   if (problem) throw new RequestRefusedError(`${annotation}="${raw}" ${problem}`);
   if (mac.startsWith(DERIVED_MAC_PREFIX)) throw new RequestRefusedError(`${annotation}="${raw}" is in ${DERIVED_MAC_PREFIX}*, which Tessera derives from pod IPs`);
   const other = usedBy(mac);
-  if (other) throw new RequestRefusedError(`${annotation}="${raw}" is already used by port ${other}`);
+  if (other) throw new RequestRefusedError(`${annotation}="${raw}" is already used by ${other}`);
   return mac;
 }
 

@@ -51,14 +51,19 @@ describe('watcher: pod annotations are not trusted (real NB)', function () {
     assert.match(String(ev.message), new RegExp(`did not match the network Tessera allocated to this pod; set back to ${ipOf('spoofer')!.replace(/\./g, '\\.')} `));
   });
 
-  it('after kill -9, an annotation tampered while the watcher was down is set back, not written to NB', async () => {
+  it('after kill -9, an annotation tampered and a port spoofed while the watcher was down are both set back', async () => {
     const want = annotation('spoofer')!;
     const entry = portEntry('spoofer')!;
     await w.kill('SIGKILL');
     const net = JSON.parse(want) as { default: { mac_address: string } };
     setAnnotation('spoofer', JSON.stringify({ default: { ...net.default, mac_address: `${net.default.mac_address} 10.244.0.0/16` } }));
+    // What a watcher that copied that MAC into NB left behind.
+    const [mac, ip] = entry.split(' ');
+    const spoofed = `${mac} 10.244.0.0/16 ${ip}`;
+    await f.nb.transact([f.nb.op.update('Logical_Switch_Port', [['name', '==', 'default_spoofer']], { addresses: [spoofed], port_security: [spoofed] })]);
     w = f.startWatcher();
-    await untilKeeping('spoofer', entry, () => annotation('spoofer') === want, 'the annotation set back after the restart');
+    await until(() => annotation('spoofer') === want && portEntry('spoofer') === entry, 15000, 'the annotation and the port set back after the restart');
+    assert.deepEqual(f.lsp('default_spoofer')!.port_security, [entry]);
     assertNoViolations();
   });
 
@@ -113,7 +118,7 @@ describe('watcher: pod annotations are not trusted (real NB)', function () {
     assertNoViolations();
   });
 
-  it('refuses multicast, broadcast and malformed MAC requests and excluded IP requests, with an Event and no port', async () => {
+  it('refuses multicast, broadcast, malformed and taken MAC requests and excluded IP requests, with an Event and no port', async () => {
     const base = f.ls('n1')!.other_config.subnet.replace(/0\/24$/, '');
     const cases: Array<[string, Record<string, string>, RegExp]> = [
       ['mac-mcast', { 'ovn.kubernetes.io/mac_address': '01:00:5e:00:00:01' }, /mac_address="01:00:5e:00:00:01" is a multicast or broadcast MAC/],
@@ -134,6 +139,18 @@ describe('watcher: pod annotations are not trusted (real NB)', function () {
       assert.equal(f.lsp(`default_${name}`), undefined, `${name} has no port`);
       assert.equal(annotation(name), undefined, `${name} is not annotated`);
     }
+    // Two pods asking for one MAC at once: one gets it, the other a refusal (two ports with one MAC on a switch
+    // would split that MAC's traffic between them).
+    f.pod('default', 'mac-1', 'n1', { annotations: { 'ovn.kubernetes.io/mac_address': '02:00:00:00:07:01' } });
+    f.pod('default', 'mac-2', 'n1', { annotations: { 'ovn.kubernetes.io/mac_address': '02:00:00:00:07:01' } });
+    const [winner, loser] = await until(() => {
+      const got = ['mac-1', 'mac-2'].filter((n) => f.lsp(`default_${n}`));
+      const refusedOne = ['mac-1', 'mac-2'].filter((n) => events(n, 'AddressRequestRefused').length);
+      return got.length + refusedOne.length === 2 && [...got, ...refusedOne];
+    }, 10000, 'mac-1 and mac-2 settled');
+    assert.notEqual(winner, loser, 'exactly one of them gets a port');
+    assert.match(String(events(loser, 'AddressRequestRefused')[0].message), new RegExp(`"02:00:00:00:07:01" is already used by (port default_${winner}|pod default/${winner})`));
+    assert.equal(f.lsp(`default_${loser}`), undefined);
     // A refused pod's forged annotation is removed, not left for the agent to wire.
     setAnnotation('mac-mcast', annotation('dup-z-older')!);
     await until(() => annotation('mac-mcast') === undefined, 10000, "mac-mcast's forged annotation removed");

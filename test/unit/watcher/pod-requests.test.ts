@@ -29,7 +29,7 @@ describe('pod address requests', () => {
     });
     it('refuses the derived 0a:58 range and a MAC another port uses', () => {
       assert.throws(() => requestedMac(MAC, '0a:58:0a:f4:01:01', free), refused(/0a:58:\*, which Tessera derives/));
-      assert.throws(() => requestedMac(MAC, '02:00:00:00:00:64', (m) => (m === '02:00:00:00:00:64' ? 'default_other' : undefined)), refused(/already used by port default_other/));
+      assert.throws(() => requestedMac(MAC, '02:00:00:00:00:64', (m) => (m === '02:00:00:00:00:64' ? 'port default_other' : undefined)), refused(/already used by port default_other/));
     });
   });
 
