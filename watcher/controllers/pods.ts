@@ -243,7 +243,7 @@ export class PodController {
       }
     }
     const h = held!;
-    return { at: { ls: h.ls, ip: h.ip, mac: this.keptMac(pod, h.ip) }, refused };
+    return { at: { ls: h.ls, ip: h.ip, mac: this.keptMac(key, pod, h.ls, h.ip) }, refused };
   }
 
   /** A new address on `ls`: as requested (validated) or the next free one; MAC as requested or derived. */
@@ -266,12 +266,25 @@ export class PodController {
     return { ls, ip, mac: mac ?? macFromIP(ip), moved: from };
   }
 
-  /** The MAC of the pod's own port when that port already carries `ip` for this pod, else the derived one. */
-  private keptMac(pod: V1Pod, ip: IPAddr): string {
+  /**
+   * The MAC for an address the pod keeps: its own port's when that port carries `ip` for this pod; else
+   * (the port was never committed) its request if that is still valid, else the derived one.
+   */
+  private keptMac(key: string, pod: V1Pod, ls: string, ip: IPAddr): string {
     const lsp = ownPort(this.ctx, pod);
     const mac = lsp?.addresses[0]?.split(/\s+/)[0]?.toLowerCase();
     const sameIncarnation = !lsp?.external_ids[POD_UID_KEY] || lsp.external_ids[POD_UID_KEY] === pod.metadata?.uid;
     if (lsp && mac && !macProblem(mac) && sameIncarnation && portIP(lsp.addresses) === formatIP(ip)) return mac;
+    const req = pod.metadata?.annotations?.[KUBEOVN_MAC_ANNOTATION];
+    if (req) {
+      try {
+        const want = requestedMac(KUBEOVN_MAC_ANNOTATION, req, (m) => this.macUser(ls, m, key, podPort(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '')));
+        this.macs.set(`${ls} ${want}`, key);
+        return want;
+      } catch (err) {
+        if (!(err instanceof RequestRefusedError)) throw err;
+      }
+    }
     return macFromIP(ip);
   }
 
