@@ -97,7 +97,7 @@ export class Watcher {
     if (this.running) this.queues.policies.add(key);
   }
 
-  /** Start-up: rebuild IPAM from annotations + NB, master-init, then converge everything (nodes first). */
+  /** Start-up: master-init, rebuild IPAM (node subnets; pod addresses from our NB ports), then converge everything (nodes first). */
   async start(): Promise<void> {
     const { ctx } = this;
     const n = await masterInit(ctx.nb, ctx.config);

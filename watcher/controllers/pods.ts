@@ -1,25 +1,30 @@
-// Pod controller: pods → logical switch ports. IPAM from the node subnet (or a Kube-OVN style request),
-// MAC from the IP, addresses + port_security, then the tessera.io/pod-networks annotation. NB is written
-// before the annotation, and IPAM is rebuilt from both, so a crash between the two leaks nothing.
+// Pod controller: pods → logical switch ports. The address comes from the watcher's own IPAM: the one
+// the pod holds, else a validated Kube-OVN request, else the next free one; the MAC is derived from the
+// IP unless a validated request or the pod's own port says otherwise. addresses + port_security are
+// exactly "<mac> <ip>", then the tessera.io/pod-networks annotation is written from the same values.
+// Nothing is read back from that annotation: anyone allowed to patch a pod can write it, so a value
+// that differs is overwritten (with a Warning Event). NB is written before the annotation, and IPAM is
+// rebuilt from NB (ipam/rebuild.ts), so a crash between the two leaks nothing.
 // Routes: the pod's default route is via its gateway (.1), which already covers the service CIDR,
 // so the annotation carries no extra routes.
 import type { V1Pod } from '@kubernetes/client-node';
 import { macFromIPv4, nodeSwitch, podPort } from '../../lib/names.js';
 import {
   POD_NETWORKS_ANNOTATION, DEFAULT_NETWORK, KUBEOVN_IP_ANNOTATION, KUBEOVN_MAC_ANNOTATION, KUBEOVN_SWITCH_ANNOTATION,
-  parsePodNetworks, type PodNetwork,
+  type PodNetwork,
 } from '../../lib/kube/annotations.js';
-import { formatIP, parseInterfaceAddress, parseIP, withPrefix, type IPAddr } from '../../lib/ipnet/index.js';
+import { formatIP, withPrefix, type IPAddr } from '../../lib/ipnet/index.js';
 import type { WatcherContext } from '../context.js';
 import { keyOf, splitKey, type ObjectRef } from '../kube-view.js';
-import { Txn } from '../nbops/txn.js';
+import { Txn, type NbRow } from '../nbops/txn.js';
 import { commit } from '../nbops/commit.js';
 import { createOrUpdatePort, deletePort } from '../nbops/lsp.js';
 import { ownerIds, ownedBy } from '../nbops/owner.js';
-import { AddressConflictError } from '../ipam/pod-ipam.js';
+import { DERIVED_MAC_PREFIX, RequestRefusedError, checkRequestedIP, macProblem, requestedIP, requestedMac } from '../ipam/requests.js';
+import { rebuildPodAddresses, type PortClaim } from '../ipam/rebuild.js';
 
 export const POD_UID_KEY = 'tessera.io/pod-uid';
-const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+export const ANNOTATION_RESTORED = 'PodNetworksAnnotationRestored';
 
 /** Pods that should have no port: host network, finished. Unscheduled pods simply wait. */
 export function wantsPort(pod: V1Pod): boolean {
@@ -28,21 +33,23 @@ export function wantsPort(pod: V1Pod): boolean {
   return phase !== 'Succeeded' && phase !== 'Failed';
 }
 
-/** The default network of a pod annotation, if it parses. */
-export function podNetworkOf(pod: V1Pod): PodNetwork | undefined {
-  try {
-    return parsePodNetworks(pod.metadata?.annotations?.[POD_NETWORKS_ANNOTATION])?.[DEFAULT_NETWORK];
-  } catch {
-    return undefined;
-  }
-}
-
 /** The IP written in a port's `addresses` ("MAC IP ..."). */
 export function portIP(addresses: string[]): string | undefined {
   return addresses[0]?.split(/\s+/)[1];
 }
 
-class PodRequestError extends Error {}
+/** The pod's port, if it is ours and made for this pod's key. */
+export function ownPort(ctx: WatcherContext, pod: V1Pod): NbRow<'Logical_Switch_Port'> | undefined {
+  const lsp = ctx.nb.cache.lookup('Logical_Switch_Port', 'name', podPort(pod.metadata?.namespace ?? '', pod.metadata?.name ?? ''));
+  return lsp && ownedBy(lsp.external_ids, 'pod') === keyOf(pod) ? lsp : undefined;
+}
+
+/** The pod's addresses as committed to its NB port (what policies match on), not as its annotation claims. */
+export function podIPs(ctx: WatcherContext, pod: V1Pod): string[] | undefined {
+  const lsp = ownPort(ctx, pod);
+  const ip = lsp && portIP(lsp.addresses);
+  return ip ? [ip] : undefined;
+}
 
 /** What ensure() decides from, besides the pod-networks annotation itself: if none of it changed, nor did the outcome. */
 function syncInputs(pod: V1Pod): string {
@@ -57,6 +64,14 @@ export function macFromIP(ip: IPAddr): string {
   return ['0a', '58', ...b].join(':');
 }
 
+/** Where a pod's port goes and what it carries; `moved` is the switch it leaves. */
+interface Placement {
+  ls: string;
+  ip: IPAddr;
+  mac: string;
+  moved?: string;
+}
+
 export class PodController {
   /** Called after a pod's port or address changed or went away (policy routing). */
   onPodChanged: (key: string, namespace: string) => void = () => {};
@@ -67,40 +82,41 @@ export class PodController {
   private readonly refused = new Map<string, string>();
   /** The pod-networks annotation this controller last wrote per pod, to know its own write coming back. */
   private readonly written = new Map<string, string>();
+  /** Requested MACs handed out (switch + MAC → pod key), so two pods asking at once cannot both get one. */
+  private readonly macs = new Map<string, string>();
 
   constructor(private readonly ctx: WatcherContext) {}
 
-  /**
-   * Rebuilds pod IPAM: first what pods were told (annotations), then what NB holds for pods that have
-   * no annotation yet (the watcher died between the NB write and the annotation).
-   */
+  /** Rebuilds pod IPAM (and requested MACs) from the ports this watcher committed to NB; see ipam/rebuild.ts. */
   rebuild(): void {
     const { ctx } = this;
-    for (const pod of ctx.stores.pods.list()) {
-      if (!wantsPort(pod)) continue;
-      const net = podNetworkOf(pod);
-      const addr = net?.ip_addresses[0];
-      if (!net || !addr) continue;
-      try {
-        ctx.ipam.reserve(net.logical_switch, parseInterfaceAddress(addr).address, keyOf(pod));
-      } catch (err) {
-        ctx.log.warn(`pod ${keyOf(pod)}: annotated address ${addr} not rebuilt: ${(err as Error).message}`);
-      }
-    }
+    const claims: PortClaim[] = [];
+    const macOf = new Map<PortClaim, string>();
     for (const ls of ctx.nb.cache.list('Logical_Switch')) {
       if (!ctx.ipam.forSwitch(ls.name)) continue;
       for (const uuid of ls.ports) {
         const lsp = ctx.nb.cache.get('Logical_Switch_Port', uuid);
         const owner = lsp && ownedBy(lsp.external_ids, 'pod');
         const ip = lsp && portIP(lsp.addresses);
-        if (!owner || !ip || ctx.ipam.holding(owner)) continue;
-        try {
-          ctx.ipam.reserve(ls.name, ip, owner);
-        } catch (err) {
-          // Another pod holds it by annotation: this port is stale and sync will replace it.
-          ctx.log.warn(`port ${lsp.name}: address ${ip} not rebuilt: ${(err as Error).message}`);
-        }
+        if (!owner || !ip) continue;
+        const c: PortClaim = { owner, ls: ls.name, port: lsp.name, ip, uid: lsp.external_ids[POD_UID_KEY] || undefined };
+        claims.push(c);
+        macOf.set(c, lsp.addresses[0].split(/\s+/)[0].toLowerCase());
       }
+    }
+    const podOf = (owner: string) => {
+      const pod = ctx.stores.pods.get(owner);
+      return pod && wantsPort(pod) ? { uid: pod.metadata?.uid, creationTimestamp: pod.metadata?.creationTimestamp } : undefined;
+    };
+    const lost = new Set<PortClaim>();
+    for (const { claim, reason } of rebuildPodAddresses(ctx.ipam, claims, podOf)) {
+      lost.add(claim);
+      ctx.log.warn(`port ${claim.port}: address ${claim.ip} not rebuilt (${reason}); its pod gets another`);
+    }
+    // Requested (non-derived) MACs of the ports that keep their address stay taken on their switch.
+    for (const c of claims) {
+      const mac = macOf.get(c)!;
+      if (!lost.has(c) && !mac.startsWith(DERIVED_MAC_PREFIX)) this.macs.set(`${c.ls} ${mac}`, c.owner);
     }
   }
 
@@ -119,6 +135,7 @@ export class PodController {
   /**
    * True when an update only brings back the annotation this controller wrote: syncing it would find
    * everything in place, and during a burst that second sync per pod costs CPU the next pods need.
+   * Any other annotation value (someone else's write, or anything after a restart) is synced.
    */
   isOwnEcho(pod: V1Pod, old: V1Pod | undefined): boolean {
     if (!old) return false;
@@ -130,112 +147,196 @@ export class PodController {
     const pod = this.ctx.stores.pods.get(key);
     if (!pod || !wantsPort(pod)) return this.teardown(key);
     if (!pod.spec?.nodeName) return; // not scheduled yet; the update that schedules it comes back here
+    let refusal: string | undefined;
     try {
-      await this.ensure(key, pod);
-      this.refused.delete(key);
+      refusal = await this.ensure(key, pod);
     } catch (err) {
-      if (!(err instanceof PodRequestError)) throw err;
-      // A bad request annotation: tell the user once per distinct problem, do not retry in a loop
-      // (the pod's next update, or the conflicting pod going away, brings it back here).
-      if (this.refused.get(key) === err.message) return;
-      this.refused.set(key, err.message);
-      this.ctx.log.warn(`pod ${key}: ${err.message}`);
-      await this.ctx.kube.event(this.ref(pod), 'Warning', 'AddressRequestRefused', err.message).catch(() => {});
+      if (!(err instanceof RequestRefusedError)) throw err;
+      refusal = err.message;
+      await this.withdraw(key, pod);
     }
+    if (refusal === undefined) this.refused.delete(key);
+    else await this.report(key, pod, refusal);
+  }
+
+  /**
+   * A request that is not honoured: the user hears once per distinct problem, and nothing retries in a
+   * loop (the pod's next update, or the conflicting pod going away, brings it back here).
+   */
+  private async report(key: string, pod: V1Pod, message: string): Promise<void> {
+    if (this.refused.get(key) === message) return;
+    this.refused.set(key, message);
+    this.ctx.log.warn(`pod ${key}: ${message}`);
+    await this.ctx.kube.event(this.ref(pod), 'Warning', 'AddressRequestRefused', message).catch(() => {});
   }
 
   private ref(pod: V1Pod): ObjectRef {
     return { kind: 'Pod', namespace: pod.metadata?.namespace, name: pod.metadata?.name ?? '', uid: pod.metadata?.uid };
   }
 
-  private async ensure(key: string, pod: V1Pod): Promise<void> {
+  /** Commits the pod's port and writes its annotation; returns a refused request the pod kept its address despite. */
+  private async ensure(key: string, pod: V1Pod): Promise<string | undefined> {
     const { ctx } = this;
     const ns = pod.metadata?.namespace ?? 'default';
     const name = pod.metadata?.name ?? '';
-    const ann = pod.metadata?.annotations ?? {};
-    const requestedLs = ann[KUBEOVN_SWITCH_ANNOTATION];
-    const ls = requestedLs || nodeSwitch(pod.spec!.nodeName!);
-    const sipam = ctx.ipam.forSwitch(ls);
-    if (!sipam) {
-      if (requestedLs && !ctx.stores.nodes.get(requestedLs)) {
-        throw new PodRequestError(`${KUBEOVN_SWITCH_ANNOTATION}="${requestedLs}" is not a logical switch Tessera manages`);
-      }
-      return; // the node's switch is not there yet: NodeController.onNodeReady re-enqueues this pod
-    }
-    const current = podNetworkOf(pod);
-    let desired: IPAddr | undefined;
-    if (current && current.logical_switch === ls && current.ip_addresses[0]) {
-      desired = parseInterfaceAddress(current.ip_addresses[0]).address;
-    } else if (ann[KUBEOVN_IP_ANNOTATION]) {
-      const text = ann[KUBEOVN_IP_ANNOTATION].split(',')[0].trim().replace(/\/\d+$/, '');
-      try {
-        desired = parseIP(text);
-      } catch {
-        throw new PodRequestError(`${KUBEOVN_IP_ANNOTATION}="${ann[KUBEOVN_IP_ANNOTATION]}" is not an IP address`);
-      }
-    }
-    const held = ctx.ipam.holding(key);
-    const moved = held && held.ls !== ls ? held.ls : undefined;
-    let ip: IPAddr;
-    if (desired) {
-      if (held && held.ls === ls && formatIP(held.ip) !== formatIP(desired)) ctx.ipam.releaseOn(ls, key);
-      try {
-        ip = ctx.ipam.reserve(ls, desired, key);
-      } catch (err) {
-        if (err instanceof AddressConflictError) throw new PodRequestError(`requested address ${formatIP(desired)} refused: ${err.message}`);
-        throw err;
-      }
-    } else {
-      ip = held && held.ls === ls ? held.ip : ctx.ipam.allocate(ls, key);
-    }
-    const ipText = formatIP(ip);
-    let mac = macFromIP(ip);
-    const reqMac = ann[KUBEOVN_MAC_ANNOTATION]?.toLowerCase();
-    if (current?.mac_address && current.logical_switch === ls) mac = current.mac_address;
-    else if (reqMac) {
-      if (!MAC_RE.test(reqMac)) throw new PodRequestError(`${KUBEOVN_MAC_ANNOTATION}="${ann[KUBEOVN_MAC_ANNOTATION]}" is not a MAC address`);
-      mac = reqMac;
-    }
+    const placed = this.place(key, pod);
+    if (!placed) return undefined; // the node's switch is not there yet: NodeController.onNodeReady re-enqueues this pod
+    const { at, refused } = placed;
+    const ipText = formatIP(at.ip);
     const txn = new Txn(ctx.nb.cache, `pod ${key}`);
-    createOrUpdatePort(txn, ls, {
+    createOrUpdatePort(txn, at.ls, {
       name: podPort(ns, name),
-      addresses: [`${mac} ${ipText}`],
-      port_security: [`${mac} ${ipText}`],
+      addresses: [`${at.mac} ${ipText}`],
+      port_security: [`${at.mac} ${ipText}`],
       external_ids: ownerIds('pod', key, { namespace: ns, pod: name, [POD_UID_KEY]: pod.metadata?.uid ?? '' }),
     });
     await commit(ctx.nb, txn);
     this.onProgress(key, 'nb');
-    if (moved) ctx.ipam.releaseOn(moved, key); // the old port went in the same transaction
+    if (at.moved) this.leaveSwitch(at.moved, key); // the old port went in the same transaction
+    const sipam = ctx.ipam.forSwitch(at.ls)!;
     const net: PodNetwork = {
-      ip_addresses: [withPrefix(ip, sipam.subnet.prefix)],
-      mac_address: mac,
+      ip_addresses: [withPrefix(at.ip, sipam.subnet.prefix)],
+      mac_address: at.mac,
       gateway_ips: [formatIP(sipam.gateway)],
       routes: [],
-      logical_switch: ls,
+      logical_switch: at.ls,
     };
     const want = JSON.stringify({ [DEFAULT_NETWORK]: net });
-    if (ann[POD_NETWORKS_ANNOTATION] !== want) {
+    const have = pod.metadata?.annotations?.[POD_NETWORKS_ANNOTATION];
+    if (have !== want) {
       await ctx.kube.annotate(this.ref(pod), { [POD_NETWORKS_ANNOTATION]: want });
+      const mine = this.written.get(key);
       this.written.set(key, want);
       this.onProgress(key, 'annotated');
+      if (have !== undefined && have !== mine) {
+        const msg = `${POD_NETWORKS_ANNOTATION} did not match the network Tessera allocated to this pod; set back to ${ipText} (MAC ${at.mac}) on ${at.ls}`;
+        ctx.log.warn(`pod ${key}: ${msg}`);
+        await ctx.kube.event(this.ref(pod), 'Warning', ANNOTATION_RESTORED, msg).catch(() => {});
+      }
     }
     // Policies learn about a new or changed address from the annotation's own watch event (by then the
     // pod store and the NB cache both have it), not from here.
+    return refused;
   }
 
-  private async teardown(key: string): Promise<void> {
+  /**
+   * Where the pod's port goes: the address it holds stays; otherwise a validated request, else the next
+   * free address. A refused request throws RequestRefusedError when the pod holds no address, and is
+   * returned as `refused` when it keeps the one it has. Undefined while the switch is not there yet.
+   */
+  private place(key: string, pod: V1Pod): { at: Placement; refused?: string } | undefined {
     const { ctx } = this;
-    this.refused.delete(key);
+    const requestedLs = pod.metadata?.annotations?.[KUBEOVN_SWITCH_ANNOTATION];
+    const ls = requestedLs || nodeSwitch(pod.spec!.nodeName!);
+    const held = ctx.ipam.holding(key);
+    let refused: string | undefined;
+    if (!ctx.ipam.forSwitch(ls)) {
+      if (!requestedLs || ctx.stores.nodes.get(requestedLs)) return undefined;
+      refused = `${KUBEOVN_SWITCH_ANNOTATION}="${requestedLs}" is not a logical switch Tessera manages`;
+      if (!held) throw new RequestRefusedError(refused);
+    } else if (!held || held.ls !== ls) {
+      try {
+        return { at: this.claim(key, pod, ls, held?.ls) };
+      } catch (err) {
+        if (!(err instanceof RequestRefusedError) || !held) throw err;
+        refused = err.message;
+      }
+    }
+    const h = held!;
+    return { at: { ls: h.ls, ip: h.ip, mac: this.keptMac(key, pod, h.ls, h.ip) }, refused };
+  }
+
+  /** A new address on `ls`: as requested (validated) or the next free one; MAC as requested or derived. */
+  private claim(key: string, pod: V1Pod, ls: string, from: string | undefined): Placement {
+    const { ctx } = this;
+    const ann = pod.metadata?.annotations ?? {};
+    const port = podPort(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '');
+    const mac = ann[KUBEOVN_MAC_ANNOTATION]
+      ? requestedMac(KUBEOVN_MAC_ANNOTATION, ann[KUBEOVN_MAC_ANNOTATION], (m) => this.macUser(ls, m, key, port))
+      : undefined;
+    let ip: IPAddr;
+    if (ann[KUBEOVN_IP_ANNOTATION]) {
+      const want = requestedIP(KUBEOVN_IP_ANNOTATION, ann[KUBEOVN_IP_ANNOTATION]);
+      checkRequestedIP(ctx.ipam.forSwitch(ls)!, want, key);
+      ip = ctx.ipam.reserve(ls, want, key);
+    } else {
+      ip = ctx.ipam.allocate(ls, key);
+    }
+    if (mac) this.macs.set(`${ls} ${mac}`, key);
+    return { ls, ip, mac: mac ?? macFromIP(ip), moved: from };
+  }
+
+  /**
+   * The MAC for an address the pod keeps: its own port's when that port carries `ip` for this pod; else
+   * (the port was never committed) its request if that is still valid, else the derived one.
+   */
+  private keptMac(key: string, pod: V1Pod, ls: string, ip: IPAddr): string {
+    const lsp = ownPort(this.ctx, pod);
+    const mac = lsp?.addresses[0]?.split(/\s+/)[0]?.toLowerCase();
+    const sameIncarnation = !lsp?.external_ids[POD_UID_KEY] || lsp.external_ids[POD_UID_KEY] === pod.metadata?.uid;
+    if (lsp && mac && !macProblem(mac) && sameIncarnation && portIP(lsp.addresses) === formatIP(ip)) return mac;
+    const req = pod.metadata?.annotations?.[KUBEOVN_MAC_ANNOTATION];
+    if (req) {
+      try {
+        const want = requestedMac(KUBEOVN_MAC_ANNOTATION, req, (m) => this.macUser(ls, m, key, podPort(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '')));
+        this.macs.set(`${ls} ${want}`, key);
+        return want;
+      } catch (err) {
+        if (!(err instanceof RequestRefusedError)) throw err;
+      }
+    }
+    return macFromIP(ip);
+  }
+
+  /** Which other port uses `mac` on switch `ls` (a requested MAC in flight, or any NB port there). */
+  private macUser(ls: string, mac: string, key: string, port: string): string | undefined {
+    const owner = this.macs.get(`${ls} ${mac}`);
+    if (owner && owner !== key) return `pod ${owner}`;
+    const sw = this.ctx.nb.cache.lookup('Logical_Switch', 'name', ls);
+    for (const uuid of sw?.ports ?? []) {
+      const lsp = this.ctx.nb.cache.get('Logical_Switch_Port', uuid);
+      if (lsp && lsp.name !== port && lsp.addresses.some((a) => a.split(/\s+/)[0].toLowerCase() === mac)) return `port ${lsp.name}`;
+    }
+    return undefined;
+  }
+
+  /** Frees what the pod held on switch `ls`: its address and a requested MAC. */
+  private leaveSwitch(ls: string, key: string): void {
+    this.ctx.ipam.releaseOn(ls, key);
+    for (const [k, owner] of this.macs) if (owner === key && k.startsWith(`${ls} `)) this.macs.delete(k);
+  }
+
+  /** A pod refused any address: no port of ours and no pod-networks annotation may claim one for it. */
+  private async withdraw(key: string, pod: V1Pod): Promise<void> {
+    const ns = pod.metadata?.namespace ?? 'default';
+    if (await this.removePort(key)) this.onPodChanged(key, ns);
     this.written.delete(key);
+    if (pod.metadata?.annotations?.[POD_NETWORKS_ANNOTATION] === undefined) return;
+    await this.ctx.kube.annotate(this.ref(pod), { [POD_NETWORKS_ANNOTATION]: null });
+    const msg = `${POD_NETWORKS_ANNOTATION} removed: Tessera has allocated no address to this pod`;
+    this.ctx.log.warn(`pod ${key}: ${msg}`);
+    await this.ctx.kube.event(this.ref(pod), 'Warning', ANNOTATION_RESTORED, msg).catch(() => {});
+  }
+
+  /** Deletes the pod's port if it is ours; returns whether there was one. */
+  private async removePort(key: string): Promise<boolean> {
+    const { ctx } = this;
     const { namespace = 'default', name } = splitKey(key);
     const txn = new Txn(ctx.nb.cache, `pod ${key} delete`);
     const lsp = ctx.nb.cache.lookup('Logical_Switch_Port', 'name', podPort(namespace, name));
     if (lsp && ownedBy(lsp.external_ids, 'pod') === key) deletePort(txn, lsp.name);
     else if (lsp) ctx.log.warn(`port ${lsp.name} is not Tessera's port for pod ${key}; left alone`);
     await commit(ctx.nb, txn);
+    return !txn.empty;
+  }
+
+  private async teardown(key: string): Promise<void> {
+    this.refused.delete(key);
+    this.written.delete(key);
+    const changed = await this.removePort(key);
     // The port is gone: only now may the address go back to the pool.
-    const had = ctx.ipam.holding(key);
-    ctx.ipam.release(key);
-    if (had || !txn.empty) this.onPodChanged(key, namespace);
+    const had = this.ctx.ipam.holding(key);
+    if (had) this.leaveSwitch(had.ls, key);
+    if (had || changed) this.onPodChanged(key, splitKey(key).namespace ?? 'default');
   }
 }

@@ -13,7 +13,7 @@ import { ensurePortGroup, deletePortGroup } from '../nbops/port-group.js';
 import { ownerIds, ownedBy } from '../nbops/owner.js';
 import { translatePolicy, policyPortGroup, PolicyError, type PodInfo, type PolicyView } from '../policy/translate.js';
 import { SelectorError } from '../policy/selector.js';
-import { podNetworkOf, wantsPort } from './pods.js';
+import { podIPs, wantsPort } from './pods.js';
 
 export class PolicyController {
   /** Policies whose plan depends on pods/namespaces beyond their own namespace. */
@@ -46,13 +46,14 @@ export class PolicyController {
 
   private podInfo(pod: V1Pod): PodInfo | undefined {
     if (!wantsPort(pod)) return undefined;
-    const net = podNetworkOf(pod);
-    if (!net) return undefined;
+    // The address committed to the pod's own port: its annotation is writable by whoever may patch the pod.
+    const ips = podIPs(this.ctx, pod);
+    if (!ips) return undefined;
     return {
       namespace: pod.metadata?.namespace ?? '',
       name: pod.metadata?.name ?? '',
       labels: pod.metadata?.labels ?? {},
-      ips: net.ip_addresses.map((a) => a.replace(/\/\d+$/, '')),
+      ips,
       ports: (pod.spec?.containers ?? []).flatMap((c) => (c.ports ?? []).map((p) => ({ name: p.name, containerPort: p.containerPort, protocol: p.protocol ?? 'TCP' }))),
     };
   }

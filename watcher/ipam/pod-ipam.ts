@@ -1,7 +1,7 @@
 // Pod addresses within one node subnet. Offsets 0 (network), 1 (router port, the pod gateway),
 // 2 (management port k8s-<node>) and, for IPv4, the broadcast address are never handed out.
-// The state is rebuilt on start from pod annotations and from NB ports, so a watcher killed between
-// writing NB and annotating the pod neither leaks nor double-allocates.
+// The state is rebuilt on start from the NB ports the watcher committed (ipam/rebuild.ts), never from
+// pod annotations, which anyone allowed to patch a pod can write.
 import { type IPNet, type IPAddr, addressAt, offsetOf, size, formatIP, formatCIDR, contains, parseIP } from '../../lib/ipnet/index.js';
 import { IndexAllocator } from './index-allocator.js';
 
@@ -42,17 +42,24 @@ export class SubnetIPAM {
     return this.slots.holder(offsetOf(this.subnet, a));
   }
 
+  /** Why `owner` cannot have `ip` (outside the subnet, excluded, someone else's, or it holds another), else undefined. */
+  problem(ip: IPAddr, owner: string): string | undefined {
+    if (!contains(this.subnet, ip)) return `${formatIP(ip)} is not in subnet ${formatCIDR(this.subnet)}`;
+    const o = offsetOf(this.subnet, ip);
+    if (o < this.slots.start || o >= this.slots.end) return `${formatIP(ip)} is reserved in subnet ${formatCIDR(this.subnet)} (network, gateway, management or broadcast)`;
+    const holder = this.slots.holder(o);
+    if (holder !== undefined && holder !== owner) return `${formatIP(ip)} is already allocated to ${holder}`;
+    const mine = this.slots.indexOf(owner);
+    if (mine !== undefined && mine !== o) return `${owner} already holds ${formatIP(addressAt(this.subnet, mine))}, not ${formatIP(ip)}`;
+    return undefined;
+  }
+
   /** Claims a specific address for `owner` (a rebuild or an explicit request). */
   reserve(ip: IPAddr | string, owner: string): IPAddr {
     const a = typeof ip === 'string' ? parseIP(ip) : ip;
-    if (!contains(this.subnet, a)) throw new AddressConflictError(`${formatIP(a)} is not in subnet ${formatCIDR(this.subnet)}`);
-    const o = offsetOf(this.subnet, a);
-    if (o < this.slots.start || o >= this.slots.end) {
-      throw new AddressConflictError(`${formatIP(a)} is reserved in subnet ${formatCIDR(this.subnet)} (network, gateway, management or broadcast)`);
-    }
-    const c = this.slots.reserve(o, owner);
-    if (c?.kind === 'taken') throw new AddressConflictError(`${formatIP(a)} is already allocated to ${c.holder}`);
-    if (c?.kind === 'holds') throw new AddressConflictError(`${owner} already holds ${formatIP(addressAt(this.subnet, c.index))}, not ${formatIP(a)}`);
+    const problem = this.problem(a, owner);
+    if (problem) throw new AddressConflictError(problem);
+    this.slots.reserve(offsetOf(this.subnet, a), owner);
     return a;
   }
 
