@@ -8,13 +8,14 @@ import type { Logger } from '../lib/log.js';
 import { clusterJoinPort, JOIN_IP_KEY, joinClusterPort, joinGrPort, NODE_KEY, OWNER, ownedBy } from './names.js';
 import { natKey, routeKey, type GatewayTopology, type NatRow, type RouteRow } from './topology.js';
 import type { GatewayLb } from './services.js';
+import { policyOps, removePolicyOps } from './nb-policies.js';
 
 export type Nb = OvsdbClient<NBTables>;
 const b = op(NB_MODEL);
 
 export const NB_TABLES = [
   'Logical_Router', 'Logical_Router_Port', 'Logical_Switch', 'Logical_Switch_Port',
-  'Logical_Router_Static_Route', 'NAT', 'Load_Balancer',
+  'Logical_Router_Static_Route', 'Logical_Router_Policy', 'NAT', 'Load_Balancer',
 ] as const;
 
 export async function connectNb(remotes: string[], log: Logger): Promise<Nb> {
@@ -47,7 +48,7 @@ export function relevantToGateway(ev: { table: string; row: object }, node: stri
     case 'Load_Balancer':
       return ours;
     default:
-      return ours || ev.table === 'Logical_Router_Static_Route' || ev.table === 'NAT';
+      return ours || ev.table === 'Logical_Router_Static_Route' || ev.table === 'Logical_Router_Policy' || ev.table === 'NAT';
   }
 }
 
@@ -277,6 +278,7 @@ export async function applyTopology(nb: Nb, node: string, topo: GatewayTopology)
   const cr = c.lookup('Logical_Router', 'name', CLUSTER_ROUTER);
   if (!cr) throw new NotReadyError(`logical router ${CLUSTER_ROUTER} not found in NB`);
   diffRoutes(batch, cr, cr._uuid, nb, topo.clusterRoutes, node);
+  for (const o of policyOps(nb, cr, topo.clusterPolicies, node, (p) => batch.name(p))) batch.push(o);
 
   if (batch.ops.length === 0) return 0;
   await nb.transact(batch.ops);
@@ -335,7 +337,7 @@ export async function applyLoadBalancers(nb: Nb, node: string, want: GatewayLb[]
   return ops.length;
 }
 
-/** Removes every NB row the gateway created for `node` (GR, its ports, ext switch, join port, routes, LBs). */
+/** Removes every NB row the gateway created for `node` (GR, its ports, ext switch, join port, routes, policies, LBs). */
 export async function removeGateway(nb: Nb, node: string): Promise<number> {
   const c = nb.cache;
   const ops: Op[] = [];
@@ -351,6 +353,7 @@ export async function removeGateway(nb: Nb, node: string): Promise<number> {
     const r = c.get('Logical_Router_Static_Route', u);
     if (r && isOurs(r.external_ids, node)) ops.push(b.mutate('Logical_Router', [['_uuid', '==', cr!._uuid]], [['static_routes', 'delete', [u]]]));
   }
+  if (cr) ops.push(...removePolicyOps(nb, cr, node));
   for (const lb of c.list('Load_Balancer')) {
     if (isOurs(lb.external_ids, node)) ops.push(b.delete('Load_Balancer', [['_uuid', '==', lb._uuid]]));
   }
