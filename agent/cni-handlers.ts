@@ -1,5 +1,6 @@
 // The CNI verbs as the agent serves them for the tessera-cni shim: ADD, DEL, CHECK, GC, STATUS.
 // ADD keeps a list of what it created and undoes it on any failure, so a failed ADD leaves nothing behind.
+import { isolateHostVeth } from './host-veth.js';
 import type { V1Pod } from '@kubernetes/client-node';
 import {
   CniError,
@@ -174,6 +175,7 @@ export async function cmdAdd(req: AgentRequest, d: HandlerDeps): Promise<Result1
       txChecksumOff: d.ports.isNetdev(),
     });
     vethMade = true;
+    if (d.ports.isNetdev()) isolateHostVeth(hostName);
     const t2 = performance.now();
     await d.ports.addPodPort({
       name: hostName,
