@@ -85,15 +85,19 @@ describe('gateway NB operations (real NB ovsdb-server)', function () {
 
   it('service LBs: created on the GR, updated in place, removed with their service', async () => {
     const lb = (vips: Record<string, string>): GatewayLb => ({ name: 'gw_n1_ns_web_tcp', protocol: 'tcp', vips, options: { reject: 'true' }, external_ids: ownedBy('n1', 'service') });
-    assert.equal(await applyLoadBalancers(a, 'n1', [lb({ '192.168.5.11:30080': '10.244.1.5:8080' })]), 2);
+    await nbctl(['ls-add', 'n1']);
+    await waitFor('a sees switch n1', () => a.cache.lookup('Logical_Switch', 'name', 'n1') !== undefined, 5000);
+    assert.equal(await applyLoadBalancers(a, 'n1', [lb({ '192.168.5.11:30080': '10.244.1.5:8080' })]), 3, 'insert, on the GR, on the node switch');
     await waitFor('cache has the LB', () => a.cache.lookup('Load_Balancer', 'name', 'gw_n1_ns_web_tcp') !== undefined, 5000);
     const uuid = (await nbctl(['--bare', '--columns=_uuid', 'find', 'Load_Balancer', 'name=gw_n1_ns_web_tcp'])).trim();
     assert.equal(await applyLoadBalancers(a, 'n1', [lb({ '192.168.5.11:30080': '10.244.1.5:8080,10.244.2.5:8080' })]), 1);
     await waitFor('update seen', () => a.cache.lookup('Load_Balancer', 'name', 'gw_n1_ns_web_tcp')?.vips['192.168.5.11:30080']?.includes('10.244.2.5') === true, 5000);
     assert.equal((await nbctl(['--bare', '--columns=_uuid', 'find', 'Load_Balancer', 'name=gw_n1_ns_web_tcp'])).trim(), uuid, 'same row');
     assert.ok((await nbctl(['get', 'Logical_Router', 'GR_n1', 'load_balancer'])).includes(uuid));
+    assert.ok((await nbctl(['get', 'Logical_Switch', 'n1', 'load_balancer'])).includes(uuid), "on the node's switch too: its pods reach node IP:nodePort");
     await applyLoadBalancers(a, 'n1', []);
     assert.equal((await nbctl(['--bare', '--columns=_uuid', 'find', 'Load_Balancer', 'name=gw_n1_ns_web_tcp'])).trim(), '');
+    assert.equal(await nbctl(['get', 'Logical_Switch', 'n1', 'load_balancer']), '[]');
   });
 
   it('removal takes only that node\'s rows', async () => {
