@@ -1,5 +1,6 @@
 // The CNI verbs as the agent serves them for the tessera-cni shim: ADD, DEL, CHECK, GC, STATUS.
 // ADD keeps a list of what it created and undoes it on any failure, so a failed ADD leaves nothing behind.
+import { isolateHostVeth } from './host-veth.js';
 import { CniError, CniErrorCode, hostVethName, type AgentRequest, type AgentResponse, type CniRoute, type Result1x } from '../lib/cni-protocol.js';
 import type { PodNetwork } from '../lib/kube/annotations.js';
 import { podPort } from '../lib/names.js';
@@ -103,6 +104,7 @@ async function addAttachment(req: AgentRequest, d: HandlerDeps, nsFd: number, t0
       txChecksumOff: d.ports.isNetdev(),
     });
     vethMade = true;
+    if (d.ports.isNetdev()) isolateHostVeth(hostName);
     const t2 = performance.now();
     await d.ports.addPodPort({
       name: hostName,

@@ -11,6 +11,7 @@ import { connectVswitch, OvsPorts } from './ovs-ports.js';
 import { connectNb, ensureManagementPort, ensureNodeTopology, nodeNet } from './node-init.js';
 import { followInterconnLabel } from './ic-gateway.js';
 import { startPatchFlowWatchdog } from './patch-flow-watchdog.js';
+import { keepTcpSeqCheckOff, vswitchdTarget } from './userspace-conntrack.js';
 import { handle, type HandlerDeps } from './cni-handlers.js';
 import { KeyedMutex } from './attachment-lock.js';
 import { startCniServer } from './cni-server.js';
@@ -117,8 +118,10 @@ runMain('tessera-agent', async () => {
   nodeInitDone = true;
   log.info('node init done: ready');
 
+  const vswitchd = vswitchdTarget(cfg.ovsDb);
   const reconcile = (): void => {
     reconcilePorts(views.pods, p, netdev, inflight, log).catch((err: Error) => log.warn('reconcile failed', { error: err.message }));
+    if (p.isNetdev()) keepTcpSeqCheckOff(vswitchd, log).catch((err: Error) => log.warn('userspace conntrack: could not turn TCP sequence checking off', { error: err.message }));
   };
   reconcile();
   reconcileTimer = setInterval(reconcile, cfg.reconcileIntervalMs);

@@ -25,6 +25,7 @@ const gatewayFlags: Record<string, FlagSpec> = {
   'join-cidr': { type: 'string', help: 'join switch subnet; .1 is ovn_cluster_router', default: '100.64.0.0/16' },
   'physical-network': { type: 'string', help: 'localnet network_name, mapped to the bridge in ovn-bridge-mappings', default: 'physnet' },
   'chassis': { type: 'string', help: "chassis name of this node (default: the node OVS's external_ids:system-id)" },
+  'node-ip': { type: 'string', help: "the host's own IP, which this node's pods reach through its management port (default: --physical-ip with --bridge-interface, none with --physical-interface)" },
   nb: { type: 'string', help: 'OVN northbound remotes, comma separated (unix:, tcp:, ssl:)' },
   ...common,
 };
@@ -87,6 +88,8 @@ export interface GatewayConfig extends CommonConfig {
   joinCidr: string;
   physicalNetwork: string;
   chassis?: string;
+  /** The host's IP that this node's pods reach through the management port (shared NIC: the physical IP). */
+  nodeIp?: string;
   nbRemotes: string[];
 }
 
@@ -175,5 +178,15 @@ export function parseGateway(v: ParsedCommand['values']): GatewayConfig {
   }
   if (typeof v['node-subnet'] === 'string') cfg.nodeSubnet = cidrFlag(v, 'node-subnet');
   if (typeof v.chassis === 'string') cfg.chassis = v.chassis;
+  if (typeof v['node-ip'] === 'string') {
+    try {
+      const ip = parseIP(v['node-ip']);
+      if (ip.family !== 4) throw new ConfigError(`--node-ip "${v['node-ip']}": only IPv4 is supported by the gateway so far`);
+      cfg.nodeIp = formatIP(ip);
+    } catch (err) {
+      if (err instanceof IPNetError) throw new ConfigError(`--node-ip: ${err.message}`);
+      throw err;
+    }
+  } else if (cfg.mode === 'shared') cfg.nodeIp = physicalIp;
   return cfg;
 }

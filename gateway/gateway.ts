@@ -88,7 +88,7 @@ export class Gateway {
       physicalIp: c.physicalIp, physicalPrefix: c.physicalPrefix, defaultGw: c.defaultGw,
       clusterSubnet: c.clusterSubnet, nodeSubnet,
       joinIp: ip, joinPrefix: parseCIDR(c.joinCidr).prefix, clusterJoinIp,
-      physicalNetwork: c.physicalNetwork, egress: this.egress,
+      physicalNetwork: c.physicalNetwork, egress: this.egress, ...(c.nodeIp ? { nodeIp: c.nodeIp } : {}),
     }));
     if (ops > 0) this.log.info(`NB gateway topology updated (${ops} ops)`, { router: gatewayRouter(c.node), joinIp, via: CLUSTER_ROUTER });
     return ops;

@@ -3,18 +3,19 @@
 import { OvsdbClient, OvsdbTransactionError, op, ref, type NamedUuid, type Op, type TlsOptions } from '../lib/ovsdb/index.js';
 import { NB_MODEL, type NBTables, type LogicalRouter } from '../lib/ovsdb/models/nb.js';
 import { addressAt, contains, formatIP, parseCIDR, parseIP, size } from '../lib/ipnet/index.js';
-import { CLUSTER_ROUTER, JOIN_SWITCH, OWNER_KEY, externalSwitch, gatewayRouter, macFromIPv4 } from '../lib/names.js';
+import { CLUSTER_ROUTER, JOIN_SWITCH, OWNER_KEY, externalSwitch, gatewayRouter, macFromIPv4, nodeSwitch } from '../lib/names.js';
 import type { Logger } from '../lib/log.js';
 import { clusterJoinPort, JOIN_IP_KEY, joinClusterPort, joinGrPort, NODE_KEY, OWNER, ownedBy } from './names.js';
 import { natKey, routeKey, type GatewayTopology, type NatRow, type RouteRow } from './topology.js';
 import type { GatewayLb } from './services.js';
+import { policyOps, removePolicyOps } from './nb-policies.js';
 
 export type Nb = OvsdbClient<NBTables>;
 const b = op(NB_MODEL);
 
 export const NB_TABLES = [
   'Logical_Router', 'Logical_Router_Port', 'Logical_Switch', 'Logical_Switch_Port',
-  'Logical_Router_Static_Route', 'NAT', 'Load_Balancer',
+  'Logical_Router_Static_Route', 'Logical_Router_Policy', 'NAT', 'Load_Balancer',
 ] as const;
 
 export async function connectNb(remotes: string[], log: Logger, tls?: TlsOptions): Promise<Nb> {
@@ -48,7 +49,7 @@ export function relevantToGateway(ev: { table: string; row: object }, node: stri
     case 'Load_Balancer':
       return ours;
     default:
-      return ours || ev.table === 'Logical_Router_Static_Route' || ev.table === 'NAT';
+      return ours || ev.table === 'Logical_Router_Static_Route' || ev.table === 'Logical_Router_Policy' || ev.table === 'NAT';
   }
 }
 
@@ -278,6 +279,7 @@ export async function applyTopology(nb: Nb, node: string, topo: GatewayTopology)
   const cr = c.lookup('Logical_Router', 'name', CLUSTER_ROUTER);
   if (!cr) throw new NotReadyError(`logical router ${CLUSTER_ROUTER} not found in NB`);
   diffRoutes(batch, cr, cr._uuid, nb, topo.clusterRoutes, node);
+  for (const o of policyOps(nb, cr, topo.clusterPolicies, node, (p) => batch.name(p))) batch.push(o);
 
   if (batch.ops.length === 0) return 0;
   await nb.transact(batch.ops);
@@ -304,20 +306,27 @@ export async function applyGateway(nb: Nb, node: string, joinCidr: string, build
 
 /**
  * Makes GR_<node>'s service load balancers exactly `want`: updates in place (one row per service and protocol, so
- * endpoint churn is one update), creates missing ones, deletes the ones whose service is gone. Returns ops sent.
+ * endpoint churn is one update), creates missing ones, deletes the ones whose service is gone. The same rows hang
+ * off the node's own logical switch, so its pods reach <node IP>:<nodePort> and external IPs by DNAT before routing
+ * (the router would send node-IP traffic to the management port). Returns ops sent.
  */
 export async function applyLoadBalancers(nb: Nb, node: string, want: GatewayLb[]): Promise<number> {
   const c = nb.cache;
   const gr = c.lookup('Logical_Router', 'name', gatewayRouter(node));
   if (!gr) throw new NotReadyError(`${gatewayRouter(node)} does not exist yet`);
+  const ls = c.lookup('Logical_Switch', 'name', nodeSwitch(node));
   const ops: Op[] = [];
+  const attach = (u: string | NamedUuid, have?: string): void => {
+    if (!have || !gr.load_balancer.includes(have)) ops.push(b.mutate('Logical_Router', [['_uuid', '==', gr._uuid]], [['load_balancer', 'insert', [u]]]));
+    if (ls && (!have || !ls.load_balancer.includes(have))) ops.push(b.mutate('Logical_Switch', [['_uuid', '==', ls._uuid]], [['load_balancer', 'insert', [u]]]));
+  };
   const wantByName = new Map(want.map((l) => [l.name, l]));
   let seq = 0;
   for (const have of c.list('Load_Balancer')) {
     if (!isOurs(have.external_ids, node)) continue;
     const w = wantByName.get(have.name);
     if (!w) {
-      ops.push(b.mutate('Logical_Router', [['_uuid', '==', gr._uuid]], [['load_balancer', 'delete', [have._uuid]]]));
+      // Weak references: deleting the row takes it off the GR and the switch.
       ops.push(b.delete('Load_Balancer', [['_uuid', '==', have._uuid]]));
       continue;
     }
@@ -325,18 +334,18 @@ export async function applyLoadBalancers(nb: Nb, node: string, want: GatewayLb[]
     if (have.protocol !== w.protocol || !sameMap(have.vips, w.vips) || !sameMap(have.options, w.options) || !sameMap(have.external_ids, w.external_ids)) {
       ops.push(b.update('Load_Balancer', [['_uuid', '==', have._uuid]], { protocol: w.protocol, vips: w.vips, options: w.options, external_ids: w.external_ids }));
     }
-    if (!gr.load_balancer.includes(have._uuid)) ops.push(b.mutate('Logical_Router', [['_uuid', '==', gr._uuid]], [['load_balancer', 'insert', [have._uuid]]]));
+    attach(have._uuid, have._uuid);
   }
   for (const w of wantByName.values()) {
     const n = `lb${++seq}`;
     ops.push(b.insert('Load_Balancer', { name: w.name, protocol: w.protocol, vips: w.vips, options: w.options, external_ids: w.external_ids }, n));
-    ops.push(b.mutate('Logical_Router', [['_uuid', '==', gr._uuid]], [['load_balancer', 'insert', [ref(n)]]]));
+    attach(ref(n));
   }
   if (ops.length > 0) await nb.transact(ops);
   return ops.length;
 }
 
-/** Removes every NB row the gateway created for `node` (GR, its ports, ext switch, join port, routes, LBs). */
+/** Removes every NB row the gateway created for `node` (GR, its ports, ext switch, join port, routes, policies, LBs). */
 export async function removeGateway(nb: Nb, node: string): Promise<number> {
   const c = nb.cache;
   const ops: Op[] = [];
@@ -352,6 +361,7 @@ export async function removeGateway(nb: Nb, node: string): Promise<number> {
     const r = c.get('Logical_Router_Static_Route', u);
     if (r && isOurs(r.external_ids, node)) ops.push(b.mutate('Logical_Router', [['_uuid', '==', cr!._uuid]], [['static_routes', 'delete', [u]]]));
   }
+  if (cr) ops.push(...removePolicyOps(nb, cr, node));
   for (const lb of c.list('Load_Balancer')) {
     if (isOurs(lb.external_ids, node)) ops.push(b.delete('Load_Balancer', [['_uuid', '==', lb._uuid]]));
   }

@@ -1,4 +1,4 @@
-// nics-to-bridge: put a NIC into an OVS netdev bridge `br<nic>` and move its addresses and routes (default route
+// nics-to-bridge: put a NIC into an OVS bridge `br<nic>` (on br-int's datapath) and move its addresses and routes (default route
 // included) to the bridge's LOCAL port, transactionally. The plan (the NIC's original state) is recorded before any
 // change and progress after each step; a failure rolls back the steps done so far in reverse order, and a plan left
 // behind by a crash is rolled back before trying again. Undo replays the recorded plan backwards.
@@ -9,7 +9,7 @@ import {
   addAddress, delAddress, isKernelManaged, linkExists, putRoute, readLink, readRoutes, setLinkUp, setTxChecksum, txChecksum,
   type IpAddress, type IpRoute,
 } from './ip.js';
-import type { Ovs } from './ovs.js';
+import type { DatapathType, Ovs } from './ovs.js';
 import { poll } from './sys.js';
 import type { Logger } from '../lib/log.js';
 
@@ -26,6 +26,9 @@ export interface BridgePlan {
   mtu: number;
   /** Whether the bridge existed before we started (then undo leaves it). */
   bridgeExisted: boolean;
+  /** br-int's datapath, which the bridge must share. Absent in plans recorded before it was detected: netdev. */
+  datapathType?: DatapathType;
+  /** The NIC's tx checksum offload before we switched it off (userspace datapath only). */
   txChecksum?: 'on' | 'off';
   /** net.ipv4.conf.<nic>.rp_filter before we set it (see isolate-nic). */
   rpFilter?: string;
@@ -71,12 +74,14 @@ export async function makePlan(ovs: Ovs, nic: string): Promise<BridgePlan> {
   const link = await readLink(nic);
   const routes = (await readRoutes(nic)).filter((r) => !isKernelManaged(r));
   const bridge = bridgeName(nic);
+  const datapathType = await ovs.detectDatapathType();
   const plan: BridgePlan = {
     nic, bridge, mac: link.address, mtu: link.mtu,
-    bridgeExisted: await ovs.bridgeExists(bridge),
+    bridgeExisted: await ovs.bridgeExists(bridge), datapathType,
     addresses: link.addresses, routes, done: [], complete: false,
   };
-  const tx = await txChecksum(nic).catch(() => undefined);
+  // The kernel datapath finishes checksums itself; only the userspace one needs tx offload off.
+  const tx = datapathType === 'netdev' ? await txChecksum(nic).catch(() => undefined) : undefined;
   if (tx) plan.txChecksum = tx;
   const rp = getRpFilter(nic);
   if (rp !== undefined) plan.rpFilter = rp;
@@ -86,7 +91,7 @@ export async function makePlan(ovs: Ovs, nic: string): Promise<BridgePlan> {
 async function apply(step: Step, p: BridgePlan, ovs: Ovs): Promise<void> {
   switch (step) {
     case 'create-bridge':
-      await ovs.addBridgeWithNic(p.bridge, p.nic, p.mac);
+      await ovs.addBridgeWithNic(p.bridge, p.nic, p.mac, p.datapathType ?? 'netdev');
       // vswitchd creates the bridge's tap device asynchronously.
       await poll(`tap device ${p.bridge}`, 10_000, () => linkExists(p.bridge));
       return;

@@ -1,7 +1,7 @@
 // The node's Open vSwitch: bridges, ports and Open_vSwitch external_ids through ovs-vsctl, OpenFlow through ovs-ofctl.
 // One-shot node plumbing; ovs-vsctl's --may-exist/--if-exists make each call idempotent.
 import { run } from './sys.js';
-import { OWNER_KEY } from '../lib/names.js';
+import { INTEGRATION_BRIDGE, OWNER_KEY } from '../lib/names.js';
 
 export interface OvsTarget {
   /** OVSDB remote of the node's Open_vSwitch database, e.g. unix:/var/run/openvswitch/db.sock. */
@@ -11,6 +11,28 @@ export interface OvsTarget {
 }
 
 export const OWNER_VALUE = 'tessera-gateway';
+
+export type DatapathType = 'netdev' | 'system';
+
+/**
+ * The datapath for the gateway's bridge: the one br-int uses, since a patch port only joins bridges of the same
+ * datapath. Before ovn-controller has created br-int, its hint `external_ids:ovn-bridge-datapath-type` says which
+ * one it will use. OVS treats an empty datapath_type as "system" (the kernel datapath).
+ */
+export function gatewayDatapathType(brInt: string | undefined, ovnHint?: string): DatapathType {
+  const t = brInt !== undefined ? brInt : (ovnHint ?? '');
+  return t === 'netdev' ? 'netdev' : 'system';
+}
+
+/** ovs-vsctl arguments that create `bridge` on `datapath` with `nic` as its port and the NIC's MAC on LOCAL. */
+export function bridgeWithNicArgs(bridge: string, nic: string, mac: string, datapath: DatapathType): string[] {
+  return [
+    '--may-exist', 'add-br', bridge,
+    '--', 'set', 'Bridge', bridge, `datapath_type=${datapath}`, `other_config:hwaddr="${mac}"`, `external_ids:"${OWNER_KEY}"=${OWNER_VALUE}`,
+    '--', '--may-exist', 'add-port', bridge, nic,
+    '--', 'set', 'Port', nic, `external_ids:"${OWNER_KEY}"=${OWNER_VALUE}`,
+  ];
+}
 
 export class Ovs {
   constructor(readonly t: OvsTarget) {}
@@ -41,14 +63,17 @@ export class Ovs {
     return out.split('\n').filter((l) => l !== '');
   }
 
-  /** Creates a netdev bridge owning `nic`; the bridge's LOCAL port takes the NIC's MAC so peers' ARP caches stay valid. */
-  async addBridgeWithNic(bridge: string, nic: string, mac: string): Promise<void> {
-    await this.vsctl([
-      '--may-exist', 'add-br', bridge,
-      '--', 'set', 'Bridge', bridge, 'datapath_type=netdev', `other_config:hwaddr="${mac}"`, `external_ids:"${OWNER_KEY}"=${OWNER_VALUE}`,
-      '--', '--may-exist', 'add-port', bridge, nic,
-      '--', 'set', 'Port', nic, `external_ids:"${OWNER_KEY}"=${OWNER_VALUE}`,
-    ]);
+  /** Creates a bridge owning `nic` on `datapath`; the bridge's LOCAL port takes the NIC's MAC so peers' ARP caches stay valid. */
+  async addBridgeWithNic(bridge: string, nic: string, mac: string, datapath: DatapathType): Promise<void> {
+    await this.vsctl(bridgeWithNicArgs(bridge, nic, mac, datapath));
+  }
+
+  /** The datapath br-int uses (or will use, per ovn-controller's hint), for the gateway's bridge. */
+  async detectDatapathType(): Promise<DatapathType> {
+    const brInt = (await this.bridgeExists(INTEGRATION_BRIDGE))
+      ? (await this.vsctl(['get', 'Bridge', INTEGRATION_BRIDGE, 'datapath_type'])).trim().replace(/"/g, '')
+      : undefined;
+    return gatewayDatapathType(brInt, await this.getOvsExternalId('ovn-bridge-datapath-type'));
   }
 
   async delBridge(bridge: string): Promise<void> {

@@ -1,6 +1,7 @@
 // The gateway's desired NB state for one node, computed from its config alone (pure, unit-tested). nb.ts makes NB
 // match it; the same function serves init, every reconcile pass of run, and cleanup (what to remove).
 import { CLUSTER_ROUTER, JOIN_SWITCH, externalSwitch, gatewayRouter, macFromIPv4 } from '../lib/names.js';
+import { addressAt, formatIP, parseCIDR } from '../lib/ipnet/index.js';
 import { egressNats, type EgressNatPolicy } from './egress-nat.js';
 import { extGrPort, grExternalPort, grJoinPort, JOIN_IP_KEY, joinGrPort, localnetPort, ownedBy } from './names.js';
 
@@ -21,6 +22,8 @@ export interface TopologyInput {
   clusterJoinIp: string;
   physicalNetwork: string;
   egress: EgressNatPolicy;
+  /** The host's own IP, which this node's pods reach through the management port (shared NIC: the physical IP). */
+  nodeIp?: string;
 }
 
 export interface RouterPortRow {
@@ -47,6 +50,14 @@ export interface RouteRow {
   external_ids: Record<string, string>;
 }
 
+export interface PolicyRow {
+  priority: number;
+  match: string;
+  action: 'reroute';
+  nexthops: string[];
+  external_ids: Record<string, string>;
+}
+
 export interface NatRow {
   type: 'snat' | 'dnat' | 'dnat_and_snat';
   logical_ip: string;
@@ -63,11 +74,18 @@ export interface GatewayTopology {
   nats: NatRow[];
   /** Static routes on ovn_cluster_router: the return path from this node's pods through its GR. */
   clusterRoutes: RouteRow[];
+  /** Router policies on ovn_cluster_router: this node's pods to the host's own IP through the management port. */
+  clusterPolicies: PolicyRow[];
 }
+
+/** Priority of the node-IP reroute (ovn-kubernetes uses 1004 for the same policy). */
+export const NODE_IP_POLICY_PRIORITY = 1004;
 
 /** Identity of a route for diffing (the row has no name). */
 export const routeKey = (r: Pick<RouteRow, 'ip_prefix' | 'nexthop' | 'policy' | 'output_port'>): string =>
   `${r.policy ?? 'dst-ip'} ${r.ip_prefix} via ${r.nexthop}${r.output_port ? ` out ${r.output_port}` : ''}`;
+export const policyKey = (p: Pick<PolicyRow, 'priority' | 'match' | 'action' | 'nexthops'>): string =>
+  `${p.priority} ${p.match} ${p.action} ${[...p.nexthops].sort().join(',')}`;
 export const natKey = (n: Pick<NatRow, 'type' | 'logical_ip' | 'external_ip'>): string => `${n.type} ${n.logical_ip} -> ${n.external_ip}`;
 
 export function gatewayTopology(t: TopologyInput): GatewayTopology {
@@ -117,6 +135,23 @@ export function gatewayTopology(t: TopologyInput): GatewayTopology {
       // SNAT (lb_force_snat_ip) must reach that GR, not the replying pod's own gateway.
       { ip_prefix: `${t.joinIp}/32`, nexthop: t.joinIp, external_ids: own('join-ip-route') },
     ],
+    clusterPolicies: t.nodeIp ? [nodeIpPolicy(t.nodeSubnet, t.nodeIp, own('node-ip-policy'))] : [],
+  };
+}
+
+/**
+ * This node's pods to its host IP: in shared-NIC mode GR_<node> owns that IP too (it would answer a ping and drop
+ * the rest), so the packet goes to the management port (the subnet's .2) and reaches the host's stack with the
+ * pod's own source address; the host answers through its route to the cluster CIDR via the same port. The
+ * management port's own traffic is left out: rerouted back to where it came from, the host would drop it as a
+ * martian (its own source address).
+ */
+export function nodeIpPolicy(nodeSubnet: string, nodeIp: string, external_ids: Record<string, string>): PolicyRow {
+  const mgmtIp = formatIP(addressAt(parseCIDR(nodeSubnet), 2));
+  return {
+    priority: NODE_IP_POLICY_PRIORITY,
+    match: `ip4.src == ${nodeSubnet} && ip4.src != ${mgmtIp} && ip4.dst == ${nodeIp}`,
+    action: 'reroute', nexthops: [mgmtIp], external_ids,
   };
 }
 

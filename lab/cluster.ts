@@ -18,6 +18,7 @@ import { startOvsNode, vsctl, type OvsNode } from './ovs-node.js';
 import { BIN_DIR, CNITOOL, MAKE_LAB_PREFIX, REPO_ROOT, defaultStateDir } from './paths.js';
 import { POD_IFNAME, cnitoolContainerId, createPodNetns, hostVethName, netnsPath, scriptWirePod, type LabPodSpec } from './pods.js';
 import { POD_SERVER_PORT, formatReport, runChecks, tcpExchange, type CheckResult, type StartFigures } from './report.js';
+import { addEgressMatrix, egressChecks } from './egress-matrix.js';
 import { addLabGateway, gatewayChecks, type GatewayOptions } from './gateway.js';
 import { networkPoliciesPath, networkPolicyObject, verdict, type LabPolicySpec } from './policy.js';
 import { WATCHER_HEALTH_PORT, httpOk, startAgent, startWatcher, type ClusterCidrs } from './tessera.js';
@@ -135,11 +136,14 @@ export type LabPod = LabFile['pods'][number];
 
 export const nodeName = (i: number): string => `node${i + 1}`;
 
-/** web-<i> (app=web) on every node, and client (app=client, role=client: the one make lab's policy lets in) on the first. */
+/**
+ * web-<i> (app=web) on every node, and a client (app=client, role=client: the one make lab's policy lets in) on every
+ * node: `client` on the first, `client-<i>` on the others.
+ */
 export function defaultPods(nodes: number | string[]): LabPodSpec[] {
   const names = typeof nodes === 'number' ? Array.from({ length: nodes }, (_, i) => nodeName(i)) : nodes;
   const pods: LabPodSpec[] = names.map((n, i) => ({ namespace: 'default', name: `web-${i + 1}`, node: n, labels: { app: 'web' } }));
-  pods.push({ namespace: 'default', name: 'client', node: names[0] as string, labels: { app: 'client', role: 'client' } });
+  names.forEach((n, i) => pods.push({ namespace: 'default', name: i === 0 ? 'client' : `client-${i + 1}`, node: n, labels: { app: 'client', role: 'client' } }));
   return pods;
 }
 
@@ -505,8 +509,9 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
 
     const handle = { file, runDir, kube, nbctl: (args: string[]) => nbctl(central, args) };
     if (gatewayOpts) {
-      log(`gateway on ${gatewayOpts.node ?? nodeNames[0]}: external host, tessera-gateway run, default/web as NodePort`);
+      log(`gateways on ${(gatewayOpts.nodes ?? nodeNames).join(', ')}: external host, tessera-gateway run, default/web as NodePort`);
       await addLabGateway(handle, { ...gatewayOpts, binDir });
+      if (components.watcher) await addEgressMatrix(handle);
     }
 
     writeLabFile(labFilePath, file);
@@ -555,7 +560,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
         file.pods.splice(file.pods.indexOf(entry), 1);
         writeLabFile(labFilePath, file);
       },
-      check: async () => [...await runChecks(file, { servers: podServers }), ...await gatewayChecks(file)],
+      check: async () => [...await runChecks(file, { servers: podServers }), ...await gatewayChecks(file), ...await egressChecks(file)],
       figures,
       report: (checks, elapsedMs) => formatReport(file, checks, elapsedMs, figures),
       pids: () => livePids(runDir).filter(alive),

@@ -1,9 +1,9 @@
-// The lab's gateway node: an "external host" netns on the lab underlay, outside the cluster, and
-// `tessera-gateway run` on one node in shared-NIC mode on the lab's br-phy (which already carries the node IP, as
-// nics-to-bridge would leave it). default/web becomes a NodePort. check() reports, in the lab's CheckResult shape:
-// pod -> external host (SNAT to the node IP, as the external host sees it), the node's own traffic to the external
-// host, and external host -> NodePort -> web pods. startLab({ gateway: true }) (make lab) runs it; tests may call
-// addLabGateway(lab) on a lab they started themselves.
+// The lab's gateways: an "external host" netns on the lab underlay, outside the cluster, and `tessera-gateway run`
+// on every node (the shared gateway: every node is one) in shared-NIC mode on the lab's br-phy (which already
+// carries the node IP, as nics-to-bridge would leave it). default/web becomes a NodePort. check() reports, in the
+// lab's CheckResult shape: pod -> external host (SNAT to its node's IP, as the external host sees it), each node's
+// own traffic to the external host, and external host -> NodePort on every gateway node -> web pods.
+// startLab({ gateway: true }) (make lab) runs it; tests may call addLabGateway(lab) on a lab they started themselves.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { clusterJoinPort, joinClusterPort } from '../gateway/names.js';
@@ -27,8 +27,8 @@ export const DEFAULT_NODE_PORT = 30080;
 export const GATEWAY_HEALTH_PORT = 9478;
 
 export interface GatewayOptions {
-  /** Gateway node. Default: the first node. */
-  node?: string;
+  /** Gateway nodes. Default: every node. */
+  nodes?: string[];
   /** External host address on the underlay. Default: .254 of the underlay. */
   extIp?: string;
   /** default/web's NodePort. Default 30080. */
@@ -46,6 +46,8 @@ export interface GatewayHost {
 }
 
 export interface LabGateway extends LabGatewayInfo {
+  /** One entry per gateway node (the first is also the LabGatewayInfo above). */
+  gateways: LabGatewayInfo[];
   check(): Promise<CheckResult[]>;
 }
 
@@ -55,8 +57,12 @@ async function tcpLine(netns: string, ip: string, port: number): Promise<string>
 
 export async function addLabGateway(lab: GatewayHost, o: GatewayOptions = {}): Promise<LabGateway> {
   const f = lab.file;
-  const node = f.nodes.find((n) => n.name === (o.node ?? f.nodes[0]?.name));
-  if (!node) throw new Error(`lab gateway: the lab has no node ${o.node ?? '(none)'}`);
+  const gwNodes = (o.nodes ?? f.nodes.map((n) => n.name)).map((name) => {
+    const n = f.nodes.find((x) => x.name === name);
+    if (!n) throw new Error(`lab gateway: the lab has no node ${name}`);
+    return n;
+  });
+  if (gwNodes.length === 0) throw new Error('lab gateway: no gateway nodes');
   if (!f.apiserver || !lab.kube) throw new Error('lab gateway: needs the API test server (components.apiserver)');
   const plen = f.underlay.cidr.split('/')[1] as string;
   const extIp = o.extIp ?? f.underlay.cidr.replace(/\.0\/\d+$/, '.254');
@@ -93,25 +99,32 @@ export async function addLabGateway(lab: GatewayHost, o: GatewayOptions = {}): P
   const bin = o.binDir ? join(o.binDir, 'tessera-gateway') : undefined;
   if (bin && !existsSync(bin)) throw new Error(`${bin} not found (make build)`);
   const [cmd, pre] = bin ? [bin, []] : [process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'gateway/main.ts')]];
-  const pid = spawnDaemon({ dir, name: `gateway-${node.name}`, netns: node.netns, cwd: REPO_ROOT, cmd, args: [...pre, 'run',
-    '--node-name', node.name, '--bridge-interface', PHYS_BRIDGE, '--physical-ip', `${node.ip}/${plen}`, '--default-gw', extIp,
-    '--nb', f.nb.remotes.join(','), '--ovs-db', `unix:${node.ovsDbSocket}`, '--ovs-rundir', node.ovsRunDir,
-    '--state-dir', join(dir, `state-${node.name}`), '--kube-api', f.apiserver.url, '--kube-token-file', f.apiserver.tokenFile,
-    '--health-listen', `127.0.0.1:${GATEWAY_HEALTH_PORT}`, '--log-file', join(dir, `gateway-${node.name}.file.log`), ...tesseraTlsArgs(f.pki?.roles.node)] });
-  await waitFor(`tessera-gateway on ${node.name} to be ready (log: ${join(dir, `gateway-${node.name}.log`)})`, async () => {
-    if (!alive(pid)) throw new GiveUp(`tessera-gateway on ${node.name} exited; see ${join(dir, `gateway-${node.name}.log`)}`);
-    return httpOk(node.netns, GATEWAY_HEALTH_PORT, '/readyz');
-  }, 30_000, 200);
+  // One at a time: each picks its join IP from what NB shows, and concurrent picks only cost retries.
+  for (const node of gwNodes) {
+    const pid = spawnDaemon({ dir, name: `gateway-${node.name}`, netns: node.netns, cwd: REPO_ROOT, cmd, args: [...pre, 'run',
+      '--node-name', node.name, '--bridge-interface', PHYS_BRIDGE, '--physical-ip', `${node.ip}/${plen}`, '--default-gw', extIp,
+      '--nb', f.nb.remotes.join(','), '--ovs-db', `unix:${node.ovsDbSocket}`, '--ovs-rundir', node.ovsRunDir,
+      '--state-dir', join(dir, `state-${node.name}`), '--kube-api', f.apiserver.url, '--kube-token-file', f.apiserver.tokenFile,
+      '--health-listen', `127.0.0.1:${GATEWAY_HEALTH_PORT}`, '--log-file', join(dir, `gateway-${node.name}.file.log`), ...tesseraTlsArgs(f.pki?.roles.node)] });
+    await waitFor(`tessera-gateway on ${node.name} to be ready (log: ${join(dir, `gateway-${node.name}.log`)})`, async () => {
+      if (!alive(pid)) throw new GiveUp(`tessera-gateway on ${node.name} exited; see ${join(dir, `gateway-${node.name}.log`)}`);
+      return httpOk(node.netns, GATEWAY_HEALTH_PORT, '/readyz');
+    }, 30_000, 200);
+  }
 
-  const info: LabGatewayInfo = { node: node.name, nodeIp: node.ip, bridge: PHYS_BRIDGE, extNetns, extIp, extPort: EXT_PORT, nodePort };
-  f.gateway = info;
-  return { ...info, check: () => gatewayChecks(f) };
+  const gateways: LabGatewayInfo[] = gwNodes.map((n) => ({ node: n.name, nodeIp: n.ip, bridge: PHYS_BRIDGE, extNetns, extIp, extPort: EXT_PORT, nodePort }));
+  f.gateway = gateways[0];
+  f.gateways = gateways;
+  return { ...(gateways[0] as LabGatewayInfo), gateways, check: () => gatewayChecks(f) };
 }
 
 /** The gateway's checks from lab.json alone (make lab-status uses them too). Retries briefly: flows settle after start. */
 export async function gatewayChecks(f: LabFile): Promise<CheckResult[]> {
-  const g = f.gateway;
-  if (!g) return [];
+  const all = f.gateways ?? (f.gateway ? [f.gateway] : []);
+  return (await Promise.all(all.map((g) => oneGatewayChecks(f, g)))).flat();
+}
+
+async function oneGatewayChecks(f: LabFile, g: LabGatewayInfo): Promise<CheckResult[]> {
   const node = f.nodes.find((n) => n.name === g.node);
   if (!node) return [];
   const out: CheckResult[] = [];

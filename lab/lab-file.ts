@@ -26,8 +26,21 @@ export interface LabFile {
     type?: 'ClusterIP' | 'NodePort'; selector?: Record<string, string> }>;
   /** NetworkPolicies the lab created (make lab: one); the checks expect what they allow and deny. */
   policies?: LabPolicySpec[];
-  /** The gateway node and the external host (make lab: node1), when the lab runs one. */
+  /** The first gateway node and the external host, when the lab runs gateways (kept for one-gateway readers). */
   gateway?: LabGatewayInfo;
+  /** Every gateway node (make lab: every node). */
+  gateways?: LabGatewayInfo[];
+  /** The egress/ingress matrix's listeners and kubernetes-style service (egress-matrix.ts), with the gateways. */
+  egress?: LabEgressInfo;
+}
+
+export interface LabEgressInfo {
+  /** TCP+UDP "who am I talking to" listener in every node's host netns. */
+  hostPort: number;
+  /** DNS-style UDP (and TCP) listener on the external host. */
+  dnsPort: number;
+  /** A ClusterIP service without selector whose only endpoint is `nodeIp` (a hostNetwork endpoint). */
+  hostService: { namespace: string; name: string; clusterIP: string; port: number; node: string; nodeIp: string };
 }
 
 export interface LabGatewayInfo {

@@ -8,7 +8,7 @@ const TCP_BYTES = 100_000;
 const SERVICE_TRIES = 4;
 
 export interface CheckResult {
-  kind: 'ping' | 'tcp' | 'service' | 'policy' | 'gateway' | 'cluster';
+  kind: 'ping' | 'tcp' | 'service' | 'policy' | 'gateway' | 'cluster' | 'egress';
   /** "<ns>/<pod>" */
   from: string;
   /** "<ns>/<pod>" or "<ns>/<service>" */
@@ -149,7 +149,13 @@ export function formatReport(lab: LabFile, checks: CheckResult[], elapsedMs: num
   }
   if (lab.gateway) {
     const g = lab.gateway;
-    lines.push(`  gateway ${g.node} (tessera-gateway run, shared NIC ${g.bridge}, ${g.nodeIp}); external host ${g.extNetns} ${g.extIp}; NodePort ${g.nodePort} for default/web`);
+    const gws = (lab.gateways ?? [g]).map((x) => `${x.node} ${x.nodeIp}`).join(', ');
+    lines.push(`  gateways ${gws} (tessera-gateway run, shared NIC ${g.bridge}; pods leave SNATed to their node's IP); external host ${g.extNetns} ${g.extIp}; NodePort ${g.nodePort} for default/web`);
+  }
+  if (lab.egress) {
+    const e = lab.egress;
+    const s = e.hostService;
+    lines.push(`  egress matrix: a TCP+UDP listener on :${e.hostPort} in every node's host netns; service ${s.namespace}/${s.name} ${s.clusterIP}:${s.port} -> ${s.node} ${s.nodeIp}:${e.hostPort} (hostNetwork endpoint); DNS-style UDP :${e.dnsPort} on the external host`);
   }
   const passed = checks.filter((x) => x.ok).length;
   lines.push(`Reachability, performed just now: ${passed}/${checks.length} checks ok`);
@@ -162,7 +168,7 @@ export function formatReport(lab: LabFile, checks: CheckResult[], elapsedMs: num
   }
   for (const [k, xs] of pairs) {
     const ok = xs.every((x) => x.ok);
-    const from = nodeOf.get(xs[0].from);
+    const from = nodeOf.get(xs[0].from) ?? xs[0].from.replace(/^node /, '');
     const to = nodeOf.get(xs[0].to);
     const where = to ? ` (${from === to ? `same node ${from}` : `${from} -> ${to}`})` : ` ${xs[0].target}`;
     lines.push(`  ${ok ? 'ok  ' : 'FAIL'} ${k}${where}: ${xs.map((x) => `${x.kind} ${x.ok ? '' : 'FAILED '}${x.detail}`).join('; ')}`);

@@ -17,7 +17,11 @@ export interface NodeOvs {
 /** ovsdb-server + ovs-vswitchd (userspace datapath) for one node, state and sockets in `dir`. */
 export async function startNodeOvs(netns: string, dir: string): Promise<NodeOvs> {
   const { dbSocket } = await startOvsDaemons(netns, dir);
-  return { netns, dir, db: `unix:${dbSocket}` };
+  const n: NodeOvs = { netns, dir, db: `unix:${dbSocket}` };
+  // A userspace-datapath node says so before anything runs (no kernel module here): ovn-controller creates br-int
+  // on netdev, and nics-to-bridge, which may run before br-int exists, takes the same datapath from this hint.
+  await vsctl(n, ['set', 'Open_vSwitch', '.', 'external_ids:ovn-bridge-datapath-type=netdev']);
+  return n;
 }
 
 export const vsctl = (n: NodeOvs, args: string[]): Promise<string> => run('ovs-vsctl', [`--db=${n.db}`, '--timeout=30', ...args]);

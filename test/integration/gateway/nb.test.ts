@@ -25,7 +25,7 @@ describe('gateway NB operations (real NB ovsdb-server)', function () {
   const nbctl = (args: string[]): Promise<string> => run('ovn-nbctl', [`--db=unix:${sock}`, '--no-leader-only', ...args]);
   const topo = (node: string, subnet: string, physicalIp: string) => (joinIp: string) => gatewayTopology({
     node, chassis: `ch-${node}`, bridge: 'breth0', gwMac: '02:00:00:00:00:01', physicalIp, physicalPrefix: 24, defaultGw: '192.168.5.1',
-    clusterSubnet: '10.244.0.0/16', nodeSubnet: subnet, joinIp, joinPrefix: 16, clusterJoinIp: '100.64.0.1', physicalNetwork: 'physnet', egress: DEFAULT_EGRESS,
+    clusterSubnet: '10.244.0.0/16', nodeSubnet: subnet, joinIp, joinPrefix: 16, clusterJoinIp: '100.64.0.1', physicalNetwork: 'physnet', egress: DEFAULT_EGRESS, nodeIp: physicalIp,
   });
 
   before(async () => {
@@ -61,6 +61,9 @@ describe('gateway NB operations (real NB ovsdb-server)', function () {
     const nets = (await nbctl(['--bare', '--columns=networks', 'list', 'Logical_Router_Port'])).split('\n').filter((l) => l !== '').sort();
     assert.deepEqual(nets, ['100.64.0.1/16', '100.64.0.2/16', '100.64.0.3/16', '192.168.5.11/24', '192.168.5.12/24']);
     assert.match(await nbctl(['lr-route-list', 'ovn_cluster_router']), new RegExp(`10\\.244\\.1\\.0/24\\s+${r1.joinIp.replace(/\./g, '\\.')} src-ip`));
+    const policies = await nbctl(['lr-policy-list', 'ovn_cluster_router']);
+    assert.match(policies, /1004\s+ip4\.src == 10\.244\.1\.0\/24 && ip4\.src != 10\.244\.1\.2 && ip4\.dst == 192\.168\.5\.11\s+reroute\s+10\.244\.1\.2/);
+    assert.match(policies, /ip4\.dst == 192\.168\.5\.12\s+reroute\s+10\.244\.2\.2/);
   });
 
   it('a second pass sends nothing and keeps the recorded join IP', async () => {
@@ -82,26 +85,31 @@ describe('gateway NB operations (real NB ovsdb-server)', function () {
 
   it('service LBs: created on the GR, updated in place, removed with their service', async () => {
     const lb = (vips: Record<string, string>): GatewayLb => ({ name: 'gw_n1_ns_web_tcp', protocol: 'tcp', vips, options: { reject: 'true' }, external_ids: ownedBy('n1', 'service') });
-    assert.equal(await applyLoadBalancers(a, 'n1', [lb({ '192.168.5.11:30080': '10.244.1.5:8080' })]), 2);
+    await nbctl(['ls-add', 'n1']);
+    await waitFor('a sees switch n1', () => a.cache.lookup('Logical_Switch', 'name', 'n1') !== undefined, 5000);
+    assert.equal(await applyLoadBalancers(a, 'n1', [lb({ '192.168.5.11:30080': '10.244.1.5:8080' })]), 3, 'insert, on the GR, on the node switch');
     await waitFor('cache has the LB', () => a.cache.lookup('Load_Balancer', 'name', 'gw_n1_ns_web_tcp') !== undefined, 5000);
     const uuid = (await nbctl(['--bare', '--columns=_uuid', 'find', 'Load_Balancer', 'name=gw_n1_ns_web_tcp'])).trim();
     assert.equal(await applyLoadBalancers(a, 'n1', [lb({ '192.168.5.11:30080': '10.244.1.5:8080,10.244.2.5:8080' })]), 1);
     await waitFor('update seen', () => a.cache.lookup('Load_Balancer', 'name', 'gw_n1_ns_web_tcp')?.vips['192.168.5.11:30080']?.includes('10.244.2.5') === true, 5000);
     assert.equal((await nbctl(['--bare', '--columns=_uuid', 'find', 'Load_Balancer', 'name=gw_n1_ns_web_tcp'])).trim(), uuid, 'same row');
     assert.ok((await nbctl(['get', 'Logical_Router', 'GR_n1', 'load_balancer'])).includes(uuid));
+    assert.ok((await nbctl(['get', 'Logical_Switch', 'n1', 'load_balancer'])).includes(uuid), "on the node's switch too: its pods reach node IP:nodePort");
     await applyLoadBalancers(a, 'n1', []);
     assert.equal((await nbctl(['--bare', '--columns=_uuid', 'find', 'Load_Balancer', 'name=gw_n1_ns_web_tcp'])).trim(), '');
+    assert.equal(await nbctl(['get', 'Logical_Switch', 'n1', 'load_balancer']), '[]');
   });
 
   it('removal takes only that node\'s rows', async () => {
     await waitFor('cache settled', () => a.cache.lookup('Load_Balancer', 'name', 'gw_n1_ns_web_tcp') === undefined, 5000);
     const joinIp = a.cache.lookup('Logical_Router', 'name', 'GR_n1')!.external_ids['tessera.io/join-ip']!;
     await removeGateway(a, 'n1');
-    const all = [await nbctl(['show']), await nbctl(['lr-route-list', 'ovn_cluster_router'])].join('\n');
+    const all = [await nbctl(['show']), await nbctl(['lr-route-list', 'ovn_cluster_router']), await nbctl(['lr-policy-list', 'ovn_cluster_router'])].join('\n');
     assert.doesNotMatch(all, /GR_n1|ext_n1|10\.244\.1\.0/);
     assert.ok(!all.includes(`${joinIp} `) && !all.includes(`${joinIp}/`), `nothing left of n1's join IP ${joinIp}`);
     assert.match(all, /GR_n2/);
     assert.match(all, /ext_n2/);
     assert.match(all, /10\.244\.2\.0\/24/);
+    assert.match(all, /reroute\s+10\.244\.2\.2/, "n2's node-IP policy stays");
   });
 });

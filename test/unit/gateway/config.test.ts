@@ -15,6 +15,13 @@ describe('gateway config', () => {
     const c = parse([...base, '--bridge-interface', 'breth0']);
     assert.deepEqual([c.mode, c.bridge, c.physicalInterface], ['shared', 'breth0', undefined]);
   });
+  it("node IP (reached through the management port): the physical IP with a shared NIC, --node-ip otherwise", () => {
+    assert.equal(parse([...base, '--bridge-interface', 'breth0']).nodeIp, '192.168.1.10');
+    assert.equal(parse([...base, '--physical-interface', 'eth1']).nodeIp, undefined);
+    assert.equal(parse([...base, '--physical-interface', 'eth1', '--node-ip', '10.0.0.5']).nodeIp, '10.0.0.5');
+    assert.throws(() => parse([...base, '--physical-interface', 'eth1', '--node-ip', '10.0.0.300']), (e: Error) => e instanceof ConfigError && /--node-ip/.test(e.message));
+    assert.throws(() => parse([...base, '--physical-interface', 'eth1', '--node-ip', 'fd00::1']), /--node-ip "fd00::1": only IPv4/);
+  });
   it('refuses bad input with a message naming the flag', () => {
     assert.throws(() => parse(base), (e: Error) => e instanceof ConfigError && /exactly one of --physical-interface/.test(e.message));
     assert.throws(() => parse([...base, '--physical-interface', 'eth1', '--bridge-interface', 'breth0']), /exactly one/);

@@ -43,8 +43,17 @@ describe('gateway topology', () => {
     assert.deepEqual(t.nats.map(natKey), ['snat 10.244.0.0/16 -> 192.168.1.10']);
   });
 
+  it("reroutes this node's pods (not its management port) to the host's own IP through the management port", () => {
+    const shared = gatewayTopology({ ...input, nodeIp: '192.168.1.10' });
+    assert.deepEqual(shared.clusterPolicies.map((p) => [p.priority, p.match, p.action, p.nexthops]), [
+      [1004, 'ip4.src == 10.244.3.0/24 && ip4.src != 10.244.3.2 && ip4.dst == 192.168.1.10', 'reroute', ['10.244.3.2']],
+    ]);
+    assert.deepEqual(t.clusterPolicies, [], 'no node IP (dedicated NIC without --node-ip): no policy');
+  });
+
   it('tags every row with owner and node', () => {
-    const all = [t.router, t.extSwitch, ...t.routerPorts, ...t.switchPorts, ...t.routes, ...t.nats, ...t.clusterRoutes];
+    const all = [t.router, t.extSwitch, ...t.routerPorts, ...t.switchPorts, ...t.routes, ...t.nats, ...t.clusterRoutes,
+      ...gatewayTopology({ ...input, nodeIp: '192.168.1.10' }).clusterPolicies];
     for (const r of all) {
       assert.equal(r.external_ids[OWNER_KEY], OWNER);
       assert.equal(r.external_ids[NODE_KEY], 'n1');

@@ -30,8 +30,8 @@ describe('lab naming', () => {
     assert.notEqual(defaultStateDir('tle-'), DEFAULT_STATE_DIR);
   });
 
-  it('spreads default pods over every node with two on node1', () => {
-    assert.deepEqual(defaultPods(2).map((p) => `${p.name}@${p.node}`), ['web-1@node1', 'web-2@node2', 'client@node1']);
+  it('puts a web pod and a client on every node', () => {
+    assert.deepEqual(defaultPods(2).map((p) => `${p.name}@${p.node}`), ['web-1@node1', 'web-2@node2', 'client@node1', 'client-2@node2']);
   });
 
   it('rejects bad options before touching anything', async () => {
