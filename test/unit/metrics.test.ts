@@ -10,12 +10,7 @@ import { Counter, instrumentOvsdb, metricOnce, newRegistry, serveMetrics, type M
 import { AgentMetrics } from '../../agent/metrics.js';
 import { WatcherMetrics } from '../../watcher/metrics.js';
 import { GatewayMetrics } from '../../gateway/metrics.js';
-
-/** The value of one sample line `name{labels} value` (labels in the order prom-client writes them). */
-export function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
+import { sample } from '../fixtures/prom.js';
 
 class FakeClient extends EventEmitter implements MonitoredClient {
   connected = true;

@@ -17,6 +17,7 @@ import { commit } from '../nbops/commit.js';
 import { createOrUpdatePort, deletePort } from '../nbops/lsp.js';
 import { ownerIds, ownedBy } from '../nbops/owner.js';
 import { AddressConflictError } from '../ipam/pod-ipam.js';
+import { classify, PodProblems, PodRequestError, REASON } from './pod-problems.js';
 
 export const POD_UID_KEY = 'tessera.io/pod-uid';
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
@@ -42,8 +43,6 @@ export function portIP(addresses: string[]): string | undefined {
   return addresses[0]?.split(/\s+/)[1];
 }
 
-class PodRequestError extends Error {}
-
 /** What ensure() decides from, besides the pod-networks annotation itself: if none of it changed, nor did the outcome. */
 function syncInputs(pod: V1Pod): string {
   const ann = pod.metadata?.annotations ?? {};
@@ -63,12 +62,14 @@ export class PodController {
   /** Latency figures: the pod's port is committed to NB ('nb'), its annotation accepted ('annotated'). */
   onProgress: (key: string, stage: 'nb' | 'annotated') => void = () => {};
 
-  /** Last refusal reported per pod, so an Event is raised once per distinct problem. */
-  private readonly refused = new Map<string, string>();
+  /** Events and the pod-network-error annotation, once per distinct problem per pod. */
+  private readonly problems: PodProblems;
   /** The pod-networks annotation this controller last wrote per pod, to know its own write coming back. */
   private readonly written = new Map<string, string>();
 
-  constructor(private readonly ctx: WatcherContext) {}
+  constructor(private readonly ctx: WatcherContext) {
+    this.problems = new PodProblems(ctx);
+  }
 
   /**
    * Rebuilds pod IPAM: first what pods were told (annotations), then what NB holds for pods that have
@@ -132,16 +133,16 @@ export class PodController {
     if (!pod.spec?.nodeName) return; // not scheduled yet; the update that schedules it comes back here
     try {
       await this.ensure(key, pod);
-      this.refused.delete(key);
     } catch (err) {
-      if (!(err instanceof PodRequestError)) throw err;
-      // A bad request annotation: tell the user once per distinct problem, do not retry in a loop
-      // (the pod's next update, or the conflicting pod going away, brings it back here).
-      if (this.refused.get(key) === err.message) return;
-      this.refused.set(key, err.message);
-      this.ctx.log.warn(`pod ${key}: ${err.message}`);
-      await this.ctx.kube.event(this.ref(pod), 'Warning', 'AddressRequestRefused', err.message).catch(() => {});
+      // Tell the user once per distinct problem. A bad request is not retried in a loop (the pod's next update,
+      // or the conflicting pod going away, brings it back here); exhaustion and NB failures are.
+      const problem = classify(err);
+      if (!problem) throw err;
+      await this.problems.report(key, pod, problem);
+      if (problem.retry) throw err;
+      return;
     }
+    await this.problems.resolved(key, pod);
   }
 
   private ref(pod: V1Pod): ObjectRef {
@@ -158,7 +159,7 @@ export class PodController {
     const sipam = ctx.ipam.forSwitch(ls);
     if (!sipam) {
       if (requestedLs && !ctx.stores.nodes.get(requestedLs)) {
-        throw new PodRequestError(`${KUBEOVN_SWITCH_ANNOTATION}="${requestedLs}" is not a logical switch Tessera manages`);
+        throw new PodRequestError(`${KUBEOVN_SWITCH_ANNOTATION}="${requestedLs}" is not a logical switch Tessera manages`, REASON.subnetNotFound);
       }
       return; // the node's switch is not there yet: NodeController.onNodeReady re-enqueues this pod
     }
@@ -225,7 +226,7 @@ export class PodController {
 
   private async teardown(key: string): Promise<void> {
     const { ctx } = this;
-    this.refused.delete(key);
+    this.problems.forget(key);
     this.written.delete(key);
     const { namespace = 'default', name } = splitKey(key);
     const txn = new Txn(ctx.nb.cache, `pod ${key} delete`);
