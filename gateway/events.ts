@@ -1,12 +1,13 @@
 // Events on the gateway's Node: a failing reconcile pass (GatewayFailed, once per distinct error) and its
 // recovery (GatewayRecovered), so `kubectl describe node` shows why north-south traffic may be down.
+import type { CoreV1Api } from '@kubernetes/client-node';
 import { loadKubeConfig, makeClients, type KubeAccessOptions } from '../lib/kube/client.js';
 import type { Logger } from '../lib/log.js';
 
 const COMPONENT = 'tessera-gateway';
 
 export class NodeEvents {
-  private readonly core;
+  private readonly core: CoreV1Api;
   /** The failure last reported; undefined while healthy. */
   private failing?: string;
 
@@ -14,21 +15,23 @@ export class NodeEvents {
     this.core = makeClients(loadKubeConfig(access)).core;
   }
 
-  failed(message: string): void {
-    if (this.failing === message) return;
+  /** Reports a failed pass unless it failed the same way last time; never rejects (a lost Event is logged). */
+  failed(message: string): Promise<void> {
+    if (this.failing === message) return Promise.resolve();
     this.failing = message;
-    this.send('Warning', 'GatewayFailed', message);
+    return this.send('Warning', 'GatewayFailed', message);
   }
 
-  ok(): void {
-    if (this.failing === undefined) return;
+  /** Reports the first good pass after a failure. */
+  ok(): Promise<void> {
+    if (this.failing === undefined) return Promise.resolve();
     this.failing = undefined;
-    this.send('Normal', 'GatewayRecovered', `gateway on node ${this.node} reconciled again`);
+    return this.send('Normal', 'GatewayRecovered', `gateway on node ${this.node} reconciled again`);
   }
 
-  private send(type: 'Normal' | 'Warning', reason: string, message: string): void {
+  private async send(type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
     const now = new Date();
-    this.core
+    await this.core
       .createNamespacedEvent({
         namespace: 'default',
         body: {
@@ -40,6 +43,6 @@ export class NodeEvents {
           reportingComponent: COMPONENT, reportingInstance: this.node,
         },
       })
-      .catch((err: Error) => this.log.warn(`Event ${reason} on node ${this.node} not written: ${err.message}`));
+      .then(() => undefined, (err: Error) => this.log.warn(`Event ${reason} on node ${this.node} not written: ${err.message}`));
   }
 }

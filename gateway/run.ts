@@ -73,7 +73,7 @@ export async function runGateway(cfg: GatewayConfig, access: KubeAccessOptions, 
       healthy = true;
       failures = 0;
       metrics.passes.inc({ result: 'ok' });
-      events.ok();
+      void events.ok();
     } catch (err) {
       healthy = false;
       failures++;
@@ -85,7 +85,7 @@ export async function runGateway(cfg: GatewayConfig, access: KubeAccessOptions, 
       } else {
         log.error(`reconcile failed: ${msg}`, { retryMs });
         metrics.passes.inc({ result: 'error' });
-        events.failed(`gateway reconcile failed: ${msg}`);
+        void events.failed(`gateway reconcile failed: ${msg}`);
       }
     } finally {
       running = false;
