@@ -4,6 +4,7 @@ import type { Logger } from '../lib/log.js';
 import type { Informer } from '../lib/kube/informer.js';
 import type { NodeNetdev } from '../lib/netdev/index.js';
 import type { KeyedMutex } from './attachment-lock.js';
+import type { AgentMetrics } from './metrics.js';
 import type { OvsPorts } from './ovs-ports.js';
 
 /** Plugin-specific error code (CNI reserves 1-99): the agent failed while doing the work. */
@@ -24,4 +25,6 @@ export interface HandlerDeps {
   inflight: Set<string>;
   /** Serialises ADD, DEL and CHECK per attachment and per pod. */
   locks: KeyedMutex;
+  /** Where CNI requests and ADD stages are measured (absent: not measured). */
+  metrics?: AgentMetrics;
 }

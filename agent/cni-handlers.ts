@@ -16,7 +16,15 @@ import { closeSync } from 'node:fs';
 
 export { AGENT_FAILURE, type HandlerDeps } from './cni-deps.js';
 
+/** Serves one request; every request is measured here, whichever path of the CNI server it came in by. */
 export async function handle(req: AgentRequest, d: HandlerDeps): Promise<AgentResponse> {
+  const t0 = performance.now();
+  const res = await dispatch(req, d);
+  d.metrics?.request(req.command, (performance.now() - t0) / 1000, res);
+  return res;
+}
+
+async function dispatch(req: AgentRequest, d: HandlerDeps): Promise<AgentResponse> {
   try {
     switch (req.command) {
       case 'ADD':
@@ -126,6 +134,13 @@ async function addAttachment(req: AgentRequest, d: HandlerDeps, nsFd: number, t0
       throw err;
     }
     const t4 = performance.now();
+    if (d.metrics) {
+      const h = d.metrics.addStage;
+      h.observe({ stage: 'annotation' }, (t1 - t0) / 1000);
+      h.observe({ stage: 'netns' }, (t2 - t1) / 1000);
+      h.observe({ stage: 'ovs' }, (t3 - t2) / 1000);
+      h.observe({ stage: 'ovn_installed' }, (t4 - t3) / 1000);
+    }
     d.log.info('ADD done', {
       pod: `${req.podNamespace}/${req.podName}`,
       container: req.containerId.slice(0, 12),

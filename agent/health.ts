@@ -1,9 +1,11 @@
 // /healthz (the process serves) and /readyz (informer synced, OVSDB connected, node init done, ovn-controller
-// connected to the Southbound database); a 503 names what is missing.
+// connected to the Southbound database); a 503 names what is missing. /metrics: Prometheus.
 import { createServer, type Server } from 'node:http';
+import { serveMetrics, type Registry } from '../lib/metrics.js';
 
-export function startHealthServer(host: string, port: number, notReady: () => string | undefined | Promise<string | undefined>): Promise<Server> {
+export function startHealthServer(host: string, port: number, notReady: () => string | undefined | Promise<string | undefined>, metrics?: Registry): Promise<Server> {
   const server = createServer(async (req, res) => {
+    if (metrics && serveMetrics(metrics, req, res)) return;
     const path = (req.url ?? '').split('?')[0];
     if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');

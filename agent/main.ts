@@ -19,6 +19,8 @@ import { startHealthServer } from './health.js';
 import { OvnControllerStatus } from './ovn-controller-status.js';
 import { reconcilePorts } from './reconcile.js';
 import { loadLibc, NodeNetdev, setNativeDir } from '../lib/netdev/index.js';
+import { instrumentOvsdb, newRegistry } from '../lib/metrics.js';
+import { AgentMetrics } from './metrics.js';
 
 runMain('tessera-agent', async () => {
   const cfg = parseConfig(process.argv.slice(2));
@@ -32,6 +34,8 @@ runMain('tessera-agent', async () => {
   const ovsLog = { debug: (m: string) => log.debug(m), info: (m: string) => log.info(m), warn: (m: string) => log.warn(m), error: (m: string) => log.error(m) };
   let ports: OvsPorts | undefined;
   const inflight = new Set<string>();
+  const registry = newRegistry();
+  const metrics = new AgentMetrics(registry, () => ports?.podInterfaces().length ?? 0);
   const notReady = (): string | undefined => {
     if (!views.pods.hasSynced) return 'pod informer not synced';
     if (!ports?.ovs.connected) return 'Open_vSwitch database not connected';
@@ -55,7 +59,7 @@ runMain('tessera-agent', async () => {
   // (an ADD already waits for ovn-installed, which only a working ovn-controller sets).
   const ovnController = new OvnControllerStatus(cfg.ovnRundir);
   const readyz = async (): Promise<string | undefined> => notReady() ?? (await ovnController.notReady());
-  const health = cfg.healthListen ? await startHealthServer(cfg.healthListen.host, cfg.healthListen.port, readyz) : undefined;
+  const health = cfg.healthListen ? await startHealthServer(cfg.healthListen.host, cfg.healthListen.port, readyz, registry) : undefined;
   log.info('tessera-agent starting', { node: cfg.nodeName, cniSocket: cfg.cniSocket, health: cfg.healthListen });
 
   const retry = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
@@ -75,12 +79,13 @@ runMain('tessera-agent', async () => {
     startSynced(views.node),
   ]);
   ports = new OvsPorts(ovs);
+  instrumentOvsdb(registry, 'ovs', ovs);
   const stopInterconnFlag = followInterconnLabel(cfg.nodeName, views.node, ovs, log);
   const nodeSubnet = (): string | undefined => {
     const node = views.node.get(cfg.nodeName);
     return node ? annotationSubnet(node) : undefined;
   };
-  deps = { nodeName: cfg.nodeName, mtu: cfg.mtu, log, pods: views.pods, ports, netdev, notReady, nodeSubnet, inflight, locks: new KeyedMutex() };
+  deps = { nodeName: cfg.nodeName, mtu: cfg.mtu, log, pods: views.pods, ports, netdev, notReady, nodeSubnet, inflight, locks: new KeyedMutex(), metrics };
   const p = ports;
 
   let stopping = false;
@@ -120,7 +125,7 @@ runMain('tessera-agent', async () => {
 
   const vswitchd = vswitchdTarget(cfg.ovsDb);
   const reconcile = (): void => {
-    reconcilePorts(views.pods, p, netdev, inflight, log).catch((err: Error) => log.warn('reconcile failed', { error: err.message }));
+    reconcilePorts(views.pods, p, netdev, inflight, log).then((r) => metrics.removed(r)).catch((err: Error) => log.warn('reconcile failed', { error: err.message }));
     if (p.isNetdev()) keepTcpSeqCheckOff(vswitchd, log).catch((err: Error) => log.warn('userspace conntrack: could not turn TCP sequence checking off', { error: err.message }));
   };
   reconcile();

@@ -4,7 +4,7 @@
 // allocation; if the bound passes first, ADD fails naming the bad value.
 import type { V1Pod } from '@kubernetes/client-node';
 import { CniError, CniErrorCode, type AgentRequest, type CniRoute } from '../lib/cni-protocol.js';
-import { DEFAULT_NETWORK, parsePodNetworks, POD_NETWORKS_ANNOTATION, type PodNetwork } from '../lib/kube/annotations.js';
+import { DEFAULT_NETWORK, parsePodNetworks, podNetworkError, POD_NETWORK_ERROR_ANNOTATION, POD_NETWORKS_ANNOTATION, type PodNetwork } from '../lib/kube/annotations.js';
 import { podPort } from '../lib/names.js';
 import { addressHolder, podNetworkProblem, type PortAddresses } from './annotation-check.js';
 import { AGENT_FAILURE, type HandlerDeps } from './cni-deps.js';
@@ -82,8 +82,11 @@ export async function waitForPodNetwork(req: AgentRequest, d: HandlerDeps): Prom
     if (last && 'problem' in last) {
       throw new CniError(AGENT_FAILURE, `${where}: annotation ${POD_NETWORKS_ANNOTATION}: ${last.problem} (not corrected within ${timeout} ms)`);
     }
+    // The watcher names why it could not allocate (e.g. no free address); quoted, as a pod owner can write it too.
+    const cause = now && podNetworkError(now.metadata?.annotations);
     const msg = err.objectSeen
-      ? `${where}: annotation ${POD_NETWORKS_ANNOTATION} not set within ${timeout} ms`
+      ? `${where}: annotation ${POD_NETWORKS_ANNOTATION} not set within ${timeout} ms` +
+        (cause ? `; likely cause (${POD_NETWORK_ERROR_ANNOTATION}): ${JSON.stringify(cause)}` : '')
       : `${where} not found on node ${d.nodeName} within ${timeout} ms`;
     throw new CniError(CniErrorCode.TryAgainLater, msg);
   }

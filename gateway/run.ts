@@ -12,6 +12,9 @@ import type { ChangeEvent } from '../lib/ovsdb/index.js';
 import type { NBTables } from '../lib/ovsdb/models/nb.js';
 import { applyLoadBalancers, connectNb, NotReadyError, relevantToGateway } from './nb.js';
 import { gatewayLbs } from './services.js';
+import { instrumentOvsdb, newRegistry, serveMetrics } from '../lib/metrics.js';
+import { GatewayMetrics } from './metrics.js';
+import { NodeEvents } from './events.js';
 
 export interface RunOptions {
   resyncMs: number;
@@ -23,6 +26,10 @@ export interface RunOptions {
 export async function runGateway(cfg: GatewayConfig, access: KubeAccessOptions, opts: RunOptions, log: Logger): Promise<void> {
   const nb = await connectNb(cfg.nbRemotes, log, cfg.tls);
   const gw = new Gateway(cfg, nb, log);
+  const registry = newRegistry();
+  instrumentOvsdb(registry, 'nb', nb);
+  const metrics = new GatewayMetrics(registry);
+  const events = new NodeEvents(access, cfg.node, log);
   let watch: ServiceWatch | undefined;
   let timer: NodeJS.Timeout | undefined;
   let running = false;
@@ -48,6 +55,7 @@ export async function runGateway(cfg: GatewayConfig, access: KubeAccessOptions, 
     running = true;
     again = false;
     let retryMs: number | undefined;
+    const endTimer = metrics.passDuration.startTimer();
     try {
       if (!plumbed) {
         await gw.plumbNode();
@@ -64,15 +72,24 @@ export async function runGateway(cfg: GatewayConfig, access: KubeAccessOptions, 
       if (cfg.mode === 'shared' && !(await gw.ovs.patchPortOn(cfg.bridge))) retryMs = 1000; // flows wait for the patch port
       healthy = true;
       failures = 0;
+      metrics.passes.inc({ result: 'ok' });
+      void events.ok();
     } catch (err) {
       healthy = false;
       failures++;
       retryMs = Math.min(500 * 2 ** Math.min(failures, 5), 15_000);
       const msg = (err as Error).message;
-      if (err instanceof NotReadyError) log.info(`waiting: ${msg}`, { retryMs });
-      else log.error(`reconcile failed: ${msg}`, { retryMs });
+      if (err instanceof NotReadyError) {
+        log.info(`waiting: ${msg}`, { retryMs });
+        metrics.passes.inc({ result: 'waiting' });
+      } else {
+        log.error(`reconcile failed: ${msg}`, { retryMs });
+        metrics.passes.inc({ result: 'error' });
+        void events.failed(`gateway reconcile failed: ${msg}`);
+      }
     } finally {
       running = false;
+      endTimer();
     }
     if (again) schedule();
     else if (retryMs !== undefined) schedule(retryMs);
@@ -101,6 +118,7 @@ export async function runGateway(cfg: GatewayConfig, access: KubeAccessOptions, 
       (ok) => {
         if (ok || stopping) return;
         log.warn(`flows on ${cfg.bridge} are missing (ovs-vswitchd restarted?): programming them again`);
+        metrics.flowRepairs.inc();
         gw.forgetFlows();
         schedule(0);
       },
@@ -112,7 +130,9 @@ export async function runGateway(cfg: GatewayConfig, access: KubeAccessOptions, 
   if (opts.health) {
     // /healthz: the process and its NB session are alive (liveness; waiting for the watcher is not a reason to
     // restart). /readyz: NB connected and the last reconcile pass succeeded. A 503 names what is missing.
+    // /metrics: Prometheus.
     server = createServer((req, res) => {
+      if (serveMetrics(registry, req, res)) return;
       if (req.url !== '/healthz' && req.url !== '/readyz') return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       const why = !nb.connected ? 'OVN Northbound database not connected' : req.url === '/readyz' && !healthy ? 'last reconcile pass did not succeed' : undefined;
       res.writeHead(why ? 503 : 200, { 'content-type': 'text/plain' }).end(why ? `not ready: ${why}\n` : 'ok\n');

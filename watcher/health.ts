@@ -1,8 +1,9 @@
-// The watcher's /healthz, /readyz and /stats. /readyz answers 200 only while the watcher can do its job:
+// The watcher's /healthz, /readyz, /stats and /metrics (Prometheus). /readyz answers 200 only while the watcher can do its job:
 // the leader needs its NB session, synced informers and master-init done; a standby (not leading) needs
 // its NB session, so that it could take over (its informers start when it does; the Lease loop itself
 // proves the API). A 503 names the first missing dependency.
 import http from 'node:http';
+import { serveMetrics, type Registry } from '../lib/metrics.js';
 
 export interface WatcherHealth {
   leading: () => boolean;
@@ -22,8 +23,9 @@ export function watcherNotReady(h: WatcherHealth): string | undefined {
   return undefined;
 }
 
-export function startWatcherHealth(listen: { host: string; port: number }, h: WatcherHealth): http.Server {
+export function startWatcherHealth(listen: { host: string; port: number }, h: WatcherHealth, metrics?: Registry): http.Server {
   const srv = http.createServer((req, res) => {
+    if (metrics && serveMetrics(metrics, req, res)) return;
     const body = (code: number, v: unknown) => {
       res.writeHead(code, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify(v));

@@ -14,6 +14,8 @@ import { masterInit, WATCHED_TABLES } from './master-init.js';
 import { keyOf } from './kube-view.js';
 import { startInterconnectController, type InterconnectController } from './interconnect/index.js';
 import { startWatcherHealth } from './health.js';
+import { instrumentOvsdb, newRegistry } from '../lib/metrics.js';
+import { WatcherMetrics } from './metrics.js';
 
 runMain(WATCHER_SPEC.name, async () => {
   const config = loadConfig(parseCommand(WATCHER_SPEC, process.argv.slice(2)));
@@ -33,7 +35,10 @@ runMain(WATCHER_SPEC.name, async () => {
   const clients = makeClients(kubeConfig);
   const informers = new WatcherInformers(clients, log);
   const writer = new KubeWriter(clients, 'tessera-watcher', config.apiConnections);
-  const watcher = new Watcher(config, nb, informers.stores, writer, log);
+  const registry = newRegistry();
+  instrumentOvsdb(registry, 'nb', nb);
+  const metrics = new WatcherMetrics(registry);
+  const watcher = new Watcher(config, nb, informers.stores, writer, log, metrics);
   informers.register({
     nodes: { changed: (n) => watcher.nodeChanged(keyOf(n)) },
     pods: { changed: (p, old, del) => watcher.podChanged(p, old, del) },
@@ -50,6 +55,16 @@ runMain(WATCHER_SPEC.name, async () => {
 
   let leading = !config.leaderElection;
   let ready = false;
+  const { ctx } = watcher;
+  metrics.observe({
+    leading: () => leading,
+    queueDepths: () => {
+      const q = watcher.queues; // labelled as the sync metrics are
+      return { node: q.nodes.length, pod: q.pods.length, service: q.services.length, networkpolicy: q.policies.length };
+    },
+    ipam: () => ctx.ipam.usage(),
+    nodeSubnets: () => ({ used: ctx.subnets.nodes().length, free: ctx.subnets.capacity - ctx.subnets.nodes().length }),
+  });
   if (config.healthListen) {
     startWatcherHealth(config.healthListen, {
       leading: () => leading,
@@ -57,7 +72,7 @@ runMain(WATCHER_SPEC.name, async () => {
       informersSynced: () => informers.hasSynced,
       started: () => ready,
       stats: () => watcher.stats(),
-    });
+    }, registry);
   }
 
   let interconnect: InterconnectController | undefined;

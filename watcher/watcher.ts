@@ -15,6 +15,7 @@ import { PodController } from './controllers/pods.js';
 import { ServiceController } from './controllers/services.js';
 import { PolicyController } from './controllers/policies.js';
 import { masterInit } from './master-init.js';
+import type { WatcherMetrics } from './metrics.js';
 
 const sameLabels = (a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean =>
   JSON.stringify(Object.entries(a ?? {}).sort()) === JSON.stringify(Object.entries(b ?? {}).sort());
@@ -32,13 +33,13 @@ export class Watcher {
   private readonly firstSeen = new Map<string, number>();
   private readonly latencies: Record<'nb' | 'annotated', number[]> = { nb: [], annotated: [] };
 
-  constructor(config: WatcherConfig, nb: NbClient, stores: Stores, kube: KubeWrites, log: Logger) {
-    this.ctx = { config, nb, stores, kube, log, ...newIpamState(config) };
+  constructor(config: WatcherConfig, nb: NbClient, stores: Stores, kube: KubeWrites, log: Logger, metrics?: WatcherMetrics) {
+    this.ctx = { config, nb: metrics ? metrics.timedNb(nb) : nb, stores, kube, log, ...newIpamState(config) };
     this.nodes = new NodeController(this.ctx);
     this.pods = new PodController(this.ctx);
     this.services = new ServiceController(this.ctx);
     const q = (name: string, fn: (k: string) => Promise<void>) =>
-      new WorkQueue(fn, {
+      new WorkQueue(metrics ? metrics.timedSync(name, fn) : fn, {
         name,
         workers: config.workers,
         onError: (key, err, n) => log.warn(`${name} ${key}: sync failed (attempt ${n}): ${err instanceof Error ? err.message : String(err)}`),
@@ -61,6 +62,7 @@ export class Watcher {
       const l = this.latencies[stage];
       if (l.length >= 100_000) l.splice(0, 50_000);
       l.push(performance.now() - t);
+      metrics?.podLatency.observe({ stage }, (performance.now() - t) / 1000);
     };
   }
 

@@ -37,3 +37,28 @@ export function parsePodNetworks(raw: string | undefined): PodNetworks | undefin
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${POD_NETWORKS_ANNOTATION} is not a JSON object`);
   return v as PodNetworks;
 }
+
+/**
+ * Why the watcher cannot give a pod its network (e.g. no free address in the node's subnet), set by the watcher
+ * and removed once the pod is allocated. The agent quotes it when ADD times out waiting for the annotation.
+ */
+export const POD_NETWORK_ERROR_ANNOTATION = 'tessera.io/pod-network-error';
+/** Longest pod-network-error the watcher writes and the agent quotes. */
+export const POD_NETWORK_ERROR_MAX = 256;
+
+/**
+ * The pod-network-error text fit to quote in a CNI error, or undefined. Anyone who can edit the pod can write the
+ * annotation, so it is taken only when short and free of control characters, and always shown quoted.
+ */
+export function podNetworkError(annotations: Record<string, string> | undefined): string | undefined {
+  const v = annotations?.[POD_NETWORK_ERROR_ANNOTATION];
+  // eslint-disable-next-line no-control-regex
+  if (!v || v.length > POD_NETWORK_ERROR_MAX || /[\u0000-\u001f\u007f-\u009f]/.test(v)) return undefined;
+  return v;
+}
+
+/** A message cut to what the pod-network-error annotation may carry. */
+export function shortPodNetworkError(msg: string): string {
+  const flat = msg.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
+  return flat.length <= POD_NETWORK_ERROR_MAX ? flat : `${flat.slice(0, POD_NETWORK_ERROR_MAX - 1)}…`;
+}

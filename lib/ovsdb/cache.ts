@@ -80,6 +80,11 @@ export class Cache<T extends TablesShape<T>> {
     return this.tables.has(table);
   }
 
+  /** Names of the tables being monitored. */
+  monitoredTables(): string[] {
+    return [...this.tables.keys()];
+  }
+
   // ---- writing (used by the client) ----
 
   /** Prepares an empty table for a monitor, with its indexes. */

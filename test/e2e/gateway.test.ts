@@ -186,7 +186,7 @@ describe('tessera-gateway in the lab (real OVS/OVN, external host)', function ()
     await stopRun(dir, 'gateway-gw1');
     const logFile = join(dir, 'gateway-gw1.log');
     const from = statSync(logFile).size; // the log is appended to: only this run's lines count
-    startGatewayRun(lab, lab.gw1, [...GW1_INIT], 3600);
+    startGatewayRun(lab, lab.gw1, [...GW1_INIT, '--health-listen', '127.0.0.1:9478'], 3600);
     await waitFor('the restarted run to program breth1', () => /programmed \d+ flows on breth1/.test(readFileSync(logFile).subarray(from).toString('utf8')), 30_000);
     const programmed = await ours();
     assert.ok(programmed > 3, `breth1 carries the gateway's flows (${programmed})`);
@@ -196,6 +196,17 @@ describe('tessera-gateway in the lab (real OVS/OVN, external host)', function ()
     figures.flowsBackMs = Date.now() - t0;
     await waitLogLine(dir, 'gateway-gw1', /flows on breth1 are missing/, 5_000);
     assert.match(await askUntil(NS.ext, IP.gw1, 30080, /^pod-a sees/), /^pod-a sees 100\.64\.0\.2$/);
+    // /metrics counts that one repair; the passes of this run all succeeded.
+    const metrics = await run('ip', ['netns', 'exec', NS.gw1, process.execPath, '-e',
+      'fetch(process.argv[1]).then(async (r) => process.stdout.write(await r.text()))', 'http://127.0.0.1:9478/metrics']);
+    const value = (series: string): number | undefined => {
+      const line = metrics.split('\n').find((l) => l.startsWith(`${series} `));
+      return line === undefined ? undefined : Number(line.slice(series.length + 1));
+    };
+    assert.equal(value('tessera_gateway_flow_repairs_total'), 1);
+    assert.ok(value('tessera_gateway_reconcile_passes_total{result="ok"}')! >= 2, 'the first pass and the repair pass');
+    assert.equal(value('tessera_gateway_reconcile_passes_total{result="error"}'), 0);
+    assert.equal(value('tessera_ovsdb_connected{db="nb"}'), 1);
   });
 
   it('cleanup on gw2 (dedicated NIC) leaves the node as it was', async () => {

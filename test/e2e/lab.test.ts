@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { defaultStateDir, startLab, teardownLab, type Lab } from '../../lab/cluster.js';
 import { alive, processesNaming } from '../../lab/daemon.js';
 import type { LabFile } from '../../lab/lab-file.js';
+import { AGENT_HEALTH_PORT, WATCHER_HEALTH_PORT } from '../../lab/tessera.js';
 
 const exec = promisify(execFile);
 const PREFIX = 'tle-';
@@ -152,6 +153,26 @@ describe('lab (e2e, prefix tle-)', function () {
     const [got2, reply2] = await ncExchange(b.netns, a, 200_000, 9001);
     assert.equal(got2, 200_000);
     assert.equal(reply2, `reply-from-${a.netns}`);
+  });
+
+  it('agents and the watcher serve /metrics that carry the lab\'s real ADD and address counts', async () => {
+    const metrics = async (netns: string, port: number): Promise<string> =>
+      inNs(netns, process.execPath, ['-e', 'fetch(process.argv[1]).then(async (r) => { if (!r.ok) process.exit(1); process.stdout.write(await r.text()); })', `http://127.0.0.1:${port}/metrics`]);
+    const value = (text: string, series: string): number => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line === undefined ? 0 : Number(line.slice(series.length + 1));
+    };
+    const watcher = await metrics(file.central.netns, WATCHER_HEALTH_PORT);
+    for (const n of file.nodes) {
+      const pods = file.pods.filter((p) => p.node === n.name).length;
+      const agent = await metrics(n.netns, AGENT_HEALTH_PORT);
+      const errors = agent.split('\n').filter((l) => l.startsWith('tessera_agent_cni_errors_total{command="ADD"')).reduce((a, l) => a + Number(l.split(' ')[1]), 0);
+      assert.equal(value(agent, 'tessera_agent_cni_add_stage_duration_seconds_count{stage="ovn_installed"}'), pods, `${n.name}: wired ADDs`);
+      assert.equal(value(agent, 'tessera_agent_cni_request_duration_seconds_count{command="ADD"}') - errors, pods, `${n.name}: ADDs that succeeded`);
+      assert.equal(value(agent, 'tessera_agent_pod_ports'), pods, `${n.name}: pod ports`);
+      assert.equal(value(watcher, `tessera_watcher_ipam_used_addresses{switch="${n.name}",subnet="${n.subnet}"}`), pods, `${n.name}: addresses used`);
+    }
+    assert.equal(value(watcher, 'tessera_watcher_leader'), 1);
   });
 
   it('reaches the service VIP and its own report agrees', async () => {

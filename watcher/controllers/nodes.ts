@@ -20,6 +20,7 @@ import { CLUSTER_LB_GROUP } from '../names.js';
 import { MGMT_ADDRESS_SET } from '../policy/translate.js';
 import { PROTECTED_OBJECT, protectedEndpointsAcl } from '../policy/protected-endpoints.js';
 import { SubnetIPAM } from '../ipam/pod-ipam.js';
+import { SubnetExhaustedError } from '../ipam/subnet-allocator.js';
 
 export const SUBNET_KEY = 'tessera.io/subnet';
 
@@ -28,6 +29,8 @@ export class NodeController {
   onNodeReady: (node: string) => void = () => {};
 
   private readonly ready = new Set<string>();
+  /** The SubnetExhausted message last reported per node: one Event per distinct problem, not one per retry. */
+  private readonly exhausted = new Map<string, string>();
 
   private readonly protectedAcls: AclSpec[];
 
@@ -73,7 +76,17 @@ export class NodeController {
   async sync(name: string): Promise<void> {
     const node = this.ctx.stores.nodes.get(name);
     if (!node) return this.remove(name);
-    await this.ensure(name, node);
+    try {
+      await this.ensure(name, node);
+      this.exhausted.delete(name);
+    } catch (err) {
+      // Retried with backoff: a subnet comes free when another node goes.
+      if (err instanceof SubnetExhaustedError && this.exhausted.get(name) !== err.message) {
+        this.exhausted.set(name, err.message);
+        await this.ctx.kube.event({ kind: 'Node', name, uid: node.metadata?.uid }, 'Warning', 'SubnetExhausted', err.message).catch(() => {});
+      }
+      throw err;
+    }
   }
 
   private async ensure(name: string, node: V1Node): Promise<void> {
@@ -144,5 +157,6 @@ export class NodeController {
     ctx.ipam.removeSwitch(nodeSwitch(name));
     ctx.subnets.release(name);
     this.ready.delete(name);
+    this.exhausted.delete(name);
   }
 }

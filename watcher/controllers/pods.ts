@@ -22,6 +22,7 @@ import { createOrUpdatePort, deletePort } from '../nbops/lsp.js';
 import { ownerIds, ownedBy } from '../nbops/owner.js';
 import { DERIVED_MAC_PREFIX, RequestRefusedError, checkRequestedIP, macProblem, requestedIP, requestedMac } from '../ipam/requests.js';
 import { rebuildPodAddresses, type PortClaim } from '../ipam/rebuild.js';
+import { classify, PodProblems, REASON, type Problem } from './pod-problems.js';
 
 export const POD_UID_KEY = 'tessera.io/pod-uid';
 export const ANNOTATION_RESTORED = 'PodNetworksAnnotationRestored';
@@ -78,14 +79,16 @@ export class PodController {
   /** Latency figures: the pod's port is committed to NB ('nb'), its annotation accepted ('annotated'). */
   onProgress: (key: string, stage: 'nb' | 'annotated') => void = () => {};
 
-  /** Last refusal reported per pod, so an Event is raised once per distinct problem. */
-  private readonly refused = new Map<string, string>();
+  /** Events and the pod-network-error annotation, once per distinct problem per pod. */
+  private readonly problems: PodProblems;
   /** The pod-networks annotation this controller last wrote per pod, to know its own write coming back. */
   private readonly written = new Map<string, string>();
   /** Requested MACs handed out (switch + MAC → pod key), so two pods asking at once cannot both get one. */
   private readonly macs = new Map<string, string>();
 
-  constructor(private readonly ctx: WatcherContext) {}
+  constructor(private readonly ctx: WatcherContext) {
+    this.problems = new PodProblems(ctx);
+  }
 
   /** Rebuilds pod IPAM (and requested MACs) from the ports this watcher committed to NB; see ipam/rebuild.ts. */
   rebuild(): void {
@@ -147,27 +150,23 @@ export class PodController {
     const pod = this.ctx.stores.pods.get(key);
     if (!pod || !wantsPort(pod)) return this.teardown(key);
     if (!pod.spec?.nodeName) return; // not scheduled yet; the update that schedules it comes back here
-    let refusal: string | undefined;
+    let kept: string | undefined;
     try {
-      refusal = await this.ensure(key, pod);
+      kept = await this.ensure(key, pod);
     } catch (err) {
-      if (!(err instanceof RequestRefusedError)) throw err;
-      refusal = err.message;
-      await this.withdraw(key, pod);
+      // Tell the user once per distinct problem. A refused request is not retried in a loop (the pod's next
+      // update, or the conflicting pod going away, brings it back here); exhaustion and NB failures are.
+      const problem = classify(err);
+      if (!problem) throw err;
+      if (err instanceof RequestRefusedError) await this.withdraw(key, pod);
+      await this.problems.report(key, pod, problem);
+      if (problem.retry) throw err;
+      return;
     }
-    if (refusal === undefined) this.refused.delete(key);
-    else await this.report(key, pod, refusal);
-  }
-
-  /**
-   * A request that is not honoured: the user hears once per distinct problem, and nothing retries in a
-   * loop (the pod's next update, or the conflicting pod going away, brings it back here).
-   */
-  private async report(key: string, pod: V1Pod, message: string): Promise<void> {
-    if (this.refused.get(key) === message) return;
-    this.refused.set(key, message);
-    this.ctx.log.warn(`pod ${key}: ${message}`);
-    await this.ctx.kube.event(this.ref(pod), 'Warning', 'AddressRequestRefused', message).catch(() => {});
+    // A refused request the pod kept its address despite: it has a network, so no pod-network-error.
+    const refusal: Problem | undefined = kept === undefined ? undefined : { reason: REASON.addressRequestRefused, message: kept, allocation: false, retry: false };
+    if (refusal) await this.problems.report(key, pod, refusal);
+    else await this.problems.resolved(key, pod);
   }
 
   private ref(pod: V1Pod): ObjectRef {
@@ -233,7 +232,7 @@ export class PodController {
     if (!ctx.ipam.forSwitch(ls)) {
       if (!requestedLs || ctx.stores.nodes.get(requestedLs)) return undefined;
       refused = `${KUBEOVN_SWITCH_ANNOTATION}="${requestedLs}" is not a logical switch Tessera manages`;
-      if (!held) throw new RequestRefusedError(refused);
+      if (!held) throw new RequestRefusedError(refused, REASON.subnetNotFound);
     } else if (!held || held.ls !== ls) {
       try {
         return { at: this.claim(key, pod, ls, held?.ls) };
@@ -331,7 +330,7 @@ export class PodController {
   }
 
   private async teardown(key: string): Promise<void> {
-    this.refused.delete(key);
+    this.problems.forget(key);
     this.written.delete(key);
     const changed = await this.removePort(key);
     // The port is gone: only now may the address go back to the pool.

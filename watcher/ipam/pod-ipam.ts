@@ -79,6 +79,11 @@ export class SubnetIPAM {
     return this.slots.allocated;
   }
 
+  /** How many pod addresses the subnet has in all. */
+  get capacity(): number {
+    return Number(this.slots.span);
+  }
+
   entries(): Array<[string, string]> {
     return this.slots.entries().map(([owner, o]) => [owner, formatIP(addressAt(this.subnet, o))]);
   }
@@ -149,6 +154,11 @@ export class PodIPAM {
 
   get allocated(): number {
     return this.switchOf.size;
+  }
+
+  /** Addresses used and free per switch, for the IPAM gauges. */
+  usage(): Array<{ ls: string; subnet: string; used: number; free: number }> {
+    return [...this.switches].map(([ls, s]) => ({ ls, subnet: formatCIDR(s.subnet), used: s.allocated, free: s.capacity - s.allocated }));
   }
 
   /** Every (owner, switch, ip), for leak and duplicate checks. */

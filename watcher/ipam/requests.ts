@@ -4,8 +4,12 @@
 import { parseIP, type IPAddr } from '../../lib/ipnet/index.js';
 import type { SubnetIPAM } from './pod-ipam.js';
 
-/** A request the watcher will not honour; the message is what the pod's Warning Event says. */
-export class RequestRefusedError extends Error {}
+/** A request the watcher will not honour; the message is what the pod's Warning Event says, `reason` its reason. */
+export class RequestRefusedError extends Error {
+  constructor(message: string, readonly reason?: string) {
+    super(message);
+  }
+}
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 /** MACs Tessera derives from pod IPs (macFromIP); a request may not take one a later pod will get. */

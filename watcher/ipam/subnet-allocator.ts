@@ -46,6 +46,11 @@ export class SubnetAllocator {
     this.slots.release(node);
   }
 
+  /** How many node subnets the cluster CIDR has in all. */
+  get capacity(): number {
+    return Number(this.slots.span);
+  }
+
   nodes(): string[] {
     return this.slots.entries().map(([node]) => node);
   }

@@ -1,0 +1,138 @@
+// The watcher's Prometheus metrics. Labels are bounded: controller, stage, and per node subnet the node's switch
+// and CIDR (one series per node, as kube-state-metrics has); never a pod name. Gauges read their state at scrape
+// time from the sources main.ts hands over, so nothing is counted twice.
+import { Counter, Gauge, Histogram, LATENCY_BUCKETS, PREFIX, type Registry } from '../lib/metrics.js';
+import type { Op } from '../lib/ovsdb/ops.js';
+import type { NbClient } from './nbops/commit.js';
+
+export interface WatcherSources {
+  leading(): boolean;
+  /** Keys waiting, running or waiting to retry, per controller. */
+  queueDepths(): Record<string, number>;
+  /** Pod addresses per node switch. */
+  ipam(): Array<{ ls: string; subnet: string; used: number; free: number }>;
+  /** Node subnets of the cluster CIDR. */
+  nodeSubnets(): { used: number; free: number };
+}
+
+export class WatcherMetrics {
+  readonly syncDuration: Histogram<'controller'>;
+  readonly syncErrors: Counter<'controller'>;
+  readonly podLatency: Histogram<'stage'>;
+  readonly nbTxn: Histogram<'result'>;
+  private sources?: WatcherSources;
+
+  constructor(reg: Registry) {
+    this.syncDuration = new Histogram({
+      name: `${PREFIX}watcher_sync_duration_seconds`,
+      help: 'Duration of one controller sync of one object (node, pod, service, networkpolicy).',
+      labelNames: ['controller'],
+      buckets: LATENCY_BUCKETS,
+      registers: [reg],
+    });
+    this.syncErrors = new Counter({
+      name: `${PREFIX}watcher_sync_errors_total`,
+      help: 'Controller syncs that failed (each is retried with backoff).',
+      labelNames: ['controller'],
+      registers: [reg],
+    });
+    this.podLatency = new Histogram({
+      name: `${PREFIX}watcher_pod_latency_seconds`,
+      help: 'From the watcher seeing a scheduled pod without a network to its port committed in NB (stage nb) and to its annotation written (stage annotated).',
+      labelNames: ['stage'],
+      buckets: LATENCY_BUCKETS,
+      registers: [reg],
+    });
+    this.nbTxn = new Histogram({
+      name: `${PREFIX}watcher_nb_transaction_duration_seconds`,
+      help: 'Northbound database transactions of the controllers, from sending to the reply, by result (ok or error).',
+      labelNames: ['result'],
+      buckets: LATENCY_BUCKETS,
+      registers: [reg],
+    });
+    const src = (): WatcherSources | undefined => this.sources;
+    new Gauge({
+      name: `${PREFIX}watcher_leader`,
+      help: '1 while this replica holds the leader Lease (and runs the controllers), else 0.',
+      registers: [reg],
+      collect() {
+        this.set(src()?.leading() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}watcher_queue_depth`,
+      help: 'Keys in a controller work queue: waiting, being synced, or waiting to retry.',
+      labelNames: ['controller'],
+      registers: [reg],
+      collect() {
+        for (const [controller, n] of Object.entries(src()?.queueDepths() ?? {})) this.set({ controller }, n);
+      },
+    });
+    const ipam = (name: string, help: string, field: 'used' | 'free') =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['switch', 'subnet'],
+        registers: [reg],
+        collect() {
+          this.reset(); // a removed node's series goes with it
+          for (const u of src()?.ipam() ?? []) this.set({ switch: u.ls, subnet: u.subnet }, u[field]);
+        },
+      });
+    ipam(`${PREFIX}watcher_ipam_used_addresses`, 'Pod addresses allocated in a node subnet.', 'used');
+    ipam(`${PREFIX}watcher_ipam_free_addresses`, 'Pod addresses still free in a node subnet (gateway, management, network and broadcast not counted).', 'free');
+    new Gauge({
+      name: `${PREFIX}watcher_node_subnets`,
+      help: 'Node subnets of the cluster CIDR, by state (used or free).',
+      labelNames: ['state'],
+      registers: [reg],
+      collect() {
+        const s = src()?.nodeSubnets();
+        if (!s) return;
+        this.set({ state: 'used' }, s.used);
+        this.set({ state: 'free' }, s.free);
+      },
+    });
+  }
+
+  /** Where the gauges read from (the leader's state; a standby reports leader 0 and empty queues). */
+  observe(sources: WatcherSources): void {
+    this.sources = sources;
+  }
+
+  /** The NB client with every transaction timed. */
+  timedNb(nb: NbClient): NbClient {
+    const h = this.nbTxn;
+    return {
+      get cache() {
+        return nb.cache;
+      },
+      async transact(ops: Op[], opts?: { timeoutMs?: number }): Promise<unknown> {
+        const end = h.startTimer();
+        try {
+          const r = await nb.transact(ops, opts);
+          end({ result: 'ok' });
+          return r;
+        } catch (err) {
+          end({ result: 'error' });
+          throw err;
+        }
+      },
+    };
+  }
+
+  /** fn, with its duration and failures recorded for `controller`. */
+  timedSync(controller: string, fn: (key: string) => Promise<void>): (key: string) => Promise<void> {
+    return async (key) => {
+      const end = this.syncDuration.startTimer({ controller });
+      try {
+        await fn(key);
+      } catch (err) {
+        this.syncErrors.inc({ controller });
+        throw err;
+      } finally {
+        end();
+      }
+    };
+  }
+}
