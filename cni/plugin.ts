@@ -40,7 +40,7 @@ export interface NetConf {
    * DEL while the agent is unreachable: answer "try again later" (11) so the runtime retries, but only
    * for this long after the first failed DEL of an attachment; then succeed, leaving the stale OVS port
    * to the agent's reconcile on start. A sandbox teardown never blocks forever on a dead agent. The
-   * native shim (cni/shim.c) applies it, since by then no agent is there to ask.
+   * native shim (cni/shim/main.c) applies it, since by then no agent is there to ask.
    */
   delUnreachableGraceMs: number;
   mtu?: number;
@@ -140,7 +140,7 @@ export function loadNetConf(stdin: string): NetConf {
 // Commands
 
 /**
- * Bounds of one command, the same as the native shim's (cni/shim.c timeout_for). Margin over the agent's own
+ * Bounds of one command, the same as the native shim's (cni/shim/main.c timeout_for). Margin over the agent's own
  * waits (annotation + ovn-installed): larger than the agent server's own bound (those waits + 10 s) so that
  * the agent's specific error, not a generic timeout, reaches the runtime.
  */

@@ -1,6 +1,6 @@
 // The wire protocol of the tessera-agent CNI server. One connection per call: the client writes ONE JSON
 // line, the agent answers ONE JSON line and closes. Two kinds of request:
-// - RawRequest, from the native tessera-cni (cni/shim.c): the CNI_* environment and stdin as the runtime
+// - RawRequest, from the native tessera-cni (cni/shim/main.c): the CNI_* environment and stdin as the runtime
 //   gave them; the agent runs the plugin logic (cni/run.ts) and answers a RawResponse.
 // - AgentRequest, already validated and decoded (the plugin logic's own calls, tests): an AgentResponse.
 // Dependency-free (only node builtins): the agent, the plugin logic and the tests import it.
@@ -11,7 +11,7 @@ export const DEFAULT_ANNOTATION_TIMEOUT_MS = 30_000;
 export const DEFAULT_OVN_INSTALLED_TIMEOUT_MS = 20_000;
 /** Upper bound for one AgentRequest or response line; anything longer is a protocol error. */
 export const MAX_LINE_BYTES = 1 << 20;
-/** The native shim's bounds (cni/shim.c): stdin, and each forwarded CNI_* value. */
+/** The native shim's bounds (cni/shim/main.c): stdin, and each forwarded CNI_* value. */
 export const MAX_STDIN_BYTES = 1 << 20;
 export const MAX_ENV_VALUE_BYTES = 64 << 10;
 /** Upper bound for one RawRequest line: stdin and env as JSON strings, each byte escaped at most 6-fold. */

@@ -1,4 +1,4 @@
-// Builds the executables: tessera-cni is native (cni/shim.c, gcc, static); the three daemons are single-file
+// Builds the executables: tessera-cni is native (cni/shim/, gcc, static); the three daemons are single-file
 // Node executables: esbuild bundle (CJS, node20) -> Node 20 SEA blob with code cache -> postject.
 import { build, type Plugin } from 'esbuild';
 import { execFileSync } from 'node:child_process';
@@ -79,13 +79,13 @@ async function buildOne(t: Target, sea: boolean): Promise<void> {
  * tessera-cni: the forwarding shim in C, static so that it runs on any node whatever its libc. Start-up is
  * paid on every pod (cni/README.md "Why native").
  */
-export const NATIVE_CNI = { name: 'tessera-cni', source: 'cni/shim.c' };
+export const NATIVE_CNI = { name: 'tessera-cni', sources: ['cni/shim/main.c', 'cni/shim/json.c'] };
 
 function buildNativeCni(): void {
   if (!/^[0-9A-Za-z.+-]+$/.test(pkg.version)) throw new Error(`package.json version ${JSON.stringify(pkg.version)} is not a plain version`);
   const exe = join(out, 'bin', NATIVE_CNI.name);
   const tmp = `${exe}.tmp-${process.pid}`; // renamed over the target, as for the SEA executables
-  const args = ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-Werror', '-static', '-s', `-DTESSERA_VERSION="${pkg.version}"`, '-o', tmp, join(root, NATIVE_CNI.source)];
+  const args = ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-Werror', '-static', '-s', `-DTESSERA_VERSION="${pkg.version}"`, '-o', tmp, ...NATIVE_CNI.sources.map((f) => join(root, f))];
   try {
     execFileSync('gcc', args, { stdio: 'inherit' });
   } catch (e) {

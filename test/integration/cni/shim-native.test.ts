@@ -1,4 +1,4 @@
-// The native tessera-cni's own answers (cni/shim.c), where the agent cannot answer: VERSION without an
+// The native tessera-cni's own answers (cni/shim/main.c), where the agent cannot answer: VERSION without an
 // agent, an unreachable agent (no socket, a socket nobody listens on), an agent that accepts and never
 // answers, malformed or oversize answers, oversize stdin and env, the log line it writes itself, and the
 // del-pending marker. The agent side is FakeAgent (real CNI server, test-double handlers).
