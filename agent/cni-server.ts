@@ -45,12 +45,15 @@ export async function startCniServer(path: string, handler: RequestHandler, log:
   return server;
 }
 
-/** Runs the handler on a checked request, answering "try again" once the request's own waits plus slack are over. */
-function bounded(req: unknown, handler: RequestHandler, slackMs: number): Promise<AgentResponse> {
+/**
+ * Runs the handler on a checked request, answering "try again" once the request's own waits plus slack are
+ * over, or the caller's own bound if that is shorter.
+ */
+function bounded(req: unknown, handler: RequestHandler, slackMs: number, capMs = Infinity): Promise<AgentResponse> {
   const bad = checkAgentRequest(req);
   if (bad) return Promise.resolve({ ok: false, code: CniErrorCode.DecodeFailure, msg: bad });
   const r = req as AgentRequest;
-  const limit = Math.max(0, r.config.annotationTimeoutMs) + Math.max(0, r.config.ovnInstalledTimeoutMs) + slackMs;
+  const limit = Math.min(capMs, Math.max(0, r.config.annotationTimeoutMs) + Math.max(0, r.config.ovnInstalledTimeoutMs) + slackMs);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<AgentResponse>((res) => {
     timer = setTimeout(() => res({ ok: false, code: CniErrorCode.TryAgainLater, msg: `${r.command} did not finish within ${limit} ms` }), limit);
@@ -88,7 +91,7 @@ export function serveCniConnection(sock: Socket, handler: RequestHandler, log: L
       const bad = checkRawRequest(req as Record<string, unknown>);
       if (bad) return reply({ ok: false, code: CniErrorCode.DecodeFailure, msg: bad });
       const { env, stdin } = (req as RawRequest).raw;
-      void runCni(env, stdin, (r) => bounded(r, handler, slackMs)).then(reply, (err: unknown) =>
+      void runCni(env, stdin, (r, timeoutMs) => bounded(r, handler, slackMs, timeoutMs)).then(reply, (err: unknown) =>
         reply({ exitCode: 1, stdout: JSON.stringify({ cniVersion: '1.1.0', code: CniErrorCode.IoFailure, msg: `internal error: ${String(err)}` }) + '\n' }),
       );
       return;

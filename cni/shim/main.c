@@ -72,6 +72,17 @@ static void write_all(int fd, const char *p, size_t n) {
   }
 }
 
+/* libcni's rules for CNI_CONTAINERID and CNI_IFNAME. */
+static int valid_container_id(const char *s) {
+  if (!s || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9'))) return 0;
+  for (; *s; s++) if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || strchr("_.-", *s))) return 0;
+  return 1;
+}
+static int valid_ifname(const char *s) {
+  size_t n = s ? strlen(s) : 0;
+  if (n == 0 || n > 15 || !strcmp(s, ".") || !strcmp(s, "..")) return 0;
+  return strcspn(s, "/: \t\n\r\v\f") == n;
+}
 /* Appends one line to the config's logFile (absolute paths only), as cni/log.ts formats it. */
 static void log_line(const char *line, size_t n) {
   if (!cfg.logfile.n || cfg.logfile.p[0] != '/' || !n) return;
@@ -90,8 +101,8 @@ static void log_own(int code, const char *msg) {
   strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
   putf(&l, "%s.%03ldZ %s", ts, t.tv_nsec / 1000000, command && *command ? command : "-");
   const char *id = getenv("CNI_CONTAINERID"), *ifn = getenv("CNI_IFNAME");
-  if (id && *id && strlen(id) < 256) putf(&l, " container=%s", id);
-  if (ifn && *ifn && strlen(ifn) < 256) putf(&l, " ifname=%s", ifn);
+  if (valid_container_id(id) && strlen(id) < 256) putf(&l, " container=%s", id); /* only what cannot break the line */
+  if (valid_ifname(ifn)) putf(&l, " ifname=%s", ifn);
   if (code) putf(&l, " error code=%d", code); else puts_(&l, " ok");
   putf(&l, " ms=%.1f", elapsed_ms());
   if (msg) { puts_(&l, " msg="); put_json(&l, msg, strlen(msg)); }
@@ -171,7 +182,7 @@ static int wait_fd(int fd, short ev, double deadline) {
     double left = deadline - now_ms(CLOCK_MONOTONIC);
     if (left <= 0) return -1;
     struct pollfd p = {fd, ev, 0};
-    int r = poll(&p, 1, (int)left + 1);
+    int r = poll(&p, 1, left > 60000 ? 60000 : (int)left + 1);
     if (r > 0) return 0;
     if (r < 0 && errno != EINTR) return 0; /* let the next read/write report it */
   }
@@ -235,16 +246,6 @@ static void answer_member(void *ctx, const char *key, struct cur *v) {
 
 // ---- DEL while the agent is unreachable: retry (11) for delUnreachableGraceMs, then release ----
 
-static int valid_container_id(const char *s) {
-  if (!s || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9'))) return 0;
-  for (; *s; s++) if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || strchr("_.-", *s))) return 0;
-  return 1;
-}
-static int valid_ifname(const char *s) {
-  size_t n = s ? strlen(s) : 0;
-  if (n == 0 || n > 15 || !strcmp(s, ".") || !strcmp(s, "..")) return 0;
-  return strcspn(s, "/: \t\n\r\v\f") == n;
-}
 /* <dir of agentSocket>/del-pending[/<container>_<ifname>]; 0 if it does not fit. */
 static int pending_path(const char *sock, char *out, size_t size, int with_marker) {
   const char *slash = strrchr(sock, '/');
