@@ -232,9 +232,9 @@ try {
   out += `start-up, one VERSION call (p50 of 5x6 interleaved): tessera-cni ${pct(s.shim, 50).toFixed(1)} ms; reference bridge ${pct(s.bridge, 50).toFixed(1)} ms\n`;
   // Child CPU is counted in 10 ms ticks over the whole series: a figure below 10 ms / runs reads as 0.
   const ms = (x: number): string => x.toFixed(2);
-  out += `CPU per invocation (user+sys), VERSION (${CPU_VERSION_RUNS} calls): tessera-cni ${ms(versionCpu.shim)} ms, reference bridge ${ms(versionCpu.bridge)} ms` +
+  out += `CPU per invocation (user+sys), VERSION (${CPU_VERSION_RUNS} calls, resolution ${(TICK_MS / CPU_VERSION_RUNS).toFixed(2)} ms): tessera-cni ${ms(versionCpu.shim)} ms, reference bridge ${ms(versionCpu.bridge)} ms` +
     ` -> ratio ${(versionCpu.shim / versionCpu.bridge).toFixed(2)}x (goal <= 2x)\n`;
-  out += `CPU per invocation (user+sys), ADD (${CPU_ADD_RUNS} direct calls): tessera-cni ${ms(addCpu.shim)} ms, reference bridge + host-local ${ms(addCpu.ref)} ms` +
+  out += `CPU per invocation (user+sys), ADD (${CPU_ADD_RUNS} direct calls, resolution ${(TICK_MS / CPU_ADD_RUNS).toFixed(2)} ms): tessera-cni ${ms(addCpu.shim)} ms, reference bridge + host-local ${ms(addCpu.ref)} ms` +
     ` -> ratio ${(addCpu.shim / addCpu.ref).toFixed(2)}x (goal <= 2x)` +
     (Number.isNaN(addCpu.agent) ? '\n' : `; with the agent's CPU for the same ADD (${ms(addCpu.agent)} ms) ${((addCpu.shim + addCpu.agent) / addCpu.ref).toFixed(2)}x\n`);
   process.stdout.write(out);
