@@ -4,14 +4,6 @@ import { CniError, CniErrorCode } from '../lib/cni-protocol.js';
 
 export { CniError, CniErrorCode };
 
-/** The agent socket could not be reached at all (missing, refused): callers may treat this specially (DEL). */
-export class AgentUnreachableError extends CniError {
-  constructor(msg: string, details?: string) {
-    super(CniErrorCode.TryAgainLater, msg, details);
-    this.name = 'AgentUnreachableError';
-  }
-}
-
 export interface CniErrorJson {
   cniVersion: string;
   code: number;

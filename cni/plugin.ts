@@ -1,8 +1,7 @@
-// tessera-cni, laid out like the reference plugins: the network config type and its validation first,
-// then cmdAdd, cmdDel, cmdCheck, cmdStatus, cmdGc, cmdVersion. The shim does no network work itself:
-// it validates, forwards to the node's tessera-agent over a unix socket and converts the answer.
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+// The CNI plugin logic, laid out like the reference plugins: the network config type and its validation
+// first, then cmdAdd, cmdDel, cmdCheck, cmdStatus, cmdGc, cmdVersion. It runs inside tessera-agent on the
+// request the native tessera-cni forwards (cni/run.ts): it validates, calls the agent's handlers through
+// `call` and converts the answer to the caller's spec version.
 import {
   DEFAULT_AGENT_SOCKET,
   DEFAULT_ANNOTATION_TIMEOUT_MS,
@@ -10,14 +9,14 @@ import {
   type AgentCommand,
   type AgentPluginConfig,
   type AgentRequest,
+  type AgentResponse,
   type AgentRuntimeConfig,
   type Attachment,
   type CniDns,
   type Result1x,
 } from '../lib/cni-protocol.js';
 import { validate, type SchemaError } from './config-validator.generated.js';
-import { callAgent } from './agent-client.js';
-import { AgentUnreachableError, CniError, CniErrorCode } from './errors.js';
+import { CniError, CniErrorCode } from './errors.js';
 import type { CniEnv } from './env.js';
 import { LATEST_VERSION, checkVersion, formatResult, isSupportedVersion, mergeResults, parsePrevResult, SUPPORTED_VERSIONS, type ResultOut } from './result.js';
 
@@ -40,7 +39,8 @@ export interface NetConf {
   /**
    * DEL while the agent is unreachable: answer "try again later" (11) so the runtime retries, but only
    * for this long after the first failed DEL of an attachment; then succeed, leaving the stale OVS port
-   * to the agent's reconcile on start. A sandbox teardown never blocks forever on a dead agent.
+   * to the agent's reconcile on start. A sandbox teardown never blocks forever on a dead agent. The
+   * native shim (cni/shim/main.c) applies it, since by then no agent is there to ask.
    */
   delUnreachableGraceMs: number;
   mtu?: number;
@@ -140,8 +140,9 @@ export function loadNetConf(stdin: string): NetConf {
 // Commands
 
 /**
- * Margin over the agent's own waits (annotation + ovn-installed). Larger than the agent server's own bound
- * (those waits + 10 s) so that the agent's specific error, not our generic timeout, reaches the runtime.
+ * Bounds of one command, the same as the native shim's (cni/shim/main.c timeout_for). Margin over the agent's own
+ * waits (annotation + ovn-installed): larger than the agent server's own bound (those waits + 10 s) so that
+ * the agent's specific error, not a generic timeout, reaches the runtime.
  */
 const AGENT_MARGIN_MS = 12_000;
 const DEL_TIMEOUT_MS = 30_000;
@@ -162,16 +163,19 @@ function request(command: AgentCommand, conf: NetConf, env: CniEnv): AgentReques
   return req;
 }
 
+/** The agent's handlers, called in-process, bounded by timeoutMs. */
+export type AgentCall = (req: AgentRequest, timeoutMs: number) => Promise<AgentResponse>;
+
 /** Sends one request; an agent-side error becomes the CNI error it names. */
-async function forward(conf: NetConf, req: AgentRequest, timeoutMs: number): Promise<Result1x | undefined> {
-  const res = await callAgent(conf.agentSocket, req, timeoutMs);
+async function forward(call: AgentCall, req: AgentRequest, timeoutMs: number): Promise<Result1x | undefined> {
+  const res = await call(req, timeoutMs);
   if (!res.ok) throw new CniError(res.code, res.msg, res.details);
   return res.result;
 }
 
-export async function cmdAdd(conf: NetConf, env: CniEnv): Promise<ResultOut> {
+export async function cmdAdd(conf: NetConf, env: CniEnv, call: AgentCall): Promise<ResultOut> {
   const timeout = conf.annotationTimeoutMs + conf.ovnInstalledTimeoutMs + AGENT_MARGIN_MS;
-  const result = await forward(conf, request('ADD', conf, env), timeout);
+  const result = await forward(call, request('ADD', conf, env), timeout);
   if (!result || !Array.isArray(result.interfaces) || !Array.isArray(result.ips)) {
     throw new CniError(CniErrorCode.IoFailure, 'tessera-agent answered ADD without a result carrying interfaces and ips');
   }
@@ -180,41 +184,14 @@ export async function cmdAdd(conf: NetConf, env: CniEnv): Promise<ResultOut> {
   return formatResult(merged, conf.cniVersion);
 }
 
-export async function cmdDel(conf: NetConf, env: CniEnv, now = Date.now()): Promise<void> {
-  const marker = join(dirname(conf.agentSocket), 'del-pending', `${env.containerId}_${env.ifname}`);
-  try {
-    await forward(conf, request('DEL', conf, env), DEL_TIMEOUT_MS);
-  } catch (e) {
-    if (!(e instanceof AgentUnreachableError)) throw e;
-    const since = firstFailure(marker, now);
-    if (since === undefined || now - since >= conf.delUnreachableGraceMs) {
-      rmSync(marker, { force: true });
-      return; // released: the agent's reconcile on start removes the port of a sandbox that no longer exists
-    }
-    const left = Math.ceil((conf.delUnreachableGraceMs - (now - since)) / 1000);
-    throw new CniError(e.code, `${e.message}; DEL will be retried (released without the agent in ${left} s)`);
-  }
-  rmSync(marker, { force: true });
+/** DEL; the del-pending marker of an unreachable agent (delUnreachableGraceMs) is the native shim's. */
+export async function cmdDel(conf: NetConf, env: CniEnv, call: AgentCall): Promise<void> {
+  await forward(call, request('DEL', conf, env), DEL_TIMEOUT_MS);
 }
 
-/** Time of the first failed DEL for this attachment, recorded on first call; undefined if it cannot be recorded. */
-function firstFailure(marker: string, now: number): number | undefined {
-  try {
-    return Number(readFileSync(marker, 'utf8')) || statSync(marker).mtimeMs;
-  } catch {
-    try {
-      mkdirSync(dirname(marker), { recursive: true, mode: 0o700 });
-      writeFileSync(marker, String(now));
-      return now;
-    } catch {
-      return undefined;
-    }
-  }
-}
-
-export async function cmdCheck(conf: NetConf, env: CniEnv): Promise<void> {
+export async function cmdCheck(conf: NetConf, env: CniEnv, call: AgentCall): Promise<void> {
   if (!conf.prevResult) throw new CniError(CniErrorCode.InvalidNetworkConfig, 'invalid network config: CHECK requires field "prevResult"');
-  await forward(conf, request('CHECK', conf, env), conf.ovnInstalledTimeoutMs + AGENT_MARGIN_MS);
+  await forward(call, request('CHECK', conf, env), conf.ovnInstalledTimeoutMs + AGENT_MARGIN_MS);
 }
 
 /** GC and STATUS exist from spec 1.1.0 on; an older config must not use them (as libcni's skel answers). */
@@ -225,10 +202,10 @@ function requireV11(conf: NetConf, command: string): void {
 }
 
 /** 1.1 STATUS: success when the agent answers and is ready; otherwise 50 (or the 50-class code it gives). */
-export async function cmdStatus(conf: NetConf, env: CniEnv): Promise<void> {
+export async function cmdStatus(conf: NetConf, env: CniEnv, call: AgentCall): Promise<void> {
   requireV11(conf, 'STATUS');
   try {
-    await forward(conf, request('STATUS', conf, env), STATUS_TIMEOUT_MS);
+    await forward(call, request('STATUS', conf, env), STATUS_TIMEOUT_MS);
   } catch (e) {
     const err = e instanceof CniError ? e : new CniError(CniErrorCode.IoFailure, String(e));
     if (err.code === CniErrorCode.PluginNotAvailable || err.code === CniErrorCode.LimitedConnectivity) throw err;
@@ -237,11 +214,11 @@ export async function cmdStatus(conf: NetConf, env: CniEnv): Promise<void> {
 }
 
 /** 1.1 GC: the agent removes ports of sandboxes not in the valid-attachments list. */
-export async function cmdGc(conf: NetConf, env: CniEnv): Promise<void> {
+export async function cmdGc(conf: NetConf, env: CniEnv, call: AgentCall): Promise<void> {
   requireV11(conf, 'GC');
   const req = request('GC', conf, env);
   req.validAttachments = conf.validAttachments ?? [];
-  await forward(conf, req, GC_TIMEOUT_MS);
+  await forward(call, req, GC_TIMEOUT_MS);
 }
 
 /** VERSION: the config on stdin is optional; answer in the requested version when we speak it. */

@@ -1,14 +1,21 @@
-// The wire protocol between the tessera-cni shim and the tessera-agent CNI server.
-// One connection per call: the shim writes ONE JSON line (AgentRequest), the agent answers ONE JSON line
-// (AgentResponse) and closes. Both sides import this file; it must stay dependency-free (only node builtins)
-// because it sits in the CNI executable's start-up path.
+// The wire protocol of the tessera-agent CNI server. One connection per call: the client writes ONE JSON
+// line, the agent answers ONE JSON line and closes. Two kinds of request:
+// - RawRequest, from the native tessera-cni (cni/shim/main.c): the CNI_* environment and stdin as the runtime
+//   gave them; the agent runs the plugin logic (cni/run.ts) and answers a RawResponse.
+// - AgentRequest, already validated and decoded (the plugin logic's own calls, tests): an AgentResponse.
+// Dependency-free (only node builtins): the agent, the plugin logic and the tests import it.
 import { createHash } from 'node:crypto';
 
 export const DEFAULT_AGENT_SOCKET = '/var/run/tessera/cni.sock';
 export const DEFAULT_ANNOTATION_TIMEOUT_MS = 30_000;
 export const DEFAULT_OVN_INSTALLED_TIMEOUT_MS = 20_000;
-/** Upper bound for one request or response line; anything longer is a protocol error. */
+/** Upper bound for one AgentRequest or response line; anything longer is a protocol error. */
 export const MAX_LINE_BYTES = 1 << 20;
+/** The native shim's bounds (cni/shim/main.c): stdin, and each forwarded CNI_* value. */
+export const MAX_STDIN_BYTES = 1 << 20;
+export const MAX_ENV_VALUE_BYTES = 64 << 10;
+/** Upper bound for one RawRequest line: stdin and env as JSON strings, each byte escaped at most 6-fold. */
+export const MAX_RAW_LINE_BYTES = 8 << 20;
 
 /** CNI spec error codes (SPEC.md "Error"); the agent answers with these, the shim passes them through. */
 export const CniErrorCode = {
@@ -155,6 +162,31 @@ export interface AgentError {
 }
 
 export type AgentResponse = AgentOk | AgentError;
+
+/** What the native shim forwards: every CNI_* variable, and stdin as text. */
+export interface RawRequest {
+  raw: { env: Record<string, string>; stdin: string };
+}
+
+/** What the native shim prints and exits with; `log` is the line it appends to the config's logFile. */
+export interface RawResponse {
+  exitCode: number;
+  stdout: string;
+  log?: string;
+}
+
+/** Whether a parsed line is a RawRequest; returns an error message for a malformed one, undefined for a good one. */
+export function checkRawRequest(v: Record<string, unknown>): string | undefined {
+  const raw = v.raw as Record<string, unknown> | null;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'field raw must be an object';
+  if (typeof raw.stdin !== 'string') return 'field raw.stdin must be a string';
+  const env = raw.env as Record<string, unknown> | null;
+  if (typeof env !== 'object' || env === null || Array.isArray(env)) return 'field raw.env must be an object';
+  for (const [k, val] of Object.entries(env)) {
+    if (!k.startsWith('CNI_') || typeof val !== 'string') return `raw.env may only hold CNI_* strings, not ${JSON.stringify(k)}`;
+  }
+  return undefined;
+}
 
 /**
  * Host-side veth name for an attachment: deterministic, so DEL finds it without the netns.

@@ -1,4 +1,5 @@
-// Builds the four single-file executables: esbuild bundle (CJS, node20) -> Node 20 SEA blob with code cache -> postject.
+// Builds the executables: tessera-cni is native (cni/shim/, gcc, static); the three daemons are single-file
+// Node executables: esbuild bundle (CJS, node20) -> Node 20 SEA blob with code cache -> postject.
 import { build, type Plugin } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync, chmodSync, existsSync, statSync, renameSync } from 'node:fs';
@@ -17,7 +18,6 @@ interface Target {
 }
 
 export const targets: Target[] = [
-  { name: 'tessera-cni', entry: 'cni/main.ts' },
   { name: 'tessera-agent', entry: 'agent/main.ts', assets: { 'koffi.node': 'node_modules/koffi/build/koffi/linux_x64/koffi.node' } },
   { name: 'tessera-watcher', entry: 'watcher/main.ts' },
   { name: 'tessera-gateway', entry: 'gateway/main.ts' },
@@ -75,10 +75,31 @@ async function buildOne(t: Target, sea: boolean): Promise<void> {
   process.stdout.write(`built ${exe} (${(statSync(exe).size / 1e6).toFixed(0)} MB)\n`);
 }
 
+/**
+ * tessera-cni: the forwarding shim in C, static so that it runs on any node whatever its libc. Start-up is
+ * paid on every pod (cni/README.md "Why native").
+ */
+export const NATIVE_CNI = { name: 'tessera-cni', sources: ['cni/shim/main.c', 'cni/shim/json.c'] };
+
+function buildNativeCni(): void {
+  if (!/^[0-9A-Za-z.+-]+$/.test(pkg.version)) throw new Error(`package.json version ${JSON.stringify(pkg.version)} is not a plain version`);
+  const exe = join(out, 'bin', NATIVE_CNI.name);
+  const tmp = `${exe}.tmp-${process.pid}`; // renamed over the target, as for the SEA executables
+  const args = ['-std=gnu11', '-O2', '-Wall', '-Wextra', '-Werror', '-static', '-s', `-DTESSERA_VERSION="${pkg.version}"`, '-o', tmp, ...NATIVE_CNI.sources.map((f) => join(root, f))];
+  try {
+    execFileSync('gcc', args, { stdio: 'inherit' });
+  } catch (e) {
+    throw new Error(`building ${NATIVE_CNI.name} needs gcc and libc6-dev (tools/setup.sh installs them): ${(e as Error).message}`);
+  }
+  renameSync(tmp, exe);
+  process.stdout.write(`built ${exe} (${(statSync(exe).size / 1e3).toFixed(0)} kB, static)\n`);
+}
+
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const sea = !process.argv.includes('--bundle-only');
 mkdirSync(join(out, 'bin'), { recursive: true });
 mkdirSync(join(out, 'bundle'), { recursive: true });
+if (sea && (!only.length || only.includes(NATIVE_CNI.name))) buildNativeCni();
 for (const t of targets) {
   if (only.length && !only.includes(t.name)) continue;
   if (!existsSync(join(root, t.entry))) throw new Error(`entry ${t.entry} missing`);

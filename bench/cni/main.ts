@@ -8,16 +8,19 @@
 // start, it falls back to a no-op agent and says so: that figure is the shim's own overhead only.
 // Env: BENCH_CNI_PODS (default 50), BENCH_CNI_AGENT=real|noop (default: real, falling back to noop).
 import { createServer, type Server } from 'node:net';
-import { existsSync, mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { hostVethName, type AgentRequest, type AgentResponse } from '../../lib/cni-protocol.js';
+import { serveCniConnection } from '../../agent/cni-server.js';
+import { hostVethName, type AgentResponse } from '../../lib/cni-protocol.js';
+import { createLogger } from '../../lib/log.js';
 import { addNetns, cnitool, delNetns, requireBuilt, SHIM, spawnCollect, tmpDir, baseEnv, type Run } from '../../test/integration/cni/fixture.js';
 import { agentAddTimings, startAgentNode, type AgentNode } from '../../test/integration/cni/agent-node.js';
 
 const N = Number(process.env.BENCH_CNI_PODS ?? 50);
 const WARMUP = 3;
 const MODE = process.env.BENCH_CNI_AGENT ?? 'real';
-const CA_FILE = process.env.NODE_EXTRA_CA_CERTS || '/etc/ssl/certs/ca-certificates.crt';
+const CPU_VERSION_RUNS = 200;
+const CPU_ADD_RUNS = 20;
 const tag = String(process.pid % 100000);
 const refHost = `tcn-br${tag}`;
 const tesHost = `tcn-bt${tag}`;
@@ -36,34 +39,57 @@ function ok(r: Run, what: string): number {
   return r.ms;
 }
 
-/** Agent stand-in that answers at once with a plausible result: measures the shim + cnitool, nothing else. */
+/** Agent stand-in: the real CNI server and plugin logic, handlers that answer at once with a plausible result. */
 function noopAgent(socketPath: string): Promise<Server> {
-  const server = createServer((sock) => {
-    let buf = '';
-    sock.on('data', (d: Buffer) => {
-      buf += d.toString();
-      if (!buf.includes('\n')) return;
-      const req = JSON.parse(buf.slice(0, buf.indexOf('\n'))) as AgentRequest;
-      const res: AgentResponse = req.command !== 'ADD' ? { ok: true } : {
-        ok: true,
-        result: {
-          cniVersion: req.cniVersion,
-          interfaces: [{ name: hostVethName(req.containerId, req.ifname), mac: '0a:58:0a:63:00:01' }, { name: req.ifname, mac: '0a:58:0a:63:00:05', sandbox: req.netns }],
-          ips: [{ address: '10.99.0.5/24', gateway: '10.99.0.1', interface: 1 }],
-          routes: [],
-          dns: {},
-        },
-      };
-      sock.end(JSON.stringify(res) + '\n');
-    });
-  });
+  const log = createLogger('bench-noop-agent', { level: 'error' });
+  const server = createServer((sock) =>
+    serveCniConnection(sock, async (req): Promise<AgentResponse> => req.command !== 'ADD' ? { ok: true } : {
+      ok: true,
+      result: {
+        cniVersion: req.cniVersion,
+        interfaces: [{ name: hostVethName(req.containerId, req.ifname), mac: '0a:58:0a:63:00:01' }, { name: req.ifname, mac: '0a:58:0a:63:00:05', sandbox: req.netns }],
+        ips: [{ address: '10.99.0.5/24', gateway: '10.99.0.1', interface: 1 }],
+        routes: [],
+        dns: {},
+      },
+    }, log),
+  );
   return new Promise((res) => server.listen(socketPath, () => res(server)));
 }
 
-async function startupMs(cmd: string, extraEnv: Record<string, string>, runs: number): Promise<number> {
+async function startupMs(cmd: string, runs: number): Promise<number> {
   const xs: number[] = [];
-  for (let i = 0; i < runs; i++) xs.push(ok(await spawnCollect(cmd, [], baseEnv({ CNI_COMMAND: 'VERSION', ...extraEnv }), '{"cniVersion":"1.0.0"}'), `${cmd} VERSION`));
+  for (let i = 0; i < runs; i++) xs.push(ok(await spawnCollect(cmd, [], baseEnv({ CNI_COMMAND: 'VERSION' }), '{"cniVersion":"1.0.0"}'), `${cmd} VERSION`));
   return pct(xs, 50);
+}
+
+const TICK_MS = 10; // USER_HZ = 100 on Linux
+/** user+sys ms of a process (self, or with reaped children: cutime/cstime), from /proc/<pid>/stat. */
+function cpuMs(pid: number | 'self', children: boolean): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state)
+  const [ut, st, cut, cst] = [11, 12, 13, 14].map((i) => Number(f[i]));
+  return (children ? cut + cst : ut + st) * TICK_MS;
+}
+/** CPU of the children reaped while fn ran (nothing else of ours exits meanwhile). */
+async function childCpuMs(fn: () => Promise<unknown>): Promise<number> {
+  const before = cpuMs('self', true);
+  await fn();
+  return cpuMs('self', true) - before;
+}
+
+/** The pid of the tessera-agent serving `socket` (started by this bench's lab). */
+function agentPid(socket: string): number | undefined {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const argv = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+      if (argv[0].endsWith('tessera-agent') && argv.includes(socket)) return Number(d);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
 }
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -73,11 +99,16 @@ try {
   process.stdout.write(`bench/cni: ${N} pods (+${WARMUP} warm-up), sequential, cnitool (libcni 1.1.2) inside a node netns\n`);
 
   // Start-up of one plugin process (what the runtime pays per call), interleaved to share the machine's noise.
-  const s = { without: [] as number[], with: [] as number[], bridge: [] as number[] };
+  const s = { shim: [] as number[], bridge: [] as number[] };
   for (let i = 0; i < 5; i++) {
-    s.without.push(await startupMs(SHIM, {}, 6));
-    s.with.push(await startupMs(SHIM, { NODE_EXTRA_CA_CERTS: CA_FILE }, 6));
-    s.bridge.push(await startupMs('/usr/lib/cni/bridge', {}, 6));
+    s.shim.push(await startupMs(SHIM, 6));
+    s.bridge.push(await startupMs('/usr/lib/cni/bridge', 6));
+  }
+  const versionCpu = { shim: 0, bridge: 0 };
+  for (const [k, cmd] of [['shim', SHIM], ['bridge', '/usr/lib/cni/bridge']] as const) {
+    versionCpu[k] = (await childCpuMs(async () => {
+      for (let i = 0; i < CPU_VERSION_RUNS; i++) ok(await spawnCollect(cmd, [], baseEnv({ CNI_COMMAND: 'VERSION' }), '{"cniVersion":"1.0.0"}'), `${cmd} VERSION`);
+    })) / CPU_VERSION_RUNS;
   }
 
   // Reference: bridge + host-local, bridge and gateway address inside the reference node netns.
@@ -149,6 +180,40 @@ try {
     tes.pods.push(`default/${podName}`);
   }
 
+  // CPU per ADD, plugins called directly as a runtime does (no cnitool in the figure). The reference runs in
+  // its node netns through `ip netns exec`, whose own CPU (measured alone) is taken off.
+  const cpu = { ref: 0, wrapper: 0, shim: 0, agent: NaN };
+  const refConf = JSON.stringify({ cniVersion: '1.0.0', name: refNet, type: 'bridge', bridge: 'tcnbr0', isGateway: true, ipMasq: false, mtu: 1400, ipam: { type: 'host-local', ranges: [[{ subnet: '10.98.0.0/16' }]], dataDir: join(dir, 'host-local') } });
+  const tesConf = JSON.stringify({ cniVersion: '1.0.0', name: tesNet, type: 'tessera-cni', agentSocket, logFile: join(dir, 'tessera-cni.log'), mtu: 1400 });
+  const pid = node ? agentPid(agentSocket) : undefined;
+  let agentCpu = 0;
+  for (let i = 0; i < CPU_ADD_RUNS; i++) {
+    const rNs = `tcn-br${tag}-c${i}`;
+    await addNetns(rNs);
+    cleanups.push(() => delNetns(rNs));
+    const rEnv = (cmd: string): Record<string, string | undefined> => baseEnv({ CNI_COMMAND: cmd, CNI_CONTAINERID: `cpu${i}`, CNI_NETNS: `/var/run/netns/${rNs}`, CNI_IFNAME: 'eth0', CNI_PATH: '/usr/lib/cni' });
+    const inRef = ['netns', 'exec', refHost, '/usr/lib/cni/bridge'];
+    cpu.ref += await childCpuMs(async () => ok(await spawnCollect('ip', inRef, rEnv('ADD'), refConf), 'reference ADD (direct)'));
+    ok(await spawnCollect('ip', inRef, rEnv('DEL'), refConf), 'reference DEL (direct)');
+    cpu.wrapper += await childCpuMs(async () => ok(await spawnCollect('ip', ['netns', 'exec', refHost, '/bin/true'], baseEnv(), undefined), 'ip netns exec true'));
+
+    const podName = `bench-cpu-${i}`;
+    let path: string;
+    if (node) path = (await node.addPod(podName)).netnsPath;
+    else {
+      const tNs = `tcn-bt${tag}-c${i}`;
+      await addNetns(tNs);
+      cleanups.push(() => delNetns(tNs));
+      path = `/var/run/netns/${tNs}`;
+    }
+    const tEnv = (cmd: string): Record<string, string | undefined> => baseEnv({ CNI_COMMAND: cmd, CNI_CONTAINERID: `cpu${i}`, CNI_NETNS: path, CNI_IFNAME: 'eth0', CNI_PATH: '/opt/cni/bin', CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${podName}` });
+    const a0 = pid ? cpuMs(pid, false) : 0;
+    cpu.shim += await childCpuMs(async () => ok(await spawnCollect(SHIM, [], tEnv('ADD'), tesConf), 'tessera ADD (direct)'));
+    if (pid) agentCpu += cpuMs(pid, false) - a0;
+    ok(await spawnCollect(SHIM, [], tEnv('DEL'), tesConf), 'tessera DEL (direct)');
+  }
+  const addCpu = { ref: Math.max(0, cpu.ref - cpu.wrapper) / CPU_ADD_RUNS, shim: cpu.shim / CPU_ADD_RUNS, agent: pid ? agentCpu / CPU_ADD_RUNS : NaN };
+
   const row = (name: string, a: number[], ad: number[]): string => `${name.padEnd(58)}${f(pct(a, 50))}${f(pct(a, 99))}${f(pct(ad, 50))}${f(pct(ad, 99))}\n`;
   let out = `${'(ms)'.padEnd(58)}${['ADD p50', 'ADD p99', 'ADD+DEL p50', 'ADD+DEL p99'].map((h) => h.padStart(12)).join('')}\n`;
   out += row('reference bridge + host-local', ref.add, ref.addDel);
@@ -162,10 +227,16 @@ try {
     out += row('tessera-cni ADD excluding the wait for ovn-installed', cmpAdd, tes.addDel.map((a, i) => a - installed[i]));
     out += `ADD-to-ovn-installed (agent-measured, port added -> ovn-installed): p50 ${pct(installed, 50).toFixed(1)} ms, p99 ${pct(installed, 99).toFixed(1)} ms\n`;
   }
-  out += `ratio tessera/reference ADD p50${node ? ' (excluding ovn-installed)' : ''}: ${(pct(cmpAdd, 50) / pct(ref.add, 50)).toFixed(2)}x` +
+  out += `ratio tessera/reference ADD p50${node ? ' (excluding ovn-installed)' : ''}: ${(pct(cmpAdd, 50) / pct(ref.add, 50)).toFixed(2)}x (goal <= 1.3x)` +
     `   ADD+DEL p50: ${(pct(tes.addDel, 50) / pct(ref.addDel, 50)).toFixed(2)}x\n`;
-  out += `start-up, one VERSION call (p50 of 5x6 interleaved): tessera-cni SEA ${pct(s.without, 50).toFixed(1)} ms without NODE_EXTRA_CA_CERTS, ` +
-    `${pct(s.with, 50).toFixed(1)} ms with it; reference bridge ${pct(s.bridge, 50).toFixed(1)} ms\n`;
+  out += `start-up, one VERSION call (p50 of 5x6 interleaved): tessera-cni ${pct(s.shim, 50).toFixed(1)} ms; reference bridge ${pct(s.bridge, 50).toFixed(1)} ms\n`;
+  // Child CPU is counted in 10 ms ticks over the whole series: a figure below 10 ms / runs reads as 0.
+  const ms = (x: number): string => x.toFixed(2);
+  out += `CPU per invocation (user+sys), VERSION (${CPU_VERSION_RUNS} calls, resolution ${(TICK_MS / CPU_VERSION_RUNS).toFixed(2)} ms): tessera-cni ${ms(versionCpu.shim)} ms, reference bridge ${ms(versionCpu.bridge)} ms` +
+    ` -> ratio ${(versionCpu.shim / versionCpu.bridge).toFixed(2)}x (goal <= 2x)\n`;
+  out += `CPU per invocation (user+sys), ADD (${CPU_ADD_RUNS} direct calls, resolution ${(TICK_MS / CPU_ADD_RUNS).toFixed(2)} ms): tessera-cni ${ms(addCpu.shim)} ms, reference bridge + host-local ${ms(addCpu.ref)} ms` +
+    ` -> ratio ${(addCpu.shim / addCpu.ref).toFixed(2)}x (goal <= 2x)` +
+    (Number.isNaN(addCpu.agent) ? '\n' : `; with the agent's CPU for the same ADD (${ms(addCpu.agent)} ms) ${((addCpu.shim + addCpu.agent) / addCpu.ref).toFixed(2)}x\n`);
   process.stdout.write(out);
 } finally {
   for (const c of cleanups.reverse()) {

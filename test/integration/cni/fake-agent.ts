@@ -1,16 +1,23 @@
-// FakeAgent: a TEST DOUBLE of tessera-agent's CNI server, for testing the tessera-cni shim only (env and
-// config handling, the socket protocol, version conversion, chaining through cnitool). It speaks the
-// protocol of lib/cni-protocol.ts and does just enough real work for chained reference plugins to act on
-// our result: a veth with the peer in the pod netns, an address, a route. No OVS, no OVN; the real agent's
-// data path is tested by the agent's own tests and test/integration/cni/agent-*.test.ts.
+// FakeAgent: tessera-agent's REAL CNI server (agent/cni-server.ts: framing, the plugin logic of cni/ run on
+// the native shim's raw request) with a TEST DOUBLE of the agent's handlers, for testing the CNI plugin
+// only (env and config handling, version conversion, chaining through cnitool, the shim's own answers).
+// The double does just enough real work for chained reference plugins to act on our result: a veth with
+// the peer in the pod netns, an address, a route. No OVS, no OVN; the real agent's data path is tested by
+// the agent's own tests and test/integration/cni/agent-*.test.ts. Modes other than 'normal' answer at the
+// socket level, as a broken agent would.
 import { createServer, type Server, type Socket } from 'node:net';
 import { basename } from 'node:path';
 import { rmSync } from 'node:fs';
-import { checkAgentRequest, hostVethName, type AgentRequest, type AgentResponse, type Result1x } from '../../../lib/cni-protocol.js';
+import { serveCniConnection } from '../../../agent/cni-server.js';
+import { hostVethName, type AgentRequest, type AgentResponse, type Result1x } from '../../../lib/cni-protocol.js';
+import { createLogger } from '../../../lib/log.js';
 import { macFromIPv4 } from '../../../lib/names.js';
 import { sh, succeeds } from './fixture.js';
 
-export type FakeMode = 'normal' | 'garbage' | 'close' | 'hang';
+/** normal: answers; hang: never answers; close: hangs up; garbage: not JSON; shapeless: JSON of the wrong shape; endless: no newline, 5 MiB. */
+export type FakeMode = 'normal' | 'garbage' | 'close' | 'hang' | 'shapeless' | 'endless';
+
+const log = createLogger('fake-agent', { level: 'error' });
 
 interface Attachment {
   containerId: string;
@@ -60,28 +67,22 @@ export class FakeAgent {
   private serve(sock: Socket): void {
     this.sockets.add(sock);
     sock.on('close', () => this.sockets.delete(sock));
+    if (this.mode === 'normal') return serveCniConnection(sock, (req) => this.answer(req), log);
     let buf = '';
+    sock.on('error', () => undefined); // the shim hangs up on an oversize answer
     sock.on('data', (d: Buffer) => {
       buf += d.toString();
       const nl = buf.indexOf('\n');
       if (nl < 0) return;
-      const line = buf.slice(0, nl);
       if (this.mode === 'hang') return;
       if (this.mode === 'close') return void sock.end();
       if (this.mode === 'garbage') return void sock.end('this is not json\n');
-      void this.answer(line).then((res) => sock.end(JSON.stringify(res) + '\n'));
+      if (this.mode === 'shapeless') return void sock.end('{"ok":true}\n');
+      if (this.mode === 'endless') return void sock.end('{"exitCode":0,"stdout":"' + 'x'.repeat(5 << 20));
     });
   }
 
-  private async answer(line: string): Promise<AgentResponse> {
-    let req: AgentRequest;
-    try {
-      req = JSON.parse(line) as AgentRequest;
-    } catch (e) {
-      return { ok: false, code: 6, msg: `fake agent: bad request JSON: ${(e as Error).message}` };
-    }
-    const bad = checkAgentRequest(req);
-    if (bad) return { ok: false, code: 6, msg: `fake agent: ${bad}` };
+  private async answer(req: AgentRequest): Promise<AgentResponse> {
     this.requests.push(req);
     try {
       switch (req.command) {

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCniServer } from '../../../agent/cni-server.js';
 import { createLogger } from '../../../lib/log.js';
-import type { AgentRequest, AgentResponse } from '../../../lib/cni-protocol.js';
+import type { AgentRequest, AgentResponse, RawResponse } from '../../../lib/cni-protocol.js';
 
-function exchange(path: string, payload: string | Buffer, end = true): Promise<AgentResponse> {
+function exchange<T = AgentResponse>(path: string, payload: string | Buffer, end = true): Promise<T> {
   return new Promise((resolve, reject) => {
     const s = connect(path);
     let buf = '';
@@ -19,7 +19,7 @@ function exchange(path: string, payload: string | Buffer, end = true): Promise<A
     s.on('close', () => {
       try {
         assert.ok(buf.endsWith('\n'), `response not newline-terminated: ${JSON.stringify(buf)}`);
-        resolve(JSON.parse(buf) as AgentResponse);
+        resolve(JSON.parse(buf) as T);
       } catch (e) {
         reject(e);
       }
@@ -89,5 +89,50 @@ describe('agent CNI server', () => {
       assert.match(r.msg, /did not finish within 500 ms/);
     }
     assert.ok(Date.now() - t0 >= 490);
+  });
+
+  describe('a raw call from the native shim', () => {
+    const rawEnv = { CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'c1', CNI_NETNS: '', CNI_IFNAME: 'eth0', CNI_PATH: '/opt/cni/bin', CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p' };
+    const conf = JSON.stringify({ cniVersion: '1.0.0', name: 'n', type: 'tessera-cni', annotationTimeoutMs: 100, ovnInstalledTimeoutMs: 100 });
+    const raw = (env: Record<string, unknown>, stdin: unknown): string => JSON.stringify({ raw: { env, stdin } }) + '\n';
+
+    it('runs the plugin logic in-process: the handler gets the decoded request, the shim gets stdout, exit status and the log line', async () => {
+      const r = await exchange<RawResponse>(path, raw(rawEnv, conf));
+      assert.deepEqual({ exitCode: r.exitCode, stdout: r.stdout }, { exitCode: 0, stdout: '' });
+      assert.match(r.log ?? '', /Z DEL container=c1 ifname=eth0 pod=ns\/p ok ms=\d+\.\d\n$/);
+      const got = seen.at(-1)!;
+      assert.deepEqual([got.command, got.containerId, got.ifname, got.podNamespace, got.podName, got.cniVersion], ['DEL', 'c1', 'eth0', 'ns', 'p', '1.0.0']);
+    });
+
+    it('answers a plugin error as the spec error JSON with exit status 1, without calling the handler', async () => {
+      const n = seen.length;
+      const r = await exchange<RawResponse>(path, raw({ ...rawEnv, CNI_IFNAME: 'a/b' }, conf));
+      assert.equal(r.exitCode, 1);
+      assert.deepEqual(JSON.parse(r.stdout), { cniVersion: '1.0.0', code: 4, msg: 'env variable CNI_IFNAME "a/b" is invalid: it must not contain \'/\', \':\' or whitespace' });
+      assert.match(r.log ?? '', /DEL error code=4 /);
+      assert.equal(seen.length, n);
+    });
+
+    it('bounds the in-process call like a socket request: a stuck handler gives 11', async () => {
+      hang = true;
+      const r = await exchange<RawResponse>(path, raw({ ...rawEnv, CNI_COMMAND: 'STATUS' }, conf.replace('1.0.0', '1.1.0')));
+      hang = false;
+      assert.equal(r.exitCode, 1);
+      const e = JSON.parse(r.stdout) as { code: number; msg: string };
+      assert.equal(e.code, 50, e.msg);
+      assert.match(e.msg, /STATUS did not finish within 500 ms/);
+    });
+
+    for (const [what, env, stdin, re] of [
+      ['a non-CNI variable', { PATH: '/bin' }, conf, /raw\.env may only hold CNI_\* strings/],
+      ['a non-string stdin', rawEnv, 7, /raw\.stdin must be a string/],
+      ['env that is not an object', [1], conf, /raw\.env must be an object/],
+    ] as const) {
+      it(`refuses ${what} with code 6`, async () => {
+        const r = await exchange(path, raw(env as Record<string, unknown>, stdin));
+        assert.equal(r.ok, false);
+        if (!r.ok) assert.match(r.msg, re);
+      });
+    }
   });
 });
