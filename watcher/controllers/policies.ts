@@ -1,7 +1,7 @@
 // NetworkPolicy controller: converges each policy's port group, address sets and ACLs to
 // translatePolicy()'s plan. Pod and namespace changes re-enqueue only the policies they can affect:
-// the policies of the pod's namespace, plus those with namespaceSelector peers (or cluster-wide named
-// ports), tracked per policy; no pod event walks the whole cluster.
+// the policies of the pod's namespace, plus those with namespaceSelector peers that match the pod's
+// namespace (or cluster-wide named ports), tracked per policy; no pod event walks the whole cluster.
 import type { V1NetworkPolicy, V1Pod } from '@kubernetes/client-node';
 import { podPort } from '../../lib/names.js';
 import type { WatcherContext } from '../context.js';
@@ -11,13 +11,18 @@ import { commit } from '../nbops/commit.js';
 import { ensureAddressSet, deleteAddressSet } from '../nbops/address-set.js';
 import { ensurePortGroup, deletePortGroup } from '../nbops/port-group.js';
 import { ownerIds, ownedBy } from '../nbops/owner.js';
-import { translatePolicy, policyPortGroup, PolicyError, type PodInfo, type PolicyView } from '../policy/translate.js';
+import { translatePolicy, namespaceInterest, policyPortGroup, PolicyError, type PodInfo, type PolicyView } from '../policy/translate.js';
 import { SelectorError } from '../policy/selector.js';
 import { podNetworkOf, wantsPort } from './pods.js';
 
 export class PolicyController {
-  /** Policies whose plan depends on pods/namespaces beyond their own namespace. */
-  private readonly clusterWide = new Set<string>();
+  /** Policies whose plan depends on pods/namespaces beyond their own namespace: which namespaces (by labels). */
+  private readonly clusterWide = new Map<string, (namespaceLabels: Record<string, string>) => boolean>();
+  /**
+   * What policies need of each pod version. Informer objects are replaced on every change, never edited in
+   * place, so one parse of the annotation serves every policy that looks at the pod until it changes.
+   */
+  private readonly infos = new WeakMap<V1Pod, PodInfo | null>();
   private readonly lastError = new Map<string, string>();
 
   constructor(private readonly ctx: WatcherContext, private readonly enqueue: (key: string) => void) {}
@@ -25,11 +30,15 @@ export class PolicyController {
   /** A pod changed (labels, address, port): re-evaluate the policies it can affect. */
   podChanged(namespace: string): void {
     for (const p of this.ctx.stores.policies.byIndex(POLICY_BY_NAMESPACE, namespace)) this.enqueue(keyOf(p));
-    for (const k of this.clusterWide) this.enqueue(k);
+    if (!this.clusterWide.size) return;
+    const labels = this.ctx.stores.namespaces.get(namespace)?.metadata?.labels ?? {};
+    for (const [k, cares] of this.clusterWide) if (cares(labels)) this.enqueue(k);
   }
 
+  /** A namespace's labels changed (or it came or went): its selectors may match the old labels or the new. */
   namespaceChanged(namespace: string): void {
-    this.podChanged(namespace);
+    for (const p of this.ctx.stores.policies.byIndex(POLICY_BY_NAMESPACE, namespace)) this.enqueue(keyOf(p));
+    for (const k of this.clusterWide.keys()) this.enqueue(k);
   }
 
   /** Policy keys with rows of ours but no policy (for reconcile). */
@@ -45,6 +54,12 @@ export class PolicyController {
   }
 
   private podInfo(pod: V1Pod): PodInfo | undefined {
+    let info = this.infos.get(pod);
+    if (info === undefined) this.infos.set(pod, (info = this.readPodInfo(pod) ?? null));
+    return info ?? undefined;
+  }
+
+  private readPodInfo(pod: V1Pod): PodInfo | undefined {
     if (!wantsPort(pod)) return undefined;
     const net = podNetworkOf(pod);
     if (!net) return undefined;
@@ -89,7 +104,7 @@ export class PolicyController {
       }
       return;
     }
-    if (plan.watchesAllNamespaces) this.clusterWide.add(key);
+    if (plan.watchesAllNamespaces) this.clusterWide.set(key, namespaceInterest(policy));
     else this.clusterWide.delete(key);
     const ids = ownerIds('network-policy', key);
     const txn = new Txn(ctx.nb.cache, `networkpolicy ${key}`);

@@ -167,6 +167,28 @@ function portsClause(ports: V1NetworkPolicyPort[] | undefined, dstPods: () => Po
   return terms.length === 1 ? terms[0] : `(${terms.join(' || ')})`;
 }
 
+/**
+ * Which other namespaces' pods a policy's plan depends on, as a test of a namespace's labels: those its
+ * namespaceSelector peers match, or every namespace when an egress rule without peers names a port (the
+ * name resolves on pods anywhere). Routes pod events to cluster-wide policies (translatePolicy's
+ * watchesAllNamespaces) without re-translating each one on every pod change in the cluster.
+ */
+export function namespaceInterest(policy: V1NetworkPolicy): (namespaceLabels: Record<string, string>) => boolean {
+  const selectors: V1NetworkPolicyPeer['namespaceSelector'][] = [];
+  let everywhere = false;
+  for (const rule of policy.spec?.ingress ?? []) {
+    const r = rule as { _from?: V1NetworkPolicyPeer[]; from?: V1NetworkPolicyPeer[] };
+    for (const peer of r._from ?? r.from ?? []) if (peer.namespaceSelector) selectors.push(peer.namespaceSelector);
+  }
+  for (const rule of policy.spec?.egress ?? []) {
+    const peers = rule.to ?? [];
+    for (const peer of peers) if (peer.namespaceSelector) selectors.push(peer.namespaceSelector);
+    if (!peers.length && rule.ports?.some((p) => typeof p.port === 'string' && !/^[0-9]+$/.test(p.port))) everywhere = true;
+  }
+  if (everywhere) return () => true;
+  return (labels) => selectors.some((sel) => matchesSelector(sel!, labels));
+}
+
 export interface TranslateOptions {
   family: Family;
 }
