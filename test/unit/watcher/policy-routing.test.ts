@@ -9,7 +9,7 @@ import { newIpamState, type WatcherContext } from '../../../watcher/context.js';
 import { IndexedStore } from '../../../watcher/informers.js';
 import { POD_BY_NAMESPACE, POD_BY_PORT_NAME, POLICY_BY_NAMESPACE, type Stores } from '../../../watcher/kube-view.js';
 import { PolicyController } from '../../../watcher/controllers/policies.js';
-import { namespaceInterest } from '../../../watcher/policy/translate.js';
+import { podInterest } from '../../../watcher/policy/translate.js';
 
 const ns = (name: string, labels: Record<string, string>): V1Namespace => ({ metadata: { name, labels } });
 const policy = (namespace: string, name: string, spec: V1NetworkPolicy['spec']): V1NetworkPolicy => ({ metadata: { namespace, name }, spec });
@@ -43,29 +43,49 @@ describe('NetworkPolicy event routing', () => {
     stores.policies.put(p);
     await pc.sync('a/from-red');
 
-    pc.podChanged('b');
+    pc.podChanged('b', [{}]);
     assert.deepEqual(enqueued, [], 'a pod in a team=blue namespace cannot change a policy that selects team=red namespaces');
-    pc.podChanged('c');
+    pc.podChanged('c', [{}]);
     assert.deepEqual(enqueued, ['a/from-red']);
     enqueued.length = 0;
-    pc.podChanged('a');
+    pc.podChanged('a', [{}]);
     assert.deepEqual([...new Set(enqueued)], ['a/from-red'], 'its own namespace (the work queue coalesces repeats)');
     enqueued.length = 0;
     pc.namespaceChanged('b');
     assert.deepEqual([...new Set(enqueued)], ['a/from-red'], 'a namespace\'s labels changed: it may have joined or left the selector');
   });
 
-  it('namespaceInterest: namespaceSelector peers of either direction; an egress named port without peers means every namespace', () => {
+  it('a pod change re-enqueues only the policies that select the pod or have it as a peer (labels before or after)', async () => {
+    const { pc, stores, enqueued } = controller();
+    stores.namespaces.put(ns('a', {}));
+    stores.policies.put(policy('a', 'web', { podSelector: { matchLabels: { app: 'web' } }, ingress: [{ _from: [{ podSelector: { matchLabels: { app: 'client' } } }] }] }));
+    stores.policies.put(policy('a', 'db', { podSelector: { matchLabels: { app: 'db' } }, ingress: [] }));
+    pc.podChanged('a', [{ app: 'other' }]);
+    assert.deepEqual(enqueued, [], 'neither selected nor a peer');
+    pc.podChanged('a', [{ app: 'client' }]);
+    assert.deepEqual(enqueued, ['a/web'], 'a peer of web');
+    enqueued.length = 0;
+    pc.podChanged('a', [{ app: 'db' }, { app: 'web' }]);
+    assert.deepEqual(enqueued.sort(), ['a/db', 'a/web'], 'relabelled from web to db: both');
+    enqueued.length = 0;
+    pc.podChanged('a', [undefined]);
+    assert.deepEqual(enqueued.sort(), ['a/db', 'a/web'], 'labels unknown (pod gone from the store): every policy of the namespace');
+  });
+
+  it('podInterest: namespaceSelector peers with and without a podSelector; an egress named port without peers means every pod', () => {
     const red = { team: 'red' };
     const blue = { team: 'blue' };
-    const ing = namespaceInterest(policy('a', 'p', { podSelector: {}, ingress: [{ from: [{ namespaceSelector: { matchLabels: red } }] } as never] }));
-    assert.equal(ing(red), true);
-    assert.equal(ing(blue), false);
-    const eg = namespaceInterest(policy('a', 'p', { podSelector: {}, policyTypes: ['Egress'], egress: [{ to: [{ namespaceSelector: { matchExpressions: [{ key: 'team', operator: 'In', values: ['blue'] }] } }] }] }));
-    assert.equal(eg(blue), true);
-    assert.equal(eg(red), false);
-    const named = namespaceInterest(policy('a', 'p', { podSelector: {}, policyTypes: ['Egress'], egress: [{ ports: [{ port: 'http' }] }] }));
-    assert.equal(named(blue), true);
-    assert.equal(namespaceInterest(policy('a', 'p', { podSelector: {}, policyTypes: ['Egress'], egress: [{ ports: [{ port: 80 }] }] }))(blue), false);
+    const ing = podInterest(policy('a', 'p', { podSelector: { matchLabels: { app: 'x' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: red }, podSelector: { matchLabels: { app: 'y' } } }] } as never] }));
+    assert.equal(ing('b', red, { app: 'y' }), true);
+    assert.equal(ing('b', red, { app: 'z' }), false);
+    assert.equal(ing('b', blue, { app: 'y' }), false);
+    assert.equal(ing('a', blue, { app: 'x' }), true, 'selected in its own namespace');
+    assert.equal(ing('b', blue, { app: 'x' }), false, 'the podSelector selects in the policy namespace only');
+    const eg = podInterest(policy('a', 'p', { podSelector: {}, policyTypes: ['Egress'], egress: [{ to: [{ namespaceSelector: { matchExpressions: [{ key: 'team', operator: 'In', values: ['blue'] }] } }] }] }));
+    assert.equal(eg('b', blue, {}), true);
+    assert.equal(eg('b', red, {}), false);
+    const named = podInterest(policy('a', 'p', { podSelector: { matchLabels: { app: 'x' } }, policyTypes: ['Egress'], egress: [{ ports: [{ port: 'http' }] }] }));
+    assert.equal(named('b', blue, {}), true);
+    assert.equal(podInterest(policy('a', 'p', { podSelector: { matchLabels: { app: 'x' } }, policyTypes: ['Egress'], egress: [{ ports: [{ port: 80 }] }] }))('b', blue, {}), false);
   });
 });
