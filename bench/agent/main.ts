@@ -9,6 +9,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { spawnDaemon } from '../../lab/daemon.js';
+import { run } from '../../lab/exec.js';
 import { cnitool, delNetns, requireBuilt, tmpDir, type Run } from '../../test/integration/cni/fixture.js';
 import { agentAddTimings, startAgentNode, type AgentNode, type AgentPod } from '../../test/integration/cni/agent-node.js';
 import { cpuMs, f1, pct, peakRssBytes, sleep, untilAsync } from '../lib/harness.js';
@@ -36,6 +37,14 @@ function rssSplit(pid: number): string {
 const DAEMONS: [string, string][] = [['node1', 'tessera-agent'], ['node1', 'ovs-vswitchd'], ['node1', 'ovn-controller'], ['node1', 'ovsdb-server'], ['central', 'ovn-northd'], ['central', 'ovnsb_db'], ['central', 'ovnnb_db']];
 function daemonCpu(node: AgentNode): number[] {
   return DAEMONS.map(([d, name]) => cpuMs(Number(readFileSync(join(node.lab.runDir, d, `${name}.pid`), 'utf8').trim())));
+}
+
+/** Coverage counters that say whether ADDs cost the daemons full recomputes: ovn-controller's logical flow runs, vswitchd's bridge reconfigurations. */
+async function recomputes(node: AgentNode): Promise<{ lflowRun: number; bridgeReconfigure: number }> {
+  const dir = node.lab.nodes[0].dir;
+  const ctl = join(dir, `ovn-controller.${readFileSync(join(dir, 'ovn-controller.pid'), 'utf8').trim()}.ctl`);
+  const read = async (target: string, counter: string) => Number((await run('ovs-appctl', ['-t', target, 'coverage/read-counter', counter]).catch(() => 'NaN')).trim());
+  return { lflowRun: await read(ctl, 'lflow_run'), bridgeReconfigure: await read(join(dir, 'ovs-vswitchd.ctl'), 'bridge_reconfigure') };
 }
 
 const agentPid = (node: AgentNode): number => Number(readFileSync(join(node.lab.nodes[0].dir, 'tessera-agent.pid'), 'utf8').trim());
@@ -77,6 +86,7 @@ async function main(): Promise<void> {
     const tool = cnitool(join(dir, 'net.d'));
     tool.conflist(NET, '1.0.0', [{ type: 'tessera-cni', agentSocket: node.agentSocket, logFile: join(dir, 'tessera-cni.log'), mtu: 1400 }]);
     const args = (p: AgentPod) => `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${p.name}`;
+    const cov0 = await recomputes(node);
     const add: number[] = [];
     const cpuAt: number[][] = [];
     for (let i = 0; i < N; i++) {
@@ -86,6 +96,7 @@ async function main(): Promise<void> {
       add.push(ok(await tool.run('add', NET, p.netnsPath, { hostNetns: node.nodeNetns, cniArgs: args(p) }), `ADD ${p.name}`));
       if (i === EDGE - 1 || i === N - 1) cpuAt.push(daemonCpu(node));
     }
+    const cov1 = await recomputes(node);
     const timings = agentAddTimings(node.agentLog);
     const installed = pods.map((p) => timings.get(`default/${p.name}`)?.ovnInstalled ?? NaN).filter((x) => !Number.isNaN(x));
     const rss = peakRssBytes(agentPid(node));
@@ -100,6 +111,7 @@ async function main(): Promise<void> {
     const perAdd = (a: number[], b: number[]) => DAEMONS.map(([, name], j) => `${name} ${f1((b[j] - a[j]) / EDGE)}`).join(', ');
     out(`  CPU ms per ADD, first ${EDGE}: ${perAdd(cpuAt[0], cpuAt[1])}`);
     out(`  CPU ms per ADD, last ${EDGE}: ${perAdd(cpuAt[2], cpuAt[3])}`);
+    out(`  during the ${N} ADDs: ovn-controller full logical-flow runs (lflow_run) ${cov1.lflowRun - cov0.lflowRun}, ovs-vswitchd bridge reconfigurations ${cov1.bridgeReconfigure - cov0.bridgeReconfigure}`);
     out(`agent peak RSS (VmHWM) with ${N} pods: ${f1(rss / MB)} MB (goal < 80 MB: ${rss < 80 * MB ? 'met' : 'NOT met'}); ${split}`);
 
     // Restart with every pod in place; one pod object goes while the agent is down, so the pass removes its port.

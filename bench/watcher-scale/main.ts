@@ -48,17 +48,44 @@ async function createAll(pool: LeanHttpPool, objs: { path: string; body: object 
   return performance.now() - t0;
 }
 
-/** Records (committed transactions that changed something) ovsdb-server appended to its db file from `offset`; undefined if the file was compacted. */
-function dbRecordsSince(db: string, offset: number): number | undefined {
+/**
+ * Records (committed transactions that changed something) ovsdb-server appended to its db file from
+ * `offset`, and the rows each table had changed in them; undefined if the file was compacted meanwhile.
+ */
+function dbRecordsSince(db: string, offset: number): { records: number; rowsByTable: Record<string, number> } | undefined {
   const size = statSync(db).size;
   if (size < offset) return undefined;
   const buf = Buffer.alloc(size - offset);
   const fd = openSync(db, 'r');
   readSync(fd, buf, 0, buf.length, offset);
   closeSync(fd);
-  let n = 0;
-  for (let i = buf.indexOf('OVSDB JSON '); i >= 0; i = buf.indexOf('OVSDB JSON ', i + 1)) n++;
-  return n;
+  const rowsByTable: Record<string, number> = {};
+  let records = 0;
+  // Each record: "OVSDB JSON <length> <hash>\n" then <length> bytes of {"Table": {"uuid": row|null}, "_date": ...}.
+  const header = /^OVSDB JSON (\d+) \S+\n/;
+  for (let at = 0; at < buf.length; ) {
+    const m = header.exec(buf.toString('latin1', at, at + 120));
+    if (!m) break;
+    const start = at + m[0].length;
+    const rec = JSON.parse(buf.toString('utf8', start, start + Number(m[1]))) as Record<string, unknown>;
+    for (const [t, rows] of Object.entries(rec)) if (!t.startsWith('_') && rows && typeof rows === 'object') rowsByTable[t] = (rowsByTable[t] ?? 0) + Object.keys(rows).length;
+    records++;
+    at = start + Number(m[1]) + 1;
+  }
+  return { records, rowsByTable };
+}
+
+/** Waits until the watcher's queues are empty and have processed nothing more for 1 s (no sync in flight either). */
+async function settled(w: WatcherProcess): Promise<void> {
+  let last = '';
+  let quiet = 0;
+  await untilAsync(async () => {
+    const q = Object.values((await w.stats()).queues);
+    const now = JSON.stringify(q);
+    quiet = q.every((x) => x.length === 0) && now === last ? quiet + 1 : 0;
+    last = now;
+    return quiet >= 4;
+  }, 300000, 'the watcher to settle', 250);
 }
 
 /** Creates the pods paced at RATE creates/s (open loop) and waits until each is annotated; latency from each create's answer. */
@@ -164,7 +191,7 @@ async function main(): Promise<void> {
     const polRecords = dbRecordsSince(nbServer.db, polDbOffset);
     const size = await policyNbSize(nbServer.unix);
     const kb = (b: number) => `${f1(b / 1024)} KiB`;
-    out(`${pols.length} NetworkPolicies over ${PODS} pods (POSTs took ${f1(polPostMs)} ms): created -> all programmed ${f1(polMs)} ms (${polRecords ?? '?'} NB db records appended)`);
+    out(`${pols.length} NetworkPolicies over ${PODS} pods (POSTs took ${f1(polPostMs)} ms): created -> all programmed ${f1(polMs)} ms (${polRecords?.records ?? '?'} NB db records appended)`);
     out(`  NB rows: ACL ${size.tessera.rows.acl}, Port_Group ${size.tessera.rows.portGroup}, Address_Set ${size.tessera.rows.addressSet}; bytes (rows as OVSDB JSON): ACL ${kb(size.tessera.bytes.acl)}, Port_Group ${kb(size.tessera.bytes.portGroup)}, Address_Set ${kb(size.tessera.bytes.addressSet)}, total ${kb(size.tessera.bytes.total)}`);
     out(`  reference, naive one ACL per peer pod (no address sets): ACL ${size.naive.rows.acl} rows, total ${kb(size.naive.bytes.total)}; ratio naive/tessera: ACL rows ${f1(size.naive.rows.acl / size.tessera.rows.acl)}x, bytes ${f1(size.naive.bytes.total / size.tessera.bytes.total)}x`);
     // ---- more pods, with the policies in place (each pod can change their port groups and address sets) ----
@@ -173,17 +200,20 @@ async function main(): Promise<void> {
       p.body.metadata.name = `q${j}`;
       return p;
     });
+    const cpu1 = { watcher: cpuMs(w.pid), nb: cpuMs(nbServer.pid), api: cpuMs(api.pid) };
     const withPol = await pacedPods(api.url, kube, pool, more);
+    const cpuMore = (now: number, was: number) => ((now - was) / MORE_PODS).toFixed(2);
     const p99b = pct(withPol.lat, 99);
     out(`${MORE_PODS} more pods paced at ${RATE} creates/s with the ${pols.length} policies in place: all annotated after ${f1(withPol.burstMs)} ms; created -> annotated p50 ${f1(pct(withPol.lat, 50))} ms, p99 ${f1(p99b)} ms (goal p99 < 200 ms: ${p99b < 200 ? 'met' : 'NOT met'})`);
-    await untilAsync(async () => Object.values((await first.stats()).queues).every((q) => q.length === 0), 300000, 'watcher queues empty');
+    out(`  CPU ms/pod: watcher ${cpuMore(cpuMs(w.pid), cpu1.watcher)}, NB ovsdb-server ${cpuMore(cpuMs(nbServer.pid), cpu1.nb)}, API test server ${cpuMore(cpuMs(api.pid), cpu1.api)}`);
+    await settled(first);
     const peak1 = peakRssBytes(w.pid);
     out(`watcher peak RSS (VmHWM) after pods, services and policies: ${f1(peak1 / MB)} MB (goal < 500 MB: ${peak1 < 500 * MB ? 'met' : 'NOT met'})`);
     const warn1 = warnings(w.logFile);
     out(`watcher warnings: ${warn1.length}${warn1.length ? ` (first: ${warn1[0].slice(0, 200)})` : ''}`);
 
     // ---- restart with everything in place ----
-    await untilAsync(async () => Object.values((await first.stats()).queues).every((q) => q.length === 0), 120000, 'watcher queues empty');
+    await settled(first);
     await w.stop();
     const dbOffset = statSync(nbServer.db).size;
     const tRestart = performance.now();
@@ -204,7 +234,7 @@ async function main(): Promise<void> {
     unwatch2();
     const writes = sR.transactions;
     out(`watcher restart with ${PODS + MORE_PODS} pods, ${SERVICES + 1} services, ${pols.length} policies in place: start -> ready (reconciled) ${f1(readyMs)} ms; a pod created then -> annotated ${f1(newMs)} ms; total ${f1(readyMs + newMs)} ms (goal < 10 s: ${readyMs + newMs < 10000 ? 'met' : 'NOT met'})`);
-    out(`  NB writes on the restart with nothing changed: watcher-sent transactions ${writes} (${sR.operations} operations); records ovsdb-server appended to the db ${records ?? 'unknown (the db was compacted)'} (goal 0: ${writes === 0 && records === 0 ? 'met' : 'NOT met'})`);
+    out(`  NB writes on the restart with nothing changed: watcher-sent transactions ${writes} (${sR.operations} operations); records ovsdb-server appended to the db ${records ? `${records.records} (rows changed: ${JSON.stringify(records.rowsByTable)})` : 'unknown (the db was compacted)'} (goal 0: ${writes === 0 && records?.records === 0 ? 'met' : 'NOT met'})`);
     out(`  restarted watcher peak RSS ${f1(peakRssBytes(w.pid) / MB)} MB; warnings ${warnings(w.logFile).length}`);
   } catch (err) {
     process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
