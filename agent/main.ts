@@ -124,8 +124,18 @@ runMain('tessera-agent', async () => {
   log.info('node init done: ready');
 
   const vswitchd = vswitchdTarget(cfg.ovsDb);
+  // The first pass after start is the one a restarted agent pays for before its pods are known good: say how long it took.
+  let passes = 0;
   const reconcile = (): void => {
-    reconcilePorts(views.pods, p, netdev, inflight, log).then((r) => metrics.removed(r)).catch((err: Error) => log.warn('reconcile failed', { error: err.message }));
+    const t0 = performance.now();
+    const first = passes++ === 0;
+    reconcilePorts(views.pods, p, netdev, inflight, log).then(
+      (r) => {
+        metrics.removed(r);
+        log[first ? 'info' : 'debug']('reconcile done', { ms: Math.round(performance.now() - t0), kept: r.kept, removedPorts: r.removedPorts.length, removedVeths: r.removedVeths.length });
+      },
+      (err: Error) => log.warn('reconcile failed', { error: err.message }),
+    );
     if (p.isNetdev()) keepTcpSeqCheckOff(vswitchd, log).catch((err: Error) => log.warn('userspace conntrack: could not turn TCP sequence checking off', { error: err.message }));
   };
   reconcile();

@@ -54,7 +54,10 @@ export class Watcher {
     this.nodes.onNodeReady = (node) => {
       for (const p of stores.pods.byIndex(POD_BY_NODE, node)) this.queues.pods.add(keyOf(p));
     };
-    this.pods.onPodChanged = (_key, ns) => this.policies.podChanged(ns);
+    this.pods.onPodChanged = (key, ns) => {
+      const pod = stores.pods.get(key);
+      this.policies.podChanged(ns, [pod ? (pod.metadata?.labels ?? {}) : undefined]);
+    };
     this.pods.onProgress = (key, stage) => {
       const t = this.firstSeen.get(key);
       if (t === undefined) return;
@@ -82,7 +85,7 @@ export class Watcher {
     if (deleted || !this.pods.isOwnEcho(pod, old)) this.queues.pods.add(key);
     const net = (p: V1Pod | undefined) => p?.metadata?.annotations?.[POD_NETWORKS_ANNOTATION];
     if (deleted || !old || !sameLabels(pod.metadata?.labels, old.metadata?.labels) || net(pod) !== net(old) || pod.status?.phase !== old.status?.phase) {
-      this.policies.podChanged(pod.metadata?.namespace ?? '');
+      this.policies.podChanged(pod.metadata?.namespace ?? '', [pod.metadata?.labels ?? {}, ...(old ? [old.metadata?.labels ?? {}] : [])]);
     }
   }
 

@@ -1,7 +1,8 @@
 // NetworkPolicy controller: converges each policy's port group, address sets and ACLs to
 // translatePolicy()'s plan. Pod and namespace changes re-enqueue only the policies they can affect:
-// the policies of the pod's namespace, plus those with namespaceSelector peers (or cluster-wide named
-// ports), tracked per policy; no pod event walks the whole cluster.
+// of the policies of the pod's namespace and those with namespaceSelector peers (or cluster-wide named
+// ports), only the ones that select the pod or have it as a peer (podInterest); no pod event re-translates
+// the policies it cannot change.
 import type { V1NetworkPolicy, V1Pod } from '@kubernetes/client-node';
 import { podPort } from '../../lib/names.js';
 import type { WatcherContext } from '../context.js';
@@ -11,25 +12,50 @@ import { commit } from '../nbops/commit.js';
 import { ensureAddressSet, deleteAddressSet } from '../nbops/address-set.js';
 import { ensurePortGroup, deletePortGroup } from '../nbops/port-group.js';
 import { ownerIds, ownedBy } from '../nbops/owner.js';
-import { translatePolicy, policyPortGroup, PolicyError, type PodInfo, type PolicyView } from '../policy/translate.js';
+import { translatePolicy, podInterest, policyPortGroup, PolicyError, type PodInterest, type PodInfo, type PolicyView } from '../policy/translate.js';
 import { SelectorError } from '../policy/selector.js';
 import { podIPs, wantsPort } from './pods.js';
 
 export class PolicyController {
   /** Policies whose plan depends on pods/namespaces beyond their own namespace. */
   private readonly clusterWide = new Set<string>();
+  /** Which pods can change each policy (per policy object: objects are replaced on change). */
+  private readonly interest = new WeakMap<V1NetworkPolicy, PodInterest>();
+  /**
+   * What policies need of each pod version. Informer objects are replaced on every change, never edited in
+   * place, so one parse of the annotation serves every policy that looks at the pod until it changes.
+   */
+  private readonly infos = new WeakMap<V1Pod, PodInfo | null>();
   private readonly lastError = new Map<string, string>();
 
   constructor(private readonly ctx: WatcherContext, private readonly enqueue: (key: string) => void) {}
 
-  /** A pod changed (labels, address, port): re-evaluate the policies it can affect. */
-  podChanged(namespace: string): void {
-    for (const p of this.ctx.stores.policies.byIndex(POLICY_BY_NAMESPACE, namespace)) this.enqueue(keyOf(p));
-    for (const k of this.clusterWide) this.enqueue(k);
+  /**
+   * A pod changed (labels, address, port): re-evaluate the policies it can affect. `podLabels` are the
+   * pod's labels before and after (either may be undefined: a pod we no longer know; then every policy
+   * of the namespace and every cross-namespace one is re-evaluated).
+   */
+  podChanged(namespace: string, podLabels?: Array<Record<string, string> | undefined>): void {
+    const { stores } = this.ctx;
+    const nsLabels = stores.namespaces.get(namespace)?.metadata?.labels ?? {};
+    const known = podLabels?.length && podLabels.every((l) => l !== undefined);
+    const affects = (p: V1NetworkPolicy): boolean => {
+      if (!known) return true;
+      let f = this.interest.get(p);
+      if (!f) this.interest.set(p, (f = podInterest(p)));
+      return podLabels!.some((l) => f!(namespace, nsLabels, l!));
+    };
+    for (const p of stores.policies.byIndex(POLICY_BY_NAMESPACE, namespace)) if (affects(p)) this.enqueue(keyOf(p));
+    for (const k of this.clusterWide) {
+      const p = stores.policies.get(k);
+      if (!p || affects(p)) this.enqueue(k);
+    }
   }
 
+  /** A namespace's labels changed (or it came or went): its selectors may match the old labels or the new. */
   namespaceChanged(namespace: string): void {
-    this.podChanged(namespace);
+    for (const p of this.ctx.stores.policies.byIndex(POLICY_BY_NAMESPACE, namespace)) this.enqueue(keyOf(p));
+    for (const k of this.clusterWide) this.enqueue(k);
   }
 
   /** Policy keys with rows of ours but no policy (for reconcile). */
@@ -45,6 +71,12 @@ export class PolicyController {
   }
 
   private podInfo(pod: V1Pod): PodInfo | undefined {
+    let info = this.infos.get(pod);
+    if (info === undefined) this.infos.set(pod, (info = this.readPodInfo(pod) ?? null));
+    return info ?? undefined;
+  }
+
+  private readPodInfo(pod: V1Pod): PodInfo | undefined {
     if (!wantsPort(pod)) return undefined;
     // The address committed to the pod's own port: its annotation is writable by whoever may patch the pod.
     const ips = podIPs(this.ctx, pod);

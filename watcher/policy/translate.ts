@@ -9,7 +9,7 @@
 //   a pod selected by several policies gets every policy's allows: rules are unions;
 // - pod peers of a rule become one address set; ipBlock peers are inlined with their excepts;
 // - ARP/ND and, for ingress, traffic from node management ports (kubelet probes) are always allowed.
-import type { V1NetworkPolicy, V1NetworkPolicyPeer, V1NetworkPolicyPort } from '@kubernetes/client-node';
+import type { V1LabelSelector, V1NetworkPolicy, V1NetworkPolicyPeer, V1NetworkPolicyPort } from '@kubernetes/client-node';
 import { parseCIDR, formatCIDR, containsNet, type Family } from '../../lib/ipnet/index.js';
 import type { AclSpec } from '../nbops/acl.js';
 import { hashedName } from '../nbops/txn.js';
@@ -165,6 +165,42 @@ function portsClause(ports: V1NetworkPolicyPort[] | undefined, dstPods: () => Po
   }
   if (terms.length === 0) return undefined;
   return terms.length === 1 ? terms[0] : `(${terms.join(' || ')})`;
+}
+
+/**
+ * Whether a pod (by its namespace and the labels of it and its namespace) can change a policy's plan: it
+ * is in the policy's namespace and matches its podSelector (selected) or a same-namespace peer's, or its
+ * namespace matches a namespaceSelector peer and the pod that peer's podSelector; or an egress rule without
+ * peers names a port (resolved on pods anywhere). Routes pod events to the policies they can affect.
+ */
+export type PodInterest = (namespace: string, namespaceLabels: Record<string, string>, podLabels: Record<string, string>) => boolean;
+
+export function podInterest(policy: V1NetworkPolicy): PodInterest {
+  const own = policy.metadata?.namespace ?? 'default';
+  const same: V1LabelSelector[] = [policy.spec?.podSelector ?? {}];
+  const cross: { ns: V1LabelSelector; pod?: V1LabelSelector }[] = [];
+  let everywhere = false;
+  const peer = (p: V1NetworkPolicyPeer): void => {
+    if (p.namespaceSelector) cross.push({ ns: p.namespaceSelector, pod: p.podSelector ?? undefined });
+    else if (p.podSelector) same.push(p.podSelector);
+  };
+  for (const rule of policy.spec?.ingress ?? []) {
+    const r = rule as { _from?: V1NetworkPolicyPeer[]; from?: V1NetworkPolicyPeer[] };
+    (r._from ?? r.from ?? []).forEach(peer);
+  }
+  for (const rule of policy.spec?.egress ?? []) {
+    const peers = rule.to ?? [];
+    peers.forEach(peer);
+    if (!peers.length && rule.ports?.some((p) => typeof p.port === 'string' && !/^[0-9]+$/.test(p.port))) everywhere = true;
+  }
+  if (everywhere) return () => true;
+  return (ns, nsLabels, podLabels) => {
+    try {
+      return (ns === own && same.some((sel) => matchesSelector(sel, podLabels))) || cross.some((c) => matchesSelector(c.ns, nsLabels) && (!c.pod || matchesSelector(c.pod, podLabels)));
+    } catch {
+      return true; // an invalid selector: let the sync report it
+    }
+  };
 }
 
 export interface TranslateOptions {

@@ -9,6 +9,7 @@ import { Txn, type NbOp } from '../../../watcher/nbops/txn.js';
 import { ensureSwitch, ensureSwitchAcls, deleteSwitch } from '../../../watcher/nbops/switch.js';
 import { createOrUpdatePort, deletePort } from '../../../watcher/nbops/lsp.js';
 import { ensurePortGroup } from '../../../watcher/nbops/port-group.js';
+import { ensureAddressSet } from '../../../watcher/nbops/address-set.js';
 import { ensureLoadBalancer } from '../../../watcher/nbops/load-balancer.js';
 import { ensureRouterPort } from '../../../watcher/nbops/router.js';
 import type { AclSpec } from '../../../watcher/nbops/acl.js';
@@ -107,6 +108,21 @@ describe('watcher nbops', () => {
     assert.deepEqual(t5.ops, [{ op: 'mutate', table: 'Logical_Switch', where: [['_uuid', '==', ls1._uuid]], mutations: [['ports', 'delete', [lsp._uuid]]] }]);
     assert.equal(deletePort(new Txn(cacheWith({})), 'ns_a'), false);
     assert.throws(() => createOrUpdatePort(new Txn(cacheWith({})), 'nope', spec), /logical switch nope does not exist/);
+  });
+
+  it('ensureAddressSet sends only the addresses that changed, as one mutate; nothing when equal', () => {
+    const u = randomUUID();
+    const c = cacheWith({ Address_Set: [{ _uuid: u, name: 'as', addresses: ['10.0.0.1', '10.0.0.2', '10.0.0.3'], external_ids: ids }] });
+    const t = new Txn(c);
+    ensureAddressSet(t, 'as', ['10.0.0.2', '10.0.0.3', '10.0.0.4'], ids);
+    assert.deepEqual(t.ops, [{ op: 'mutate', table: 'Address_Set', where: [['_uuid', '==', u]], mutations: [['addresses', 'delete', ['10.0.0.1']], ['addresses', 'insert', ['10.0.0.4']]] }]);
+    const same = new Txn(c);
+    ensureAddressSet(same, 'as', ['10.0.0.3', '10.0.0.2', '10.0.0.1'], ids);
+    assert.equal(same.ops.length, 0);
+    const relabel = new Txn(c);
+    ensureAddressSet(relabel, 'as', ['10.0.0.1', '10.0.0.2', '10.0.0.3'], { ...ids, x: 'y' });
+    assert.deepEqual(kinds(relabel.ops), ['update Address_Set'], 'external_ids alone: an update of that column');
+    assert.equal(Object.keys((relabel.ops[0] as { row: object }).row).join(), 'external_ids');
   });
 
   it('ensurePortGroup diffs ACLs: keeps equal ones, inserts new ones, drops the rest', () => {
