@@ -1,12 +1,13 @@
 // Shared pieces of the watcher benches: the API test double as its own process, a raw watch stream,
 // /proc figures (peak RSS, CPU), percentiles, and tessera-watcher as a child process that can be restarted.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, existsSync } from 'node:fs';
 import http from 'node:http';
 import { join, resolve } from 'node:path';
 import { build as esbuild } from 'esbuild';
 import type { KubeObject } from '../../test/apiserver/unix-client.js';
 import { freePort } from '../../test/fixtures/ovsdb-server.js';
+import { writeTokenFile } from '../../test/fixtures/token-file.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const TOKEN = 'bench';
@@ -52,11 +53,18 @@ export interface ApiProcess {
   stop(): Promise<void>;
 }
 
-/** The API test double as its own process (as kube-apiserver is), bundled by esbuild as the daemons are. */
+/**
+ * The API test double as its own process (as kube-apiserver is). It runs bundled by esbuild, as the daemons
+ * do, rather than through tsx's loader, whose per-function helpers cost the double CPU that the watcher
+ * competes for. BENCH_API_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles it;
+ * BENCH_API_LOG=FILE keeps its request log (method, path, status, time in the server).
+ */
 export async function startApiProcess(dir: string, history = 200000): Promise<ApiProcess> {
   const entry = join(dir, 'apiserver.mjs');
   await esbuild({ entryPoints: [join(ROOT, 'test/apiserver/main.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: entry, logLevel: 'warning' });
-  const child = spawn(process.execPath, [entry, '--listen', '127.0.0.1:0', '--token', TOKEN, '--history', String(history)], {
+  const nodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const logArgs = process.env.BENCH_API_LOG ? ['--log-file', process.env.BENCH_API_LOG] : [];
+  const child = spawn(process.execPath, [...nodeArgs, entry, '--listen', '127.0.0.1:0', '--token-file', writeTokenFile(join(dir, 'token'), TOKEN), '--history', String(history), ...logArgs], {
     cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_EXTRA_CA_CERTS: '' },
   });
   const url = await new Promise<string>((res, rej) => {
@@ -125,9 +133,7 @@ export interface WatcherProcess {
 
 /** The API token as a 0600 file: the watcher takes tokens only from files. */
 function tokenArgs(dir: string): string[] {
-  const f = join(dir, 'token');
-  writeFileSync(f, TOKEN, { mode: 0o600 });
-  return ['--kube-token-file', f];
+  return ['--kube-token-file', writeTokenFile(join(dir, 'token'), TOKEN)];
 }
 
 /**

@@ -11,19 +11,16 @@
 import { spawn, execFile } from 'node:child_process';
 import { openSync, closeSync, mkdtempSync, rmSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { OvsdbClient } from '../../lib/ovsdb/index.js';
 import { NB_MODEL } from '../../lib/ovsdb/models/nb.js';
 import { startOvsdbServer, freePort, ovsEnv } from '../../test/fixtures/ovsdb-server.js';
-import http from 'node:http';
-import { build as esbuild } from 'esbuild';
-import { UnixKubeClient, type KubeObject } from '../../test/apiserver/unix-client.js';
+import { UnixKubeClient } from '../../test/apiserver/unix-client.js';
 import { LeanHttpPool } from './lean-http.js';
-import { writeTokenFile } from '../../test/fixtures/token-file.js';
+import { ROOT, TOKEN, cpuMs, f1, pct, peakRssBytes, sleep, startApiProcess, until, watchStream } from '../lib/harness.js';
 
 const execFileP = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '../..');
 const PODS = Number(process.env.BENCH_PODS ?? 1000);
 const NODES = 10;
 const SAMPLE = Number(process.env.BENCH_NBCTL_SAMPLE ?? 50);
@@ -34,103 +31,6 @@ const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 64);
  * them (kube-controller-manager and kube-scheduler default to 20 and 50 API requests/s).
  */
 const RATE = Number(process.env.BENCH_RATE ?? 500);
-const TOKEN = 'bench';
-
-/**
- * The API test double as its own process (as kube-apiserver is): returns its URL and a stop function.
- * It runs bundled by esbuild, as the daemons do, rather than through tsx's loader, whose per-function
- * helpers cost the double CPU that the watcher competes for.
- */
-async function startApiProcess(dir: string): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
-  const entry = join(dir, 'apiserver.mjs');
-  await esbuild({ entryPoints: [join(ROOT, 'test/apiserver/main.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: entry, logLevel: 'warning' });
-  // BENCH_API_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the API server process;
-  // BENCH_API_LOG=FILE keeps its request log (method, path, status, time in the server).
-  const nodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, entry, '--listen', '127.0.0.1:0', '--token-file', writeTokenFile(join(dir, 'token'), TOKEN), '--history', '200000', ...(process.env.BENCH_API_LOG ? ['--log-file', process.env.BENCH_API_LOG] : [])], {
-    cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_EXTRA_CA_CERTS: '' },
-  });
-  const url = await new Promise<string>((res, rej) => {
-    let out = '';
-    const t = setTimeout(() => rej(new Error('API test server did not start within 60 s')), 60000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /^ready (\S+)/m.exec(out);
-      if (m) {
-        clearTimeout(t);
-        res(m[1]);
-      }
-    });
-    child.on('exit', (c) => rej(new Error(`API test server exited (${c})`)));
-  });
-  return {
-    url,
-    pid: child.pid!,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await Promise.race([new Promise((r) => child.once('exit', r)), sleep(3000)]);
-      child.kill('SIGKILL');
-    },
-  };
-}
-
-/** Streams watch events of a collection from `rv` (raw HTTP: one JSON event per line). */
-function watchStream(url: string, path: string, rv: string, onEvent: (type: string, obj: KubeObject) => void, mustContain = ''): () => void {
-  const u = new URL(`${url}${path}?watch=1&resourceVersion=${rv}`);
-  const req = http.get({ host: u.hostname, port: u.port, path: u.pathname + u.search, headers: { Authorization: `Bearer ${TOKEN}` } }, (res) => {
-    let buf = '';
-    res.setEncoding('utf8');
-    res.on('data', (d: string) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (line.trim() && line.includes(mustContain)) {
-          const ev = JSON.parse(line) as { type: string; object: KubeObject };
-          onEvent(ev.type, ev.object);
-        }
-      }
-    });
-    res.on('error', () => {});
-  });
-  req.on('error', () => {});
-  return () => req.destroy();
-}
-
-/** Peak resident set size of a process so far (VmHWM, bytes), from /proc: exact, and costs the watcher nothing. */
-function peakRssBytes(pid: number): number {
-  const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : NaN;
-}
-
-/** CPU time (user + system, ms) a process has used so far, from /proc (Linux); 0 if unreadable. */
-function cpuMs(pid: number): number {
-  try {
-    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // USER_HZ is 100 on Linux
-  } catch {
-    return 0;
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(probe: () => T | undefined | false, timeoutMs: number, what: string): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(5);
-  }
-}
-const pct = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-};
-const f1 = (n: number) => n.toFixed(1);
-
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-watcher-'));
   const nbServer = await startOvsdbServer();
