@@ -137,15 +137,24 @@ function tokenArgs(dir: string): string[] {
 }
 
 /**
- * tessera-watcher as a child process: the built executable (what `make bench` measures, after `make
- * build`); BENCH_WATCHER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p") runs the built bundle under
- * plain node so a profile shows the code the executable runs; without a build, the source through tsx.
+ * How tessera-watcher runs, and what a bench prints for it: the built executable (what `make bench`
+ * measures, after `make build`); BENCH_WATCHER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p") runs the
+ * built bundle under plain node so a profile shows the code the executable runs; without a build, or with
+ * BENCH_FROM_SOURCE=1, the source through tsx.
  */
-export async function startWatcherProcess(o: { dir: string; apiUrl: string; nb: string; logName: string; extraArgs?: string[] }): Promise<WatcherProcess> {
+export function watcherCommand(): { cmd: string[]; shown: string } {
   const bin = join(ROOT, 'dist/bin/tessera-watcher');
   const bundle = join(ROOT, 'dist/bundle/tessera-watcher.cjs');
   const nodeArgs = (process.env.BENCH_WATCHER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const cmd = existsSync(bin) && nodeArgs.length === 0 ? [bin] : existsSync(bundle) ? [process.execPath, ...nodeArgs, bundle] : [process.execPath, ...nodeArgs, '--import', 'tsx', join(ROOT, 'watcher/main.ts')];
+  const fromSource = process.env.BENCH_FROM_SOURCE === '1';
+  if (existsSync(bin) && nodeArgs.length === 0 && !fromSource) return { cmd: [bin], shown: bin };
+  const script = !fromSource && existsSync(bundle) ? [bundle] : ['--import', 'tsx', join(ROOT, 'watcher/main.ts')];
+  return { cmd: [process.execPath, ...nodeArgs, ...script], shown: script.join(' ') };
+}
+
+/** tessera-watcher (as watcherCommand says) as a child process, its log in `dir`/`logName`. */
+export async function startWatcherProcess(o: { dir: string; apiUrl: string; nb: string; logName: string; extraArgs?: string[] }): Promise<WatcherProcess> {
+  const { cmd } = watcherCommand();
   const healthPort = await freePort();
   const logFile = join(o.dir, o.logName);
   const fd = openSync(logFile, 'a');
@@ -179,6 +188,6 @@ export async function untilAsync(probe: () => Promise<boolean>, timeoutMs: numbe
 }
 
 /** Lines of the watcher's log at warn or above (a failed sync is retried with backoff, which a latency tail would hide). */
-export function warnings(logFile: string): string[] {
-  return readFileSync(logFile, 'utf8').split('\n').filter((l) => /\b(warn|error)\b/i.test(l));
+export function warnings(logFile: string, pattern = /\b(warn|error)\b/i): string[] {
+  return readFileSync(logFile, 'utf8').split('\n').filter((l) => pattern.test(l));
 }
