@@ -15,6 +15,7 @@ import { hostVethName, type AgentResponse } from '../../lib/cni-protocol.js';
 import { createLogger } from '../../lib/log.js';
 import { addNetns, cnitool, delNetns, requireBuilt, SHIM, spawnCollect, tmpDir, baseEnv, type Run } from '../../test/integration/cni/fixture.js';
 import { agentAddTimings, startAgentNode, type AgentNode } from '../../test/integration/cni/agent-node.js';
+import { pct } from '../lib/harness.js';
 
 const N = Number(process.env.BENCH_CNI_PODS ?? 50);
 const WARMUP = 3;
@@ -28,10 +29,6 @@ const refNet = `tcn-bench-ref-${tag}`;
 const tesNet = `tcn-bench-tes-${tag}`;
 const dir = tmpDir('tcn-bench-');
 
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-}
 const f = (x: number): string => x.toFixed(1).padStart(12);
 
 function ok(r: Run, what: string): number {

@@ -1,12 +1,13 @@
 // Shared pieces of the watcher benches: the API test double as its own process, a raw watch stream,
 // /proc figures (peak RSS, CPU), percentiles, and tessera-watcher as a child process that can be restarted.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, existsSync } from 'node:fs';
 import http from 'node:http';
 import { join, resolve } from 'node:path';
 import { build as esbuild } from 'esbuild';
 import type { KubeObject } from '../../test/apiserver/unix-client.js';
 import { freePort } from '../../test/fixtures/ovsdb-server.js';
+import { writeTokenFile } from '../../test/fixtures/token-file.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const TOKEN = 'bench';
@@ -52,11 +53,18 @@ export interface ApiProcess {
   stop(): Promise<void>;
 }
 
-/** The API test double as its own process (as kube-apiserver is), bundled by esbuild as the daemons are. */
+/**
+ * The API test double as its own process (as kube-apiserver is). It runs bundled by esbuild, as the daemons
+ * do, rather than through tsx's loader, whose per-function helpers cost the double CPU that the watcher
+ * competes for. BENCH_API_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles it;
+ * BENCH_API_LOG=FILE keeps its request log (method, path, status, time in the server).
+ */
 export async function startApiProcess(dir: string, history = 200000): Promise<ApiProcess> {
   const entry = join(dir, 'apiserver.mjs');
   await esbuild({ entryPoints: [join(ROOT, 'test/apiserver/main.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: entry, logLevel: 'warning' });
-  const child = spawn(process.execPath, [entry, '--listen', '127.0.0.1:0', '--token', TOKEN, '--history', String(history)], {
+  const nodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const logArgs = process.env.BENCH_API_LOG ? ['--log-file', process.env.BENCH_API_LOG] : [];
+  const child = spawn(process.execPath, [...nodeArgs, entry, '--listen', '127.0.0.1:0', '--token-file', writeTokenFile(join(dir, 'token'), TOKEN), '--history', String(history), ...logArgs], {
     cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_EXTRA_CA_CERTS: '' },
   });
   const url = await new Promise<string>((res, rej) => {
@@ -125,21 +133,28 @@ export interface WatcherProcess {
 
 /** The API token as a 0600 file: the watcher takes tokens only from files. */
 function tokenArgs(dir: string): string[] {
-  const f = join(dir, 'token');
-  writeFileSync(f, TOKEN, { mode: 0o600 });
-  return ['--kube-token-file', f];
+  return ['--kube-token-file', writeTokenFile(join(dir, 'token'), TOKEN)];
 }
 
 /**
- * tessera-watcher as a child process: the built executable (what `make bench` measures, after `make
- * build`); BENCH_WATCHER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p") runs the built bundle under
- * plain node so a profile shows the code the executable runs; without a build, the source through tsx.
+ * How tessera-watcher runs, and what a bench prints for it: the built executable (what `make bench`
+ * measures, after `make build`); BENCH_WATCHER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p") runs the
+ * built bundle under plain node so a profile shows the code the executable runs; without a build, or with
+ * BENCH_FROM_SOURCE=1, the source through tsx.
  */
-export async function startWatcherProcess(o: { dir: string; apiUrl: string; nb: string; logName: string; extraArgs?: string[] }): Promise<WatcherProcess> {
+export function watcherCommand(): { cmd: string[]; shown: string } {
   const bin = join(ROOT, 'dist/bin/tessera-watcher');
   const bundle = join(ROOT, 'dist/bundle/tessera-watcher.cjs');
   const nodeArgs = (process.env.BENCH_WATCHER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const cmd = existsSync(bin) && nodeArgs.length === 0 ? [bin] : existsSync(bundle) ? [process.execPath, ...nodeArgs, bundle] : [process.execPath, ...nodeArgs, '--import', 'tsx', join(ROOT, 'watcher/main.ts')];
+  const fromSource = process.env.BENCH_FROM_SOURCE === '1';
+  if (existsSync(bin) && nodeArgs.length === 0 && !fromSource) return { cmd: [bin], shown: bin };
+  const script = !fromSource && existsSync(bundle) ? [bundle] : ['--import', 'tsx', join(ROOT, 'watcher/main.ts')];
+  return { cmd: [process.execPath, ...nodeArgs, ...script], shown: script.join(' ') };
+}
+
+/** tessera-watcher (as watcherCommand says) as a child process, its log in `dir`/`logName`. */
+export async function startWatcherProcess(o: { dir: string; apiUrl: string; nb: string; logName: string; extraArgs?: string[] }): Promise<WatcherProcess> {
+  const { cmd } = watcherCommand();
   const healthPort = await freePort();
   const logFile = join(o.dir, o.logName);
   const fd = openSync(logFile, 'a');
@@ -173,6 +188,6 @@ export async function untilAsync(probe: () => Promise<boolean>, timeoutMs: numbe
 }
 
 /** Lines of the watcher's log at warn or above (a failed sync is retried with backoff, which a latency tail would hide). */
-export function warnings(logFile: string): string[] {
-  return readFileSync(logFile, 'utf8').split('\n').filter((l) => /\b(warn|error)\b/i.test(l));
+export function warnings(logFile: string, pattern = /\b(warn|error)\b/i): string[] {
+  return readFileSync(logFile, 'utf8').split('\n').filter((l) => pattern.test(l));
 }

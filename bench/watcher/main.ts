@@ -8,22 +8,19 @@
 //   - watcher RSS (the kernel's high-water mark);
 //   - reference: the same NB work per pod done by one ovn-nbctl process per operation (a sample of
 //     SAMPLE pods, 4 processes each), and the ratio to the watcher's per-pod cost.
-import { spawn, execFile } from 'node:child_process';
-import { openSync, closeSync, mkdtempSync, rmSync, readFileSync, existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { OvsdbClient } from '../../lib/ovsdb/index.js';
 import { NB_MODEL } from '../../lib/ovsdb/models/nb.js';
-import { startOvsdbServer, freePort, ovsEnv } from '../../test/fixtures/ovsdb-server.js';
-import http from 'node:http';
-import { build as esbuild } from 'esbuild';
-import { UnixKubeClient, type KubeObject } from '../../test/apiserver/unix-client.js';
+import { startOvsdbServer, ovsEnv } from '../../test/fixtures/ovsdb-server.js';
+import { UnixKubeClient } from '../../test/apiserver/unix-client.js';
 import { LeanHttpPool } from './lean-http.js';
-import { writeTokenFile } from '../../test/fixtures/token-file.js';
+import { TOKEN, cpuMs, f1, pct, peakRssBytes, sleep, startApiProcess, startWatcherProcess, until, warnings, watcherCommand, watchStream } from '../lib/harness.js';
 
 const execFileP = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '../..');
 const PODS = Number(process.env.BENCH_PODS ?? 1000);
 const NODES = 10;
 const SAMPLE = Number(process.env.BENCH_NBCTL_SAMPLE ?? 50);
@@ -34,103 +31,6 @@ const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 64);
  * them (kube-controller-manager and kube-scheduler default to 20 and 50 API requests/s).
  */
 const RATE = Number(process.env.BENCH_RATE ?? 500);
-const TOKEN = 'bench';
-
-/**
- * The API test double as its own process (as kube-apiserver is): returns its URL and a stop function.
- * It runs bundled by esbuild, as the daemons do, rather than through tsx's loader, whose per-function
- * helpers cost the double CPU that the watcher competes for.
- */
-async function startApiProcess(dir: string): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
-  const entry = join(dir, 'apiserver.mjs');
-  await esbuild({ entryPoints: [join(ROOT, 'test/apiserver/main.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: entry, logLevel: 'warning' });
-  // BENCH_API_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the API server process;
-  // BENCH_API_LOG=FILE keeps its request log (method, path, status, time in the server).
-  const nodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, entry, '--listen', '127.0.0.1:0', '--token-file', writeTokenFile(join(dir, 'token'), TOKEN), '--history', '200000', ...(process.env.BENCH_API_LOG ? ['--log-file', process.env.BENCH_API_LOG] : [])], {
-    cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_EXTRA_CA_CERTS: '' },
-  });
-  const url = await new Promise<string>((res, rej) => {
-    let out = '';
-    const t = setTimeout(() => rej(new Error('API test server did not start within 60 s')), 60000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /^ready (\S+)/m.exec(out);
-      if (m) {
-        clearTimeout(t);
-        res(m[1]);
-      }
-    });
-    child.on('exit', (c) => rej(new Error(`API test server exited (${c})`)));
-  });
-  return {
-    url,
-    pid: child.pid!,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await Promise.race([new Promise((r) => child.once('exit', r)), sleep(3000)]);
-      child.kill('SIGKILL');
-    },
-  };
-}
-
-/** Streams watch events of a collection from `rv` (raw HTTP: one JSON event per line). */
-function watchStream(url: string, path: string, rv: string, onEvent: (type: string, obj: KubeObject) => void, mustContain = ''): () => void {
-  const u = new URL(`${url}${path}?watch=1&resourceVersion=${rv}`);
-  const req = http.get({ host: u.hostname, port: u.port, path: u.pathname + u.search, headers: { Authorization: `Bearer ${TOKEN}` } }, (res) => {
-    let buf = '';
-    res.setEncoding('utf8');
-    res.on('data', (d: string) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (line.trim() && line.includes(mustContain)) {
-          const ev = JSON.parse(line) as { type: string; object: KubeObject };
-          onEvent(ev.type, ev.object);
-        }
-      }
-    });
-    res.on('error', () => {});
-  });
-  req.on('error', () => {});
-  return () => req.destroy();
-}
-
-/** Peak resident set size of a process so far (VmHWM, bytes), from /proc: exact, and costs the watcher nothing. */
-function peakRssBytes(pid: number): number {
-  const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : NaN;
-}
-
-/** CPU time (user + system, ms) a process has used so far, from /proc (Linux); 0 if unreadable. */
-function cpuMs(pid: number): number {
-  try {
-    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // USER_HZ is 100 on Linux
-  } catch {
-    return 0;
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(probe: () => T | undefined | false, timeoutMs: number, what: string): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(5);
-  }
-}
-const pct = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-};
-const f1 = (n: number) => n.toFixed(1);
-
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-watcher-'));
   const nbServer = await startOvsdbServer();
@@ -141,28 +41,11 @@ async function main(): Promise<void> {
   // switches' port sets, would add the bench's own decoding of 1,000 port inserts to the CPU the
   // watcher competes with during the burst.
   await nb.monitor({ Logical_Switch: { columns: ['name'] }, Load_Balancer: {} });
-  const healthPort = await freePort();
-  const logFile = join(dir, 'watcher.log');
-  const fd = openSync(logFile, 'a');
-  // The built executable (what `make bench` measures, after `make build`), else the source through tsx.
-  const bin = join(ROOT, 'dist/bin/tessera-watcher');
-  // BENCH_WATCHER_NODE_ARGS (e.g. "--cpu-prof ...") runs the built bundle under plain node instead, so a
-  // profile shows the same code the executable runs; without a build, the source through tsx.
-  const bundle = join(ROOT, 'dist/bundle/tessera-watcher.cjs');
-  const nodeArgs = (process.env.BENCH_WATCHER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const fromSource = process.env.BENCH_FROM_SOURCE === '1';
-  const useBin = existsSync(bin) && nodeArgs.length === 0 && !fromSource;
-  const cmd = useBin ? [bin] : !fromSource && existsSync(bundle) ? [process.execPath, ...nodeArgs, bundle] : [process.execPath, ...nodeArgs, '--import', 'tsx', join(ROOT, 'watcher/main.ts')];
   // The machine is shared: the load average says how comparable two runs are.
-  process.stdout.write(`watcher: ${useBin ? bin : cmd.slice(1 + nodeArgs.length).join(' ')}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
-  const child = spawn(cmd[0], [...cmd.slice(1), '--kube-api', api.url, '--kube-token-file', join(dir, 'token'), '--nb', nbServer.unix, '--no-leader-election', '--health-listen', `127.0.0.1:${healthPort}`, ...(process.env.BENCH_WORKERS ? ['--workers', process.env.BENCH_WORKERS] : []), ...(process.env.BENCH_API_CONNECTIONS ? ['--api-connections', process.env.BENCH_API_CONNECTIONS] : [])], {
-    cwd: ROOT, stdio: ['ignore', fd, fd], env: { ...process.env, NODE_EXTRA_CA_CERTS: '', TESSERA_LOG_LEVEL: 'warn' },
-  });
-  closeSync(fd);
-  const stats = async (): Promise<{ transactions: number; operations: number; rssBytes: number; podLatencyMs: Record<'nbCommitted' | 'annotated', { count: number; p50: number; p99: number }> }> => {
-    const r = await fetch(`http://127.0.0.1:${healthPort}/stats`);
-    return (await r.json()) as never;
-  };
+  process.stdout.write(`watcher: ${watcherCommand().shown}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+  const extraArgs = [...(process.env.BENCH_WORKERS ? ['--workers', process.env.BENCH_WORKERS] : []), ...(process.env.BENCH_API_CONNECTIONS ? ['--api-connections', process.env.BENCH_API_CONNECTIONS] : [])];
+  const watcher = await startWatcherProcess({ dir, apiUrl: api.url, nb: nbServer.unix, logName: 'watcher.log', extraArgs });
+  const { logFile, stats } = watcher;
   interface BurstResult {
     label: string;
     createMs: number;
@@ -192,7 +75,7 @@ async function main(): Promise<void> {
       if (!annotated.has(k) && o.metadata.annotations?.['tessera.io/pod-networks']) annotated.set(k, performance.now());
     }, 'tessera.io/pod-networks');
     // CPU used during the burst by each process: a figure the machine's other load disturbs far less than latency.
-    const cpu0 = { api: cpuMs(api.pid), watcher: cpuMs(child.pid!), nb: cpuMs(nbServer.pid), bench: process.cpuUsage() };
+    const cpu0 = { api: cpuMs(api.pid), watcher: cpuMs(watcher.pid), nb: cpuMs(nbServer.pid), bench: process.cpuUsage() };
     const t0 = performance.now();
     // For profiles: the burst's window on the monotonic clock that V8 profiles also use (microseconds).
     const mono = () => process.hrtime.bigint() / 1000n;
@@ -223,7 +106,7 @@ async function main(): Promise<void> {
     const burstMs = performance.now() - t0;
     if (process.env.BENCH_MARK) process.stderr.write(`burst ${plan.prefix} window (monotonic us): ${burstStart} ${mono()}\n`);
     const benchCpu = process.cpuUsage(cpu0.bench);
-    const cpu = { api: cpuMs(api.pid) - cpu0.api, watcher: cpuMs(child.pid!) - cpu0.watcher, nb: cpuMs(nbServer.pid) - cpu0.nb, bench: (benchCpu.user + benchCpu.system) / 1000 };
+    const cpu = { api: cpuMs(api.pid) - cpu0.api, watcher: cpuMs(watcher.pid) - cpu0.watcher, nb: cpuMs(nbServer.pid) - cpu0.nb, bench: (benchCpu.user + benchCpu.system) / 1000 };
     unwatch();
     // BENCH_TIMELINE=1: pods created and annotated per 100 ms, to see whether a backlog builds during the burst.
     if (process.env.BENCH_TIMELINE) {
@@ -270,7 +153,7 @@ async function main(): Promise<void> {
     const paced = await burst({ prefix: 'a', ratePerSec: RATE });
     const flood = await burst({ prefix: 'b', inFlight: IN_FLIGHT });
     const s1 = await stats();
-    const peakRss = peakRssBytes(child.pid!);
+    const peakRss = peakRssBytes(watcher.pid);
     const txPerPod = (s1.transactions - s0.transactions) / (2 * PODS);
     const opsPerPod = (s1.operations - s0.operations) / (2 * PODS);
 
@@ -327,17 +210,17 @@ async function main(): Promise<void> {
       `ratio: ovn-nbctl per pod / watcher per pod (closed-loop burst wall time / pods) = ${f1(refPerPodMs)} / ${f1(watcherPerPodMs)} = ${f1(refPerPodMs / watcherPerPodMs)}x`,
     ];
     // A failed sync is retried with backoff, which a latency tail would hide: say how many there were.
-    const warnings = readFileSync(logFile, 'utf8').split('\n').filter((l) => /warn/i.test(l));
-    out.push(`watcher warnings: ${warnings.length}${warnings.length ? ` (first: ${warnings[0].slice(0, 200)})` : ''}`);
+    // Any line that mentions "warn" (Node's own "Warning:" lines too, which the harness's default misses),
+    // as this bench's README figure counts them; the harness's default also counts error-level lines.
+    const warned = warnings(logFile, /warn/i);
+    out.push(`watcher warnings: ${warned.length}${warned.length ? ` (first: ${warned[0].slice(0, 200)})` : ''}`);
     process.stdout.write(out.join('\n') + '\n');
   } catch (err) {
     process.stderr.write(`bench failed: ${(err as Error).message}\nwatcher log tail:\n${readFileSync(logFile, 'utf8').split('\n').slice(-30).join('\n')}\n`);
     process.exitCode = 1;
   } finally {
-    // SIGTERM first so a --cpu-prof run (BENCH_WATCHER_NODE_ARGS) can write its profile.
-    child.kill('SIGTERM');
-    await Promise.race([new Promise((r) => child.once('exit', r)), sleep(3000)]);
-    child.kill('SIGKILL');
+    // stop() sends SIGTERM first, so a --cpu-prof run (BENCH_WATCHER_NODE_ARGS) can write its profile.
+    await watcher.stop();
     nb.close();
     await api.stop();
     await nbServer.cleanup();
