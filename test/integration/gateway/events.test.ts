@@ -31,7 +31,9 @@ describe('gateway: Events on its Node (API test double)', function () {
     await ev.failed('gateway reconcile failed: eth1 has no OpenFlow port on breth0 yet');
     await ev.ok();
     await ev.ok();
-    const list = api.store.list(findResource('', 'v1', 'events')!, { namespace: 'default', labels: [], fields: [] }).items;
+    // In the order they were written: the store lists by name, and Event names end in a random suffix.
+    const list = api.store.list(findResource('', 'v1', 'events')!, { namespace: 'default', labels: [], fields: [] }).items
+      .sort((a, b) => Number(a.metadata?.resourceVersion) - Number(b.metadata?.resourceVersion));
     assert.deepEqual(list.map((e) => [e.type, e.reason, e.message, (e.involvedObject as { kind: string; name: string }).kind, (e.involvedObject as { name: string }).name]), [
       ['Warning', 'GatewayFailed', 'gateway reconcile failed: bridge breth0 has no physical port', 'Node', 'gw1'],
       ['Warning', 'GatewayFailed', 'gateway reconcile failed: eth1 has no OpenFlow port on breth0 yet', 'Node', 'gw1'],
