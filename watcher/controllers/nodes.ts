@@ -33,11 +33,12 @@ export class NodeController {
   /** The SubnetExhausted message last reported per node: one Event per distinct problem, not one per retry. */
   private readonly exhausted = new Map<string, string>();
 
-  private readonly protectedAcls: AclSpec[];
+  constructor(private readonly ctx: WatcherContext) {}
 
-  constructor(private readonly ctx: WatcherContext) {
-    const acl = protectedEndpointsAcl(ctx.config.protectedEndpoints, ctx.config.protectedNodePorts, ctx.config.clusterCidr.family);
-    this.protectedAcls = acl ? [acl] : [];
+  private protectedAcls(routerMac: string): AclSpec[] {
+    const c = this.ctx.config;
+    const acl = protectedEndpointsAcl(c.protectedEndpoints, c.protectedNodePorts, c.clusterCidr.family, routerMac);
+    return acl ? [acl] : [];
   }
 
   /** Rebuilds the subnet allocator: annotations first (what nodes were told), then our NB switches. */
@@ -126,9 +127,10 @@ export class NodeController {
       external_ids: ids,
     });
     const gw = sipam.gateway;
+    const routerMac = macFromIPv4(formatIP(gw));
     ensureRouterPort(txn, CLUSTER_ROUTER, {
       name: nodeRouterPort(name),
-      mac: macFromIPv4(formatIP(gw)),
+      mac: routerMac,
       networks: [withPrefix(gw, subnet.prefix)],
       external_ids: ownerIds('node', name),
     });
@@ -140,7 +142,7 @@ export class NodeController {
       external_ids: ownerIds('node', name),
     });
     attachGroup(txn, 'Logical_Switch', ls, CLUSTER_LB_GROUP);
-    ensureSwitchAcls(txn, nodeSwitch(name), ls, this.protectedAcls, (ids) => ownedBy(ids, 'cluster') !== undefined && ids[OBJECT_KEY] === PROTECTED_OBJECT);
+    ensureSwitchAcls(txn, nodeSwitch(name), ls, this.protectedAcls(routerMac), (ids) => ownedBy(ids, 'cluster') !== undefined && ids[OBJECT_KEY] === PROTECTED_OBJECT);
     addressSetAdd(txn, MGMT_ADDRESS_SET, [formatIP(sipam.managementIP)]);
     this.nodeIpOps(txn, name);
     return txn;

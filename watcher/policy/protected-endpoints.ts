@@ -9,7 +9,11 @@
 //
 // Node ports (--protected-node-port: the agents' and gateways' health/metrics listeners on 0.0.0.0) are protected on
 // every node IP and every management IP through two address sets the node controller keeps, so the match stays the
-// same while nodes come and go.
+// same while nodes come and go. The ACL leaves out packets the cluster router sends into the switch (eth.src is its
+// port's MAC; a pod's port_security pins the pod's own): a pod's packet to its own node's IP is rerouted to the
+// management port (gateway/topology.ts) and so crosses its node switch twice, the second time from the router port,
+// where a NetworkPolicy allow (which matches the pod's inport) cannot reach it. Every packet from a pod was judged on
+// its first pass, from its own port. (OVN refuses `inport != "..."`: string fields compare only in a positive sense.)
 import { ConfigError } from '../../lib/cli.js';
 import { formatIP, parseIP, type Family } from '../../lib/ipnet/index.js';
 import type { AclSpec } from '../nbops/acl.js';
@@ -73,10 +77,11 @@ export function parseProtectedNodePorts(flagged: string[]): number[] {
 const portTerm = (ports: number[]): string => (ports.length === 1 ? `tcp.dst == ${ports[0]}` : `tcp.dst == {${ports.join(', ')}}`);
 
 /**
- * The drop ACL every node switch carries, or undefined when nothing is protected. `family` is the cluster's: the
- * node-IP and management address sets hold addresses of that family only.
+ * The drop ACL a node switch carries, or undefined when nothing is protected. `family` is the cluster's: the node-IP
+ * and management address sets hold addresses of that family only. `routerMac`: the MAC of the cluster router's port
+ * into the switch: packets with its MAC as source are left alone.
  */
-export function protectedEndpointsAcl(endpoints: ProtectedEndpoint[], nodePorts: number[] = [], family: Family = 4): AclSpec | undefined {
+export function protectedEndpointsAcl(endpoints: ProtectedEndpoint[], nodePorts: number[] = [], family: Family = 4, routerMac?: string): AclSpec | undefined {
   if (endpoints.length === 0 && nodePorts.length === 0) return undefined;
   const portsByHost = new Map<string, { family: Family; ports: Set<number> }>();
   for (const e of endpoints) {
@@ -94,7 +99,7 @@ export function protectedEndpointsAcl(endpoints: ProtectedEndpoint[], nodePorts:
   return {
     direction: 'from-lport',
     priority: PROTECTED_PRIORITY,
-    match: `tcp && ${terms.length === 1 ? terms[0] : `(${terms.join(' || ')})`}`,
+    match: `${routerMac ? `eth.src != ${routerMac} && ` : ''}tcp && ${terms.length === 1 ? terms[0] : `(${terms.join(' || ')})`}`,
     action: 'drop',
     options: { 'apply-after-lb': 'true' },
     external_ids: ownerIds('cluster', PROTECTED_OBJECT, { 'tessera.io/rule': 'protected-endpoint' }),

@@ -3,6 +3,7 @@
 // carries the --protected-node-port term over it and the management-IP set.
 import assert from 'node:assert/strict';
 import { WatcherFixture, until, rt } from './fixture.js';
+import { macFromIPv4 } from '../../../lib/names.js';
 
 const NODE_IPS = 'tessera_node_ips';
 const PORT_TERM = '(ip4.dst == {$tessera_node_ips, $tessera_node_mgmt} && tcp.dst == {9476, 9478})';
@@ -45,7 +46,8 @@ describe('watcher: node-IP address set and protected node ports (real NB)', func
       const acls = ls.acls.map((u) => f.nb.cache.get('ACL', u)).filter((a) => a?.external_ids['tessera.io/object'] === 'protected-endpoints');
       assert.equal(acls.length, 1, `${n}: one protected-endpoints ACL`);
       assert.deepEqual([acls[0]!.priority, acls[0]!.direction, acls[0]!.action], [990, 'from-lport', 'drop']);
-      assert.equal(acls[0]!.match, `tcp && ${PORT_TERM}`);
+      const routerMac = macFromIPv4(ls.other_config.subnet!.replace(/0\/24$/, '1'));
+      assert.equal(acls[0]!.match, `eth.src != ${routerMac} && tcp && ${PORT_TERM}`);
     }
   });
 

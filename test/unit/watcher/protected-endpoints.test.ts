@@ -53,4 +53,8 @@ describe('watcher protected node ports', () => {
     assert.equal(only?.priority, PROTECTED_PRIORITY);
     assert.equal(protectedEndpointsAcl([], [9476], 6)?.match, 'tcp && (ip6.dst == {$tessera_node_ips, $tessera_node_mgmt} && tcp.dst == 9476)');
   });
+  it('leaves out packets from the cluster router\'s port (its MAC) when named', () => {
+    assert.equal(protectedEndpointsAcl([], [9476, 9478], 4, '0a:58:0a:f4:01:01')?.match,
+      'eth.src != 0a:58:0a:f4:01:01 && tcp && (ip4.dst == {$tessera_node_ips, $tessera_node_mgmt} && tcp.dst == {9476, 9478})');
+  });
 });
