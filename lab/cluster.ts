@@ -21,7 +21,7 @@ import { POD_SERVER_PORT, formatReport, runChecks, tcpExchange, type CheckResult
 import { addEgressMatrix, egressChecks } from './egress-matrix.js';
 import { addLabGateway, gatewayChecks, type GatewayOptions } from './gateway.js';
 import { networkPoliciesPath, networkPolicyObject, verdict, type LabPolicySpec } from './policy.js';
-import { WATCHER_HEALTH_PORT, httpOk, startAgent, startWatcher, type ClusterCidrs } from './tessera.js';
+import { AGENT_HEALTH_PORT, WATCHER_HEALTH_PORT, httpOk, startAgent, startWatcher, type ClusterCidrs } from './tessera.js';
 import { UNDERLAY_NIC, createUnderlay, plugUnderlay } from './underlay.js';
 import { GiveUp, waitFor } from './wait.js';
 
@@ -329,7 +329,8 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       const a = api;
       // The SB port is a control endpoint too, though this watcher only talks to NB.
       launchWatcher = () => startWatcher({ binDir, dir: central.dir, netns: names.central, apiserverUrl: a.url, tokenFile: a.tokenFile, nbRemotes: [central.nbRemote], cidrs,
-        tls: pki?.roles.watcher, extraArgs: ['--protected-endpoint', `${net.centralIp}:${SB_PORT}`, ...(opts.watcherArgs ?? [])] });
+        tls: pki?.roles.watcher, extraArgs: ['--protected-endpoint', `${net.centralIp}:${SB_PORT}`,
+          '--protected-node-port', String(AGENT_HEALTH_PORT), ...(opts.watcherArgs ?? [])] });
       const watcherPid = launchWatcher();
       const k = kube as UnixKubeClient;
       for (const n of nodeNames) {

@@ -25,14 +25,17 @@ export function startWatcher(o: { binDir: string; dir: string; netns: string; ap
   });
 }
 
-/** Port of the agent's /healthz and /readyz, on loopback inside its node netns (each netns has its own). */
+/**
+ * Port of the agent's /healthz, /readyz and /metrics, on 0.0.0.0 inside its node netns as in deploy/ (each netns has its
+ * own); the lab's watcher protects it from pods with --protected-node-port.
+ */
 export const AGENT_HEALTH_PORT = 9476;
 
-/** True once GET http://127.0.0.1:port/path inside `netns` answers 2xx. */
-export function httpOk(netns: string, port: number, path: string): Promise<boolean> {
+/** True once GET http://host:port/path inside `netns` answers 2xx. */
+export function httpOk(netns: string, port: number, path: string, host = '127.0.0.1'): Promise<boolean> {
   return succeeds(process.execPath, ['-e',
     'fetch(process.argv[1], { signal: AbortSignal.timeout(2000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))',
-    `http://127.0.0.1:${port}${path}`], { netns, timeoutMs: 5_000 });
+    `http://${host}:${port}${path}`], { netns, timeoutMs: 5_000 });
 }
 
 /** Starts the node's agent and waits until it reports ready (informers synced, OVSDB connected, node init done). */
@@ -41,7 +44,7 @@ export async function startAgent(o: { binDir: string; node: string; dir: string;
     dir: o.dir, name: 'tessera-agent', netns: o.netns, cmd: join(o.binDir, 'tessera-agent'),
     args: ['--node-name', o.node, '--kube-api', o.apiserverUrl, '--kube-token-file', o.tokenFile, '--nb', o.nbRemotes.join(','),
       '--ovs-db', `unix:${o.ovsDbSocket}`, '--cni-socket', o.cniSocket, '--mtu', String(o.mtu),
-      '--cluster-cidr', o.cidrs.cluster, '--service-cidr', o.cidrs.service, '--health-listen', `127.0.0.1:${AGENT_HEALTH_PORT}`,
+      '--cluster-cidr', o.cidrs.cluster, '--service-cidr', o.cidrs.service, '--health-listen', `0.0.0.0:${AGENT_HEALTH_PORT}`,
       '--ovn-rundir', dirname(o.ovsDbSocket), '--log-file', join(o.dir, 'tessera-agent.file.log'), ...tesseraTlsArgs(o.tls)],
   });
   await waitFor(`tessera-agent on ${o.node} to be ready (log: ${join(o.dir, 'tessera-agent.log')})`, async () => {

@@ -6,7 +6,7 @@ import { ConfigError, type CommandSpec, type ParsedCommand } from '../lib/cli.js
 import { parseCIDR, overlaps, formatCIDR, subnetCount, bitsOf, IPNetError, type IPNet } from '../lib/ipnet/index.js';
 import { OVSDB_TLS_FLAGS, parseOvsdbTls } from '../lib/ovsdb-tls-flags.js';
 import type { TlsOptions } from '../lib/ovsdb/remote.js';
-import { parseProtectedEndpoints, type ProtectedEndpoint } from './policy/protected-endpoints.js';
+import { parseProtectedEndpoints, parseProtectedNodePorts, type ProtectedEndpoint } from './policy/protected-endpoints.js';
 
 export const WATCHER_SPEC: CommandSpec = {
   name: 'tessera-watcher',
@@ -35,6 +35,7 @@ export const WATCHER_SPEC: CommandSpec = {
     'api-connections': { type: 'string', help: 'keep-alive connections for annotation writes, opened at start (HTTP/1.1: one request in flight each)', default: '128' },
     'no-leader-election': { type: 'boolean', help: 'write without holding the Lease (single replica, tests)', default: false },
     'protected-endpoint': { type: 'string', multiple: true, help: 'IP:PORT pods may reach only when a NetworkPolicy allows it (repeatable; the --nb/--sb remotes are added)' },
+    'protected-node-port': { type: 'string', multiple: true, help: 'TCP PORT pods may reach on node IPs and management IPs only when a NetworkPolicy allows it (repeatable)' },
     ...OVSDB_TLS_FLAGS,
   },
 };
@@ -66,6 +67,8 @@ export interface WatcherConfig {
   tls?: TlsOptions;
   /** Control endpoints pod traffic to which is dropped unless a NetworkPolicy allows it. */
   protectedEndpoints: ProtectedEndpoint[];
+  /** TCP ports pod traffic to which, on any node IP or management IP, is dropped unless a NetworkPolicy allows it. */
+  protectedNodePorts: number[];
 }
 
 /** The flag values as strings, the shape ajv checks before any semantic check. */
@@ -219,6 +222,8 @@ export function loadConfig(parsed: ParsedCommand): WatcherConfig {
   const tls = parseOvsdbTls(v, [['nb', nbRemotes], ['sb', sbRemotes]]);
   const flagged = v['protected-endpoint'];
   const protectedEndpoints = parseProtectedEndpoints(Array.isArray(flagged) ? flagged : [], [...nbRemotes, ...(sbRemotes ?? [])]);
+  const nodePorts = v['protected-node-port'];
+  const protectedNodePorts = parseProtectedNodePorts(Array.isArray(nodePorts) ? nodePorts : []);
 
   let healthListen: WatcherConfig['healthListen'];
   if (r['health-listen']) {
@@ -252,5 +257,6 @@ export function loadConfig(parsed: ParsedCommand): WatcherConfig {
     leaderElection: v['no-leader-election'] !== true,
     tls,
     protectedEndpoints,
+    protectedNodePorts,
   };
 }

@@ -22,7 +22,8 @@ runMain(WATCHER_SPEC.name, async () => {
   const log = createLogger('watcher', { file: config.logFile });
   const nb = await OvsdbClient.connect(NB_MODEL, { remotes: config.nbRemotes, tls: config.tls, logger: log });
   await nb.monitor([...WATCHED_TABLES]);
-  log.info(`pods reach these only where a NetworkPolicy allows it: ${config.protectedEndpoints.map((e) => (e.family === 6 ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`)).join(' ') || 'none'}`);
+  log.info(`pods reach these only where a NetworkPolicy allows it: ${config.protectedEndpoints.map((e) => (e.family === 6 ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`)).join(' ') || 'none'}`
+    + `; on every node IP and management IP: ${config.protectedNodePorts.join(' ') || 'none'}`);
 
   if (config.subcommand === 'master-init') {
     const n = await masterInit(nb, config);

@@ -1,5 +1,5 @@
 // master-init (the seed's ovn-k8s-overlay master-init): the cluster router, the join switch linked to
-// it, the cluster load balancer group and the management-IP address set. Idempotent: run on every start.
+// it, the cluster load balancer group and the management-IP and node-IP address sets. Idempotent: run on every start.
 import { CLUSTER_ROUTER, JOIN_SWITCH, macFromIPv4 } from '../lib/names.js';
 import { addressAt, formatCIDR, formatIP, withPrefix } from '../lib/ipnet/index.js';
 import type { WatcherConfig } from './config.js';
@@ -11,7 +11,7 @@ import { createOrUpdatePort } from './nbops/lsp.js';
 import { ensureLoadBalancerGroup } from './nbops/load-balancer.js';
 import { ensureAddressSet } from './nbops/address-set.js';
 import { ownerIds } from './nbops/owner.js';
-import { CLUSTER_LB_GROUP, clusterJoinPort, joinClusterPort } from './names.js';
+import { CLUSTER_LB_GROUP, NODE_IPS_ADDRESS_SET, clusterJoinPort, joinClusterPort } from './names.js';
 import { MGMT_ADDRESS_SET } from './policy/translate.js';
 
 export function masterInitOps(txn: Txn, config: WatcherConfig): void {
@@ -37,8 +37,11 @@ export function masterInitOps(txn: Txn, config: WatcherConfig): void {
     external_ids: ownerIds('cluster', JOIN_SWITCH),
   });
   ensureLoadBalancerGroup(txn, CLUSTER_LB_GROUP);
-  const mgmt = txn.cache.lookupAll('Address_Set', 'name', MGMT_ADDRESS_SET)[0];
-  ensureAddressSet(txn, MGMT_ADDRESS_SET, mgmt?.addresses ?? [], ownerIds('cluster', MGMT_ADDRESS_SET));
+  // The node controller fills these (per-address mutations); here they only come to exist, contents kept.
+  for (const set of [MGMT_ADDRESS_SET, NODE_IPS_ADDRESS_SET]) {
+    const have = txn.cache.lookupAll('Address_Set', 'name', set)[0];
+    ensureAddressSet(txn, set, have?.addresses ?? [], ownerIds('cluster', set));
+  }
 }
 
 /** Runs master-init as one transaction; a second run writes nothing. */

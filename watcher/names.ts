@@ -7,3 +7,5 @@ export const joinClusterPort = `jtor-${CLUSTER_ROUTER}`;
 /** Load balancer group holding every service LB; attached to every node switch. */
 export const CLUSTER_LB_GROUP = 'tessera_cluster_lbs';
 export const serviceLoadBalancer = (namespace: string, name: string, proto: string): string => `tessera_svc_${namespace}/${name}_${proto}`;
+/** Address set holding every node's InternalIPs of the cluster's family (kept by the node controller). */
+export const NODE_IPS_ADDRESS_SET = 'tessera_node_ips';

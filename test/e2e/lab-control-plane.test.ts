@@ -1,12 +1,17 @@
 // The control plane's exposure in a lab with a gateway (pods have a path to the central host through GR SNAT):
 // NB and SB serve only ssl: with client certificates, the daemons work over it, and the watcher's protected-endpoint
-// ACL keeps pods off the NB/SB ports (but not off the API server on the same host) unless a NetworkPolicy allows it.
+// ACL keeps pods off the NB/SB ports (but not off the API server on the same host) unless a NetworkPolicy allows it;
+// its --protected-node-port term keeps them off the agents' health port (bound on 0.0.0.0) on every node IP and
+// management IP, while the nodes themselves still reach it.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startLab, teardownLab, type Lab } from '../../lab/cluster.js';
 import type { LabFile } from '../../lab/lab-file.js';
 import { ovsTlsArgs } from '../../lab/pki.js';
+import { AGENT_HEALTH_PORT, httpOk } from '../../lab/tessera.js';
+import { addressAt, formatIP, parseCIDR } from '../../lib/ipnet/index.js';
+import { macFromIPv4 } from '../../lib/names.js';
 
 const exec = promisify(execFile);
 const PREFIX = 'tcpl-';
@@ -66,17 +71,20 @@ describe('lab control plane: ssl and protected endpoints (e2e, prefix tcpl-)', f
     }
   });
 
+  /** The MAC of the cluster router's port into a node switch (.1 of the node subnet), left out of the drop. */
+  const routerMac = (node: string): string => macFromIPv4(formatIP(addressAt(parseCIDR(f.nodes.find((n) => n.name === node)!.subnet), 1)));
+
   it('puts the protected-endpoints drop on every node switch', async () => {
     const out = await lab.nbctl(['--format=json', '--columns=_uuid,priority,direction,action,match,options', 'find', 'ACL', 'external_ids:tessera.io/object=protected-endpoints']);
     const rows = (JSON.parse(out) as { data: unknown[][] }).data;
     assert.equal(rows.length, 2, 'one ACL per node switch');
-    for (const r of rows) {
-      assert.deepEqual(r.slice(1, 5), [990, 'from-lport', 'drop', `tcp && (ip4.dst == ${CENTRAL} && tcp.dst == {6641, 6642})`]);
-      assert.deepEqual(r[5], ['map', [['apply-after-lb', 'true']]]);
-    }
     for (const sw of ['node1', 'node2']) {
       const acls = await lab.nbctl(['--bare', 'get', 'Logical_Switch', sw, 'acls']);
-      assert.ok(rows.some((r) => acls.includes((r[0] as [string, string])[1])), `${sw} carries one of them`);
+      const r = rows.find((row) => acls.includes((row[0] as [string, string])[1]));
+      assert.ok(r, `${sw} carries one of them`);
+      assert.deepEqual(r.slice(1, 5), [990, 'from-lport', 'drop', `eth.src != ${routerMac(sw)} && tcp && ((ip4.dst == ${CENTRAL} && tcp.dst == {6641, 6642})`
+        + ` || (ip4.dst == {$tessera_node_ips, $tessera_node_mgmt} && tcp.dst == ${AGENT_HEALTH_PORT}))`]);
+      assert.deepEqual(r[5], ['map', [['apply-after-lb', 'true']]]);
     }
   });
 
@@ -106,5 +114,49 @@ describe('lab control plane: ssl and protected endpoints (e2e, prefix tcpl-)', f
     assert.equal(await connects(other.netns, CENTRAL, 6641), false, `${other.name} is not selected by the policy`);
     await lab.kube!.delete(`${POLICIES}/client-to-nb`);
     await eventually(async () => !(await connects(client.netns, CENTRAL, 6641)), 'NB closed again once the policy is gone');
+  });
+
+  const mgmtIp = (subnet: string): string => formatIP(addressAt(parseCIDR(subnet), 2));
+
+  it('keeps pods off the agents\' health port on every node IP and management IP, while the nodes reach it', async () => {
+    const nodeIps = (await lab.nbctl(['--bare', '--columns=addresses', 'find', 'Address_Set', 'name=tessera_node_ips'])).trim().split(/\s+/).sort();
+    assert.deepEqual(nodeIps, f.nodes.map((n) => n.ip).sort(), 'the node-IP address set holds the nodes\' InternalIPs');
+    for (const n of f.nodes) {
+      // The listener is up on both addresses (the node's own netns, which does not cross OVN).
+      assert.ok(await httpOk(n.netns, AGENT_HEALTH_PORT, '/healthz', n.ip), `${n.name} GETs /healthz on ${n.ip}`);
+      assert.ok(await httpOk(n.netns, AGENT_HEALTH_PORT, '/healthz', mgmtIp(n.subnet)), `${n.name} GETs /healthz on its management IP`);
+    }
+    for (const p of f.pods) {
+      const own = f.nodes.find((n) => n.name === p.node)!;
+      // A path exists (the egress matrix's host listener on the node answers) ...
+      await eventually(() => connects(p.netns, own.ip, f.egress!.hostPort), `${p.name} reaches ${own.ip}:${f.egress!.hostPort}`);
+      // ... but not to the agents' health port, on any node or management IP.
+      for (const n of f.nodes) {
+        for (const ip of [n.ip, mgmtIp(n.subnet)]) {
+          assert.equal(await connects(p.netns, ip, AGENT_HEALTH_PORT), false, `${p.name} (on ${p.node}) must not reach ${n.name}'s ${ip}:${AGENT_HEALTH_PORT}`);
+        }
+      }
+    }
+  });
+
+  it('lets a pod reach a node\'s health port where a NetworkPolicy egress rule allows it, and only that pod', async () => {
+    const node1 = f.nodes[0]!;
+    const client = f.pods.find((p) => p.name === 'client')!;
+    const selected = f.pods.filter((p) => p.labels?.role === 'client');
+    await lab.kube!.create(POLICIES, {
+      apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'client-to-agent', namespace: 'default' },
+      spec: { podSelector: { matchLabels: { role: 'client' } }, policyTypes: ['Egress'],
+        egress: [{ to: [{ ipBlock: { cidr: `${node1.ip}/32` } }], ports: [{ protocol: 'TCP', port: AGENT_HEALTH_PORT }] }] },
+    });
+    try {
+      for (const p of selected) await eventually(() => connects(p.netns, node1.ip, AGENT_HEALTH_PORT), `${p.name} (selected) reaches ${node1.ip}:${AGENT_HEALTH_PORT}`);
+      assert.equal(await connects(client.netns, mgmtIp(node1.subnet), AGENT_HEALTH_PORT), false, 'the management IP is not in the policy');
+      for (const p of f.pods.filter((q) => !selected.includes(q))) {
+        assert.equal(await connects(p.netns, node1.ip, AGENT_HEALTH_PORT), false, `${p.name} is not selected by the policy`);
+      }
+    } finally {
+      await lab.kube!.delete(`${POLICIES}/client-to-agent`);
+    }
+    await eventually(async () => !(await connects(client.netns, node1.ip, AGENT_HEALTH_PORT)), 'closed again once the policy is gone');
   });
 });

@@ -1,11 +1,12 @@
 // Node controller: a subnet per node (annotation tessera.io/node-subnet), the node's logical switch
 // linked to ovn_cluster_router (rtos-<node>/stor-<node>), attached to the cluster LB group; the
-// management IP (.2) joins the management address set. Node deleted → switch, router port and
-// address go, and the subnet is freed. Every node switch carries the protected-endpoints drop ACL.
+// management IP (.2) joins the management address set and the Node's InternalIPs the node-IP address set.
+// Node deleted → switch, router port and addresses go, and the subnet is freed. Every node switch carries
+// the protected-endpoints drop ACL.
 import type { V1Node } from '@kubernetes/client-node';
 import { CLUSTER_ROUTER, macFromIPv4, nodeRouterPort, nodeSwitch, nodeSwitchRouterPort } from '../../lib/names.js';
 import { NODE_SUBNET_ANNOTATION } from '../../lib/kube/annotations.js';
-import { formatCIDR, formatIP, withPrefix, type IPNet, parseCIDR } from '../../lib/ipnet/index.js';
+import { formatCIDR, formatIP, withPrefix, type IPNet, parseCIDR, parseIP } from '../../lib/ipnet/index.js';
 import type { WatcherContext } from '../context.js';
 import { Txn } from '../nbops/txn.js';
 import { commit } from '../nbops/commit.js';
@@ -16,7 +17,7 @@ import { attachGroup } from '../nbops/load-balancer.js';
 import { addressSetAdd, addressSetRemove } from '../nbops/address-set.js';
 import type { AclSpec } from '../nbops/acl.js';
 import { OBJECT_KEY, ownerIds, ownedBy } from '../nbops/owner.js';
-import { CLUSTER_LB_GROUP } from '../names.js';
+import { CLUSTER_LB_GROUP, NODE_IPS_ADDRESS_SET } from '../names.js';
 import { MGMT_ADDRESS_SET } from '../policy/translate.js';
 import { PROTECTED_OBJECT, protectedEndpointsAcl } from '../policy/protected-endpoints.js';
 import { SubnetIPAM } from '../ipam/pod-ipam.js';
@@ -32,11 +33,12 @@ export class NodeController {
   /** The SubnetExhausted message last reported per node: one Event per distinct problem, not one per retry. */
   private readonly exhausted = new Map<string, string>();
 
-  private readonly protectedAcls: AclSpec[];
+  constructor(private readonly ctx: WatcherContext) {}
 
-  constructor(private readonly ctx: WatcherContext) {
-    const acl = protectedEndpointsAcl(ctx.config.protectedEndpoints);
-    this.protectedAcls = acl ? [acl] : [];
+  private protectedAcls(routerMac: string): AclSpec[] {
+    const c = this.ctx.config;
+    const acl = protectedEndpointsAcl(c.protectedEndpoints, c.protectedNodePorts, c.clusterCidr.family, routerMac);
+    return acl ? [acl] : [];
   }
 
   /** Rebuilds the subnet allocator: annotations first (what nodes were told), then our NB switches. */
@@ -125,9 +127,10 @@ export class NodeController {
       external_ids: ids,
     });
     const gw = sipam.gateway;
+    const routerMac = macFromIPv4(formatIP(gw));
     ensureRouterPort(txn, CLUSTER_ROUTER, {
       name: nodeRouterPort(name),
-      mac: macFromIPv4(formatIP(gw)),
+      mac: routerMac,
       networks: [withPrefix(gw, subnet.prefix)],
       external_ids: ownerIds('node', name),
     });
@@ -139,9 +142,40 @@ export class NodeController {
       external_ids: ownerIds('node', name),
     });
     attachGroup(txn, 'Logical_Switch', ls, CLUSTER_LB_GROUP);
-    ensureSwitchAcls(txn, nodeSwitch(name), ls, this.protectedAcls, (ids) => ownedBy(ids, 'cluster') !== undefined && ids[OBJECT_KEY] === PROTECTED_OBJECT);
+    ensureSwitchAcls(txn, nodeSwitch(name), ls, this.protectedAcls(routerMac), (ids) => ownedBy(ids, 'cluster') !== undefined && ids[OBJECT_KEY] === PROTECTED_OBJECT);
     addressSetAdd(txn, MGMT_ADDRESS_SET, [formatIP(sipam.managementIP)]);
+    this.nodeIpOps(txn, name);
     return txn;
+  }
+
+  /** A Node's InternalIPs of the cluster's family, canonical; malformed entries are skipped (logged when `warn`). */
+  private internalIPs(node: V1Node, warn = false): string[] {
+    const out: string[] = [];
+    for (const a of node.status?.addresses ?? []) {
+      if (a.type !== 'InternalIP') continue;
+      try {
+        const ip = parseIP(a.address);
+        if (ip.family === this.ctx.config.clusterCidr.family) out.push(formatIP(ip));
+      } catch {
+        if (warn) this.ctx.log.warn(`node ${node.metadata?.name ?? '?'}: ignoring InternalIP "${a.address}"`);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Converges the node-IP address set by per-address mutations (concurrent node syncs do not overwrite each other):
+   * adds this node's InternalIPs (none once it is deleted) and removes every address no Node in the store has, which
+   * covers a changed InternalIP, a deleted Node and Nodes gone while the watcher was down.
+   */
+  private nodeIpOps(txn: Txn, name: string): void {
+    const node = this.ctx.stores.nodes.get(name);
+    if (node) addressSetAdd(txn, NODE_IPS_ADDRESS_SET, this.internalIPs(node, true));
+    const have = txn.cache.lookupAll('Address_Set', 'name', NODE_IPS_ADDRESS_SET)[0];
+    if (!have) return;
+    const wanted = new Set(this.ctx.stores.nodes.list().flatMap((n) => this.internalIPs(n)));
+    const stale = have.addresses.filter((a) => !wanted.has(a));
+    if (stale.length > 0) addressSetRemove(txn, NODE_IPS_ADDRESS_SET, stale);
   }
 
   private async remove(name: string): Promise<void> {
@@ -152,6 +186,7 @@ export class NodeController {
     if (ls && ownedBy(ls.external_ids, 'node') === name) deleteSwitch(txn, nodeSwitch(name));
     deleteRouterPort(txn, nodeRouterPort(name));
     if (subnetText) addressSetRemove(txn, MGMT_ADDRESS_SET, [formatIP(new SubnetIPAM(parseCIDR(subnetText)).managementIP)]);
+    this.nodeIpOps(txn, name);
     await commit(ctx.nb, txn);
     // Only now, with the switch and its ports gone, are the node's subnet and pod addresses free.
     ctx.ipam.removeSwitch(nodeSwitch(name));

@@ -6,10 +6,20 @@
 // at PROTECTED_PRIORITY (990): an egress allow of a policy (1001) wins over it, a policy's default-deny drops anyway,
 // and a pod no egress policy selects hits this drop. After-LB also means a Service whose backends are a protected
 // endpoint is dropped too.
+//
+// Node ports (--protected-node-port: the agents' and gateways' health/metrics listeners on 0.0.0.0) are protected on
+// every node IP and every management IP through two address sets the node controller keeps, so the match stays the
+// same while nodes come and go. The ACL leaves out packets the cluster router sends into the switch (eth.src is its
+// port's MAC; a pod's port_security pins the pod's own): a pod's packet to its own node's IP is rerouted to the
+// management port (gateway/topology.ts) and so crosses its node switch twice, the second time from the router port,
+// where a NetworkPolicy allow (which matches the pod's inport) cannot reach it. Every packet from a pod was judged on
+// its first pass, from its own port. (OVN refuses `inport != "..."`: string fields compare only in a positive sense.)
 import { ConfigError } from '../../lib/cli.js';
 import { formatIP, parseIP, type Family } from '../../lib/ipnet/index.js';
 import type { AclSpec } from '../nbops/acl.js';
 import { ownerIds } from '../nbops/owner.js';
+import { NODE_IPS_ADDRESS_SET } from '../names.js';
+import { MGMT_ADDRESS_SET } from './translate.js';
 
 export const PROTECTED_PRIORITY = 990;
 export const PROTECTED_OBJECT = 'protected-endpoints';
@@ -53,9 +63,26 @@ export function parseProtectedEndpoints(flagged: string[], remotes: string[]): P
   return [...out.values()];
 }
 
-/** The drop ACL every node switch carries, or undefined when nothing is protected. */
-export function protectedEndpointsAcl(endpoints: ProtectedEndpoint[]): AclSpec | undefined {
-  if (endpoints.length === 0) return undefined;
+/** --protected-node-port values: sorted, deduplicated ports 1..65535. */
+export function parseProtectedNodePorts(flagged: string[]): number[] {
+  const ports = new Set<number>();
+  for (const text of flagged) {
+    const port = /^[0-9]{1,5}$/.test(text.trim()) ? Number(text.trim()) : NaN;
+    if (!(port >= 1 && port <= 65535)) throw new ConfigError(`--protected-node-port "${text}": want a port 1..65535`);
+    ports.add(port);
+  }
+  return [...ports].sort((a, b) => a - b);
+}
+
+const portTerm = (ports: number[]): string => (ports.length === 1 ? `tcp.dst == ${ports[0]}` : `tcp.dst == {${ports.join(', ')}}`);
+
+/**
+ * The drop ACL a node switch carries, or undefined when nothing is protected. `family` is the cluster's: the node-IP
+ * and management address sets hold addresses of that family only. `routerMac`: the MAC of the cluster router's port
+ * into the switch: packets with its MAC as source are left alone.
+ */
+export function protectedEndpointsAcl(endpoints: ProtectedEndpoint[], nodePorts: number[] = [], family: Family = 4, routerMac?: string): AclSpec | undefined {
+  if (endpoints.length === 0 && nodePorts.length === 0) return undefined;
   const portsByHost = new Map<string, { family: Family; ports: Set<number> }>();
   for (const e of endpoints) {
     const h = portsByHost.get(e.ip) ?? { family: e.family, ports: new Set<number>() };
@@ -64,13 +91,15 @@ export function protectedEndpointsAcl(endpoints: ProtectedEndpoint[]): AclSpec |
   }
   const terms = [...portsByHost].sort(([a], [b]) => a.localeCompare(b)).map(([ip, h]) => {
     const ports = [...h.ports].sort((a, b) => a - b);
-    const portTerm = ports.length === 1 ? `tcp.dst == ${ports[0]}` : `tcp.dst == {${ports.join(', ')}}`;
-    return `(${h.family === 4 ? 'ip4' : 'ip6'}.dst == ${ip} && ${portTerm})`;
+    return `(${h.family === 4 ? 'ip4' : 'ip6'}.dst == ${ip} && ${portTerm(ports)})`;
   });
+  if (nodePorts.length > 0) {
+    terms.push(`(${family === 4 ? 'ip4' : 'ip6'}.dst == {$${NODE_IPS_ADDRESS_SET}, $${MGMT_ADDRESS_SET}} && ${portTerm(nodePorts)})`);
+  }
   return {
     direction: 'from-lport',
     priority: PROTECTED_PRIORITY,
-    match: `tcp && ${terms.length === 1 ? terms[0] : `(${terms.join(' || ')})`}`,
+    match: `${routerMac ? `eth.src != ${routerMac} && ` : ''}tcp && ${terms.length === 1 ? terms[0] : `(${terms.join(' || ')})`}`,
     action: 'drop',
     options: { 'apply-after-lb': 'true' },
     external_ids: ownerIds('cluster', PROTECTED_OBJECT, { 'tessera.io/rule': 'protected-endpoint' }),

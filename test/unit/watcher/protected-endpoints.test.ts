@@ -30,3 +30,31 @@ describe('watcher protected endpoints', () => {
     assert.equal(protectedEndpointsAcl([]), undefined);
   });
 });
+
+describe('watcher protected node ports', () => {
+  it('parses repeatable --protected-node-port into sorted, deduplicated ports (none by default)', () => {
+    assert.deepEqual(load('--nb', 'unix:/x').protectedNodePorts, []);
+    assert.deepEqual(load('--nb', 'unix:/x', '--protected-node-port', '9478', '--protected-node-port', '9476', '--protected-node-port', '9478').protectedNodePorts, [9476, 9478]);
+    assert.deepEqual(load('--nb', 'unix:/x', '--protected-node-port', '1', '--protected-node-port', '65535').protectedNodePorts, [1, 65535]);
+  });
+  it('refuses a bad --protected-node-port in one line', () => {
+    for (const bad of ['0', '65536', '-1', '94a', '', '9476,9478', '1.5', '123456']) {
+      assert.throws(() => load('--nb', 'unix:/x', `--protected-node-port=${bad}`),
+        (e: Error) => e instanceof ConfigError && e.message === `--protected-node-port "${bad}": want a port 1..65535`);
+    }
+  });
+  it('adds one term for the node-IP and management address sets, alone or beside the endpoint terms', () => {
+    const endpoints = load('--nb', 'tcp:192.168.77.2:6641', '--sb', 'tcp:192.168.77.2:6642').protectedEndpoints;
+    assert.equal(protectedEndpointsAcl(endpoints)?.match, 'tcp && (ip4.dst == 192.168.77.2 && tcp.dst == {6641, 6642})');
+    assert.equal(protectedEndpointsAcl(endpoints, [9476, 9478], 4)?.match,
+      'tcp && ((ip4.dst == 192.168.77.2 && tcp.dst == {6641, 6642}) || (ip4.dst == {$tessera_node_ips, $tessera_node_mgmt} && tcp.dst == {9476, 9478}))');
+    const only = protectedEndpointsAcl([], [9476], 4);
+    assert.equal(only?.match, 'tcp && (ip4.dst == {$tessera_node_ips, $tessera_node_mgmt} && tcp.dst == 9476)');
+    assert.equal(only?.priority, PROTECTED_PRIORITY);
+    assert.equal(protectedEndpointsAcl([], [9476], 6)?.match, 'tcp && (ip6.dst == {$tessera_node_ips, $tessera_node_mgmt} && tcp.dst == 9476)');
+  });
+  it('leaves out packets from the cluster router\'s port (its MAC) when named', () => {
+    assert.equal(protectedEndpointsAcl([], [9476, 9478], 4, '0a:58:0a:f4:01:01')?.match,
+      'eth.src != 0a:58:0a:f4:01:01 && tcp && (ip4.dst == {$tessera_node_ips, $tessera_node_mgmt} && tcp.dst == {9476, 9478})');
+  });
+});
