@@ -88,6 +88,17 @@ export function processesNaming(dir: string): number[] {
   return out;
 }
 
+/** "pid N (ppid P): argv", for messages about unexpected processes; "pid N: gone" once it has exited. */
+export function describeProcess(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ppid = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+    return `pid ${pid} (ppid ${ppid}): ${cmdline(pid).join(' ').trim()}`;
+  } catch {
+    return `pid ${pid}: gone`;
+  }
+}
+
 export function readPid(pidfile: string): number | undefined {
   try {
     const pid = Number(readFileSync(pidfile, 'utf8').trim());
@@ -141,9 +152,60 @@ export function livePids(root: string): number[] {
   return pids;
 }
 
+/** The process group of PID (field 5 of /proc/<pid>/stat), or undefined once it has exited. */
+function pgidOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
- * SIGTERM every live daemon recorded under `root`, wait (bounded) for them to go, SIGKILL survivors, remove the
- * pidfiles. `first` names daemon pidfile basenames to stop before the rest (clients before servers).
+ * Live processes under `root` in the process group a recorded daemon leads, other than the daemon itself: the
+ * helpers it spawned (tsx's esbuild service, an agent's ovs-appctl), which outlive it unless stopped with it.
+ * spawnDaemon() children lead their own group (detached) and OVS daemons call setsid(), so the group is theirs.
+ */
+function groupMembers(root: string, leaders: number[]): number[] {
+  if (leaders.length === 0) return [];
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    const pid = Number(e);
+    const pgid = pgidOf(pid);
+    if (pgid !== undefined && pid !== pgid && leaders.includes(pgid) && alive(pid) && startedUnder(pid, root)) out.push(pid);
+  }
+  return out;
+}
+
+/** Recorded daemons under `root` and the helpers in their process groups: every process stopDaemons() stops. */
+export function daemonProcesses(root: string): number[] {
+  const leaders = livePids(root).filter((pid) => pgidOf(pid) === pid);
+  return [...livePids(root), ...groupMembers(root, leaders)];
+}
+
+/** SIGTERM `pids`, wait (bounded by `graceMs`) for them to go, SIGKILL survivors and wait for those. */
+async function terminate(pids: number[], graceMs: number): Promise<void> {
+  const signal = (sig: NodeJS.Signals): void => {
+    for (const pid of pids.filter(alive)) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        /* already gone */
+      }
+    }
+  };
+  signal('SIGTERM');
+  for (let i = 0; i < graceMs / 100 && pids.some(alive); i++) await sleep(100);
+  signal('SIGKILL');
+  for (let i = 0; i < 20 && pids.some(alive); i++) await sleep(100);
+}
+
+/**
+ * SIGTERM every live daemon recorded under `root`, wait (bounded) for them to go, SIGKILL survivors, then the same
+ * for what is left of their process groups; remove the pidfiles. `first` names daemon pidfile basenames to stop
+ * before the rest (clients before servers).
  */
 export async function stopDaemons(root: string, first: string[] = []): Promise<number[]> {
   const files = findPidfiles(root);
@@ -154,24 +216,12 @@ export async function stopDaemons(root: string, first: string[] = []): Promise<n
     const pids: number[] = [];
     for (const f of group) {
       const pid = readPid(f);
-      if (pid !== undefined && alive(pid) && startedUnder(pid, root)) {
-        try {
-          process.kill(pid, 'SIGTERM');
-          pids.push(pid);
-        } catch {
-          /* already gone */
-        }
-      }
+      if (pid !== undefined && alive(pid) && startedUnder(pid, root)) pids.push(pid);
     }
-    for (let i = 0; i < 50 && pids.some(alive); i++) await sleep(100);
-    for (const pid of pids.filter(alive)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
-    for (let i = 0; i < 20 && pids.some(alive); i++) await sleep(100);
+    // Groups are read before the leaders go: a helper outlives its daemon, and the group outlives its leader.
+    const leaders = pids.filter((pid) => pgidOf(pid) === pid);
+    await terminate(pids, 5000);
+    await terminate(groupMembers(root, leaders), 2000);
     killed.push(...pids);
   }
   for (const f of files) {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { alive, livePids, spawnDaemon, stopDaemons } from '../../../lab/daemon.js';
+import { alive, daemonProcesses, livePids, processesNaming, spawnDaemon, stopDaemons } from '../../../lab/daemon.js';
 import { waitFor } from '../../../lab/wait.js';
 
 describe('lab daemon bookkeeping', () => {
@@ -34,6 +34,23 @@ describe('lab daemon bookkeeping', () => {
     await waitFor('plain running', () => livePids(root).includes(pid), 5000);
     await stopDaemons(root);
     assert.ok(!alive(pid));
+  });
+
+  it('stops the helpers a daemon spawned with it, which would otherwise outlive it (tsx\'s esbuild service, ovs-appctl)', async () => {
+    const started = join(root, 'helper-started');
+    // The helper ignores SIGTERM and outlives its parent, as esbuild does for a moment after its parent's exit.
+    const helperScript = "process.on('SIGTERM', () => {}); require('fs').writeFileSync(process.argv[1], ''); setInterval(() => {}, 1000)";
+    const pid = spawnDaemon({ dir: join(root, 'node1'), name: 'parent', cmd: process.execPath, args: ['-e',
+      "require('child_process').spawn(process.execPath, ['-e', process.argv[1], process.argv[2]], { stdio: 'ignore' }); setInterval(() => {}, 1000)",
+      helperScript, started] });
+    await waitFor('the helper running', () => existsSync(started) && processesNaming(root).length === 2, 5000);
+    const helper = processesNaming(root).find((p) => p !== pid);
+    assert.ok(helper !== undefined);
+    assert.deepEqual(livePids(root), [pid]);
+    assert.deepEqual(daemonProcesses(root).sort(), [pid, helper].sort(), 'the helper counts as the daemon\'s');
+    assert.deepEqual(await stopDaemons(root), [pid]);
+    assert.deepEqual(processesNaming(root), [], 'nothing naming the run dir is left');
+    assert.ok(!alive(helper));
   });
 
   it('SIGKILLs a daemon that ignores SIGTERM', async () => {
