@@ -17,6 +17,7 @@ import {
   type RawResponse,
 } from '../lib/cni-protocol.js';
 import type { Logger } from '../lib/log.js';
+import { AGENT_FAILURE } from './cni-deps.js';
 
 export type RequestHandler = (req: AgentRequest) => Promise<AgentResponse>;
 
@@ -58,7 +59,7 @@ function bounded(req: unknown, handler: RequestHandler, slackMs: number, capMs =
   const late = new Promise<AgentResponse>((res) => {
     timer = setTimeout(() => res({ ok: false, code: CniErrorCode.TryAgainLater, msg: `${r.command} did not finish within ${limit} ms` }), limit);
   });
-  const done = handler(r).catch((err: unknown): AgentResponse => ({ ok: false, code: 100, msg: err instanceof Error ? err.message : String(err) }));
+  const done = handler(r).catch((err: unknown): AgentResponse => ({ ok: false, code: AGENT_FAILURE, msg: err instanceof Error ? err.message : String(err) }));
   return Promise.race([done, late]).finally(() => clearTimeout(timer));
 }
 

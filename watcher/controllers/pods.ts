@@ -15,14 +15,14 @@ import {
 } from '../../lib/kube/annotations.js';
 import { formatIP, withPrefix, type IPAddr } from '../../lib/ipnet/index.js';
 import type { WatcherContext } from '../context.js';
-import { keyOf, splitKey, type ObjectRef } from '../kube-view.js';
+import { keyOf, splitKey } from '../kube-view.js';
 import { Txn, type NbRow } from '../nbops/txn.js';
 import { commit } from '../nbops/commit.js';
 import { createOrUpdatePort, deletePort } from '../nbops/lsp.js';
 import { ownerIds, ownedBy } from '../nbops/owner.js';
 import { DERIVED_MAC_PREFIX, RequestRefusedError, checkRequestedIP, macProblem, requestedIP, requestedMac } from '../ipam/requests.js';
 import { rebuildPodAddresses, type PortClaim } from '../ipam/rebuild.js';
-import { classify, PodProblems, REASON, type Problem } from './pod-problems.js';
+import { classify, PodProblems, podRef, REASON } from './pod-problems.js';
 
 export const POD_UID_KEY = 'tessera.io/pod-uid';
 export const ANNOTATION_RESTORED = 'PodNetworksAnnotationRestored';
@@ -163,14 +163,9 @@ export class PodController {
       if (problem.retry) throw err;
       return;
     }
+    if (kept === undefined) await this.problems.resolved(key, pod);
     // A refused request the pod kept its address despite: it has a network, so no pod-network-error.
-    const refusal: Problem | undefined = kept === undefined ? undefined : { reason: REASON.addressRequestRefused, message: kept, allocation: false, retry: false };
-    if (refusal) await this.problems.report(key, pod, refusal);
-    else await this.problems.resolved(key, pod);
-  }
-
-  private ref(pod: V1Pod): ObjectRef {
-    return { kind: 'Pod', namespace: pod.metadata?.namespace, name: pod.metadata?.name ?? '', uid: pod.metadata?.uid };
+    else await this.problems.report(key, pod, { reason: REASON.addressRequestRefused, message: kept, allocation: false, retry: false });
   }
 
   /** Commits the pod's port and writes its annotation; returns a refused request the pod kept its address despite. */
@@ -203,14 +198,14 @@ export class PodController {
     const want = JSON.stringify({ [DEFAULT_NETWORK]: net });
     const have = pod.metadata?.annotations?.[POD_NETWORKS_ANNOTATION];
     if (have !== want) {
-      await ctx.kube.annotate(this.ref(pod), { [POD_NETWORKS_ANNOTATION]: want });
+      await ctx.kube.annotate(podRef(pod), { [POD_NETWORKS_ANNOTATION]: want });
       const mine = this.written.get(key);
       this.written.set(key, want);
       this.onProgress(key, 'annotated');
       if (have !== undefined && have !== mine) {
         const msg = `${POD_NETWORKS_ANNOTATION} did not match the network Tessera allocated to this pod; set back to ${ipText} (MAC ${at.mac}) on ${at.ls}`;
         ctx.log.warn(`pod ${key}: ${msg}`);
-        await ctx.kube.event(this.ref(pod), 'Warning', ANNOTATION_RESTORED, msg).catch(() => {});
+        await ctx.kube.event(podRef(pod), 'Warning', ANNOTATION_RESTORED, msg).catch(() => {});
       }
     }
     // Policies learn about a new or changed address from the annotation's own watch event (by then the
@@ -311,10 +306,10 @@ export class PodController {
     if (await this.removePort(key)) this.onPodChanged(key, ns);
     this.written.delete(key);
     if (pod.metadata?.annotations?.[POD_NETWORKS_ANNOTATION] === undefined) return;
-    await this.ctx.kube.annotate(this.ref(pod), { [POD_NETWORKS_ANNOTATION]: null });
+    await this.ctx.kube.annotate(podRef(pod), { [POD_NETWORKS_ANNOTATION]: null });
     const msg = `${POD_NETWORKS_ANNOTATION} removed: Tessera has allocated no address to this pod`;
     this.ctx.log.warn(`pod ${key}: ${msg}`);
-    await this.ctx.kube.event(this.ref(pod), 'Warning', ANNOTATION_RESTORED, msg).catch(() => {});
+    await this.ctx.kube.event(podRef(pod), 'Warning', ANNOTATION_RESTORED, msg).catch(() => {});
   }
 
   /** Deletes the pod's port if it is ours; returns whether there was one. */
