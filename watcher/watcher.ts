@@ -16,6 +16,7 @@ import { ServiceController } from './controllers/services.js';
 import { PolicyController } from './controllers/policies.js';
 import { masterInit } from './master-init.js';
 import type { WatcherMetrics } from './metrics.js';
+import { attachVpc, namespaceSwitchChanged, type VpcApi, type VpcController } from './vpc/index.js';
 
 const sameLabels = (a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean =>
   JSON.stringify(Object.entries(a ?? {}).sort()) === JSON.stringify(Object.entries(b ?? {}).sort());
@@ -29,6 +30,8 @@ export class Watcher {
   readonly queues: { nodes: WorkQueue; pods: WorkQueue; services: WorkQueue; policies: WorkQueue };
   private running = false;
   reconciles = 0;
+  /** Vpcs and Subnets (kubeovn.io), when the process serves them (useVpc). */
+  vpc?: VpcController;
   /** When the watcher first saw a pod that still needs its annotation (bounded), and the resulting latencies. */
   private readonly firstSeen = new Map<string, number>();
   private readonly latencies: Record<'nb' | 'annotated', number[]> = { nb: [], annotated: [] };
@@ -69,6 +72,10 @@ export class Watcher {
     };
   }
 
+  useVpc(api: VpcApi): VpcController {
+    return (this.vpc = attachVpc(this.ctx, api, this.queues.pods));
+  }
+
   // ---- informer event entry points (cheap: enqueue keys only) ----
 
   nodeChanged(name: string): void {
@@ -91,6 +98,7 @@ export class Watcher {
 
   namespaceChanged(ns: V1Namespace, old: V1Namespace | undefined, deleted: boolean): void {
     if (!this.running) return;
+    if (this.vpc) namespaceSwitchChanged(this.ctx, ns, old, this.queues.pods);
     if (deleted || !old || !sameLabels(ns.metadata?.labels, old.metadata?.labels)) this.policies.namespaceChanged(ns.metadata?.name ?? '');
   }
 
@@ -108,6 +116,7 @@ export class Watcher {
     const n = await masterInit(ctx.nb, ctx.config);
     ctx.log.info(`master-init: ${n ? `${n} operations written` : 'already in place'}`);
     this.nodes.rebuild();
+    await this.vpc?.start();
     this.pods.rebuild();
     ctx.log.info(`IPAM rebuilt: ${ctx.subnets.nodes().length} node subnets, ${ctx.ipam.allocated} pod addresses`);
     this.running = true;
@@ -123,6 +132,7 @@ export class Watcher {
     for (const n of stores.nodes.list()) this.queues.nodes.add(keyOf(n));
     for (const k of this.nodes.staleKeys()) this.queues.nodes.add(k);
     await this.queues.nodes.idle();
+    await this.vpc?.reconcile();
     for (const p of stores.pods.list()) this.queues.pods.add(keyOf(p));
     for (const k of this.pods.staleKeys()) this.queues.pods.add(k);
     for (const s of stores.services.list()) this.queues.services.add(keyOf(s));
@@ -142,6 +152,7 @@ export class Watcher {
 
   stop(): void {
     this.running = false;
+    this.vpc?.stop();
     for (const q of Object.values(this.queues)) q.shutdown();
   }
 

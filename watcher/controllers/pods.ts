@@ -220,8 +220,10 @@ export class PodController {
    */
   private place(key: string, pod: V1Pod): { at: Placement; refused?: string } | undefined {
     const { ctx } = this;
-    const requestedLs = pod.metadata?.annotations?.[KUBEOVN_SWITCH_ANNOTATION];
-    const ls = requestedLs || nodeSwitch(pod.spec!.nodeName!);
+    const own = pod.metadata?.annotations?.[KUBEOVN_SWITCH_ANNOTATION];
+    const chosen = ctx.placement?.(pod) ?? { ls: own || nodeSwitch(pod.spec!.nodeName!), requested: !!own };
+    const requestedLs = chosen.requested ? chosen.ls : undefined;
+    const ls = chosen.ls;
     const held = ctx.ipam.holding(key);
     let refused: string | undefined;
     if (!ctx.ipam.forSwitch(ls)) {
