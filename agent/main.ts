@@ -7,6 +7,7 @@ import { createLogger } from '../lib/log.js';
 import { annotationSubnet } from './node-annotation.js';
 import { parseConfig } from './config.js';
 import { kubeViews, startSynced } from './kube.js';
+import { subnetLookup } from './subnets.js';
 import { connectVswitch, OvsPorts } from './ovs-ports.js';
 import { connectNb, ensureManagementPort, ensureNodeTopology, nodeNet } from './node-init.js';
 import { followInterconnLabel } from './ic-gateway.js';
@@ -77,6 +78,7 @@ runMain('tessera-agent', async () => {
     retry('connecting to the Open_vSwitch database', () => connectVswitch(cfg.ovsDb, ovsLog, cfg.tls)),
     startSynced(views.pods),
     startSynced(views.node),
+    startSynced(views.subnets),
   ]);
   ports = new OvsPorts(ovs);
   instrumentOvsdb(registry, 'ovs', ovs);
@@ -85,7 +87,7 @@ runMain('tessera-agent', async () => {
     const node = views.node.get(cfg.nodeName);
     return node ? annotationSubnet(node) : undefined;
   };
-  deps = { nodeName: cfg.nodeName, mtu: cfg.mtu, log, pods: views.pods, ports, netdev, notReady, nodeSubnet, inflight, locks: new KeyedMutex(), metrics };
+  deps = { nodeName: cfg.nodeName, mtu: cfg.mtu, log, pods: views.pods, ports, netdev, notReady, nodeSubnet, inflight, locks: new KeyedMutex(), metrics, subnets: subnetLookup(views.subnets) };
   const p = ports;
 
   let stopping = false;
@@ -100,7 +102,7 @@ runMain('tessera-agent', async () => {
     stopWatchdog?.();
     cni.close();
     health?.close();
-    await Promise.allSettled([views.pods.stop(), views.node.stop()]);
+    await Promise.allSettled([views.pods.stop(), views.node.stop(), views.subnets.stop()]);
     ovs.close();
     netdev.close();
     process.exit(0);

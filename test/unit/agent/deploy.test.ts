@@ -25,11 +25,13 @@ describe('deploy/agent manifests', () => {
     assert.equal(conf.agentSocket, '/var/run/tessera/cni.sock');
   });
 
-  it('grants read-only access to pods and nodes, nothing else', () => {
+  it('grants read-only access to pods, nodes and kubeovn.io subnets, nothing else', () => {
     const rbac = read('rbac.yaml');
     const rules = rbac.slice(rbac.indexOf('rules:'), rbac.indexOf('---', rbac.indexOf('rules:')));
     assert.match(rules, /resources: \["pods", "nodes"\]/);
     assert.match(rules, /verbs: \["get", "list", "watch"\]/);
-    assert.equal((rules.match(/apiGroups/g) ?? []).length, 1);
+    assert.match(rules, /apiGroups: \["kubeovn.io"\]\n    resources: \["subnets"\]\n    verbs: \["get", "list", "watch"\]/);
+    assert.equal((rules.match(/apiGroups/g) ?? []).length, 2);
+    assert.equal((rules.match(/verbs: \["get", "list", "watch"\]/g) ?? []).length, 2);
   });
 });

@@ -33,6 +33,8 @@ describe('deploy/watcher manifests', () => {
       ...['get', 'list', 'watch'].map((v) => `ClusterRole:discovery.k8s.io/endpointslices:${v}`),
       ...['get', 'list', 'watch'].map((v) => `ClusterRole:networking.k8s.io/networkpolicies:${v}`),
       ...['', 'events.k8s.io'].flatMap((g) => ['create', 'patch'].map((v) => `ClusterRole:${g}/events:${v}`)),
+      ...['vpcs', 'subnets'].flatMap((r) => ['get', 'list', 'watch', 'create', 'patch'].map((v) => `ClusterRole:kubeovn.io/${r}:${v}`)),
+      ...['vpcs/status', 'subnets/status'].map((r) => `ClusterRole:kubeovn.io/${r}:patch`),
       'Role:coordination.k8s.io/leases:create',
       ...['get', 'update', 'patch'].map((v) => `Role:coordination.k8s.io/leases:${v}@tessera-watcher`),
     ];
