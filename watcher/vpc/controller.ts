@@ -55,11 +55,17 @@ export class VpcController {
   }
 
   /** Start-up: the default objects exist; Subnets already in NB serve the addressing NB has, so pod IPAM rebuilds on them. */
-  async start(): Promise<void> {
+  /** Creates ovn-cluster, ovn-default and join unless they exist (a CRD installed later gets them on the next reconcile). */
+  private async ensureDefaults(): Promise<void> {
     const { config } = this.ctx;
-    await this.api.ensure('vpcs', { metadata: { name: DEFAULT_VPC }, spec: {} });
-    await this.api.ensure('subnets', { metadata: { name: DEFAULT_SUBNET }, spec: { cidrBlock: formatCIDR(config.clusterCidr), vpc: DEFAULT_VPC, default: true, natOutgoing: true, protocol: config.clusterCidr.family === 4 ? 'IPv4' : 'IPv6' } });
-    await this.api.ensure('subnets', { metadata: { name: JOIN_SUBNET }, spec: { cidrBlock: formatCIDR(config.joinCidr), vpc: DEFAULT_VPC, protocol: config.joinCidr.family === 4 ? 'IPv4' : 'IPv6' } });
+    const proto = (n: IPNet) => (n.family === 4 ? 'IPv4' : 'IPv6');
+    if (!this.api.vpcs.get(DEFAULT_VPC)) await this.api.ensure('vpcs', { metadata: { name: DEFAULT_VPC }, spec: {} });
+    if (!this.api.subnets.get(DEFAULT_SUBNET)) await this.api.ensure('subnets', { metadata: { name: DEFAULT_SUBNET }, spec: { cidrBlock: formatCIDR(config.clusterCidr), vpc: DEFAULT_VPC, default: true, natOutgoing: true, protocol: proto(config.clusterCidr) } });
+    if (!this.api.subnets.get(JOIN_SUBNET)) await this.api.ensure('subnets', { metadata: { name: JOIN_SUBNET }, spec: { cidrBlock: formatCIDR(config.joinCidr), vpc: DEFAULT_VPC, protocol: proto(config.joinCidr) } });
+  }
+
+  async start(): Promise<void> {
+    await this.ensureDefaults();
     for (const s of [...this.api.subnets.list()].sort((a, b) => (age(a) < age(b) ? -1 : 1))) {
       const name = s.metadata?.name ?? '';
       const ls = this.ctx.nb.cache.lookup('Logical_Switch', 'name', subnetSwitch(name));
@@ -80,6 +86,7 @@ export class VpcController {
 
   /** One converging pass: Vpcs, then Subnets oldest first (the older of two overlapping ones wins), then stale rows. */
   async reconcile(): Promise<void> {
+    await this.ensureDefaults();
     for (const v of this.api.vpcs.list()) this.queue.add(keyOf('vpcs', v.metadata?.name ?? ''));
     for (const r of this.ctx.nb.cache.list('Logical_Router')) {
       const owner = vpcOwnedBy(r.external_ids, 'vpc');

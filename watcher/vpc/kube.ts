@@ -80,7 +80,8 @@ export class VpcKube implements VpcApi {
     try {
       await this.clients.custom.createClusterCustomObject({ ...this.base(plural), body: { apiVersion: `${KUBEOVN_GROUP}/${KUBEOVN_VERSION}`, kind: KIND[plural], ...obj } });
     } catch (err) {
-      if (apiErrorCode(err) !== 409) throw err;
+      // 409: it exists. 404: the CRD is not installed; the default objects appear once it is and the watcher restarts.
+      if (apiErrorCode(err) !== 409 && apiErrorCode(err) !== 404) throw err;
     }
   }
 
