@@ -17,6 +17,8 @@ export interface WatcherContext {
   ipam: PodIPAM;
   /** Which switch a pod's address comes from (watcher/vpc/placement.ts); unset: the node's switch. */
   placement?: (pod: V1Pod) => { ls: string; requested: boolean };
+  /** Whether the pod address `ip` on switch `ls` is a next hop of its Vpc's routes (watcher/vpc/next-hops.ts). */
+  forwards?: (ls: string, ip: string) => boolean;
 }
 
 export function newIpamState(config: WatcherConfig): { subnets: SubnetAllocator; ipam: PodIPAM } {

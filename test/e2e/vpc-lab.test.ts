@@ -46,7 +46,8 @@ describe('Vpc and Subnet on the lab (real pods and packets)', function () {
 
   it('two Vpcs with overlapping Subnets: reachable inside each across nodes, isolated from each other and from the default network', async () => {
     const checks = await vl.check();
-    process.stdout.write(formatVpcMatrix(vl, checks, 'default/client').replace(/^/gm, '      ') + '\n');
+    const d = lab.file.pods.find((p) => p.namespace === 'default')!;
+    process.stdout.write(formatVpcMatrix(vl, checks, `${d.namespace}/${d.name}`).replace(/^/gm, '      ') + '\n');
     for (const c of checks) assert.ok(c.ok, `${c.from} -> ${c.to} (${c.target}): ${c.detail}`);
     const [a, b] = [vl.pods['vpc-a'], vl.pods['vpc-b']];
     assert.deepEqual([a.length, b.length], [2, 2]);
@@ -64,9 +65,10 @@ describe('Vpc and Subnet on the lab (real pods and packets)', function () {
     await subnetReady(lab, 'subnet-a2');
     const a3 = await lab.addPod({ namespace: 'vpc-a2', name: 'a3', node: a2.node });
     assert.ok(await pings(a1, a3.ip), 'a1 reaches a3 through vpc-a router before any policy');
-    // a2 forwards (its own netns), and owns 172.31.99.1, which only the static route leads to.
+    // a2 forwards (its own netns), and owns 172.31.99.1, which only the static route leads to. Named as a next hop by
+    // vpc-a's routes, a2's port gets MAC-only port security, so it may receive and send others' addresses.
     await lab.exec(a2.netns, 'sysctl', ['-qw', 'net.ipv4.ip_forward=0', 'net.ipv4.conf.all.send_redirects=0', 'net.ipv4.conf.eth0.send_redirects=0']);
-    await lab.exec(a2.netns, 'ip', ['addr', 'add', '172.31.99.1/32', 'dev', 'lo']);
+    await lab.exec(a2.netns, 'ip', ['addr', 'add', '172.31.99.1/32', 'dev', 'eth0']);
     assert.equal(await pings(a1, '172.31.99.1', 2), false, 'no route to 172.31.99.0/24 yet');
     await kube().patch('/apis/kubeovn.io/v1/vpcs/vpc-a', { spec: {
       staticRoutes: [{ cidr: '172.31.99.0/24', nextHopIP: a2.ip, policy: 'policyDst' }],

@@ -181,7 +181,8 @@ export class PodController {
     createOrUpdatePort(txn, at.ls, {
       name: podPort(ns, name),
       addresses: [`${at.mac} ${ipText}`],
-      port_security: [`${at.mac} ${ipText}`],
+      // A next hop its Vpc's routes name forwards others' packets: MAC-only port security (watcher/vpc/next-hops.ts).
+      port_security: [ctx.forwards?.(at.ls, ipText) ? at.mac : `${at.mac} ${ipText}`],
       external_ids: ownerIds('pod', key, { namespace: ns, pod: name, [POD_UID_KEY]: pod.metadata?.uid ?? '' }),
     });
     await commit(ctx.nb, txn);

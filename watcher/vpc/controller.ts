@@ -14,6 +14,7 @@ import { subnetSwitch, vpcOwnedBy, vpcRouter } from './names.js';
 import { subnetRows, vpcRows } from './translate.js';
 import { deleteSubnet, deleteVpc, ensureSubnet, ensureVpc } from './nb-ops.js';
 import { conditionsFor, sameStatus, type SubnetVerdict } from './status.js';
+import { nextHops } from './next-hops.js';
 
 /** What a Subnet is served with: its addressing as applied to NB. */
 interface Served {
@@ -31,6 +32,9 @@ export class VpcController {
   private readonly warned = new Map<string, string>();
   private readonly counts = new Map<string, string>();
   private timer?: NodeJS.Timeout;
+  /** Called when a Vpc's route next hops change: the pods holding them (or no longer) get their port security again. */
+  onNextHopsChanged: () => void = () => {};
+  private readonly hops = new Map<string, string>();
   /** Called when a Subnet starts being served: pods waiting for it can be placed. */
   onSubnetReady: (name: string) => void = () => {};
 
@@ -119,6 +123,7 @@ export class VpcController {
     const custom = name !== DEFAULT_VPC;
     const txn = new Txn(this.ctx.nb.cache, `vpc ${name}`);
     if (!vpc) {
+      if (this.hops.delete(name)) this.onNextHopsChanged();
       deleteVpc(txn, name, vpcRouter(name), custom);
       await commit(this.ctx.nb, txn);
       for (const [s, sv] of this.served) if (sv.vpc === name) this.queue.add(keyOf('subnets', s));
@@ -132,6 +137,11 @@ export class VpcController {
       verdict = { ok: false, reason: 'InvalidSpec', message: (err as Error).message };
     }
     await this.report('vpcs', vpc, verdict);
+    const hops = nextHops(vpc).join(',');
+    if ((this.hops.get(name) ?? '') !== hops) {
+      this.hops.set(name, hops);
+      this.onNextHopsChanged();
+    }
     const subnets = [...this.served].filter(([, s]) => s.vpc === name).map(([n]) => n);
     if (!custom) subnets.push(DEFAULT_SUBNET, JOIN_SUBNET);
     const status = { default: !custom, standby: true, router: vpcRouter(name), subnets: subnets.sort(), conditions: conditionsFor(verdict, vpc.status?.conditions) };

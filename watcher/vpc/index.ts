@@ -8,6 +8,7 @@ import type { WorkQueue } from '../workqueue.js';
 import { VpcController } from './controller.js';
 import type { VpcApi } from './kube.js';
 import { placePod } from './placement.js';
+import { forwards } from './next-hops.js';
 
 export { VpcKube, type VpcApi } from './kube.js';
 export { VpcController } from './controller.js';
@@ -23,6 +24,11 @@ export function attachVpc(ctx: WatcherContext, api: VpcApi, pods: WorkQueue): Vp
     const p = placePod(pod, view);
     // A Subnet that exists but is not served yet (or refused) is waited for, not refused to the pod.
     return p.requested && api.subnets.get(p.ls) ? { ls: p.ls, requested: false } : p;
+  };
+  ctx.forwards = (ls, ip) => forwards(ls, ip, (s) => vpc.servedSubnet(s)?.vpc, (n) => api.vpcs.get(n));
+  // A Vpc's next hops changed: pods get their port security again.
+  vpc.onNextHopsChanged = () => {
+    for (const p of ctx.stores.pods.list()) pods.add(keyOf(p));
   };
   vpc.onSubnetReady = () => {
     for (const p of ctx.stores.pods.list()) if (!ctx.ipam.holding(keyOf(p))) pods.add(keyOf(p));

@@ -100,6 +100,18 @@ describe('watcher: Vpc and Subnet (real NB)', function () {
     assert.equal(get(SUBNET, 'sa')?.status?.v4availableIPs, 243);
   });
 
+  it('the pod holding a next hop of its Vpc gets MAC-only port security; the others keep "<mac> <ip>"', async () => {
+    const ip1 = f.podNetwork('ta', 'p1')!.ip_addresses[0].split('/')[0];
+    const ps = (pod: string) => f.lsp(`ta_${pod}`)!.port_security;
+    assert.equal(ps('p1')[0].split(' ').length, 2);
+    f.store.patch(VPC, undefined, 'vpc-a', 'merge', { spec: { staticRoutes: [{ cidr: '0.0.0.0/0', nextHopIP: ip1 }] } });
+    await until(() => ps('p1').length === 1 && ps('p1')[0].split(' ').length === 1, 10000, 'p1 MAC-only port security');
+    assert.equal(ps('p1')[0], f.podNetwork('ta', 'p1')!.mac_address);
+    assert.equal(ps('p2')[0].split(' ').length, 2);
+    f.store.patch(VPC, undefined, 'vpc-a', 'merge', { spec: { staticRoutes: [{ cidr: '0.0.0.0/0', nextHopIP: '10.50.0.254' }] } });
+    await until(() => ps('p1')[0].split(' ').length === 2, 10000, 'p1 "<mac> <ip>" again');
+  });
+
   it('refuses an overlapping Subnet in the same Vpc, and a cidrBlock change while pods use it, with conditions and Events', async () => {
     subnet('sa2', { vpc: 'vpc-a', cidrBlock: '10.50.0.128/25' });
     await until(() => cond('sa2', 'Error')?.reason === 'CidrOverlap', 20000, 'sa2 CidrOverlap');

@@ -42,7 +42,7 @@ describe('Vpc NB operations', () => {
     assert.equal(summary[0], 'insert Logical_Router_Static_Route');
     assert.match(summary[1], /static_routes","delete",\["00000000-0000-0000-0000-000000000013"\]/);
     assert.match(summary[2], /static_routes","insert"/);
-    assert.equal((txn.ops[0] as { row: { ip_prefix: string } }).row.ip_prefix, '203.0.113.0/24');
+    assert.equal((txn.ops[0] as unknown as { row: { ip_prefix: string } }).row.ip_prefix, '203.0.113.0/24');
   });
 
   it('writes nothing when in place, and deleting the default Vpc removes only its rows', () => {

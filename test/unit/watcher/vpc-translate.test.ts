@@ -113,3 +113,17 @@ describe('pod placement', () => {
     assert.equal(placePod(pod('other'), withDefault).ls, 'd');
   });
 });
+
+describe('Vpc next hops', () => {
+  it('a pod holding a next hop of its own Vpc forwards; the same address in another Vpc or a bad one does not', async () => {
+    const { forwards, nextHops } = await import('../../../watcher/vpc/next-hops.js');
+    const v = vpc('vpc-a', { staticRoutes: [{ cidr: '172.31.99.0/24', nextHopIP: '10.50.0.3' }], policyRoutes: [{ priority: 1, match: 'ip4', action: 'reroute', nextHopIP: '10.50.0.4' }, { priority: 2, match: 'ip4', action: 'drop', nextHopIP: '10.50.0.5' }] });
+    assert.deepEqual(nextHops(v), ['10.50.0.3', '10.50.0.4']);
+    const vpcOf = (ls: string) => ({ sa: 'vpc-a', sb: 'vpc-b' })[ls];
+    const get = (n: string) => (n === 'vpc-a' ? v : vpc(n));
+    assert.equal(forwards('sa', '10.50.0.3', vpcOf, get), true);
+    assert.equal(forwards('sa', '10.50.0.5', vpcOf, get), false);
+    assert.equal(forwards('sb', '10.50.0.3', vpcOf, get), false);
+    assert.equal(forwards('node1', '10.50.0.3', vpcOf, get), false);
+  });
+});
