@@ -64,29 +64,31 @@ describe('Vpc and Subnet on the lab (real pods and packets)', function () {
     await subnet('subnet-a2', { vpc: 'vpc-a', cidrBlock: '10.51.0.0/24', namespaces: ['vpc-a2'] });
     await subnetReady(lab, 'subnet-a2');
     const a3 = await lab.addPod({ namespace: 'vpc-a2', name: 'a3', node: a2.node });
-    assert.ok(await pings(a1, a3.ip), 'a1 reaches a3 through vpc-a router before any policy');
-    // a2 forwards (its own netns), and owns 172.31.99.1, which only the static route leads to. Named as a next hop by
-    // vpc-a's routes, a2's port gets MAC-only port security, so it may receive and send others' addresses.
-    await lab.exec(a2.netns, 'sysctl', ['-qw', 'net.ipv4.ip_forward=0', 'net.ipv4.conf.all.send_redirects=0', 'net.ipv4.conf.eth0.send_redirects=0']);
+    assert.ok(await pings(a3, a2.ip), 'a3 reaches a2 through the vpc-a router before any policy');
+    // a2 owns 172.31.99.1, which only the static route leads to; a1 is the reroute's next hop. Named as next hops
+    // by vpc-a's routes, their ports get MAC-only port security, so they may receive and send others' addresses.
+    // The rerouted a3 -> a2 packets reach a1 from the router and a1 hands them to a2 on their shared Subnet, so
+    // they do not enter the router (and its policy) again.
+    await lab.exec(a1.netns, 'sysctl', ['-qw', 'net.ipv4.ip_forward=0', 'net.ipv4.conf.all.send_redirects=0', 'net.ipv4.conf.eth0.send_redirects=0']);
     await lab.exec(a2.netns, 'ip', ['addr', 'add', '172.31.99.1/32', 'dev', 'eth0']);
     assert.equal(await pings(a1, '172.31.99.1', 2), false, 'no route to 172.31.99.0/24 yet');
     await kube().patch('/apis/kubeovn.io/v1/vpcs/vpc-a', { spec: {
       staticRoutes: [{ cidr: '172.31.99.0/24', nextHopIP: a2.ip, policy: 'policyDst' }],
-      policyRoutes: [{ priority: 31000, match: `ip4.src == ${a1.ip} && ip4.dst == ${a3.ip} && eth.src == ${a1.mac}`, action: 'reroute', nextHopIP: a2.ip }],
+      policyRoutes: [{ priority: 31000, match: `ip4.src == ${a3.ip} && ip4.dst == ${a2.ip}`, action: 'reroute', nextHopIP: a1.ip }],
     } }, 'merge');
     await waitFor('vpc-a static route', async () => (await lab.nbctl(['lr-route-list', 'vpc-a'])).includes('172.31.99.0/24'), 15_000);
     await waitFor('vpc-a policy', async () => (await lab.nbctl(['lr-policy-list', 'vpc-a'])).includes('reroute'), 15_000);
     assert.ok(await pings(a1, '172.31.99.1', 5), 'static route: 172.31.99.1 answered by a2');
-    // a2 does not forward: the rerouted a1 -> a3 traffic dies there; a3 -> a1 (not matched) still works.
-    await waitFor('reroute in force (a1 -> a3 dropped at a2)', async () => !(await pings(a1, a3.ip, 1)), 15_000, 200);
-    assert.ok(await pings(a3, a1.ip), 'a3 -> a1 is not rerouted');
-    await lab.exec(a2.netns, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
-    assert.ok(await pings(a1, a3.ip, 5), 'a1 -> a3 through a2 once a2 forwards');
-    const rx = Number(await lab.exec(a2.netns, 'cat', ['/sys/class/net/eth0/statistics/rx_packets']));
-    const t = await tcpExchange(a1.netns, a3.ip, POD_SERVER_PORT);
-    assert.ok(t.ok, `a1 -> a3 TCP through a2: ${t.detail}`);
-    const rx2 = Number(await lab.exec(a2.netns, 'cat', ['/sys/class/net/eth0/statistics/rx_packets']));
-    assert.ok(rx2 - rx >= 20, `a2 carried the 100 kB TCP exchange (${rx2 - rx} packets)`);
+    // a1 does not forward yet: the rerouted a3 -> a2 traffic dies there; a1 <-> a3, which the policy does not match, works.
+    await waitFor('reroute in force (a3 -> a2 dropped at a1)', async () => !(await pings(a3, a2.ip, 1)), 15_000, 200);
+    assert.ok(await pings(a1, a3.ip), 'a1 -> a3 is not rerouted');
+    await lab.exec(a1.netns, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    assert.ok(await pings(a3, a2.ip, 5), 'a3 -> a2 through a1 once a1 forwards');
+    const rx = Number(await lab.exec(a1.netns, 'cat', ['/sys/class/net/eth0/statistics/rx_packets']));
+    const t = await tcpExchange(a3.netns, a2.ip, POD_SERVER_PORT);
+    assert.ok(t.ok, `a3 -> a2 TCP through a1: ${t.detail}`);
+    const rx2 = Number(await lab.exec(a1.netns, 'cat', ['/sys/class/net/eth0/statistics/rx_packets']));
+    assert.ok(rx2 - rx >= 20, `a1 carried the 100 kB TCP exchange (${rx2 - rx} packets)`);
   });
 
   it('a private Subnet admits only itself and allowSubnets; a Namespace annotation binds a Namespace', async () => {
