@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { OvsdbClient } from '../../lib/ovsdb/index.js';
 import { NB_MODEL } from '../../lib/ovsdb/models/nb.js';
 import { startOvsdbServer } from '../../test/fixtures/ovsdb-server.js';
-import { UnixKubeClient, type KubeObject } from '../../test/apiserver/unix-client.js';
+import { UnixKubeClient, type KubeObject } from '../../kube-double/unix-client.js';
 import { policyPortGroup, ruleAddressSet } from '../../watcher/policy/translate.js';
 import { LeanHttpPool } from '../watcher/lean-http.js';
 import { TOKEN, cpuMs, f1, pct, peakRssBytes, sleep, startApiProcess, startWatcherProcess, until, untilAsync, warnings, watchStream, type WatcherProcess } from '../lib/harness.js';

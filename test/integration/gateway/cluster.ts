@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { spawnDaemon, stopDaemons } from '../../../lab/daemon.js';
 import { run, succeeds } from '../../../lab/exec.js';
 import { startApiServer, kubeClient, type ApiServerInfo } from '../../../lab/kube.js';
-import type { UnixKubeClient } from '../../../test/apiserver/unix-client.js';
+import type { UnixKubeClient } from '../../../kube-double/unix-client.js';
 import { scriptClusterRouter, scriptNodeSwitch, scriptPodPort } from '../../../lab/nb-script.js';
 import { addNetns, addVeth, delNetns, txOff } from '../../../lab/netns.js';
 import { startCentral, nbctl, chassisNames, type Central } from '../../../lab/ovn-central.js';

@@ -8,8 +8,8 @@ import { join, resolve } from 'node:path';
 import { OvsdbClient } from '../../../lib/ovsdb/index.js';
 import { NB_MODEL, type NBTables } from '../../../lib/ovsdb/models/nb.js';
 import { startOvsdbServer, type OvsdbServer } from '../../fixtures/ovsdb-server.js';
-import { startApiServer, type ApiServer } from '../../apiserver/server.js';
-import { findResource, type KubeObject } from '../../apiserver/resources.js';
+import { startApiServer, type ApiServer } from '../../../kube-double/server.js';
+import { findResource, type KubeObject } from '../../../kube-double/resources.js';
 import { WATCHED_TABLES } from '../../../watcher/master-init.js';
 import { writeTokenFile } from '../../fixtures/token-file.js';
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { freePort } from '../../fixtures/ovsdb-server.js';
 import { sample, scrape } from '../../fixtures/prom.js';
 import { WatcherFixture, until, sleep, type WatcherProc } from './fixture.js';
-import type { KubeObject } from '../../apiserver/resources.js';
+import type { KubeObject } from '../../../kube-double/resources.js';
 import { ownedBy } from '../../../watcher/nbops/owner.js';
 
 const ERR = 'tessera.io/pod-network-error';
