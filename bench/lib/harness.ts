@@ -6,8 +6,8 @@ import http from 'node:http';
 import { join, resolve } from 'node:path';
 import { build as esbuild } from 'esbuild';
 import type { KubeObject } from '../../kube-double/unix-client.js';
-import { freePort } from '../../test/fixtures/ovsdb-server.js';
-import { writeTokenFile } from '../../test/fixtures/token-file.js';
+import { freePort } from '../../testkit/ovsdb-server.js';
+import { writeTokenFile } from '../../testkit/token-file.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const TOKEN = 'bench';

@@ -16,7 +16,7 @@ import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { OvsdbClient } from '../../lib/ovsdb/index.js';
 import { NB_MODEL } from '../../lib/ovsdb/models/nb.js';
-import { startOvsdbServer } from '../../test/fixtures/ovsdb-server.js';
+import { startOvsdbServer } from '../../testkit/ovsdb-server.js';
 import { UnixKubeClient, type KubeObject } from '../../kube-double/unix-client.js';
 import { policyPortGroup, ruleAddressSet } from '../../watcher/policy/translate.js';
 import { LeanHttpPool } from '../watcher/lean-http.js';

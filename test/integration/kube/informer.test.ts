@@ -7,7 +7,7 @@ import { RESOURCE_TYPES, type ResourceType } from '../../../kube-double/resource
 import { loadKubeConfig, makeClients } from '../../../lib/kube/client.js';
 import { MERGE_PATCH } from '../../../lib/kube/patch.js';
 import { Informer } from '../../../lib/kube/informer.js';
-import { tempTokenFile } from '../../fixtures/token-file.js';
+import { tempTokenFile } from '../../../testkit/token-file.js';
 
 const PODS = RESOURCE_TYPES.find((r) => r.kind === 'Pod') as ResourceType;
 const spec = { containers: [{ name: 'c', image: 'i' }] };

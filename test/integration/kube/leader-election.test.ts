@@ -6,7 +6,7 @@ import path from 'node:path';
 import { startApiServer, type ApiServer } from '../../../kube-double/server.js';
 import { loadKubeConfig, makeClients } from '../../../lib/kube/client.js';
 import { LeaderElector } from '../../../lib/kube/leader-election.js';
-import { tempTokenFile } from '../../fixtures/token-file.js';
+import { tempTokenFile } from '../../../testkit/token-file.js';
 
 const LEASE_MS = 1500;
 const RENEW_MS = 1000;

@@ -5,7 +5,7 @@ import { startApiServer, type ApiServer } from '../../../kube-double/server.js';
 import { loadKubeConfig, makeClients, apiErrorCode } from '../../../lib/kube/client.js';
 import { annotationsPatch, guardedMergePatch, JSON_PATCH, jsonPointerToken, MERGE_PATCH, STRATEGIC_MERGE_PATCH } from '../../../lib/kube/patch.js';
 import { POD_NETWORKS_ANNOTATION } from '../../../lib/kube/annotations.js';
-import { tempTokenFile } from '../../fixtures/token-file.js';
+import { tempTokenFile } from '../../../testkit/token-file.js';
 
 describe('lib/kube patch options with client-node 1.4', function () {
   this.timeout(20000);

@@ -5,7 +5,7 @@ import { startApiServer, type ApiServer } from '../../../kube-double/server.js';
 import { findResource } from '../../../kube-double/resources.js';
 import { apiErrorCode, loadKubeConfig, makeClients, type KubeClients } from '../../../lib/kube/client.js';
 import { KubeWriter } from '../../../watcher/informers.js';
-import { tempTokenFile, writeTokenFile } from '../../fixtures/token-file.js';
+import { tempTokenFile, writeTokenFile } from '../../../testkit/token-file.js';
 
 const podRt = findResource('', 'v1', 'pods')!;
 

@@ -3,13 +3,13 @@
 // switch port itself, as the watcher would). Pods are netns named <prefix>p-<name>, wired by cnitool.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startLab, type Lab } from '../../../lab/cluster.js';
-import { scriptPodPort } from '../../../lab/nb-script.js';
-import type { KubeObject } from '../../../lab/kube.js';
-import { addNetns } from '../../../lab/netns.js';
-import { POD_NETWORKS_ANNOTATION, type PodNetwork } from '../../../lib/kube/annotations.js';
-import { macFromIPv4 } from '../../../lib/names.js';
-import { execShim } from './fixture.js';
+import { startLab, type Lab } from '../lab/cluster.js';
+import { scriptPodPort } from '../lab/nb-script.js';
+import type { KubeObject } from '../lab/kube.js';
+import { addNetns } from '../lab/netns.js';
+import { POD_NETWORKS_ANNOTATION, type PodNetwork } from '../lib/kube/annotations.js';
+import { macFromIPv4 } from '../lib/names.js';
+import { execShim } from './cni.js';
 
 export interface AgentPod {
   name: string;
