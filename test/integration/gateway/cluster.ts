@@ -12,7 +12,7 @@ import { spawnDaemon, stopDaemons } from '../../../lab/daemon.js';
 import { run, succeeds } from '../../../lab/exec.js';
 import { startApiServer, kubeClient, type ApiServerInfo } from '../../../lab/kube.js';
 import type { UnixKubeClient } from '../../../kube-double/unix-client.js';
-import { scriptClusterRouter, scriptNodeSwitch, scriptPodPort } from '../../../lab/nb-script.js';
+import { scriptClusterRouter, scriptNodeSwitch, scriptPodPort } from '../../fixtures/nb-script.js';
 import { addNetns, addVeth, delNetns, txOff } from '../../../lab/netns.js';
 import { startCentral, nbctl, chassisNames, type Central } from '../../../lab/ovn-central.js';
 import { startOvsNode, startOvnController, ovnInstalled, type OvsNode } from '../../../lab/ovs-node.js';
