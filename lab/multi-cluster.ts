@@ -2,7 +2,7 @@
 // startLab() lab (NB/SB/northd, API test server, tessera-watcher, nodes with tessera-agent, pods via cnitool) with
 // its own cluster CIDR; its watcher gets --sb and so runs the interconnect controller and a managed ovn-ic. The IC
 // NB/SB databases run in their own netns. Each cluster gets the Kube-OVN docs' kube-system/ovn-ic-config seed
-// (test/integration/interconnect/fixture/seeds/, applied as written; only az-name and gw-nodes differ per
+// (deploy/interconnect/seeds/, applied as written; only az-name and gw-nodes differ per
 // cluster), so the addresses below are the docs': underlay 192.168.65.0/24, IC DB on 192.168.65.3.
 //   <p>ul        underlay bridge          <p>icdb      192.168.65.3  IC-NB :6645, IC-SB :6646
 //   <p>az<k>-central  192.168.65.<10k>    <p>az<k>-az<k>-gw, -az<k>-node2  192.168.65.<10k+1>, .<10k+2>
@@ -24,7 +24,7 @@ import { createUnderlay, plugUnderlay, UNDERLAY_NIC } from './underlay.js';
 import { settleTransitFlows } from './ic-flow-check.js';
 import { waitFor } from './wait.js';
 
-export const SEED_DIR = join(REPO_ROOT, 'test/integration/interconnect/fixture/seeds');
+export const SEED_DIR = join(REPO_ROOT, 'deploy/interconnect/seeds');
 export const DEFAULT_SEED = 'seed-auto-route.yaml';
 const SUBNET = '192.168.65';
 const UNDERLAY_CIDR = `${SUBNET}.0/24`;
