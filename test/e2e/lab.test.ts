@@ -83,7 +83,7 @@ describe('lab (e2e, prefix tle-)', function () {
       const ids = await sh('ovs-vsctl', [`--db=unix:${node.ovsRunDir}/db.sock`, 'get', 'Interface', p.hostIface, 'external_ids']);
       assert.match(ids, new RegExp(`iface-id=${p.namespace}_${p.name}[,}]`));
       assert.match(ids, /ovn-installed="true"/);
-      if (file.components.agent) assert.match(ids, /sandbox=cnitool-[0-9a-f]{20}/);
+      assert.match(ids, /sandbox=cnitool-[0-9a-f]{20}/);
     }
     assert.deepEqual(file.services.map((s) => [s.namespace, s.name, s.clusterIP, s.ports[0].port]), [['default', 'web', '10.96.0.10', 80]]);
   });
@@ -226,32 +226,5 @@ describe('lab (e2e, prefix tle-)', function () {
     assert.deepEqual(existsSync(cache) ? readdirSync(cache).filter((f) => f.startsWith(`${PREFIX}net-`)) : [], []);
     // Idempotent: a second teardown finds nothing and does not fail.
     assert.deepEqual(await teardownLab({ prefix: PREFIX, stateDir }), []);
-  });
-});
-
-// The script-logic path stays as the fallback switch (components.ts) and as a library for other fixtures.
-describe('lab with script logic instead of the real components (e2e, prefix tle-)', function () {
-  this.timeout(120_000);
-  after(async () => {
-    await teardownLab({ prefix: PREFIX });
-  });
-
-  it('wires NB and pods itself and still connects pods across nodes', async () => {
-    const lab = await startLab({ prefix: PREFIX, nodes: 2, components: { apiserver: false, watcher: false, agent: false } });
-    assert.equal(lab.file.apiserver, null);
-    assert.deepEqual(lab.file.components, { apiserver: false, watcher: false, agent: false });
-    const checks = await lab.check();
-    assert.deepEqual(checks.filter((c) => !c.ok), []);
-    assert.ok(checks.some((c) => c.kind === 'tcp' && c.from.endsWith('web-1') && c.to.includes('web-2')));
-    const p = lab.file.pods[0];
-    const ids = await lab.vsctl(p.node, ['get', 'Interface', p.hostIface, 'external_ids']);
-    assert.match(ids, /ovn-installed="true"/);
-    const late = await lab.addPod({ namespace: 'default', name: 'late', node: 'node2' });
-    assert.match(await lab.exec(p.netns, 'ping', ['-n', '-c', '2', '-i', '0.2', '-w', '6', late.ip]), /2 received/);
-    await lab.deletePod('default', 'late');
-    assert.equal(await lab.nbctl(['--if-exists', 'get', 'Logical_Switch_Port', 'default_late', 'name']), '');
-    await lab.stop();
-    assert.deepEqual(await ourNetns(), []);
-    assert.deepEqual(processesNaming(lab.stateDir), []);
   });
 });

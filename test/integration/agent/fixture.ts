@@ -11,7 +11,7 @@ import { alive, daemonEnv, daemonFlags, readPid, spawnDaemon, stopDaemons } from
 import { run, succeeds } from '../../../lab/exec.js';
 import { kubeClient, nodePath, podPath, startApiServer, type ApiServerInfo, type KubeObject, type UnixKubeClient } from '../../../lab/kube.js';
 import { addNetns, delNetns, listNetns } from '../../../lab/netns.js';
-import { scriptClusterRouter, scriptPodPort } from '../../../lab/nb-script.js';
+import { scriptClusterRouter, scriptPodPort } from '../../fixtures/nb-script.js';
 import { chassisNames, startCentral, type Central } from '../../../lab/ovn-central.js';
 import { startOvnController, startOvsNode, vsctl, type OvsNode } from '../../../lab/ovs-node.js';
 import { REPO_ROOT } from '../../../lab/paths.js';

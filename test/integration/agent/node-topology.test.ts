@@ -1,7 +1,7 @@
 // Node init's NB half against a real NB ovsdb-server: create-if-absent, never rewrite the watcher's rows,
 // refuse a conflicting subnet, and stay single under a concurrent creator.
 import assert from 'node:assert/strict';
-import { startOvsdbServer, type OvsdbServer } from '../../fixtures/ovsdb-server.js';
+import { startOvsdbServer, type OvsdbServer } from '../../../testkit/ovsdb-server.js';
 import { connectNb, ensureNodeTopology, nodeNet, type NbClient } from '../../../agent/node-init.js';
 import { createLogger } from '../../../lib/log.js';
 import { CLUSTER_ROUTER, OWNER_KEY } from '../../../lib/names.js';
