@@ -10,7 +10,7 @@ import { alive, livePids, readPid, spawnDaemon, stopDaemons } from './daemon.js'
 import { run, type RunOptions } from './exec.js';
 import { kubeClient, nodePath, podPath, startApiServer, type ApiServerInfo, type KubeObject, type UnixKubeClient } from './kube.js';
 import { writeLabFile, type LabFile } from './lab-file.js';
-import { scriptClusterRouter, scriptNodeSwitch, scriptPodPort, scriptServiceLb } from './nb-script.js';
+import { scriptClusterRouter, scriptManagementPort, scriptNodeSwitch, scriptPodPort, scriptServiceLb } from './nb-script.js';
 import { addAddr, addNetns, delNetns, listNetns, netnsPids } from './netns.js';
 import { SB_PORT, chassisNames, nbctl, sbctl, startCentral, type Central } from './ovn-central.js';
 import { ensureLabPki } from './pki.js';
@@ -357,8 +357,10 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       await allSettledOrThrow(nodes.map(async (n) => {
         const agentSocket = join(n.dir, 'cni.sock');
         cniConf.set(n.name, writeNodeConflist({ dir: n.dir, network: names.cniNetwork, agentSocket, logFile: join(n.dir, 'tessera-cni.log'), mtu: POD_MTU }));
-        await startAgent({ binDir, node: n.name, dir: n.dir, netns: n.netns, apiserverUrl: a.url, tokenFile: a.tokenFile, nbRemotes: [central.nbRemote],
-          ovsDbSocket: n.dbSocket, cniSocket: agentSocket, mtu: POD_MTU, cidrs, tls: pki?.roles.node });
+        // Without the watcher the lab creates the management port's LSP, from the MAC the agent announces.
+        await Promise.all([startAgent({ binDir, node: n.name, dir: n.dir, netns: n.netns, apiserverUrl: a.url, tokenFile: a.tokenFile,
+          ovsDbSocket: n.dbSocket, cniSocket: agentSocket, mtu: POD_MTU, cidrs, tls: pki?.roles.node }),
+        components.watcher ? undefined : scriptManagementPort(central, kube as UnixKubeClient, n.name, subnets.get(n.name) as string)]);
       }));
     }
 

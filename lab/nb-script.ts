@@ -1,7 +1,10 @@
-// "Script logic" for the NB side: what the watcher does, done by the lab itself with ovn-nbctl, until the real
-// watcher runs in the lab. Names come from lib/names.ts so both paths build the same topology.
-import { CLUSTER_ROUTER, OWNER_KEY, macFromIPv4, nodeRouterPort, nodeSwitch, nodeSwitchRouterPort, podPort } from '../lib/names.js';
+// "Script logic" for the NB side: what the watcher does, done by the lab itself with ovn-nbctl, for labs and
+// fixtures that run without the watcher. Names come from lib/names.ts so both paths build the same topology.
+import { CLUSTER_ROUTER, OWNER_KEY, macFromIPv4, managementPort, nodeRouterPort, nodeSwitch, nodeSwitchRouterPort, podPort } from '../lib/names.js';
+import { NODE_MGMT_MAC_ANNOTATION } from '../lib/kube/annotations.js';
+import { nodePath, type UnixKubeClient } from './kube.js';
 import { nbctl, type Central } from './ovn-central.js';
+import { waitFor } from './wait.js';
 
 /** Owner tag on NB rows the lab's script logic creates (the watcher uses its own). */
 export const LAB_OWNER = 'tessera-lab';
@@ -39,4 +42,21 @@ export async function scriptServiceLb(c: Central, o: { name: string; vip: string
   await nbctl(c, ['--may-exist', 'lb-add', o.name, `${o.vip}:${o.port}`, o.backends.join(','), 'tcp',
     '--', 'set', 'Load_Balancer', o.name, owner]);
   for (const n of o.nodes) await nbctl(c, ['--may-exist', 'ls-lb-add', nodeSwitch(n), o.name]);
+}
+
+/**
+ * The management port k8s-<node> (the subnet's .2), as the watcher creates it: once the node's agent has announced
+ * the port's MAC on its Node (tessera.io/node-mgmt-port-mac). Waits up to `timeoutMs` for that annotation.
+ */
+export async function scriptManagementPort(c: Central, kube: UnixKubeClient, node: string, subnet: string, timeoutMs = 30_000): Promise<void> {
+  let mac = '';
+  await waitFor(`${NODE_MGMT_MAC_ANNOTATION} on node ${node}`, async () => {
+    mac = (await kube.get(nodePath(node))).metadata.annotations?.[NODE_MGMT_MAC_ANNOTATION] ?? '';
+    return mac !== '';
+  }, timeoutMs, 100);
+  if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(mac)) throw new Error(`node ${node}: ${NODE_MGMT_MAC_ANNOTATION}=${JSON.stringify(mac)} is not a MAC address`);
+  const lsp = managementPort(node);
+  const ip = subnet.replace(/\.0\/\d+$/, '.2');
+  await nbctl(c, ['--may-exist', 'lsp-add', nodeSwitch(node), lsp, '--', 'lsp-set-addresses', lsp, `${mac} ${ip}`,
+    '--', 'set', 'Logical_Switch_Port', lsp, owner]);
 }
