@@ -6,7 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { alive, readPid } from '../../../lab/daemon.js';
 import { waitFor } from '../../../lab/wait.js';
 import { patchKeysInto } from '../../../lib/ovn/patch-flows.js';
-import { AgentFixture, GATEWAY, NODE, SUBNET, type TestPod } from './fixture.js';
+import { AgentFixture, GATEWAY, NODE, type TestPod } from './fixture.js';
 import { nodePath } from '../../../lab/kube.js';
 import { NODE_MGMT_MAC_ANNOTATION } from '../../../lib/kube/annotations.js';
 import { hostVethName, type AgentError, type AgentOk, type AgentResponse } from '../../../lib/cni-protocol.js';
