@@ -1,7 +1,7 @@
 // br-int port operations on the node's Open_vSwitch database, through the OVSDB client and its monitor cache.
 // A pod port is one transaction (Interface + Port + Bridge.ports mutate); Port and Interface are non-root tables,
 // so removing the Port from Bridge.ports garbage-collects both rows.
-import { OvsdbClient, ref, type TlsOptions } from '../lib/ovsdb/index.js';
+import { OvsdbClient, ref, type OvsdbLogger, type TlsOptions } from '../lib/ovsdb/index.js';
 import { VSWITCH_MODEL, type Bridge, type Interface, type Port, type VSWITCHTables } from '../lib/ovsdb/models/vswitch.js';
 import { INTEGRATION_BRIDGE } from '../lib/names.js';
 
@@ -16,7 +16,7 @@ export const SANDBOX = 'sandbox';
 export const IFNAME_KEY = 'tessera.io/ifname';
 export const OVN_INSTALLED = 'ovn-installed';
 
-export async function connectVswitch(remote: string, logger?: { debug(m: string): unknown; info(m: string): unknown; warn(m: string): unknown; error(m: string): unknown }, tls?: TlsOptions): Promise<VswitchClient> {
+export async function connectVswitch(remote: string, logger?: OvsdbLogger, tls?: TlsOptions): Promise<VswitchClient> {
   const c = await OvsdbClient.connect(VSWITCH_MODEL, { remotes: [remote], tls, logger, reconnect: { minMs: 100, maxMs: 2000 } });
   await c.monitor({
     Open_vSwitch: { columns: ['bridges', 'external_ids', 'next_cfg', 'cur_cfg'] },

@@ -44,7 +44,7 @@ export const agentsStep: LabStep = {
     await allSettledOrThrow(c.nodes.map(async (n) => {
       const agentSocket = join(n.dir, 'cni.sock');
       c.cniConf.set(n.name, writeNodeConflist({ dir: n.dir, network: c.names.cniNetwork, agentSocket, logFile: join(n.dir, 'tessera-cni.log'), mtu: POD_MTU }));
-      await startAgent({ binDir: c.binDir, node: n.name, dir: n.dir, netns: n.netns, apiserverUrl: a.url, tokenFile: a.tokenFile, nbRemotes: [central.nbRemote],
+      await startAgent({ binDir: c.binDir, node: n.name, dir: n.dir, netns: n.netns, apiserverUrl: a.url, tokenFile: a.tokenFile,
         ovsDbSocket: n.dbSocket, cniSocket: agentSocket, mtu: POD_MTU, cidrs: c.cidrs, tls: c.pki?.roles.node });
     }));
   },

@@ -24,14 +24,6 @@ export const MERGE_PATCH = patchOptions('merge');
 export const STRATEGIC_MERGE_PATCH = patchOptions('strategic');
 export const JSON_PATCH = patchOptions('json');
 
-/** One RFC 6902 operation. */
-export interface JsonPatchOperation {
-  op: 'add' | 'remove' | 'replace' | 'move' | 'copy' | 'test';
-  path: string;
-  from?: string;
-  value?: unknown;
-}
-
 /** Escapes a key for a JSON pointer (annotation keys contain "/"). */
 export function jsonPointerToken(key: string): string {
   return key.replace(/~/g, '~0').replace(/\//g, '~1');

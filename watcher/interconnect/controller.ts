@@ -107,11 +107,7 @@ class Controller implements InterconnectController {
   }
 
   private dbOpts(remotes: string[]): ClientOptions {
-    const l = this.log;
-    return {
-      remotes, tls: this.deps.tls, reconnect: { minMs: 200, maxMs: 4000 },
-      logger: { debug: (m) => l.debug(m), info: (m) => l.info(m), warn: (m) => l.warn(m), error: (m) => l.error(m) },
-    };
+    return { remotes, tls: this.deps.tls, reconnect: { minMs: 200, maxMs: 4000 }, logger: this.log };
   }
 
   async start(): Promise<void> {
