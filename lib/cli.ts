@@ -1,6 +1,6 @@
 // Flag parsing shared by the daemons: --help, --version, and one-line config errors.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { VERSION } from './version.js';
+import { VERSION, versionLine } from './version.js';
 
 export class ConfigError extends Error {}
 
@@ -79,7 +79,7 @@ export function parseCommand(spec: CommandSpec, argv: string[]): ParsedCommand {
     process.exit(0);
   }
   if (parsed.values.version) {
-    process.stdout.write(`${spec.name} ${VERSION}\n`);
+    process.stdout.write(versionLine(spec.name));
     process.exit(0);
   }
   const values: ParsedCommand['values'] = {};

@@ -1,14 +1,17 @@
 // Builds the executables: tessera-cni is native (cni/shim/, gcc, static); the three daemons are single-file
-// Node executables: esbuild bundle (CJS, node20) -> Node 20 SEA blob with code cache -> postject.
+// Node executables: esbuild bundle (CJS) -> SEA blob with code cache -> postject, all with the Node runtime
+// that package.json pins (tools/runtime.ts), never the machine's own node.
 import { build, type Plugin } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync, chmodSync, existsSync, statSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { runtimeNode } from './runtime.js';
 
 const root = resolve(import.meta.dirname, '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
 const out = join(root, 'dist');
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+const runtime = runtimeNode(root);
 
 interface Target {
   name: string;
@@ -46,7 +49,7 @@ async function buildOne(t: Target, sea: boolean): Promise<void> {
     outfile: bundle,
     bundle: true,
     platform: 'node',
-    target: 'node20',
+    target: runtime.esbuildTarget,
     format: 'cjs',
     minify: false,
     sourcemap: false,
@@ -63,16 +66,16 @@ async function buildOne(t: Target, sea: boolean): Promise<void> {
   const assets: Record<string, string> = {};
   for (const [k, v] of Object.entries(t.assets ?? {})) assets[k] = join(root, v);
   writeFileSync(seaConfig, JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets }));
-  execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio: 'inherit' });
+  execFileSync(runtime.path, ['--experimental-sea-config', seaConfig], { stdio: 'inherit' });
   const exe = join(out, 'bin', t.name);
   // Build beside the target and rename over it: copying onto a running executable fails with ETXTBSY
   // (e.g. a lab's tessera-agent while `make lab` rebuilds), and readers never see a half-written binary.
   const tmp = `${exe}.tmp-${process.pid}`;
-  copyFileSync(process.execPath, tmp);
+  copyFileSync(runtime.path, tmp);
   chmodSync(tmp, 0o755);
-  execFileSync(process.execPath, [join(root, 'node_modules/postject/dist/cli.js'), tmp, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE], { stdio: 'ignore' });
+  execFileSync(runtime.path, [join(root, 'node_modules/postject/dist/cli.js'), tmp, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE], { stdio: 'ignore' });
   renameSync(tmp, exe);
-  process.stdout.write(`built ${exe} (${(statSync(exe).size / 1e6).toFixed(0)} MB)\n`);
+  process.stdout.write(`built ${exe} (${(statSync(exe).size / 1e6).toFixed(0)} MB, node ${runtime.version})\n`);
 }
 
 /**
