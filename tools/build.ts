@@ -1,9 +1,10 @@
-// Builds the executables: tessera-cni is native (cni/shim/, gcc, static); the three daemons are single-file
-// Node executables: esbuild bundle (CJS) -> SEA blob with code cache -> postject, all with the Node runtime
-// that package.json pins (tools/runtime.ts), never the machine's own node.
+// Builds the executables: tessera-cni is native (cni/shim/, gcc, static); the three daemons are one single-file
+// Node executable, dist/bin/tessera (lib/multicall.ts), that dist/bin/tessera-agent, -watcher and -gateway link
+// to: esbuild bundle (CJS) -> SEA blob with code cache -> postject, all with the Node runtime package.json pins
+// (tools/runtime.ts), never the machine's own node. dist/bundle/ also keeps each daemon's own bundle (profiling).
 import { build, type Plugin } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync, chmodSync, existsSync, statSync, renameSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync, chmodSync, existsSync, statSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { runtimeNode } from './runtime.js';
 
@@ -21,10 +22,13 @@ interface Target {
 }
 
 export const targets: Target[] = [
-  { name: 'tessera-agent', entry: 'agent/main.ts', assets: { 'koffi.node': 'node_modules/koffi/build/koffi/linux_x64/koffi.node' } },
+  { name: 'tessera-agent', entry: 'agent/main.ts' },
   { name: 'tessera-watcher', entry: 'watcher/main.ts' },
   { name: 'tessera-gateway', entry: 'gateway/main.ts' },
 ];
+
+/** The executable the daemons' names link to. */
+export const MULTICALL: Target = { name: 'tessera', entry: 'lib/multicall.ts', assets: { 'koffi.node': 'node_modules/koffi/build/koffi/linux_x64/koffi.node' } };
 
 // Optional native/peer modules that bundled libraries probe with try { require(x) } (ws, node-fetch).
 // Inside a SEA such a require of a non-builtin prints a warning at every start; resolving them to a
@@ -42,7 +46,7 @@ const absentOptionalModules: Plugin = {
   },
 };
 
-async function buildOne(t: Target, sea: boolean): Promise<void> {
+async function bundleOne(t: Target): Promise<string> {
   const bundle = join(out, 'bundle', `${t.name}.cjs`);
   await build({
     entryPoints: [join(root, t.entry)],
@@ -60,7 +64,10 @@ async function buildOne(t: Target, sea: boolean): Promise<void> {
     plugins: [absentOptionalModules],
     logLevel: 'warning',
   });
-  if (!sea) return;
+  return bundle;
+}
+
+async function seaOne(t: Target, bundle: string): Promise<void> {
   const blob = join(out, 'bundle', `${t.name}.blob`);
   const seaConfig = join(out, 'bundle', `${t.name}.sea.json`);
   const assets: Record<string, string> = {};
@@ -103,8 +110,22 @@ const sea = !process.argv.includes('--bundle-only');
 mkdirSync(join(out, 'bin'), { recursive: true });
 mkdirSync(join(out, 'bundle'), { recursive: true });
 if (sea && (!only.length || only.includes(NATIVE_CNI.name))) buildNativeCni();
-for (const t of targets) {
-  if (only.length && !only.includes(t.name)) continue;
+/** dist/bin/<daemon> -> tessera, replaced atomically (a running daemon keeps its executable). */
+function linkDaemon(name: string): void {
+  const tmp = join(out, 'bin', `${name}.tmp-${process.pid}`);
+  rmSync(tmp, { force: true });
+  symlinkSync(MULTICALL.name, tmp);
+  renameSync(tmp, join(out, 'bin', name));
+}
+
+for (const t of [...targets, MULTICALL]) {
   if (!existsSync(join(root, t.entry))) throw new Error(`entry ${t.entry} missing`);
-  await buildOne(t, sea);
+}
+if (!only.length || only.some((n) => n === MULTICALL.name || targets.some((t) => t.name === n))) {
+  for (const t of targets) await bundleOne(t);
+  const bundle = await bundleOne(MULTICALL);
+  if (sea) {
+    await seaOne(MULTICALL, bundle);
+    for (const t of targets) linkDaemon(t.name);
+  }
 }

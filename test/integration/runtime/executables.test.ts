@@ -1,8 +1,8 @@
 // The daemons in dist/bin (which the integration and end-to-end tests run) embed the Node runtime package.json
-// pins, not the machine's node; tessera-cni is static. Needs `make build`.
+// pins, not the machine's node, once: their names link to one executable. Needs `make build`.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { pinnedRuntimeVersion } from '../../../tools/runtime.js';
 
@@ -19,6 +19,17 @@ describe('dist/bin runtime', () => {
       assert.equal(out, `${exe} ${version} (node v${node})\n`);
     });
   }
+
+  it('the daemons are links to one executable, which also runs them as `tessera <daemon>`', () => {
+    for (const exe of ['tessera-agent', 'tessera-watcher', 'tessera-gateway']) {
+      assert.ok(lstatSync(join(BIN, exe)).isSymbolicLink(), exe);
+      assert.equal(readlinkSync(join(BIN, exe)), 'tessera');
+    }
+    assert.equal(execFileSync(join(BIN, 'tessera'), ['gateway', '--version'], { encoding: 'utf8' }), `tessera-gateway ${version} (node v${node})\n`);
+    const r = spawnSync(join(BIN, 'tessera'), [], { encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^tessera: run as tessera-agent, tessera-watcher, tessera-gateway/);
+  });
 
   it('the pinned runtime is a supported LTS line (24)', () => {
     assert.equal(Number(node.split('.')[0]), 24);
