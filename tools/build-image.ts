@@ -61,7 +61,7 @@ function slimRootfs(dir: string): void {
   run('dpkg', ['--root', dir, '--purge', ...ROOTFS_PURGE], { quiet: true });
   for (const p of ROOTFS_REMOVE) rmSync(join(dir, p), { recursive: true, force: true });
   mkdirSync(join(dir, 'var/log'), { recursive: true });
-  // Python byte-code compiled at install time; the interpreter writes none in a read-mostly container.
+  // Python byte-code compiled at install time: only OVS's debugging helpers (ovs-tcpdump) run Python, compiling on use.
   execFileSync('find', [dir, '-depth', '-type', 'd', '-name', '__pycache__', '-exec', 'rm', '-rf', '{}', '+']);
   rmSync(join(dir, 'dev'), { recursive: true, force: true }); // the runtime mounts /dev
   mkdirSync(join(dir, 'dev'));

@@ -83,6 +83,12 @@ describe('tessera/tessera image (make image)', function () {
     }
   });
 
+  it('carries no node state (OVS/OVN databases, system-id) and no documentation, manuals or translations', async () => {
+    assert.equal(await ctd!.runOnce(REF, 'state', ['find', '/etc/openvswitch', '/etc/ovn', '/var/lib/openvswitch', '/var/lib/ovn', '-type', 'f']), '');
+    assert.equal(await ctd!.runOnce(REF, 'docs', ['find', '/usr/share/doc', '-type', 'f', '!', '-name', 'copyright']), '');
+    assert.equal(await ctd!.runOnce(REF, 'man', ['find', '/usr/share/man', '/usr/share/locale', '-type', 'f']), '');
+  });
+
   it('tessera-agent with --net-host --privileged drives the node OVS: ready, management port on br-int, JSON logs', async () => {
     const logUri = `file://${join(f.dir, 'agent-container.log')}`;
     await ctd!.ctr(['run', '--detach', '--net-host', '--privileged', '--log-uri', logUri,
