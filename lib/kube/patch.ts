@@ -1,4 +1,4 @@
-// Patch content types for @kubernetes/client-node 1.4.
+// Patch content types for @kubernetes/client-node.
 //
 // Its generated patch* methods always pick the first media type they list, which is
 // application/json-patch+json, so a merge-patch object sent without these options is rejected by

@@ -21,9 +21,11 @@ export const MAY_DEPEND_ON: Record<string, readonly string[]> = {
   lab: ['lib', ...COMPONENTS, 'kube-double', 'deploy'],
   testkit: ['lib', ...COMPONENTS, 'kube-double', 'lab', 'deploy'],
   bench: ['lib', ...COMPONENTS, 'kube-double', 'lab', 'testkit', 'deploy'],
+  // cmd/tessera.ts is the one executable that runs each daemon.
+  cmd: ['lib', ...COMPONENTS],
   // tools/build.ts builds the components' executables.
-  tools: ['lib', ...COMPONENTS],
-  test: ['lib', ...COMPONENTS, 'kube-double', 'lab', 'testkit', 'bench', 'tools', 'deploy'],
+  tools: ['lib', ...COMPONENTS, 'cmd'],
+  test: ['lib', ...COMPONENTS, 'cmd', 'kube-double', 'lab', 'testkit', 'bench', 'tools', 'deploy'],
 };
 
 function tsFiles(dir: string): string[] {

@@ -1,4 +1,4 @@
-// The API test double driven by the real @kubernetes/client-node 1.4.0, as the daemons use it.
+// The API test double driven by the real @kubernetes/client-node (2.x), as the daemons use it.
 import assert from 'node:assert/strict';
 import * as k8s from '@kubernetes/client-node';
 import { startApiServer, type ApiServer } from '../../../kube-double/server.js';
