@@ -9,7 +9,7 @@ import { newIpamState } from './context.js';
 import { keyOf, POD_BY_NODE, type KubeWrites, type Stores } from './kube-view.js';
 import type { NbClient } from './nbops/commit.js';
 import { txnStats } from './nbops/commit.js';
-import { WorkQueue } from './workqueue.js';
+import { WorkQueue } from '../lib/workqueue.js';
 import { NodeController } from './controllers/nodes.js';
 import { PodController } from './controllers/pods.js';
 import { ServiceController } from './controllers/services.js';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WorkQueue } from '../../../watcher/workqueue.js';
+import { WorkQueue } from '../../../lib/workqueue.js';
 
-describe('watcher work queue', () => {
+describe('work queue (lib/workqueue)', () => {
   it('never runs one key twice at once, but runs different keys concurrently', async () => {
     const running = new Set<string>();
     let maxParallel = 0;
