@@ -51,3 +51,29 @@ describe('work queue (lib/workqueue)', () => {
     q.shutdown();
   });
 });
+
+describe('work queue addAndWait', () => {
+  it('resolves after a run that started after the call, with its outcome; re-runs a key added while it runs', async () => {
+    const runs: string[] = [];
+    let fail = false;
+    let gate: (() => void) | undefined;
+    const q = new WorkQueue(async (k) => {
+      runs.push(k);
+      if (gate) await new Promise<void>((r) => (gate = r));
+      if (fail) throw new Error('boom');
+    }, { name: 't', workers: 1, baseDelayMs: 10_000 });
+    assert.equal(await q.addAndWait('a'), true);
+    gate = () => undefined;
+    q.add('a'); // running, held by the gate
+    await sleep(5);
+    fail = true;
+    const p = q.addAndWait('a'); // must wait for the re-run, not the run in progress
+    const g = gate;
+    gate = undefined;
+    g();
+    assert.equal(await p, false, 'the re-run failed');
+    assert.deepEqual(runs, ['a', 'a', 'a']);
+    q.shutdown();
+    assert.equal(await q.addAndWait('a'), false, 'a stopped queue answers false at once');
+  });
+});
