@@ -20,6 +20,7 @@ import { startCniServer } from './cni-server.js';
 import { startHealthServer } from './health.js';
 import { OvnControllerStatus } from './ovn-controller-status.js';
 import { reconcilePorts } from './reconcile.js';
+import { PortRepair } from './port-repair.js';
 import { loadLibc, NodeNetdev, setNativeDir } from '../lib/netdev/index.js';
 import { instrumentOvsdb, newRegistry } from '../lib/metrics.js';
 import { CniErrorCode } from '../lib/cni-protocol.js';
@@ -148,6 +149,8 @@ runMain('tessera-agent', async () => {
   };
   reconcile();
   reconcileTimer = setInterval(reconcile, cfg.reconcileIntervalMs);
+  const portRepair = new PortRepair(p, netdev, views.pods, inflight, log);
+  ovs.on('change', (ev) => portRepair.observe(ev));
 
   // Not part of readiness: pods work without it; it repairs an OVN bug when a patch port is re-keyed.
   if (cfg.patchFlowCheckMs > 0) {

@@ -9,6 +9,7 @@ import { defaultStateDir, startLab, teardownLab, type Lab } from '../../lab/clus
 import { alive, daemonProcesses, describeProcess, processesNaming } from '../../lab/daemon.js';
 import type { LabFile } from '../../lab/lab-file.js';
 import { AGENT_HEALTH_PORT, WATCHER_HEALTH_PORT } from '../../lab/tessera.js';
+import { networkPoliciesPath } from '../../lab/policy.js';
 
 const exec = promisify(execFile);
 const PREFIX = 'tle-';
@@ -181,6 +182,50 @@ describe('lab (e2e, prefix tle-)', function () {
     const failed = checks.filter((c) => !c.ok);
     assert.deepEqual(failed, []);
     assert.ok(checks.some((c) => c.kind === 'service'));
+  });
+
+  it("a NetworkPolicy's port group and ACLs deleted in NB come back within 5 s, and its pod is isolated again", async () => {
+    assert.ok(lab?.kube);
+    const l = lab;
+    const kube = lab.kube;
+    const a = file.pods.find((p) => p.node === 'node1')!;
+    const b = file.pods.find((p) => p.node === 'node2')!;
+    const pings = async (): Promise<boolean> => inNs(a.netns, 'ping', ['-n', '-c', '1', '-W', '1', b.ip]).then(() => true, () => false);
+    // Isolate b: a policy that selects only b and allows no ingress.
+    await kube.create(networkPoliciesPath(b.namespace), {
+      apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'isolate-b', namespace: b.namespace },
+      spec: { podSelector: { matchLabels: { 'tessera.io/lab-drift': 'b' } }, policyTypes: ['Ingress'], ingress: [] },
+    });
+    await kube.patch(`/api/v1/namespaces/${b.namespace}/pods/${b.name}`, { metadata: { labels: { 'tessera.io/lab-drift': 'b' } } });
+    try {
+      const until = async (what: string, ok: () => Promise<boolean>, ms: number) => {
+        const t0 = Date.now();
+        while (!(await ok())) {
+          assert.ok(Date.now() - t0 < ms, `timed out waiting for ${what}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        return Date.now() - t0;
+      };
+      await until(`${a.name} -> ${b.name} denied by isolate-b`, async () => !(await pings()), 20_000);
+      const pg = (await l.nbctl(['--bare', '--columns=name', 'find', 'Port_Group', `external_ids:"tessera.io/object"="${b.namespace}/isolate-b"`])).trim();
+      assert.ok(pg, 'the policy has a port group');
+      const acls = async () => (await l.nbctl(['--if-exists', 'get', 'Port_Group', pg, 'acls']).catch(() => '')).replace(/[[\]\s]/g, '').split(',').filter((x) => x).length;
+      const ports = async () => (await l.nbctl(['--if-exists', 'get', 'Port_Group', pg, 'ports']).catch(() => '')).replace(/[[\]\s]/g, '').split(',').filter((x) => x).length;
+      const aclsBefore = await acls();
+      assert.ok(aclsBefore >= 2 && (await ports()) === 1, `${aclsBefore} ACLs and b's port on ${pg}`);
+      const t0 = Date.now();
+      await l.nbctl(['pg-del', pg]);
+      await until('the port group and its ACLs back', async () => (await acls()) === aclsBefore && (await ports()) === 1, 10_000);
+      const ms = Date.now() - t0;
+      process.stdout.write(`      policy port group + ACLs deleted: restored in ${ms} ms\n`);
+      assert.ok(ms < 5000, `restored in ${ms} ms, goal < 5000 ms`);
+      await new Promise((r) => setTimeout(r, 500)); // northd and ovn-controller turn the rows into flows
+      assert.equal(await pings(), false, `${a.name} -> ${b.name} is denied again`);
+    } finally {
+      await kube.delete(`${networkPoliciesPath(b.namespace)}/isolate-b`);
+    }
+    const back = Date.now();
+    while (!(await pings())) assert.ok(Date.now() - back < 20_000, 'the policy gone, b answers again');
   });
 
   it('adds and deletes a pod later, through CNI ADD and DEL, keeping lab.json current', async () => {

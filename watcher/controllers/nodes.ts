@@ -206,7 +206,9 @@ export class NodeController {
     const ls = findSwitch(txn, nodeSwitch(name));
     const subnetText = ls?.external_ids[SUBNET_KEY] ?? (ctx.subnets.get(name) ? formatCIDR(ctx.subnets.get(name)!) : undefined);
     if (ls && ownedBy(ls.external_ids, 'node') === name) deleteSwitch(txn, nodeSwitch(name));
-    deleteRouterPort(txn, nodeRouterPort(name));
+    // Only our own router port: another writer's port of that name stays.
+    const lrp = txn.cache.lookupAll('Logical_Router_Port', 'name', nodeRouterPort(name))[0];
+    if (lrp && ownedBy(lrp.external_ids, 'node') === name) deleteRouterPort(txn, nodeRouterPort(name));
     if (subnetText) addressSetRemove(txn, MGMT_ADDRESS_SET, [formatIP(new SubnetIPAM(parseCIDR(subnetText)).managementIP)]);
     this.nodeIpOps(txn, name);
     await commit(ctx.nb, txn);

@@ -229,6 +229,24 @@ describe('tessera-agent (integration, real OVS/OVN)', function () {
     await f.inNs(f.nodeNs, 'ip', ['link', 'del', 'vethkeep1']);
   });
 
+  it("a pod's OVS port deleted by hand, or its iface-id edited, is restored within 5 s and the pod talks again", async () => {
+    const ifaceId = async () => (await f.vsctl(['get', 'Interface', a.hostVeth, 'external_ids:iface-id']).catch(() => '')).trim().replaceAll('"', '');
+    for (const [what, args] of [
+      ['OVS port deleted', ['del-port', 'br-int', a.hostVeth]],
+      ['iface-id edited', ['set', 'Interface', a.hostVeth, 'external_ids:iface-id=someone_else']],
+    ] as const) {
+      const t0 = Date.now();
+      await f.vsctl([...args]);
+      await waitFor(`${what}: restored`, async () => (await f.ovsPortExists(a.hostVeth)) && (await ifaceId()) === `default_${a.name}`, 10_000);
+      const ms = Date.now() - t0;
+      process.stderr.write(`      ${what}: restored in ${ms} ms\n`);
+      assert.ok(ms < 5000, `${what}: restored in ${ms} ms, goal < 5000 ms`);
+    }
+    assert.match(f.agentLog(), /OVS drift repaired: pod port .* \(port deleted\)/);
+    await waitFor('pod-a pings pod-b again', async () => f.inNs(a.netns, 'ping', ['-c', '1', '-W', '1', b.ip]).then(() => true, () => false), 15_000);
+    assert.ok(await f.linkExists(f.nodeNs, a.hostVeth), 'the veth was kept, not swept as an orphan');
+  });
+
   it('survives a restart of the node OVS database: the client reconnects and ADD works again', async () => {
     await f.restartNodeOvsdb();
     await waitFor('STATUS ok after the OVSDB restart', async () => (await f.request({ command: 'STATUS' })).ok, 30_000);
