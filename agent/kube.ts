@@ -1,8 +1,10 @@
-// The agent's view of Kubernetes: informer caches of the pods on this node and of this node itself.
+// The agent's view of Kubernetes: informer caches of the pods on this node and of this node itself, and the one
+// write it makes, annotations on its own Node.
 import { KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../lib/log.js';
 import { loadKubeConfig, makeClients } from '../lib/kube/client.js';
 import { Informer } from '../lib/kube/informer.js';
+import { MERGE_PATCH, annotationsPatch } from '../lib/kube/patch.js';
 import type { AgentConfig } from './config.js';
 import type { Subnet } from '../lib/kube/kubeovn.js';
 import { subnetInformer } from './subnets.js';
@@ -18,6 +20,8 @@ export interface KubeViews {
   node: Informer<V1Node>;
   /** kubeovn.io Subnets, to check an annotation that places a pod on one (agent/subnets.ts). */
   subnets: Informer<Subnet>;
+  /** Merge-patches annotations onto this node's Node object. */
+  annotateNode(annotations: Record<string, string>): Promise<void>;
 }
 
 export function kubeViews(cfg: AgentConfig, log: Logger): KubeViews {
@@ -34,6 +38,9 @@ export function kubeViews(cfg: AgentConfig, log: Logger): KubeViews {
       list: () => api.listNode({ fieldSelector: fieldSelector.node }),
     }),
     subnets: subnetInformer(kc, log),
+    annotateNode: async (annotations) => {
+      await api.patchNode({ name: cfg.nodeName, body: annotationsPatch(annotations) }, MERGE_PATCH);
+    },
   };
 }
 

@@ -1,6 +1,6 @@
 // `kubectl get <plural>` for the lab's custom resources: the table kubectl prints from a CRD's
 // additionalPrinterColumns (deploy/crds/), read from the same manifests the API test double serves.
-import { customKind } from '../test/apiserver/crds.js';
+import { customKind } from '../kube-double/crds.js';
 import type { KubeObject, UnixKubeClient } from './kube.js';
 
 /** The value at a simple JSONPath (".spec.cidrBlock"), as kubectl prints it: lists and maps as JSON, absent as <none>. */

@@ -4,14 +4,13 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CIDRS, DEFAULT_PREFIX, defaultStateDir, startLab, teardownLab } from './cluster.js';
 import { livePids } from './daemon.js';
-import { egressChecks } from './egress-matrix.js';
-import { gatewayChecks } from './gateway.js';
 import { readLabFile, type MultiClusterLabFile } from './lab-file.js';
 import { formatMultiReport, multiClusterChecks, startMultiLab } from './multi-cluster.js';
 import { listNetns } from './netns.js';
 import { DEFAULT_POLICY } from './policy.js';
-import { POD_SERVER_PORT, formatReport, runChecks } from './report.js';
-import { vpcStep } from './vpc.js';
+import { POD_SERVER_PORT, formatReport } from './report.js';
+import { labChecks } from './steps.js';
+import { vpcReport } from './vpc.js';
 
 const log = (m: string): void => void process.stderr.write(`[lab ${new Date().toISOString().slice(11, 23)}] ${m}\n`);
 
@@ -60,10 +59,10 @@ async function up(): Promise<number> {
   const gateway = !parsed.values['no-gateway'];
   // With the gateway, NodePort traffic reaches the web pods SNATed to a join IP: the policy lets that in too.
   const policies = parsed.values['no-policy'] ? [] : [DEFAULT_POLICY(POD_SERVER_PORT, gateway ? [CIDRS.join] : [])];
-  const lab = await startLab({ prefix, stateDir, nodes, log, keepOnFailure: true, policies, gateway });
+  const lab = await startLab({ prefix, stateDir, nodes, log, keepOnFailure: true, policies, gateway, vpc: parsed.values.vpc });
   const checks = await lab.check();
   process.stdout.write(lab.report(checks, Date.now() - t0) + '\n');
-  if (parsed.values.vpc) checks.push(...await vpcStep(lab, log, (s) => void process.stdout.write(s)));
+  if (lab.file.vpcs) process.stdout.write(await vpcReport(lab.file, lab.kube, checks));
   const from = lab.file.pods.find((p) => p.labels?.role === 'client') ?? lab.file.pods[0];
   const to = lab.file.pods.find((p) => p !== from && p.node !== from?.node) ?? lab.file.pods.find((p) => p !== from);
   process.stdout.write(`Lab description: ${lab.labFilePath}. Try: ip netns exec ${from?.netns ?? ''} nc -N ${to?.ip ?? ''} ${POD_SERVER_PORT} </dev/null. Remove with: make lab-down\n`);
@@ -84,7 +83,7 @@ async function status(): Promise<number> {
   const pids = livePids(join(stateDir, 'run'));
   log(`${netns.length} netns, ${pids.length} daemons alive`);
   const multi = (lab as Partial<MultiClusterLabFile>).clusters ? (lab as MultiClusterLabFile) : undefined;
-  const checks = multi ? await multiClusterChecks(multi) : [...await runChecks(lab, { servers: true }), ...await gatewayChecks(lab), ...await egressChecks(lab)];
+  const checks = multi ? await multiClusterChecks(multi) : await labChecks(lab, { servers: true });
   process.stdout.write((multi ? formatMultiReport(multi, checks, undefined) : formatReport(lab, checks, undefined)) + '\n');
   return checks.every((c) => c.ok) ? 0 : 1;
 }

@@ -2,7 +2,14 @@
 // pod addresses apart, so a cross-Vpc probe dials an address the other Vpc really uses), a pod of each on every
 // node, and the isolation matrix: inside a Vpc everything answers, nothing crosses between the Vpcs or to and
 // from the default network.
+// As a lab step (make lab --vpc) the Vpc pods go to lab.json's vpcs[], not pods[], so the default network's
+// checks do not expect to reach them.
 import type { Lab, LabPod } from './cluster.js';
+import type { UnixKubeClient } from './kube.js';
+import { need, type LabContext, type LabStep } from './lab-context.js';
+import type { LabFile } from './lab-file.js';
+import { bringUpPod } from './pod-lifecycle.js';
+import type { LabPodSpec } from './pods.js';
 import type { CheckResult } from './report.js';
 import { POD_SERVER_PORT, pingCheck, tcpCheck, tcpExchange } from './report.js';
 import { run } from './exec.js';
@@ -24,9 +31,9 @@ export interface VpcLab {
 }
 
 /** Waits until a Subnet's Ready condition is True (its switch and router link are in NB). */
-export async function subnetReady(lab: Lab, name: string, timeoutMs = 30_000): Promise<void> {
+export async function subnetReady(lab: Pick<Lab, 'kube'>, name: string, timeoutMs = 30_000): Promise<void> {
   await waitFor(`Subnet ${name} Ready`, async () => {
-    const s = await lab.kube!.get<{ metadata: Record<string, unknown>; status?: { conditions?: Array<{ type: string; status: string }> } }>(`/apis/kubeovn.io/v1/subnets/${name}`).catch(() => undefined);
+    const s = await lab.kube.get<{ metadata: Record<string, unknown>; status?: { conditions?: Array<{ type: string; status: string }> } }>(`/apis/kubeovn.io/v1/subnets/${name}`).catch(() => undefined);
     return s?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
   }, timeoutMs);
 }
@@ -45,48 +52,79 @@ async function deniedCheck(from: LabPod, to: LabPod): Promise<CheckResult> {
   return { kind: 'policy', from: id(from), to: id(to), target: to.ip, ok, detail: ok ? 'isolated: no ping reply, no TCP answer' : `reached (${pinged ? 'ping' : `TCP answered by ${tcp.server}`})` };
 }
 
+/** What creating the Vpc lab needs: the API, the node names and a way to start a pod. */
+interface VpcHost {
+  kube: UnixKubeClient;
+  nodes: string[];
+  addPod(p: LabPodSpec): Promise<LabPod>;
+}
+
 /** Creates the two Vpcs, their Subnets bound to one Namespace each, and a pod of each Vpc on every node. */
-export async function addVpcLab(lab: Lab, log: (m: string) => void = () => undefined): Promise<VpcLab> {
-  const kube = lab.kube;
-  if (!kube) throw new Error('--vpc needs the API test server and tessera-watcher');
-  const nodes = lab.file.nodes.map((n) => n.name);
+async function createVpcs(h: VpcHost, log: (m: string) => void): Promise<Record<string, LabPod[]>> {
   for (const v of VPC_LAB) {
-    await kube.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: v.namespace } });
-    await kube.create('/apis/kubeovn.io/v1/vpcs', { apiVersion: 'kubeovn.io/v1', kind: 'Vpc', metadata: { name: v.vpc }, spec: {} });
-    await kube.create('/apis/kubeovn.io/v1/subnets', { apiVersion: 'kubeovn.io/v1', kind: 'Subnet', metadata: { name: v.subnet },
+    await h.kube.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: v.namespace } });
+    await h.kube.create('/apis/kubeovn.io/v1/vpcs', { apiVersion: 'kubeovn.io/v1', kind: 'Vpc', metadata: { name: v.vpc }, spec: {} });
+    await h.kube.create('/apis/kubeovn.io/v1/subnets', { apiVersion: 'kubeovn.io/v1', kind: 'Subnet', metadata: { name: v.subnet },
       spec: { vpc: v.vpc, cidrBlock: v.cidrBlock, excludeIps: [...v.excludeIps], namespaces: [v.namespace] } });
   }
-  for (const v of VPC_LAB) await subnetReady(lab, v.subnet);
-  log(`Vpcs ${VPC_LAB.map((v) => `${v.vpc} (${v.subnet} ${v.cidrBlock})`).join(', ')}: pods on ${nodes.join(', ')}`);
+  for (const v of VPC_LAB) await subnetReady(h, v.subnet);
+  log(`Vpcs ${VPC_LAB.map((v) => `${v.vpc} (${v.subnet} ${v.cidrBlock})`).join(', ')}: pods on ${h.nodes.join(', ')}`);
   const pods: Record<string, LabPod[]> = {};
   for (const v of VPC_LAB) {
     pods[v.vpc] = [];
-    for (const [i, n] of nodes.entries()) pods[v.vpc].push(await lab.addPod({ namespace: v.namespace, name: `${v.vpc.slice(-1)}${i + 1}`, node: n }));
+    for (const [i, n] of h.nodes.entries()) pods[v.vpc].push(await h.addPod({ namespace: v.namespace, name: `${v.vpc.slice(-1)}${i + 1}`, node: n }));
   }
-  const defaults = (): LabPod[] => lab.file.pods.filter((p) => !VPC_LAB.some((v) => v.namespace === p.namespace) && p.namespace === 'default');
+  return pods;
+}
+
+/** Inside a Vpc: ping and TCP between every pair; across Vpcs, and to and from a default-network pod: nothing. */
+export async function vpcChecks(pods: Record<string, LabPod[]>, defaultPod?: LabPod): Promise<CheckResult[]> {
+  const out: CheckResult[] = [];
+  const all = Object.values(pods).flat();
+  for (const a of all) {
+    for (const b of all) {
+      if (a === b) continue;
+      const same = a.namespace === b.namespace;
+      if (same) out.push(await pingCheck(a, b.ip, id(b)), await tcpCheck(a, b));
+      else out.push(await deniedCheck(a, b));
+    }
+    if (defaultPod) out.push(await deniedCheck(a, defaultPod), await deniedCheck(defaultPod, a));
+  }
+  return out;
+}
+
+const defaultPodOf = (file: LabFile): LabPod | undefined => file.pods.find((p) => p.namespace === 'default');
+
+/** The Vpc lab of a lab started with `vpc: true`. */
+export function vpcLabOf(lab: Lab): VpcLab {
+  if (!lab.file.vpcs?.length) throw new Error('lab: no Vpcs (start it with vpc: true, make lab --vpc)');
+  const pods = vpcPodsOf(lab.file);
   return {
     pods,
-    check: async () => {
-      const out: CheckResult[] = [];
-      const all = Object.values(pods).flat();
-      for (const a of all) {
-        for (const b of all) {
-          if (a === b) continue;
-          const same = a.namespace === b.namespace;
-          if (same) out.push(await pingCheck(a, b.ip, id(b)), await tcpCheck(a, b));
-          else out.push(await deniedCheck(a, b));
-        }
-        const d = defaults()[0];
-        if (d) out.push(await deniedCheck(a, d), await deniedCheck(d, a));
-      }
-      return out;
-    },
-    listings: async () => `$ kubectl get vpc\n${await kubectlGet(kube, 'vpcs')}\n$ kubectl get subnet\n${await kubectlGet(kube, 'subnets')}`,
+    check: () => vpcChecks(pods, defaultPodOf(lab.file)),
+    listings: () => vpcListings(lab.kube),
   };
 }
 
+export const vpcListings = async (kube: UnixKubeClient): Promise<string> =>
+  `$ kubectl get vpc\n${await kubectlGet(kube, 'vpcs')}\n$ kubectl get subnet\n${await kubectlGet(kube, 'subnets')}`;
+
+const vpcPodsOf = (file: LabFile): Record<string, LabPod[]> => Object.fromEntries((file.vpcs ?? []).map((v) => [v.vpc, v.pods]));
+
+/** make lab --vpc (LabOptions.vpc): the Vpc lab as a step; its checks run in lab.check() and make lab-status. */
+export const vpcStep: LabStep = {
+  name: 'vpcs',
+  async run(c: LabContext): Promise<void> {
+    if (!c.vpc) return;
+    const file = need(c.file, 'the lab description');
+    const pods = await createVpcs({ kube: need(c.kube, 'the Kubernetes API'), nodes: c.nodeNames, addPod: (p) => bringUpPod(c, p) }, c.log);
+    file.vpcs = VPC_LAB.map((v) => ({ vpc: v.vpc, subnet: v.subnet, namespace: v.namespace, cidrBlock: v.cidrBlock, pods: pods[v.vpc] ?? [] }));
+  },
+  check: async (file) => (file.vpcs?.length ? vpcChecks(vpcPodsOf(file), defaultPodOf(file)) : []),
+};
+
 /** The isolation matrix: rows from, columns to; "ok" reached, "--" isolated (as expected unless marked FAIL). */
-export function formatVpcMatrix(vl: VpcLab, checks: CheckResult[], defaultPod?: string): string {
+export function formatVpcMatrix(vl: Pick<VpcLab, 'pods'>, checks: CheckResult[], defaultPod?: string): string {
   const names = [...Object.values(vl.pods).flat().map(id), ...(defaultPod ? [defaultPod] : [])];
   const cellOf = (f: string, t: string): string => {
     if (f === t) return '·';
@@ -101,13 +139,13 @@ export function formatVpcMatrix(vl: VpcLab, checks: CheckResult[], defaultPod?: 
   return rows.map((r) => r.map((c, i) => c.padEnd(w[i] + 2)).join('').trimEnd()).join('\n');
 }
 
-/** The --vpc step of `make lab`: adds the Vpcs, prints the listings and the isolation matrix, returns the checks. */
-export async function vpcStep(lab: Lab, log: (m: string) => void, out: (s: string) => void): Promise<CheckResult[]> {
-  const vl = await addVpcLab(lab, log);
-  const checks = await vl.check();
-  const client = lab.file.pods.find((p) => p.namespace === 'default');
-  const bad = checks.filter((c) => !c.ok);
-  out(`\n${await vl.listings()}\n\nVpc isolation matrix (ok: ping and TCP answered; --: isolated, no ping reply nor TCP answer):\n` +
-    `${formatVpcMatrix(vl, checks, client ? id(client) : undefined)}\n${bad.length ? bad.map((c) => `FAIL ${c.from} -> ${c.to} (${c.target}): ${c.detail}`).join('\n') : `all ${checks.length} Vpc checks as expected`}\n`);
-  return checks;
+/** make lab --vpc's output: the kubectl listings and the isolation matrix of the Vpc checks among `checks`. */
+export async function vpcReport(file: LabFile, kube: UnixKubeClient, checks: CheckResult[]): Promise<string> {
+  const pods = vpcPodsOf(file);
+  const ids = new Set(Object.values(pods).flat().map(id));
+  const mine = checks.filter((c) => ids.has(c.from) || ids.has(c.to));
+  const client = defaultPodOf(file);
+  const bad = mine.filter((c) => !c.ok);
+  return `\n${await vpcListings(kube)}\n\nVpc isolation matrix (ok: ping and TCP answered; --: isolated, no ping reply nor TCP answer):\n` +
+    `${formatVpcMatrix({ pods }, mine, client ? id(client) : undefined)}\n${bad.length ? bad.map((c) => `FAIL ${c.from} -> ${c.to} (${c.target}): ${c.detail}`).join('\n') : `all ${mine.length} Vpc checks as expected`}\n`;
 }

@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import { startLab, teardownLab, type Lab, type LabPod } from '../../lab/cluster.js';
-import { addVpcLab, subnetReady, formatVpcMatrix, type VpcLab } from '../../lab/vpc.js';
+import { vpcLabOf, subnetReady, formatVpcMatrix, type VpcLab } from '../../lab/vpc.js';
 import { kubectlGet } from '../../lab/kube-get.js';
+import { readLabFile } from '../../lab/lab-file.js';
 import { run } from '../../lab/exec.js';
 import { waitFor } from '../../lab/wait.js';
 import { POD_SERVER_PORT, tcpExchange } from '../../lab/report.js';
@@ -36,8 +37,8 @@ describe('Vpc and Subnet on the lab (real pods and packets)', function () {
 
   before(async () => {
     await teardownLab({ prefix: PREFIX });
-    lab = await startLab({ prefix: PREFIX, nodes: 2, gateway: false, policies: [] });
-    vl = await addVpcLab(lab);
+    lab = await startLab({ prefix: PREFIX, nodes: 2, gateway: false, policies: [], vpc: true });
+    vl = vpcLabOf(lab);
   });
   after(async () => {
     if (process.env.KEEP_TVPC === '1') return;
@@ -45,7 +46,14 @@ describe('Vpc and Subnet on the lab (real pods and packets)', function () {
   });
 
   it('two Vpcs with overlapping Subnets: reachable inside each across nodes, isolated from each other and from the default network', async () => {
-    const checks = await vl.check();
+    // lab.check() is what make lab and make lab-status run: the default network's checks and the vpcs step's.
+    const all = await lab.check();
+    for (const c of all) assert.ok(c.ok, `${c.from} -> ${c.to} (${c.target}): ${c.detail}`);
+    const vpcPods = new Set(Object.values(vl.pods).flat().map((p) => `${p.namespace}/${p.name}`));
+    const checks = all.filter((c) => vpcPods.has(c.from) || vpcPods.has(c.to));
+    // Per Vpc pod: ping and TCP to its Vpc peer, one denied probe to each pod of the other Vpc, to and from default.
+    assert.equal(checks.length, 4 * (2 + 2 + 2));
+    assert.deepEqual(readLabFile(lab.labFilePath).vpcs?.map((v) => v.pods.length), [2, 2], 'lab.json lists the Vpc pods for make lab-status');
     const d = lab.file.pods.find((p) => p.namespace === 'default')!;
     process.stdout.write(formatVpcMatrix(vl, checks, `${d.namespace}/${d.name}`).replace(/^/gm, '      ') + '\n');
     for (const c of checks) assert.ok(c.ok, `${c.from} -> ${c.to} (${c.target}): ${c.detail}`);

@@ -7,7 +7,7 @@ import { formatCIDR, overlaps, size, type IPNet } from '../../lib/ipnet/index.js
 import type { WatcherContext } from '../context.js';
 import { Txn } from '../nbops/txn.js';
 import { commit } from '../nbops/commit.js';
-import { WorkQueue } from '../workqueue.js';
+import { WorkQueue } from '../../lib/workqueue.js';
 import { CLUSTER_LB_GROUP } from '../names.js';
 import type { Plural, VpcApi } from './kube.js';
 import { subnetSwitch, vpcOwnedBy, vpcRouter } from './names.js';

@@ -4,7 +4,7 @@ import type { V1Namespace } from '@kubernetes/client-node';
 import { KUBEOVN_SWITCH_ANNOTATION } from '../../lib/kube/annotations.js';
 import type { WatcherContext } from '../context.js';
 import { keyOf, POD_BY_NAMESPACE } from '../kube-view.js';
-import type { WorkQueue } from '../workqueue.js';
+import type { WorkQueue } from '../../lib/workqueue.js';
 import { VpcController } from './controller.js';
 import type { VpcApi } from './kube.js';
 import { placePod } from './placement.js';

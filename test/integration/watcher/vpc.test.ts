@@ -3,7 +3,7 @@
 // status and conditions, refusals with Events, the deletion finalizer, and a restart that keeps every address.
 import assert from 'node:assert/strict';
 import { WatcherFixture, until, sleep } from './fixture.js';
-import { findResource, type KubeObject } from '../../apiserver/resources.js';
+import { findResource, type KubeObject } from '../../../kube-double/resources.js';
 import { contains, parseCIDR, parseIP } from '../../../lib/ipnet/index.js';
 
 const VPC = findResource('kubeovn.io', 'v1', 'vpcs')!;

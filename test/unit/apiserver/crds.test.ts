@@ -3,11 +3,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
-import { findResource, type KubeObject } from '../../apiserver/resources.js';
-import { Store } from '../../apiserver/store.js';
-import { ApiError } from '../../apiserver/status.js';
-import { customKinds } from '../../apiserver/crds.js';
-import { CEL_RULES } from '../../apiserver/cel-rules.js';
+import { findResource, type KubeObject } from '../../../kube-double/resources.js';
+import { Store } from '../../../kube-double/store.js';
+import { ApiError } from '../../../kube-double/status.js';
+import { customKinds } from '../../../kube-double/crds.js';
+import { CEL_RULES } from '../../../kube-double/cel-rules.js';
 
 const SUBNETS = findResource('kubeovn.io', 'v1', 'subnets')!;
 const VPCS = findResource('kubeovn.io', 'v1', 'vpcs')!;

@@ -2,7 +2,7 @@
 // interpreter: each rule the CRDs use is listed here by its exact text with a JavaScript equivalent, using
 // the semantics of Kubernetes' CEL libraries (isIP, isCIDR, cidr().containsIP/masked/ip().family, split).
 // A CRD rule that is not listed makes loading the CRD fail, so no rule is silently skipped.
-import { contains, parseCIDR, parseIP, type IPNet } from '../../lib/ipnet/index.js';
+import { contains, parseCIDR, parseIP, type IPNet } from '../lib/ipnet/index.js';
 
 type Obj = Record<string, unknown>;
 export type CelRule = (self: unknown, oldSelf: unknown) => boolean;

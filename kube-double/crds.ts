@@ -11,7 +11,7 @@ import type { StatusCause } from './status.js';
 import type { KubeObject, ResourceType } from './resources.js';
 import { CEL_RULES, isTransitionRule } from './cel-rules.js';
 
-export const CRD_DIR = resolve(import.meta.dirname, '../../deploy/crds');
+export const CRD_DIR = resolve(import.meta.dirname, '../deploy/crds');
 
 type Obj = Record<string, unknown>;
 interface Schema {
