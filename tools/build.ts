@@ -1,4 +1,4 @@
-// Builds the executables: tessera-cni is native (cni/shim/, gcc, static); the three daemons are single-file
+// Builds the executables: tessera-cni is native (cni/shim/, gcc, static); the three daemons and kubectl-tessera are single-file
 // Node executables: esbuild bundle (CJS, node20) -> Node 20 SEA blob with code cache -> postject.
 import { build, type Plugin } from 'esbuild';
 import { execFileSync } from 'node:child_process';
@@ -21,6 +21,7 @@ export const targets: Target[] = [
   { name: 'tessera-agent', entry: 'agent/main.ts', assets: { 'koffi.node': 'node_modules/koffi/build/koffi/linux_x64/koffi.node' } },
   { name: 'tessera-watcher', entry: 'watcher/main.ts' },
   { name: 'tessera-gateway', entry: 'gateway/main.ts' },
+  { name: 'kubectl-tessera', entry: 'kubectl-tessera/main.ts' },
 ];
 
 // Optional native/peer modules that bundled libraries probe with try { require(x) } (ws, node-fetch).
