@@ -10,7 +10,7 @@ import { resolveTarget, type Target } from './target.js';
 const USAGE = `kubectl-tessera ${VERSION}: operate a Tessera cluster.
 
 Usage: kubectl tessera [GLOBAL FLAGS] COMMAND ...
-  trace NS/POD NS/POD|IP|NS/SVC[:PORT] [--tcp|--udp|--icmp] [--raw] [--json] [--lb-dst IP:PORT]
+  trace NS/POD NS/POD|IP|NS/SVC[:PORT] [--tcp|--udp|--icmp] [--raw] [--json]
   diagnose [--json]                  checks NB/SB, nodes, pod ports, stale ports, IPAM, OVN-IC, patch flows
   nbctl ARGS... | sbctl ARGS...      ovn-nbctl / ovn-sbctl against the cluster's NB / SB
   vsctl NODE ARGS...                 ovs-vsctl on NODE
@@ -49,8 +49,7 @@ async function main(argv: string[]): Promise<number> {
     case 'trace': {
       const { traceCommand } = await import('./trace/command.js');
       const proto = v.udp ? 'udp' : v.icmp ? 'icmp' : 'tcp';
-      return traceCommand(await target(v), { src: args[0], dst: args[1], proto, namespace: ns, raw: v.raw === true, json: v.json === true,
-        ...(typeof v['lb-dst'] === 'string' ? { lbDst: v['lb-dst'] } : {}) });
+      return traceCommand(await target(v), { src: args[0], dst: args[1], proto, namespace: ns, raw: v.raw === true, json: v.json === true });
     }
     case 'diagnose': {
       const { diagnoseCommand } = await import('./diagnose/command.js');

@@ -12,6 +12,7 @@ export const CT_PORT = 8080;
 const SERVICE = 'ct-server';
 const POLICY = 'ct-deny';
 const POLICY_WAIT_MS = 20_000;
+const NODEPORT_WAIT_MS = 15_000;
 
 export interface Row {
   check: string;
@@ -74,6 +75,21 @@ async function probeRow(r: PodRunner, check: string, from: TestPod, to: string, 
   return { check, from: from.name, to, expect: 'reach', ok: true, detail: `${ip}:${port} connected${tries > 1 ? ` ${tries} times` : ''}` };
 }
 
+async function nodePortRow(ext: NonNullable<PodRunner['external']>, n: { name: string; ip: string }, port: number, deadline: number): Promise<Row> {
+  const row: Row = { check: 'NodePort', from: 'external host', to: `${n.name}:${port}`, expect: 'reach', ok: false, detail: '' };
+  const t0 = Date.now();
+  do {
+    if ((await ext.probe(n.ip, port)).code === 0) {
+      row.ok = true;
+      row.detail = `${n.ip}:${port} connected${Date.now() - t0 > 1000 ? ` (after ${Date.now() - t0} ms)` : ''}`;
+      return row;
+    }
+    await sleep(300);
+  } while (Date.now() < deadline);
+  row.detail = `no connection to ${n.ip}:${port} within ${NODEPORT_WAIT_MS / 1000} s`;
+  return row;
+}
+
 /** The denied pair: blocked once the policy is in force (it takes effect asynchronously), within POLICY_WAIT_MS. */
 async function denyRow(r: PodRunner, s: Setup): Promise<Row> {
   const row: Row = { check: 'policy deny', from: s.intruder.name, to: `${s.protectedPod.name} (${POLICY})`, expect: 'blocked', ok: false, detail: '' };
@@ -98,10 +114,9 @@ export async function runConnectivity(kube: KubeClients, r: PodRunner, log: (m: 
   rows.push(await probeRow(r, 'pod->pod cross node', s.client, s.srvB.name, s.srvB.ip, CT_PORT));
   rows.push(await probeRow(r, 'service', s.client, `svc ${SERVICE}`, s.clusterIP, 80, 4));
   if (r.external && s.nodePort) {
-    for (const n of r.nodes) {
-      const res = await r.external.probe(n.ip, s.nodePort);
-      rows.push({ check: 'NodePort', from: 'external host', to: `${n.name}:${s.nodePort}`, expect: 'reach', ok: res.code === 0, detail: res.code === 0 ? `${n.ip}:${s.nodePort} connected` : `no connection to ${n.ip}:${s.nodePort}` });
-    }
+    // The gateways program a new NodePort asynchronously (NB load balancer, then br-phy flows): one shared deadline.
+    const deadline = Date.now() + NODEPORT_WAIT_MS;
+    for (const n of r.nodes) rows.push(await nodePortRow(r.external, n, s.nodePort, deadline));
     rows.push(await probeRow(r, 'egress', s.client, 'external host', r.external.ip, r.external.port));
   }
   rows.push(await probeRow(r, 'policy allow', s.client, `${s.protectedPod.name} (${POLICY})`, s.protectedPod.ip, CT_PORT));

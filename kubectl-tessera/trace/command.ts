@@ -15,8 +15,6 @@ export interface TraceOptions {
   dst: string;
   proto: Proto;
   namespace: string;
-  /** Force the load balancer's choice (ovn-trace --lb-dst). */
-  lbDst?: string;
 }
 
 export async function traceOnce(t: Target, o: TraceOptions): Promise<{ raw: string; report: TraceReport }> {
@@ -26,7 +24,7 @@ export async function traceOnce(t: Target, o: TraceOptions): Promise<{ raw: stri
     const dst = await resolveDestination(t.kube, o.dst, o.namespace, src);
     const ethDst = dst.sameSwitchMac ?? await routerMac(nb, src.logicalSwitch);
     const flow = microflow(src, dst, ethDst, o.proto);
-    const args = [...ovnDbArgs(t.sb), ...CT_NEW, ...(o.lbDst ? [`--lb-dst=${o.lbDst}`] : []), src.logicalSwitch, flow];
+    const args = [...ovnDbArgs(t.sb), ...CT_NEW, src.logicalSwitch, flow];
     const r = await execCmd('ovn-trace', args, { timeoutMs: 30_000 });
     if (r.code !== 0) throw new Error(`ovn-trace failed (exit ${r.code}): ${r.stderr.trim()}`);
     const summary = parseTrace(r.stdout);
