@@ -4,7 +4,7 @@
 import { ConfigError } from '../../lib/cli.js';
 import { apiErrorCode, type KubeClients } from '../../lib/kube/client.js';
 import type { Target } from '../target.js';
-import { labRunner } from './lab-runner.js';
+import { LabPodRunner } from './lab-runner.js';
 import type { PodRunner, TestPod } from './runner.js';
 
 export const CT_NAMESPACE = 'tessera-connectivity';
@@ -146,7 +146,7 @@ async function cleanUp(kube: KubeClients, r: PodRunner): Promise<string[]> {
 
 export async function connectivityCommand(t: Target, _o: Record<string, never>): Promise<number> {
   if (!t.lab) throw new ConfigError('connectivity runs its test pods through the lab\'s machinery: give --lab FILE (a cluster runner with a real image is not built yet)');
-  const runner = labRunner(t.kube, t.lab.file, CT_NAMESPACE);
+  const runner = new LabPodRunner(t.kube, t.lab.file, CT_NAMESPACE);
   const log = (m: string): void => void process.stderr.write(`connectivity: ${m}\n`);
   let interrupted = false;
   const onSignal = (): void => { interrupted = true; log('interrupted: cleaning up'); };
