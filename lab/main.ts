@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { CIDRS, DEFAULT_PREFIX, defaultStateDir, startLab, teardownLab } from './cluster.js';
 import { livePids } from './daemon.js';
 import { readLabFile, type MultiClusterLabFile } from './lab-file.js';
+import { kubectlHints } from './kubectl-hints.js';
 import { formatMultiReport, multiClusterChecks, startMultiLab } from './multi-cluster.js';
 import { listNetns } from './netns.js';
 import { DEFAULT_POLICY } from './policy.js';
@@ -63,6 +64,7 @@ async function up(): Promise<number> {
   const from = lab.file.pods.find((p) => p.labels?.role === 'client') ?? lab.file.pods[0];
   const to = lab.file.pods.find((p) => p !== from && p.node !== from?.node) ?? lab.file.pods.find((p) => p !== from);
   process.stdout.write(`Lab description: ${lab.labFilePath}. Try: ip netns exec ${from?.netns ?? ''} nc -N ${to?.ip ?? ''} ${POD_SERVER_PORT} </dev/null. Remove with: make lab-down\n`);
+  process.stdout.write(kubectlHints(lab.labFilePath, lab.file) + '\n');
   return checks.every((c) => c.ok) ? 0 : 1;
 }
 

@@ -5,7 +5,8 @@ cd "$(dirname "$0")/.."
 
 APT_PKGS=(openvswitch-switch ovn-central ovn-host ovn-ic ovn-ic-db iproute2 ethtool iputils-ping netcat-openbsd jq procps
           golang-go golang-github-appc-cni-dev containernetworking-plugins xz-utils gcc libc6-dev iperf3
-          mmdebstrap umoci containerd skopeo file)   # make image and its tests
+          mmdebstrap umoci containerd skopeo file     # make image and its tests
+          chromium)  # headless rendering of kubectl-tessera's topology page (test/e2e/kubectl-tessera.test.ts)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
