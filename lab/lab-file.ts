@@ -3,6 +3,7 @@ import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Components } from './components.js';
 import type { LabPolicySpec } from './policy.js';
 import type { LabPki } from './pki.js';
+import type { OpenstackLabInfo } from './openstack/ic-az.js';
 
 export interface LabFile {
   /** Netns name prefix of this lab (every netns it made starts with it). */
@@ -71,6 +72,8 @@ export interface MultiClusterLabFile extends LabFile {
     seed: string;
     statusConfigMap: string;
   };
+  /** The OpenStack AZ (make lab OPENSTACK=ic): Neutron, its routers, networks and VMs. */
+  openstack?: OpenstackLabInfo;
   /** What went wrong at start and how the lab repaired it (e.g. a stale ovn-controller flow). */
   warnings?: string[];
 }

@@ -21,6 +21,7 @@ export const targets: Target[] = [
   { name: 'tessera-agent', entry: 'agent/main.ts', assets: { 'koffi.node': 'node_modules/koffi/build/koffi/linux_x64/koffi.node' } },
   { name: 'tessera-watcher', entry: 'watcher/main.ts' },
   { name: 'tessera-gateway', entry: 'gateway/main.ts' },
+  { name: 'tessera-openstack', entry: 'openstack/main.ts' },
 ];
 
 // Optional native/peer modules that bundled libraries probe with try { require(x) } (ws, node-fetch).
