@@ -41,9 +41,11 @@ describe('OpenStack over OVN-IC (real Neutron, make lab OPENSTACK=ic)', function
     assert.deepEqual(checks.filter((c) => !c.ok).map((c) => `${c.from} -> ${c.to}: ${c.detail}`), []);
   });
 
-  it('router0 learned the cluster CIDR through the transit switch, as the seed shows', async () => {
+  it('router0 learned the cluster\'s pod subnets through the transit switch, as the seed shows', async () => {
     const routes = await nbctl(['lr-route-list', routerName()]);
-    assert.match(routes, /10\.16\.0\.0\/16\s+169\.254\.100\.\d+ dst-ip.*\(learned\)/);
+    for (const n of lab.file.clusters[0]!.nodes) {
+      assert.match(routes, new RegExp(`${n.subnet.replace(/[./]/g, '\\$&')}\\s+169\\.254\\.100\\.\\d+ dst-ip.*\\(learned\\)`), `node ${n.name}'s subnet`);
+    }
   });
 
   it('connect again changes nothing; disconnect removes only its rows; connect restores the path', async () => {
