@@ -26,6 +26,7 @@ export const targets: Target[] = [
   { name: 'tessera-watcher', entry: 'watcher/main.ts' },
   { name: 'tessera-gateway', entry: 'gateway/main.ts' },
   { name: 'kubectl-tessera', entry: 'kubectl-tessera/main.ts' },
+  { name: 'tessera-openstack', entry: 'openstack/main.ts' },
 ];
 
 /** The executable the daemons' names link to. */
