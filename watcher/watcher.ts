@@ -83,7 +83,9 @@ export class Watcher {
   }
 
   useVpc(api: VpcApi): VpcController {
-    return (this.vpc = attachVpc(this.ctx, api, this.queues.pods));
+    this.vpc = attachVpc(this.ctx, api, this.queues.pods);
+    this.drift.addTargets(this.vpc.driftTargets());
+    return this.vpc;
   }
 
   // ---- informer event entry points (cheap: enqueue keys only) ----

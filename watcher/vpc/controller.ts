@@ -10,7 +10,13 @@ import { commit } from '../nbops/commit.js';
 import { WorkQueue } from '../../lib/workqueue.js';
 import { CLUSTER_LB_GROUP } from '../names.js';
 import type { Plural, VpcApi } from './kube.js';
-import { subnetSwitch, vpcOwnedBy, vpcRouter } from './names.js';
+import { subnetSwitch, vpcOwnedBy, vpcRouter, type VpcOwnerKind } from './names.js';
+import type { DriftTarget } from '../../lib/drift/repair.js';
+
+/** Where a drift repair's Events go: the Vpc or Subnet itself. */
+interface EventSink {
+  event(type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
+}
 import { subnetRows, vpcRows } from './translate.js';
 import { deleteSubnet, deleteVpc, ensureSubnet, ensureVpc } from './nb-ops.js';
 import { conditionsFor, sameStatus, type SubnetVerdict } from './status.js';
@@ -51,6 +57,21 @@ export class VpcController {
   /** Informer events; ignored until start() (its reconcile enqueues everything). */
   changed(plural: Plural, name: string): void {
     if (this.started) this.queue.add(keyOf(plural, name));
+  }
+
+  /**
+   * Drift repair (watcher/drift.ts) of the rows owned by 'vpc' and 'subnet': another writer's change runs that
+   * object's sync on this queue; the repair Events go on the Vpc or Subnet, as this controller's own do.
+   */
+  driftTargets(): Record<VpcOwnerKind, DriftTarget<EventSink>> {
+    const target = (plural: Plural): DriftTarget<EventSink> => ({
+      sync: (name) => this.queue.addAndWait(keyOf(plural, name)),
+      ref: (name) => {
+        const obj = plural === 'vpcs' ? this.api.vpcs.get(name) : this.api.subnets.get(name);
+        return obj && { event: (type, reason, message) => this.api.event(plural, obj, type, reason, message) };
+      },
+    });
+    return { vpc: target('vpcs'), subnet: target('subnets') };
   }
 
   /** Switch names of the Subnets being served (the pod IPAM knows them too). */
