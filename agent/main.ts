@@ -5,7 +5,8 @@ import { dirname } from 'node:path';
 import { runMain } from '../lib/cli.js';
 import { createLogger } from '../lib/log.js';
 import { annotationSubnet } from './node-annotation.js';
-import { parseConfig } from './config.js';
+import { parseConfig, spec } from './config.js';
+import { withConfigFile } from '../lib/config-file.js';
 import { kubeViews, startSynced } from './kube.js';
 import { connectVswitch, OvsPorts } from './ovs-ports.js';
 import { connectNb, ensureManagementPort, ensureNodeTopology, nodeNet } from './node-init.js';
@@ -23,7 +24,7 @@ import { instrumentOvsdb, newRegistry } from '../lib/metrics.js';
 import { AgentMetrics } from './metrics.js';
 
 runMain('tessera-agent', async () => {
-  const cfg = parseConfig(process.argv.slice(2));
+  const cfg = parseConfig(withConfigFile(spec, 'agent', process.argv.slice(2)));
   const log = createLogger('agent', { file: cfg.logFile });
   const views = kubeViews(cfg, log); // first: a bad Kubernetes access config is a ConfigError (exit 2)
   setNativeDir(dirname(cfg.cniSocket));

@@ -5,6 +5,7 @@ import { Ajv } from 'ajv';
 import { ConfigError, type CommandSpec, type ParsedCommand } from '../lib/cli.js';
 import { parseCIDR, overlaps, formatCIDR, subnetCount, bitsOf, IPNetError, type IPNet } from '../lib/ipnet/index.js';
 import { OVSDB_TLS_FLAGS, parseOvsdbTls } from '../lib/ovsdb-tls-flags.js';
+import { CONFIG_FLAG } from '../lib/config-file.js';
 import type { TlsOptions } from '../lib/ovsdb/remote.js';
 import { parseProtectedEndpoints, parseProtectedNodePorts, type ProtectedEndpoint } from './policy/protected-endpoints.js';
 
@@ -37,6 +38,7 @@ export const WATCHER_SPEC: CommandSpec = {
     'protected-endpoint': { type: 'string', multiple: true, help: 'IP:PORT pods may reach only when a NetworkPolicy allows it (repeatable; the --nb/--sb remotes are added)' },
     'protected-node-port': { type: 'string', multiple: true, help: 'TCP PORT pods may reach on node IPs and management IPs only when a NetworkPolicy allows it (repeatable)' },
     ...OVSDB_TLS_FLAGS,
+    ...CONFIG_FLAG,
   },
 };
 
