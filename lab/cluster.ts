@@ -8,7 +8,7 @@ import { CNI_CACHE_RESULTS, cnitool, containerdCniArgs, writeNodeConflist, type 
 import { resolveComponents, type Components } from './components.js';
 import { alive, livePids, readPid, spawnDaemon, stopDaemons } from './daemon.js';
 import { run, type RunOptions } from './exec.js';
-import { kubeClient, nodePath, podPath, startApiServer, type ApiServerInfo, type KubeObject, type UnixKubeClient } from './kube.js';
+import { kubeClient, nodePath, podPath, serviceAccountTokenFile, startApiServer, type ApiServerInfo, type KubeObject, type UnixKubeClient } from './kube.js';
 import { writeLabFile, type LabFile } from './lab-file.js';
 import { scriptClusterRouter, scriptNodeSwitch, scriptPodPort, scriptServiceLb } from './nb-script.js';
 import { addAddr, addNetns, delNetns, listNetns, netnsPids } from './netns.js';
@@ -328,7 +328,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       log('tessera-watcher');
       const a = api;
       // The SB port is a control endpoint too, though this watcher only talks to NB.
-      launchWatcher = () => startWatcher({ binDir, dir: central.dir, netns: names.central, apiserverUrl: a.url, tokenFile: a.tokenFile, nbRemotes: [central.nbRemote], cidrs,
+      launchWatcher = () => startWatcher({ binDir, dir: central.dir, netns: names.central, apiserverUrl: a.url, tokenFile: serviceAccountTokenFile(a, 'tessera-watcher'), nbRemotes: [central.nbRemote], cidrs,
         tls: pki?.roles.watcher, extraArgs: ['--protected-endpoint', `${net.centralIp}:${SB_PORT}`,
           '--protected-node-port', String(AGENT_HEALTH_PORT), ...(opts.watcherArgs ?? [])] });
       const watcherPid = launchWatcher();
@@ -357,7 +357,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       await allSettledOrThrow(nodes.map(async (n) => {
         const agentSocket = join(n.dir, 'cni.sock');
         cniConf.set(n.name, writeNodeConflist({ dir: n.dir, network: names.cniNetwork, agentSocket, logFile: join(n.dir, 'tessera-cni.log'), mtu: POD_MTU }));
-        await startAgent({ binDir, node: n.name, dir: n.dir, netns: n.netns, apiserverUrl: a.url, tokenFile: a.tokenFile, nbRemotes: [central.nbRemote],
+        await startAgent({ binDir, node: n.name, dir: n.dir, netns: n.netns, apiserverUrl: a.url, tokenFile: serviceAccountTokenFile(a, 'tessera-agent'), nbRemotes: [central.nbRemote],
           ovsDbSocket: n.dbSocket, cniSocket: agentSocket, mtu: POD_MTU, cidrs, tls: pki?.roles.node });
       }));
     }

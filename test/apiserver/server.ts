@@ -3,10 +3,11 @@
 import http from 'node:http';
 import fs from 'node:fs';
 import type { AddressInfo, Socket } from 'node:net';
-import { apiGroup, apiGroupList, apiVersionOf, findResource, groupVersions, resourceList, type KubeObject, type ResourceType } from './resources.js';
+import { apiGroup, apiGroupList, apiVersionOf, findResource, groupVersions, resourceList, RESOURCE_TYPES, type KubeObject, type ResourceType } from './resources.js';
 import { ApiError, errors } from './status.js';
 import { parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.js';
 import { Store, type EventType, type Filter, type PatchType, type StoreOptions } from './store.js';
+import { authorize, forbidden, requestVerb, SYSTEM_MASTERS, type RbacSource, type UserInfo } from './rbac.js';
 
 export interface ListenAddress {
   host: string;
@@ -19,6 +20,13 @@ export interface ApiServerOptions extends StoreOptions {
   unix?: string[];
   /** Bearer token every request must carry (except /healthz, /livez, /readyz, /version). No auth when unset. */
   token?: string;
+  /**
+   * Tokens of other identities (service accounts: serviceAccountUser in rbac.ts). Their requests are authorized,
+   * strictly, by the Role/ClusterRole/RoleBinding/ClusterRoleBinding objects in the store; `token` is the admin.
+   */
+  identities?: Array<{ token: string; user: UserInfo }>;
+  /** Objects created at start, as an admin would (e.g. the RBAC of deploy/<component>/rbac.yaml: deploy-rbac.ts). */
+  objects?: KubeObject[];
   /** Interval between BOOKMARK events on watches that ask for them. */
   bookmarkIntervalMs?: number;
   /** Request log, one line per request. */
@@ -35,10 +43,10 @@ export interface ApiServer {
   /** Ends every open watch stream, as a real server does on restart or timeout (tests use it). */
   dropWatches(): void;
   /**
-   * Replaces the accepted bearer tokens (rotation, revocation): a request with any other token gets 401.
-   * Open watches go on, as on a real server, which checks a token when a request starts.
+   * Replaces the accepted bearer tokens (rotation, revocation) of the admin, or of `user` (an identity): a request
+   * with any other token gets 401. Open watches go on, as on a real server, which checks a token when a request starts.
    */
-  setTokens(tokens: string[]): void;
+  setTokens(tokens: string[], user?: UserInfo): void;
   close(): Promise<void>;
 }
 
@@ -167,11 +175,38 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const log = opts.log;
   const watches = new Set<() => void>();
 
+  for (const o of opts.objects ?? []) {
+    const [group, version] = (o.apiVersion ?? '').includes('/') ? (o.apiVersion as string).split('/') : ['', o.apiVersion ?? ''];
+    const rt = RESOURCE_TYPES.find((r) => r.group === group && r.version === version && r.kind === o.kind);
+    if (!rt) throw new Error(`the API test double does not serve ${o.apiVersion ?? '?'} ${o.kind ?? '?'}`);
+    store.create(rt, rt.namespaced ? (o.metadata.namespace ?? 'default') : undefined, o);
+  }
+  const ADMIN: UserInfo = { name: 'admin', groups: [SYSTEM_MASTERS, 'system:authenticated'] };
+  const identities = new Map((opts.identities ?? []).map((i) => [i.token, i.user]));
   let accepted: Set<string> | undefined = opts.token === undefined ? undefined : new Set([opts.token]);
-  function authorized(req: http.IncomingMessage): boolean {
-    if (accepted === undefined) return true;
+  /** The request's user: the admin for an accepted token (or when auth is off), a known identity, or none (401). */
+  function authenticate(req: http.IncomingMessage): UserInfo | undefined {
+    if (accepted === undefined && identities.size === 0) return ADMIN;
     const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
-    return !!m && accepted.has(m[1]);
+    if (!m) return undefined;
+    if (accepted?.has(m[1])) return ADMIN;
+    return identities.get(m[1]);
+  }
+  const rbacType = (plural: string) => findResource('rbac.authorization.k8s.io', 'v1', plural) as ResourceType;
+  const all = (plural: string, namespace?: string) => store.listShared(rbacType(plural), { namespace, labels: [], fields: [] }).items;
+  const rbac: RbacSource = {
+    roles: (ns) => all('roles', ns),
+    roleBindings: (ns) => all('rolebindings', ns),
+    clusterRoles: () => all('clusterroles'),
+    clusterRoleBindings: () => all('clusterrolebindings'),
+  };
+  function checkAccess(user: UserInfo, req: http.IncomingMessage, route: Route, q: URLSearchParams): void {
+    const watch = route.legacyWatch || q.get('watch') === 'true' || q.get('watch') === '1';
+    const attrs = {
+      verb: requestVerb(req.method ?? 'GET', route.name !== undefined, watch),
+      apiGroup: route.rt.group, resource: route.rt.plural, subresource: route.subresource, namespace: route.namespace, name: route.name,
+    };
+    if (!authorize(rbac, user, attrs)) throw forbidden(user, attrs);
   }
 
   function handleWatch(req: http.IncomingMessage, res: http.ServerResponse, route: Route, q: URLSearchParams): void {
@@ -341,7 +376,8 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       return;
     }
     if (path === '/version') return sendJson(res, 200, { major: '1', minor: '30', gitVersion: 'v1.30.0-tessera-testdouble', platform: `${process.platform}/${process.arch}` });
-    if (!authorized(req)) throw errors.unauthorized();
+    const user = authenticate(req);
+    if (!user) throw errors.unauthorized();
     const segments = path.split('/').filter((s) => s !== '').map(decodeURIComponent);
     const route = parseRoute(segments);
     if (!route) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
@@ -349,6 +385,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       if (req.method !== 'GET') throw errors.methodNotAllowed(`${req.method} is not supported on discovery`);
       return sendJson(res, 200, route.discovery);
     }
+    checkAccess(user, req, route, url.searchParams);
     await handleResource(req, res, route, url.searchParams);
   }
 
@@ -413,8 +450,13 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     dropWatches: () => {
       for (const stop of [...watches]) stop();
     },
-    setTokens: (tokens) => {
-      accepted = new Set(tokens);
+    setTokens: (tokens, user) => {
+      if (!user) {
+        accepted = new Set(tokens);
+        return;
+      }
+      for (const [t, u] of [...identities]) if (u.name === user.name) identities.delete(t);
+      for (const t of tokens) identities.set(t, user);
     },
     close: async () => {
       for (const stop of [...watches]) stop();

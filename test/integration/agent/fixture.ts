@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { alive, daemonEnv, daemonFlags, readPid, spawnDaemon, stopDaemons } from '../../../lab/daemon.js';
 import { run, succeeds } from '../../../lab/exec.js';
-import { kubeClient, nodePath, podPath, startApiServer, type ApiServerInfo, type KubeObject, type UnixKubeClient } from '../../../lab/kube.js';
+import { kubeClient, nodePath, podPath, serviceAccountTokenFile, startApiServer, type ApiServerInfo, type KubeObject, type UnixKubeClient } from '../../../lab/kube.js';
 import { addNetns, delNetns, listNetns } from '../../../lab/netns.js';
 import { scriptClusterRouter, scriptPodPort } from '../../../lab/nb-script.js';
 import { chassisNames, startCentral, type Central } from '../../../lab/ovn-central.js';
@@ -76,7 +76,7 @@ export class AgentFixture {
     return [
       '--node-name', NODE,
       '--kube-api', this.api.url,
-      '--kube-token-file', this.api.tokenFile,
+      '--kube-token-file', serviceAccountTokenFile(this.api, 'tessera-agent'),
       '--nb', `unix:${this.central.nbSocket}`,
       '--ovs-db', `unix:${this.ovs.dbSocket}`,
       '--cni-socket', this.cniSocket,
