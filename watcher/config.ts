@@ -170,8 +170,11 @@ function checkRemote(r: string): void {
   }
 }
 
-/** Validates the parsed flags and returns the typed config; throws ConfigError naming the flag. */
-export function loadConfig(parsed: ParsedCommand): WatcherConfig {
+/**
+ * Validates the parsed flags and returns the typed config; throws ConfigError naming the flag. In a pod
+ * (KUBERNETES_SERVICE_HOST set) the service account is the default Kubernetes access, as lib/kube/client.ts has it.
+ */
+export function loadConfig(parsed: ParsedCommand, env: NodeJS.ProcessEnv = process.env): WatcherConfig {
   const v = parsed.values;
   const raw: Record<string, unknown> = {};
   for (const [k, val] of Object.entries(v)) if (typeof val === 'string') raw[k] = val;
@@ -182,8 +185,8 @@ export function loadConfig(parsed: ParsedCommand): WatcherConfig {
   if (parsed.positionals.length > 1 || (sub !== 'run' && sub !== 'master-init')) {
     throw new ConfigError(`unknown subcommand "${parsed.positionals.join(' ')}" (want master-init or none)`);
   }
-  if (!r.kubeconfig && !r['kube-api'] && sub === 'run') {
-    throw new ConfigError('--kube-api (with --kube-token-file) or --kubeconfig is required');
+  if (!r.kubeconfig && !r['kube-api'] && sub === 'run' && !env.KUBERNETES_SERVICE_HOST) {
+    throw new ConfigError('--kube-api (with --kube-token-file) or --kubeconfig is required (or run in a pod)');
   }
   if (r.kubeconfig && r['kube-api']) throw new ConfigError('--kubeconfig and --kube-api are mutually exclusive');
 

@@ -21,7 +21,7 @@ describe('gateway: Events on its Node (API test double)', function () {
   before(async () => {
     // The gateway's own service account, held to deploy/gateway/rbac.yaml.
     api = await startApiServer({
-      listen: [{ host: '127.0.0.1', port: 0 }], token: 'admin-token', namespaces: ['default'],
+      listen: [{ host: '127.0.0.1', port: 0 }], token: 'admin-token', namespaces: ['default', 'kube-system'],
       identities: [{ token: 'gw-token', user: serviceAccountUser('kube-system', 'tessera-gateway') }], objects: loadManifestFile(join(REPO, 'deploy/gateway/rbac.yaml')),
     });
     writeTokenFile(join(dir, 'token'), 'gw-token');
