@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startApiServer, type ApiServer } from '../../apiserver/server.js';
-import { serviceAccountUser } from '../../apiserver/rbac.js';
+import { requestVerb, ruleAllows, serviceAccountUser, type RequestAttributes } from '../../apiserver/rbac.js';
 import { deployRbacFiles, loadManifestFile } from '../../apiserver/manifests.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -70,5 +70,22 @@ describe('API test double: RBAC', () => {
     assert.equal((await req('admin', 'DELETE', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/tessera-gateway')).status, 200);
     assert.equal((await req('tessera-gateway-token', 'GET', '/apis/discovery.k8s.io/v1/endpointslices')).status, 403);
     assert.equal((await req('nobody', 'GET', '/api/v1/pods')).status, 401);
+  });
+});
+
+describe('API test double: RBAC rule matching', () => {
+  const a = (verb: string, resource: string, extra: Partial<RequestAttributes> = {}): RequestAttributes => ({ verb, apiGroup: '', resource, ...extra });
+  it('matches verbs, groups, resources, subresources and names as the RBAC authorizer does', () => {
+    assert.ok(ruleAllows({ apiGroups: [''], resources: ['pods'], verbs: ['get'] }, a('get', 'pods')));
+    assert.ok(!ruleAllows({ apiGroups: [''], resources: ['pods'], verbs: ['get'] }, a('get', 'pods', { subresource: 'status' })), 'pods does not grant pods/status');
+    assert.ok(ruleAllows({ apiGroups: [''], resources: ['pods/status'], verbs: ['patch'] }, a('patch', 'pods', { subresource: 'status' })));
+    assert.ok(ruleAllows({ apiGroups: [''], resources: ['pods/*'], verbs: ['patch'] }, a('patch', 'pods', { subresource: 'status' })));
+    assert.ok(ruleAllows({ apiGroups: [''], resources: ['*/status'], verbs: ['patch'] }, a('patch', 'nodes', { subresource: 'status' })));
+    assert.ok(ruleAllows({ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }, a('delete', 'leases', { apiGroup: 'coordination.k8s.io' })));
+    assert.ok(!ruleAllows({ apiGroups: ['apps'], resources: ['pods'], verbs: ['get'] }, a('get', 'pods')), 'group must match');
+    assert.ok(!ruleAllows({ apiGroups: [''], resources: ['configmaps'], resourceNames: ['x'], verbs: ['list'] }, a('list', 'configmaps')), 'resourceNames never grant a list');
+    assert.ok(ruleAllows({ apiGroups: [''], resources: ['configmaps'], resourceNames: ['x'], verbs: ['get'] }, a('get', 'configmaps', { name: 'x' })));
+    assert.equal(requestVerb('GET', false, true), 'watch');
+    assert.equal(requestVerb('DELETE', false, false), 'deletecollection');
   });
 });
