@@ -82,6 +82,8 @@ wait_nodes() {
 }
 
 install() {
+  [ -n "$("$kubectl" get nodes -l tessera.io/ovn-central=true -o name)" ] \
+    || die "no node is labelled tessera.io/ovn-central=true: label the 1 or 3 nodes of ovn-central-ips (deploy/README.md)"
   crds=$(crd_files)
   if [ -n "$crds" ]; then
     # shellcheck disable=SC2086

@@ -83,6 +83,14 @@ describe('deploy/install.sh against the API test double (kubectl, ovs-pki)', fun
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('refuses to start without a node labelled for OVN central, before applying anything', async () => {
+    await assert.rejects(install('install'), (e: Error & { stderr?: string }) => /no node is labelled tessera\.io\/ovn-central=true/.test(e.stderr ?? ''));
+    assert.deepEqual(names(rt('', 'configmaps')).filter((n) => n.startsWith('tessera')), []);
+    const node = api.store.get(rt('', 'nodes'), undefined, NODES[0]);
+    node.metadata.labels = { 'tessera.io/ovn-central': 'true' };
+    api.store.update(rt('', 'nodes'), undefined, NODES[0], node);
+  });
+
   it('installs in order, each step waiting for the one before to be rolled out, and ends with every node on Tessera', async () => {
     const { stdout } = await install('install');
     const order = ['tessera-ovn-central', 'tessera-ovs-ovn', 'tessera-watcher', 'tessera-gateway', 'tessera-agent'];
