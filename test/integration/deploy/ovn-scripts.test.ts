@@ -58,9 +58,8 @@ describe('deploy: ovn-central.sh and ovs.sh, run for real', function () {
     await exec('ip', ['netns', 'del', NS]).catch(() => undefined);
     await sh('ip', ['netns', 'add', NS]);
     await inNs('ip', ['link', 'set', 'lo', 'up']);
-    await inNs('ip', ['link', 'add', 'd0', 'type', 'dummy']);
-    await inNs('ip', ['link', 'set', 'd0', 'up']);
-    for (const ip of [...MEMBERS, NODE_IP]) await inNs('ip', ['addr', 'add', `${ip}/24`, 'dev', 'd0']);
+    // The members' and the node's addresses, on this netns's own loopback.
+    for (const ip of [...MEMBERS, NODE_IP]) await inNs('ip', ['addr', 'add', `${ip}/32`, 'dev', 'lo']);
     await sh('sh', [join(ROOT, 'deploy', 'pki.sh'), join(dir, 'pki')]);
     for (const role of ['central', 'node']) {
       mkdirSync(certs(role));
