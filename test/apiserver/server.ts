@@ -3,11 +3,12 @@
 import http from 'node:http';
 import fs from 'node:fs';
 import type { AddressInfo, Socket } from 'node:net';
-import { apiGroup, apiGroupList, apiVersionOf, findResource, groupVersions, resourceList, RESOURCE_TYPES, type KubeObject, type ResourceType } from './resources.js';
+import { apiGroup, apiGroupList, apiVersionOf, findResource, groupVersions, resourceList, type KubeObject, type ResourceType } from './resources.js';
 import { ApiError, errors } from './status.js';
 import { parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.js';
 import { Store, type EventType, type Filter, type PatchType, type StoreOptions } from './store.js';
-import { authorize, forbidden, requestVerb, SYSTEM_MASTERS, type RbacSource, type UserInfo } from './rbac.js';
+import type { UserInfo } from './rbac.js';
+import { createAccess, createObjects } from './access.js';
 
 export interface ListenAddress {
   host: string;
@@ -175,39 +176,8 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const log = opts.log;
   const watches = new Set<() => void>();
 
-  for (const o of opts.objects ?? []) {
-    const [group, version] = (o.apiVersion ?? '').includes('/') ? (o.apiVersion as string).split('/') : ['', o.apiVersion ?? ''];
-    const rt = RESOURCE_TYPES.find((r) => r.group === group && r.version === version && r.kind === o.kind);
-    if (!rt) throw new Error(`the API test double does not serve ${o.apiVersion ?? '?'} ${o.kind ?? '?'}`);
-    store.create(rt, rt.namespaced ? (o.metadata.namespace ?? 'default') : undefined, o);
-  }
-  const ADMIN: UserInfo = { name: 'admin', groups: [SYSTEM_MASTERS, 'system:authenticated'] };
-  const identities = new Map((opts.identities ?? []).map((i) => [i.token, i.user]));
-  let accepted: Set<string> | undefined = opts.token === undefined ? undefined : new Set([opts.token]);
-  /** The request's user: the admin for an accepted token (or when auth is off), a known identity, or none (401). */
-  function authenticate(req: http.IncomingMessage): UserInfo | undefined {
-    if (accepted === undefined && identities.size === 0) return ADMIN;
-    const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
-    if (!m) return undefined;
-    if (accepted?.has(m[1])) return ADMIN;
-    return identities.get(m[1]);
-  }
-  const rbacType = (plural: string) => findResource('rbac.authorization.k8s.io', 'v1', plural) as ResourceType;
-  const all = (plural: string, namespace?: string) => store.listShared(rbacType(plural), { namespace, labels: [], fields: [] }).items;
-  const rbac: RbacSource = {
-    roles: (ns) => all('roles', ns),
-    roleBindings: (ns) => all('rolebindings', ns),
-    clusterRoles: () => all('clusterroles'),
-    clusterRoleBindings: () => all('clusterrolebindings'),
-  };
-  function checkAccess(user: UserInfo, req: http.IncomingMessage, route: Route, q: URLSearchParams): void {
-    const watch = route.legacyWatch || q.get('watch') === 'true' || q.get('watch') === '1';
-    const attrs = {
-      verb: requestVerb(req.method ?? 'GET', route.name !== undefined, watch),
-      apiGroup: route.rt.group, resource: route.rt.plural, subresource: route.subresource, namespace: route.namespace, name: route.name,
-    };
-    if (!authorize(rbac, user, attrs)) throw forbidden(user, attrs);
-  }
+  createObjects(store, opts.objects ?? []);
+  const access = createAccess(store, opts.token, opts.identities);
 
   function handleWatch(req: http.IncomingMessage, res: http.ServerResponse, route: Route, q: URLSearchParams): void {
     const filter = filterFrom(route.rt, q, route.namespace);
@@ -376,7 +346,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       return;
     }
     if (path === '/version') return sendJson(res, 200, { major: '1', minor: '30', gitVersion: 'v1.30.0-tessera-testdouble', platform: `${process.platform}/${process.arch}` });
-    const user = authenticate(req);
+    const user = access.authenticate(req);
     if (!user) throw errors.unauthorized();
     const segments = path.split('/').filter((s) => s !== '').map(decodeURIComponent);
     const route = parseRoute(segments);
@@ -385,7 +355,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       if (req.method !== 'GET') throw errors.methodNotAllowed(`${req.method} is not supported on discovery`);
       return sendJson(res, 200, route.discovery);
     }
-    checkAccess(user, req, route, url.searchParams);
+    access.check(user, req.method ?? 'GET', route, url.searchParams);
     await handleResource(req, res, route, url.searchParams);
   }
 
@@ -450,14 +420,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     dropWatches: () => {
       for (const stop of [...watches]) stop();
     },
-    setTokens: (tokens, user) => {
-      if (!user) {
-        accepted = new Set(tokens);
-        return;
-      }
-      for (const [t, u] of [...identities]) if (u.name === user.name) identities.delete(t);
-      for (const t of tokens) identities.set(t, user);
-    },
+    setTokens: (tokens, user) => access.setTokens(tokens, user),
     close: async () => {
       for (const stop of [...watches]) stop();
       await Promise.all(
