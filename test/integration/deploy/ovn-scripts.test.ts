@@ -4,7 +4,7 @@
 // ovn-controller come up and register the chassis in the SB over ssl:.
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, openSync, closeSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -71,6 +71,14 @@ describe('deploy: ovn-central.sh and ovs.sh, run for real', function () {
     writeFileSync(join(dir, 'ovs.sh'), script('ovs-ovn/scripts.yaml', 'ovs.sh'));
   });
 
+  afterEach(function () {
+    if (this.currentTest?.state !== 'failed') return;
+    // The daemons' own words, before after() removes them.
+    for (const f of readdirSync(dir).filter((n) => n.endsWith('.log'))) {
+      process.stderr.write(`--- ${f}\n${readFileSync(join(dir, f), 'utf8').split('\n').slice(-15).join('\n')}\n`);
+    }
+  });
+
   after(async () => {
     for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 500));
@@ -89,14 +97,15 @@ describe('deploy: ovn-central.sh and ovs.sh, run for real', function () {
       return (s.match(/ssl:10\.99\.0\.\d:6643/g) ?? []).length >= 3 && /Leader: (self|[0-9a-f]{4})/.test(s) ? s : undefined;
     });
     assert.match(status, /Cluster ID/);
-    const nb = (ip: string, args: string[]) => inNs('ovn-nbctl', [`--db=ssl:${ip}:6641`, ...ssl('node'), ...args]);
-    await until('NB writable over ssl:', async () => (await nb(MEMBERS[1], ['--may-exist', 'ls-add', 'sw-raft']), true));
+    // Writes go to the leader (the clients get every member, as the manifests give them); reads from one member.
+    const allNb = MEMBERS.map((ip) => `ssl:${ip}:6641`).join(',');
+    await until('NB writable over ssl:', async () => (await inNs('ovn-nbctl', [`--db=${allNb}`, ...ssl('node'), '--may-exist', 'ls-add', 'sw-raft']), true));
     assert.match(await until('sw-raft on the third member', async () => {
-      const l = await nb(MEMBERS[2], ['ls-list']);
+      const l = await inNs('ovn-nbctl', ['--no-leader-only', `--db=ssl:${MEMBERS[2]}:6641`, ...ssl('node'), 'ls-list']);
       return l.includes('sw-raft') ? l : undefined;
     }), /sw-raft/);
     const sb = await until('northd to put sw-raft into the SB', async () => {
-      const out = await inNs('ovn-sbctl', [`--db=ssl:${MEMBERS[0]}:6642`, ...ssl('node'), '--columns=external_ids', 'list', 'Datapath_Binding']);
+      const out = await inNs('ovn-sbctl', ['--no-leader-only', `--db=ssl:${MEMBERS[0]}:6642`, ...ssl('node'), '--columns=external_ids', 'list', 'Datapath_Binding']);
       return out.includes('sw-raft') ? out : undefined;
     });
     assert.match(sb, /name=sw-raft/);
@@ -111,7 +120,7 @@ describe('deploy: ovn-central.sh and ovs.sh, run for real', function () {
     };
     for (const role of ['ovsdb', 'vswitchd', 'controller']) start(`ovs-${role}`, join(dir, 'ovs.sh'), [role], env);
     const chassis = await until('chassis node-a in the SB', async () => {
-      const out = await inNs('ovn-sbctl', [`--db=ssl:${MEMBERS[2]}:6642`, ...ssl('node'), '--columns=name,encaps', 'list', 'Chassis']);
+      const out = await inNs('ovn-sbctl', ['--no-leader-only', `--db=ssl:${MEMBERS[2]}:6642`, ...ssl('node'), '--columns=name,encaps', 'list', 'Chassis']);
       return out.includes('node-a') ? out : undefined;
     }, 60_000);
     assert.match(chassis, /name\s+: node-a/);
