@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { loadManifestFile } from '../../apiserver/manifests.js';
+import { ovnControllerSocket } from '../../../agent/patch-flow-watchdog.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const NS = 'tdep-ovn';
@@ -127,5 +128,11 @@ describe('deploy: ovn-central.sh and ovs.sh, run for real', function () {
     const vsctl = (args: string[]) => inNs('ovs-vsctl', [`--db=unix:${join(dir, 'ovs', 'run', 'db.sock')}`, ...args]);
     assert.equal(await until('br-int', async () => (await vsctl(['br-exists', 'br-int']), vsctl(['get', 'Bridge', 'br-int', 'datapath_type']))), 'netdev');
     assert.equal(await vsctl(['get', 'Open_vSwitch', '.', 'external_ids:ovn-encap-ip']), `"${NODE_IP}"`);
+    // Where the agent (--ovn-rundir=/var/run/ovn in deploy/agent) finds ovn-controller's pidfile and control socket.
+    const ctl = ovnControllerSocket(join(dir, 'ovs', 'ovn'));
+    assert.equal(await until('ovn-controller connected', async () => {
+      const s = await inNs('ovs-appctl', ['-t', ctl, 'connection-status']);
+      return s === 'connected' ? s : undefined;
+    }), 'connected');
   });
 });
