@@ -1,6 +1,6 @@
 // The gateway's desired NB state for one node, computed from its config alone (pure, unit-tested). nb.ts makes NB
 // match it; the same function serves init, every reconcile pass of run, and cleanup (what to remove).
-import { CLUSTER_ROUTER, JOIN_SWITCH, externalSwitch, gatewayRouter, macFromIPv4 } from '../lib/names.js';
+import { JOIN_SWITCH, externalSwitch, gatewayRouter, macFromIPv4 } from '../lib/names.js';
 import { addressAt, formatIP, parseCIDR } from '../lib/ipnet/index.js';
 import { egressNats, type EgressNatPolicy } from './egress-nat.js';
 import { extGrPort, grExternalPort, grJoinPort, JOIN_IP_KEY, joinGrPort, localnetPort, ownedBy } from './names.js';
@@ -154,6 +154,3 @@ export function nodeIpPolicy(nodeSubnet: string, nodeIp: string, external_ids: R
     action: 'reroute', nexthops: [mgmtIp], external_ids,
   };
 }
-
-/** Which router/switch each gateway-owned row hangs off (for cleanup of rows outside GR_ and ext_). */
-export const CLUSTER_ROUTER_NAME = CLUSTER_ROUTER;

@@ -6,8 +6,6 @@
 // startLab({ gateway: true }) (make lab) runs it; tests may call addLabGateway(lab) on a lab they started themselves.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { clusterJoinPort, joinClusterPort } from '../gateway/names.js';
-import { CLUSTER_ROUTER, JOIN_SWITCH, macFromIPv4 } from '../lib/names.js';
 import { alive, spawnDaemon } from './daemon.js';
 import { run } from './exec.js';
 import type { LabFile, LabGatewayInfo } from './lab-file.js';
@@ -42,7 +40,6 @@ export interface GatewayHost {
   file: LabFile;
   runDir: string;
   kube: UnixKubeClient | undefined;
-  nbctl(args: string[]): Promise<string>;
 }
 
 export interface LabGateway extends LabGatewayInfo {
@@ -78,14 +75,6 @@ export async function addLabGateway(lab: GatewayHost, o: GatewayOptions = {}): P
   spawnDaemon({ dir, name: 'external-host', netns: extNetns, cwd: REPO_ROOT, cmd: process.execPath,
     args: ['--import', 'tsx', join(REPO_ROOT, 'lab', 'external-host.ts'), '--name', 'external-host', '--port', String(EXT_PORT), '--lab-run', dir] });
   await waitFor('external host listener', async () => (await run('ss', ['-Htln', `sport = :${EXT_PORT}`], { netns: extNetns })) !== '', 15_000);
-
-  // In script mode nothing plays the watcher's master-init: script its join switch and join link (same names).
-  if (!f.components.watcher) {
-    await lab.nbctl(['--may-exist', 'ls-add', JOIN_SWITCH,
-      '--', '--may-exist', 'lrp-add', CLUSTER_ROUTER, clusterJoinPort, macFromIPv4('100.64.0.1'), '100.64.0.1/16',
-      '--', '--may-exist', 'lsp-add', JOIN_SWITCH, joinClusterPort, '--', 'lsp-set-type', joinClusterPort, 'router',
-      '--', 'lsp-set-addresses', joinClusterPort, 'router', '--', 'lsp-set-options', joinClusterPort, `router-port=${clusterJoinPort}`]);
-  }
 
   // default/web becomes a NodePort service (its EndpointSlices stay as the lab wrote them).
   const path = '/api/v1/namespaces/default/services/web';

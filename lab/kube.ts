@@ -5,10 +5,10 @@ import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { alive, spawnDaemon } from './daemon.js';
 import { GiveUp, waitFor } from './wait.js';
-import { UnixKubeClient } from '../test/apiserver/unix-client.js';
-import { deployRbacFiles, loadManifestFile, serviceAccountsOf } from '../test/apiserver/manifests.js';
+import { UnixKubeClient } from '../kube-double/unix-client.js';
+import { deployRbacFiles, loadManifestFile, serviceAccountsOf } from '../kube-double/manifests.js';
 
-export { UnixKubeClient, type KubeObject } from '../test/apiserver/unix-client.js';
+export { UnixKubeClient, type KubeObject } from '../kube-double/unix-client.js';
 
 export const APISERVER_PORT = 6443;
 
@@ -62,7 +62,7 @@ export async function startApiServer(o: { repoRoot: string; dir: string; netns: 
   }
   const pid = spawnDaemon({
     dir: o.dir, name: 'apiserver', netns: o.netns, cwd: o.repoRoot, cmd: process.execPath,
-    args: ['--import', 'tsx', join(o.repoRoot, 'test', 'apiserver', 'main.ts'), '--listen', `${o.ip}:${APISERVER_PORT}`,
+    args: ['--import', 'tsx', join(o.repoRoot, 'kube-double', 'main.ts'), '--listen', `${o.ip}:${APISERVER_PORT}`,
       '--unix', o.unixSocket, '--token-file', tokenFile, '--log-file', join(o.dir, 'apiserver-requests.log'),
       ...rbacFiles.flatMap((f) => ['--manifest-file', f]), ...saArgs],
   });

@@ -38,11 +38,14 @@ export function httpOk(netns: string, port: number, path: string, host = '127.0.
     `http://${host}:${port}${path}`], { netns, timeoutMs: 5_000 });
 }
 
-/** Starts the node's agent and waits until it reports ready (informers synced, OVSDB connected, node init done). */
-export async function startAgent(o: { binDir: string; node: string; dir: string; netns: string; apiserverUrl: string; tokenFile: string; nbRemotes: string[]; ovsDbSocket: string; cniSocket: string; mtu: number; cidrs: ClusterCidrs; tls?: TlsOptions }): Promise<number> {
+/**
+ * Starts the node's agent and waits until it reports ready (informers synced, OVSDB connected, node init done, which
+ * includes ovn-controller binding the management port once k8s-<node> exists in NB).
+ */
+export async function startAgent(o: { binDir: string; node: string; dir: string; netns: string; apiserverUrl: string; tokenFile: string; ovsDbSocket: string; cniSocket: string; mtu: number; cidrs: ClusterCidrs; tls?: TlsOptions }): Promise<number> {
   const pid = spawnDaemon({
     dir: o.dir, name: 'tessera-agent', netns: o.netns, cmd: join(o.binDir, 'tessera-agent'),
-    args: ['--node-name', o.node, '--kube-api', o.apiserverUrl, '--kube-token-file', o.tokenFile, '--nb', o.nbRemotes.join(','),
+    args: ['--node-name', o.node, '--kube-api', o.apiserverUrl, '--kube-token-file', o.tokenFile,
       '--ovs-db', `unix:${o.ovsDbSocket}`, '--cni-socket', o.cniSocket, '--mtu', String(o.mtu),
       '--cluster-cidr', o.cidrs.cluster, '--service-cidr', o.cidrs.service, '--health-listen', `0.0.0.0:${AGENT_HEALTH_PORT}`,
       '--ovn-rundir', dirname(o.ovsDbSocket), '--log-file', join(o.dir, 'tessera-agent.file.log'), ...tesseraTlsArgs(o.tls)],

@@ -1,5 +1,5 @@
 // Upgrade in the lab: a 2-node lab (watcher, gateways, agents) runs the previous version's executables (the ref of
-// lab/previous-build.ts, built from its own tree), then every daemon is replaced by this tree's dist/bin one at a time
+// test/fixtures/previous-build.ts, built from its own tree), then every daemon is replaced by this tree's dist/bin one at a time
 // (watcher, gateways, agents node by node), as a rolling update does. A ping between pods on different nodes runs the
 // whole time; after each step the lab's full reachability matrix still holds, and after each agent a new pod on that
 // node gets a network that works.
@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLab, teardownLab, type Lab } from '../../lab/cluster.js';
-import { buildCommit, previousRef } from '../../lab/previous-build.js';
+import { buildCommit, previousRef } from '../fixtures/previous-build.js';
 import { rollingUpgrade, runningDaemons, type RunningDaemon } from '../../lab/upgrade.js';
 import { BIN_DIR } from '../../lab/paths.js';
 

@@ -9,9 +9,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startApiServer, type ApiServer } from '../../apiserver/server.js';
-import { findResource, type KubeObject, type ResourceType } from '../../apiserver/resources.js';
-import { loadManifestFile } from '../../apiserver/manifests.js';
+import { startApiServer, type ApiServer } from '../../../kube-double/server.js';
+import { findResource, type KubeObject, type ResourceType } from '../../../kube-double/resources.js';
+import { loadManifestFile } from '../../../kube-double/manifests.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const INSTALL = join(ROOT, 'deploy', 'install.sh');

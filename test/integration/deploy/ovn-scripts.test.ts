@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { V1ConfigMap } from '@kubernetes/client-node';
-import { loadManifestFile } from '../../apiserver/manifests.js';
+import { loadManifestFile } from '../../../kube-double/manifests.js';
 import { ovnControllerSocket } from '../../../agent/patch-flow-watchdog.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');

@@ -4,11 +4,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startApiServer, type ApiServer } from '../../apiserver/server.js';
-import { findResource } from '../../apiserver/resources.js';
-import { writeTokenFile } from '../../fixtures/token-file.js';
-import { serviceAccountUser } from '../../apiserver/rbac.js';
-import { loadManifestFile } from '../../apiserver/manifests.js';
+import { startApiServer, type ApiServer } from '../../../kube-double/server.js';
+import { findResource } from '../../../kube-double/resources.js';
+import { writeTokenFile } from '../../../testkit/token-file.js';
+import { serviceAccountUser } from '../../../kube-double/rbac.js';
+import { loadManifestFile } from '../../../kube-double/manifests.js';
 
 const REPO = join(import.meta.dirname, '..', '..', '..');
 import { createLogger } from '../../../lib/log.js';

@@ -7,13 +7,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { OvsdbClient } from '../../../lib/ovsdb/index.js';
 import { NB_MODEL, type NBTables } from '../../../lib/ovsdb/models/nb.js';
-import { startOvsdbServer, type OvsdbServer } from '../../fixtures/ovsdb-server.js';
-import { startApiServer, type ApiServer } from '../../apiserver/server.js';
-import { findResource, type KubeObject } from '../../apiserver/resources.js';
+import { startOvsdbServer, type OvsdbServer } from '../../../testkit/ovsdb-server.js';
+import { startApiServer, type ApiServer } from '../../../kube-double/server.js';
+import { findResource, type KubeObject } from '../../../kube-double/resources.js';
 import { WATCHED_TABLES } from '../../../watcher/master-init.js';
-import { writeTokenFile } from '../../fixtures/token-file.js';
-import { serviceAccountUser } from '../../apiserver/rbac.js';
-import { deployRbacFiles, loadManifestFile } from '../../apiserver/manifests.js';
+import { writeTokenFile } from '../../../testkit/token-file.js';
+import { serviceAccountUser } from '../../../kube-double/rbac.js';
+import { deployRbacFiles, loadManifestFile } from '../../../kube-double/manifests.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 /** The watcher's service account token: the double authorizes it by deploy/watcher/rbac.yaml. */

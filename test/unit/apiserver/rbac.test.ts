@@ -2,9 +2,9 @@
 // real API server does: a request outside the grants is a 403 with the real Status body.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startApiServer, type ApiServer } from '../../apiserver/server.js';
-import { requestVerb, ruleAllows, serviceAccountUser, type RequestAttributes } from '../../apiserver/rbac.js';
-import { deployRbacFiles, loadManifestFile } from '../../apiserver/manifests.js';
+import { startApiServer, type ApiServer } from '../../../kube-double/server.js';
+import { requestVerb, ruleAllows, serviceAccountUser, type RequestAttributes } from '../../../kube-double/rbac.js';
+import { deployRbacFiles, loadManifestFile } from '../../../kube-double/manifests.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 
