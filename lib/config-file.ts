@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import { ConfigError, type CommandSpec, type FlagSpec } from './cli.js';
+import { LOG_FLAGS } from './log-settings.js';
 
 export const CONFIG_FLAG: Record<string, FlagSpec> = {
   config: { type: 'string', help: 'JSON file with the cluster settings (deploy/config/tessera-config.yaml); command-line flags override it' },
@@ -96,7 +97,7 @@ export function parseConfigFile(text: string, source: string): ConfigFile {
 /**
  * The flags a config file gives one daemon (shared settings it takes, then its own section), as name → value.
  * `known`: every flag of the daemon (all subcommands of the gateway); a section key outside it is an error, one
- * that only this subcommand lacks is left out.
+ * that only this subcommand lacks is left out. --log-level and --log-format, which every command takes, count too.
  */
 export function configFlags(cfg: ConfigFile, daemon: Daemon, spec: CommandSpec, source = 'the config file', known: Record<string, FlagSpec> = spec.flags): Map<string, FlagValue> {
   const out = new Map<string, FlagValue>();
@@ -105,13 +106,14 @@ export function configFlags(cfg: ConfigFile, daemon: Daemon, spec: CommandSpec, 
     const name = names.find((n) => n in spec.flags);
     if (v !== undefined && name) out.set(name, v);
   }
+  const logFlags: Record<string, FlagSpec> = LOG_FLAGS;
   for (const [name, v] of Object.entries(cfg[daemon] ?? {})) {
-    const f = known[name];
+    const f = known[name] ?? logFlags[name];
     if (!f || name === 'config') throw new ConfigError(`--config ${source}: ${daemon}.${name} is not a flag of ${spec.name}`);
     if (f.type === 'boolean' && typeof v !== 'boolean') throw new ConfigError(`--config ${source}: ${daemon}.${name} must be true or false`);
     if (f.type === 'string' && typeof v === 'boolean') throw new ConfigError(`--config ${source}: ${daemon}.${name} needs a value, not ${String(v)}`);
     if (Array.isArray(v) && !f.multiple) throw new ConfigError(`--config ${source}: ${daemon}.${name} takes one value, not a list`);
-    if (name in spec.flags) out.set(name, v);
+    if (name in spec.flags || name in logFlags) out.set(name, v);
   }
   return out;
 }

@@ -69,6 +69,13 @@ describe('--config file', () => {
     assert.throws(() => withConfigFile(AGENT_SPEC, 'agent', ['--config', join(dir, 'absent.json')]), /cannot read \(ENOENT\)/);
   });
 
+  it('takes --log-level and --log-format, which every daemon has, from a daemon section', () => {
+    write({ agent: { 'log-level': 'debug', 'log-format': 'json' }, gateway: { 'log-level': 'warn' } });
+    const argv = withConfigFile(AGENT_SPEC, 'agent', ['--config', file, '--node-name', 'n1']);
+    assert.deepEqual(argv.slice(0, 2), ['--log-level=debug', '--log-format=json']);
+    assert.ok(withConfigFile(GATEWAY_SPECS.cleanup, 'gateway', ['--config', file], ALL_GATEWAY_FLAGS).includes('--log-level=warn'));
+  });
+
   it('takes a gateway section flag only in the subcommands that have it', () => {
     write({ gateway: { 'health-listen': '0.0.0.0:9478' } });
     assert.ok(withConfigFile(GATEWAY_SPECS.run, 'gateway', ['--config', file], ALL_GATEWAY_FLAGS).includes('--health-listen=0.0.0.0:9478'));
