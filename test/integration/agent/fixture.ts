@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { alive, daemonEnv, daemonFlags, readPid, spawnDaemon, stopDaemons } from '../../../lab/daemon.js';
 import { run, succeeds } from '../../../lab/exec.js';
-import { kubeClient, nodePath, podPath, startApiServer, type ApiServerInfo, type KubeObject, type UnixKubeClient } from '../../../lab/kube.js';
+import { kubeClient, nodePath, podPath, serviceAccountTokenFile, startApiServer, type ApiServerInfo, type KubeObject, type UnixKubeClient } from '../../../lab/kube.js';
 import { addNetns, delNetns, listNetns } from '../../../lab/netns.js';
 import { scriptClusterRouter, scriptManagementPort, scriptNodeSwitch, scriptPodPort } from '../../fixtures/nb-script.js';
 import { chassisNames, startCentral, type Central } from '../../../lab/ovn-central.js';
@@ -77,7 +77,7 @@ export class AgentFixture {
     return [
       '--node-name', NODE,
       '--kube-api', this.api.url,
-      '--kube-token-file', this.api.tokenFile,
+      '--kube-token-file', serviceAccountTokenFile(this.api, 'tessera-agent'),
       '--ovs-db', `unix:${this.ovs.dbSocket}`,
       '--cni-socket', this.cniSocket,
       '--health-listen', `127.0.0.1:${this.healthPort}`,

@@ -35,6 +35,10 @@ describe('deploy/watcher manifests', () => {
       ...['', 'events.k8s.io'].flatMap((g) => ['create', 'patch'].map((v) => `ClusterRole:${g}/events:${v}`)),
       'Role:coordination.k8s.io/leases:create',
       ...['get', 'update', 'patch'].map((v) => `Role:coordination.k8s.io/leases:${v}@tessera-watcher`),
+      // The interconnect controller: ovn-ic-config (informer), ovn-ic-status (written), kubeovn.io Subnets.
+      ...['get', 'list', 'watch'].map((v) => `ClusterRole:kubeovn.io/subnets:${v}`),
+      ...['get', 'list', 'watch', 'create'].map((v) => `Role:/configmaps:${v}`),
+      ...['update', 'patch'].map((v) => `Role:/configmaps:${v}@ovn-ic-status`),
     ];
     assert.deepEqual([...grants].sort(), expected.sort());
     assert.ok(!docs.some((d) => d.rules?.some((r) => r.verbs.includes('*') || r.resources.includes('*'))), 'no wildcards');
