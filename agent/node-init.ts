@@ -6,18 +6,14 @@
 import { createHash } from 'node:crypto';
 import { OvsdbClient, OvsdbTransactionError, ref } from '../lib/ovsdb/index.js';
 import type { NBTables } from '../lib/ovsdb/models/nb.js';
-import { CLUSTER_ROUTER, macFromIPv4, managementPort, nodeRouterPort, nodeSwitch, nodeSwitchRouterPort } from '../lib/names.js';
+import { CLUSTER_ROUTER, SUBNET_KEY, macFromIPv4, managementPort, nodeRouterPort, nodeSwitch, nodeSwitchRouterPort, ownerIds } from '../lib/ovn/names.js';
 import { addressAt, formatIP, parseCIDR, withPrefix } from '../lib/ipnet/index.js';
-import { ownerIds } from '../watcher/nbops/owner.js';
 import type { NodeNetdev } from '../lib/netdev/index.js';
 import type { Logger } from '../lib/log.js';
 import type { OvsdbLogger, TlsOptions } from '../lib/ovsdb/index.js';
 import type { OvsPorts } from './ovs-ports.js';
 
 export type NbClient = OvsdbClient<NBTables>;
-
-/** The watcher's key for a node switch's subnet (watcher/controllers/nodes.ts SUBNET_KEY): it rebuilds IPAM from it. */
-const SUBNET_KEY = 'tessera.io/subnet';
 
 export interface NodeNet {
   subnet: string;

@@ -2,7 +2,7 @@
 // returns a handle whose stop() removes everything. Used by `make lab` (lab/main.ts) and by e2e tests.
 import { existsSync, mkdirSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { INTEGRATION_BRIDGE, macFromIPv4, podPort } from '../lib/names.js';
+import { INTEGRATION_BRIDGE, macFromIPv4, podPort } from '../lib/ovn/names.js';
 import { NODE_SUBNET_ANNOTATION, POD_NETWORKS_ANNOTATION, parsePodNetworks, type PodNetwork } from '../lib/kube/annotations.js';
 import { CNI_CACHE_RESULTS, cnitool, containerdCniArgs, writeNodeConflist, type NodeCniConfig } from './cni.js';
 import { resolveComponents, type Components } from './components.js';
@@ -21,7 +21,7 @@ import { POD_SERVER_PORT, formatReport, runChecks, tcpExchange, type CheckResult
 import { addEgressMatrix, egressChecks } from './egress-matrix.js';
 import { addLabGateway, gatewayChecks, type GatewayOptions } from './gateway.js';
 import { networkPoliciesPath, networkPolicyObject, verdict, type LabPolicySpec } from './policy.js';
-import { AGENT_HEALTH_PORT, WATCHER_HEALTH_PORT, httpOk, startAgent, startWatcher, type ClusterCidrs } from './tessera.js';
+import { AGENT_HEALTH_PORT, CIDRS, WATCHER_HEALTH_PORT, httpOk, startAgent, startWatcher, type ClusterCidrs } from './tessera.js';
 import { UNDERLAY_NIC, createUnderlay, plugUnderlay } from './underlay.js';
 import { GiveUp, waitFor } from './wait.js';
 
@@ -42,7 +42,7 @@ export interface LabNetwork {
   /** Short tag for the underlay-side veth names (ul-<tag>-c, ul-<tag>-n<i>), unique per lab on a shared underlay. */
   vethTag?: string;
 }
-export const CIDRS: ClusterCidrs = { cluster: '10.244.0.0/16', service: '10.96.0.0/16', join: '100.64.0.0/16' };
+export { CIDRS };
 export const POD_MTU = 1400;
 
 export interface LabServiceSpec {

@@ -6,8 +6,6 @@
 // startLab({ gateway: true }) (make lab) runs it; tests may call addLabGateway(lab) on a lab they started themselves.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { clusterJoinPort, joinClusterPort } from '../gateway/names.js';
-import { CLUSTER_ROUTER, JOIN_SWITCH, macFromIPv4 } from '../lib/names.js';
 import { alive, spawnDaemon } from './daemon.js';
 import { run } from './exec.js';
 import type { LabFile, LabGatewayInfo } from './lab-file.js';
@@ -16,7 +14,7 @@ import { PHYS_BRIDGE } from './ovs-node.js';
 import { REPO_ROOT } from './paths.js';
 import { tesseraTlsArgs } from './pki.js';
 import type { CheckResult } from './report.js';
-import { httpOk } from './tessera.js';
+import { CIDRS, httpOk, runMasterInit } from './tessera.js';
 import { plugUnderlay, UNDERLAY_NIC } from './underlay.js';
 import { GiveUp, sleep, waitFor } from './wait.js';
 import type { UnixKubeClient } from './kube.js';
@@ -79,12 +77,10 @@ export async function addLabGateway(lab: GatewayHost, o: GatewayOptions = {}): P
     args: ['--import', 'tsx', join(REPO_ROOT, 'lab', 'external-host.ts'), '--name', 'external-host', '--port', String(EXT_PORT), '--lab-run', dir] });
   await waitFor('external host listener', async () => (await run('ss', ['-Htln', `sport = :${EXT_PORT}`], { netns: extNetns })) !== '', 15_000);
 
-  // In script mode nothing plays the watcher's master-init: script its join switch and join link (same names).
+  // In script mode no watcher runs: its master-init, the one writer of the cluster router's join link, runs once.
   if (!f.components.watcher) {
-    await lab.nbctl(['--may-exist', 'ls-add', JOIN_SWITCH,
-      '--', '--may-exist', 'lrp-add', CLUSTER_ROUTER, clusterJoinPort, macFromIPv4('100.64.0.1'), '100.64.0.1/16',
-      '--', '--may-exist', 'lsp-add', JOIN_SWITCH, joinClusterPort, '--', 'lsp-set-type', joinClusterPort, 'router',
-      '--', 'lsp-set-addresses', joinClusterPort, 'router', '--', 'lsp-set-options', joinClusterPort, `router-port=${clusterJoinPort}`]);
+    await runMasterInit({ binDir: o.binDir, netns: f.central.netns, apiserverUrl: f.apiserver.url, tokenFile: f.apiserver.tokenFile,
+      nbRemotes: f.nb.remotes, cidrs: CIDRS, tls: f.pki?.roles.watcher });
   }
 
   // default/web becomes a NodePort service (its EndpointSlices stay as the lab wrote them).

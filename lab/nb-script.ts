@@ -1,6 +1,6 @@
 // "Script logic" for the NB side: what the watcher does, done by the lab itself with ovn-nbctl, until the real
 // watcher runs in the lab. Names come from lib/names.ts so both paths build the same topology.
-import { CLUSTER_ROUTER, OWNER_KEY, macFromIPv4, nodeRouterPort, nodeSwitch, nodeSwitchRouterPort, podPort } from '../lib/names.js';
+import { CLUSTER_ROUTER, OWNER_KEY, macFromIPv4, nodeRouterPort, nodeSwitch, nodeSwitchRouterPort, podPort } from '../lib/ovn/names.js';
 import { nbctl, type Central } from './ovn-central.js';
 
 /** Owner tag on NB rows the lab's script logic creates (the watcher uses its own). */

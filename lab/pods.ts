@@ -1,7 +1,7 @@
 // Lab pods: a netns per pod plus its wiring. Script wiring does what the CNI + agent will do (veth, addresses,
 // routes, tx offload off, OVS port with iface-id); the real path hands the netns to tessera-cni through cnitool.
 import { createHash } from 'node:crypto';
-import { INTEGRATION_BRIDGE, podPort } from '../lib/names.js';
+import { INTEGRATION_BRIDGE, podPort } from '../lib/ovn/names.js';
 import type { PodNetwork } from '../lib/kube/annotations.js';
 import { run } from './exec.js';
 import { addNetns, addVeth, txOff } from './netns.js';

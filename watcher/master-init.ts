@@ -1,18 +1,18 @@
 // master-init (the seed's ovn-k8s-overlay master-init): the cluster router, the join switch linked to
 // it, the cluster load balancer group and the management-IP and node-IP address sets. Idempotent: run on every start.
-import { CLUSTER_ROUTER, JOIN_SWITCH, macFromIPv4 } from '../lib/names.js';
+import { CLUSTER_ROUTER, JOIN_SWITCH, macFromIPv4 } from '../lib/ovn/names.js';
 import { addressAt, formatCIDR, formatIP, withPrefix } from '../lib/ipnet/index.js';
 import type { WatcherConfig } from './config.js';
-import { Txn } from './nbops/txn.js';
-import { commit, type NbClient } from './nbops/commit.js';
-import { ensureRouter, ensureRouterPort } from './nbops/router.js';
-import { ensureSwitch } from './nbops/switch.js';
-import { createOrUpdatePort } from './nbops/lsp.js';
-import { ensureLoadBalancerGroup } from './nbops/load-balancer.js';
-import { ensureAddressSet } from './nbops/address-set.js';
-import { ownerIds } from './nbops/owner.js';
-import { CLUSTER_LB_GROUP, NODE_IPS_ADDRESS_SET, clusterJoinPort, joinClusterPort } from './names.js';
-import { MGMT_ADDRESS_SET } from './policy/translate.js';
+import { Txn } from '../lib/ovn/txn.js';
+import { commit, type NbClient } from '../lib/ovn/commit.js';
+import { ensureRouter, ensureRouterPort } from '../lib/ovn/router.js';
+import { ensureSwitch } from '../lib/ovn/switch.js';
+import { createOrUpdatePort } from '../lib/ovn/lsp.js';
+import { ensureLoadBalancerGroup } from '../lib/ovn/load-balancer.js';
+import { ensureAddressSet } from '../lib/ovn/address-set.js';
+import { ownerIds } from '../lib/ovn/names.js';
+import { CLUSTER_LB_GROUP, NODE_IPS_ADDRESS_SET, clusterJoinPort, joinClusterPort } from '../lib/ovn/names.js';
+import { MGMT_ADDRESS_SET } from '../lib/ovn/names.js';
 
 export function masterInitOps(txn: Txn, config: WatcherConfig): void {
   const ids = ownerIds('cluster', CLUSTER_ROUTER);

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import type { KubeConfig, V1ConfigMap } from '@kubernetes/client-node';
 import type { Logger } from '../../lib/log.js';
-import { CLUSTER_ROUTER } from '../../lib/names.js';
+import { CLUSTER_ROUTER } from '../../lib/ovn/names.js';
 import { OvsdbClient, type ClientOptions, type Op, type TlsOptions } from '../../lib/ovsdb/index.js';
 import { NB_MODEL, type NBTables } from '../../lib/ovsdb/models/nb.js';
 import { SB_MODEL, type SBTables } from '../../lib/ovsdb/models/sb.js';
@@ -16,7 +16,7 @@ import { ovnTlsArgs } from '../../lib/ovsdb-tls-flags.js';
 import { SB_CHASSIS_INTERCONN_KEY } from '../../lib/ovnic/gateway-flag.js';
 import { IC_CONFIGMAP_NAME, IC_CONFIGMAP_NAMESPACE, describeChange, fingerprint, fromFingerprint, icRemotes, parseIcConfig, type IcConfig } from './config.js';
 import { TS_NAME, deriveTsPortAddress, ipsOfPortAddress, tsRouterPort, tsSwitchPort, yieldsTo, type TsPortAddress } from './address.js';
-import { APPLIED_KEY, APPLIED_UID_KEY, LEARNED_ROUTE_KEY, OVERLAPS_KEY, ROUTE_FILTER_KEYS, ROUTE_OPTION_KEYS, ensureTsPortOps, gatewayPriorities, nbGlobalOps, removeLearnedRoutesOps, removeTsPortOps, routerPortNetworks } from './nb-ops.js';
+import { APPLIED_KEY, APPLIED_UID_KEY, LEARNED_ROUTE_KEY, OVERLAPS_KEY, ROUTE_FILTER_KEYS, clearAzNameOps, ensureTsPortOps, forgetNbGlobalOps, gatewayPriorities, nbGlobalOps, removeLearnedRoutesOps, removeTsPortOps, routerPortNetworks, routesOffOps } from './nb-ops.js';
 import { planRoutes, type LocalPrefix, type RemoteRoute } from './routes.js';
 import { IcKube, IC_STATUS_CONFIGMAP_NAME } from './kube.js';
 
@@ -447,18 +447,14 @@ class Controller implements InterconnectController {
     const live = !!(icsb && azRow && this.ovnIc?.running);
     // 1. Advertising and learning off while the ts port still exists: ovn-ic withdraws our routes from IC-SB and
     //    its learned routes from NB (it stops looking at a router once the router leaves ts).
-    await this.nb.transact([this.nb.op.mutate('NB_Global', [], [
-      ['options', 'delete', [...ROUTE_OPTION_KEYS]],
-      ['options', 'insert', { 'ic-route-adv': 'false', 'ic-route-learn': 'false' }],
-    ])]);
+    await this.nb.transact(routesOffOps(this.nb));
     if (live) await this.settle('route withdrawal', () => !ours('Route'), 3000);
     // 2. The ts ports, anything still learned, our options and records.
     const router = this.nb.cache.lookup('Logical_Router', 'name', CLUSTER_ROUTER);
     await this.nb.transact([
       ...removeTsPortOps(this.nb, az),
       ...removeLearnedRoutesOps(this.nb, router),
-      this.nb.op.mutate('NB_Global', [], [['options', 'delete', [...ROUTE_OPTION_KEYS]]]),
-      this.nb.op.mutate('NB_Global', [], [['external_ids', 'delete', [APPLIED_KEY, APPLIED_UID_KEY, OVERLAPS_KEY]]]),
+      ...forgetNbGlobalOps(this.nb),
     ]);
     await this.kube.syncGatewayLabels([]);
     this.labelsSynced = undefined;
@@ -480,7 +476,7 @@ class Controller implements InterconnectController {
     }
     this.closeIc();
     // The AZ name goes last: with ovn-ic stopped nothing re-registers it.
-    await this.nb.transact([this.nb.op.update('NB_Global', [], { name: '' })]);
+    await this.nb.transact(clearAzNameOps(this.nb));
     for (const k of [...this.reported]) if (!k.startsWith('refused:') && !k.startsWith('invalid:')) this.reported.delete(k);
     this.log.info('interconnection removed', { az });
   }

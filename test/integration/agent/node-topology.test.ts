@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { startOvsdbServer, type OvsdbServer } from '../../fixtures/ovsdb-server.js';
 import { connectNb, ensureNodeTopology, nodeNet, type NbClient } from '../../../agent/node-init.js';
 import { createLogger } from '../../../lib/log.js';
-import { CLUSTER_ROUTER, OWNER_KEY } from '../../../lib/names.js';
+import { CLUSTER_ROUTER, OWNER_KEY } from '../../../lib/ovn/names.js';
 
 const log = createLogger('test', { level: 'error' });
 

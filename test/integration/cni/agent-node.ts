@@ -8,7 +8,7 @@ import { scriptPodPort } from '../../../lab/nb-script.js';
 import type { KubeObject } from '../../../lab/kube.js';
 import { addNetns } from '../../../lab/netns.js';
 import { POD_NETWORKS_ANNOTATION, type PodNetwork } from '../../../lib/kube/annotations.js';
-import { macFromIPv4 } from '../../../lib/names.js';
+import { macFromIPv4 } from '../../../lib/ovn/names.js';
 import { execShim } from './fixture.js';
 
 export interface AgentPod {

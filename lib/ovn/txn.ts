@@ -3,9 +3,9 @@
 // The Txn also remembers rows inserted earlier in the same batch, so later operations in the batch
 // refer to them by named-uuid instead of by a uuid the server has not assigned yet.
 import { createHash } from 'node:crypto';
-import { NamedUuid, ref } from '../../lib/ovsdb/notation.js';
-import type { NBTables } from '../../lib/ovsdb/models/nb.js';
-import type { Cache } from '../../lib/ovsdb/cache.js';
+import { NamedUuid, ref } from '../ovsdb/notation.js';
+import type { NBTables } from '../ovsdb/models/nb.js';
+import type { Cache } from '../ovsdb/cache.js';
 
 export type NbTable = keyof NBTables & string;
 export type NbRow<T extends NbTable> = NBTables[T];

@@ -1,5 +1,5 @@
 // NB operations on port groups (a set of LSPs usable as @name in ACL matches, carrying their ACLs).
-import type { NamedUuid } from '../../lib/ovsdb/notation.js';
+import type { NamedUuid } from '../ovsdb/notation.js';
 import { type Txn, byUuid, sameSet, sameMap } from './txn.js';
 import { type AclSpec, convergeAcls } from './acl.js';
 

@@ -1,5 +1,5 @@
 // NB operations on load balancers and the load balancer group that attaches them to every node switch.
-import type { NamedUuid } from '../../lib/ovsdb/notation.js';
+import type { NamedUuid } from '../ovsdb/notation.js';
 import { type Txn, type NbRow, byUuid, byName, sameMap, sameSet } from './txn.js';
 
 export interface LoadBalancerSpec {
@@ -65,4 +65,10 @@ export function attachGroup(txn: Txn, table: 'Logical_Switch' | 'Logical_Router'
     if (row?.load_balancer_group.includes(g)) return;
   }
   txn.mutate(table, byUuid(target), [['load_balancer_group', 'insert', [g]]]);
+}
+
+/** Attaches the LB (uuid or batch ref) to a switch or router row unless already attached. */
+export function attachLoadBalancer(txn: Txn, table: 'Logical_Switch' | 'Logical_Router', target: NbRow<'Logical_Switch'> | NbRow<'Logical_Router'>, lb: string | NamedUuid): void {
+  if (typeof lb === 'string' && target.load_balancer.includes(lb)) return;
+  txn.mutate(table, byUuid(target._uuid), [['load_balancer', 'insert', [lb]]]);
 }
