@@ -2,9 +2,8 @@
 // the real-server behaviour is in test/integration/ovn and test/integration/watcher).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Cache } from '../../../lib/ovsdb/cache.js';
-import { rowToWire, NamedUuid } from '../../../lib/ovsdb/notation.js';
-import { NB_MODEL, type NBTables } from '../../../lib/ovsdb/models/nb.js';
+import { NamedUuid } from '../../../lib/ovsdb/notation.js';
+import { cacheWith } from './cache-with.js';
 import { Txn, type NbOp } from '../../../lib/ovn/txn.js';
 import { ensureSwitch, ensureSwitchAcls, deleteSwitch } from '../../../lib/ovn/switch.js';
 import { createOrUpdatePort, deletePort } from '../../../lib/ovn/lsp.js';
@@ -15,18 +14,6 @@ import { ensureRouterPort } from '../../../lib/ovn/router.js';
 import type { AclSpec } from '../../../lib/ovn/acl.js';
 import { toOps } from '../../../lib/ovn/commit.js';
 
-type T = keyof NBTables & string;
-function cacheWith(rows: Partial<Record<T, Array<Record<string, unknown>>>>): Cache<NBTables> {
-  const c = new Cache<NBTables>(NB_MODEL);
-  for (const t of ['Logical_Switch', 'Logical_Switch_Port', 'Logical_Router', 'Logical_Router_Port', 'Port_Group', 'ACL', 'Load_Balancer', 'Load_Balancer_Group', 'Address_Set'] as T[]) c.track(t, undefined);
-  for (const [t, list] of Object.entries(rows) as Array<[T, Array<Record<string, unknown>>]>) {
-    for (const r of list) {
-      const { _uuid, ...rest } = r;
-      c.applyUpdate2(t, String(_uuid), { initial: rowToWire(NB_MODEL, t, rest) });
-    }
-  }
-  return c;
-}
 const kinds = (ops: NbOp[]) => ops.map((o) => `${o.op} ${o.table}`);
 const ids = { 'tessera.io/owner': 'tessera-watcher' };
 
