@@ -1,5 +1,5 @@
 // "Script logic" for the NB side: what the watcher does, done by the lab itself with ovn-nbctl, until the real
-// watcher runs in the lab. Names come from lib/names.ts so both paths build the same topology.
+// watcher runs in the lab. Names come from lib/ovn/names.ts so both paths build the same topology.
 import { CLUSTER_ROUTER, OWNER_KEY, macFromIPv4, nodeRouterPort, nodeSwitch, nodeSwitchRouterPort, podPort } from '../lib/ovn/names.js';
 import { nbctl, type Central } from './ovn-central.js';
 

@@ -53,7 +53,7 @@ export async function masterInit(nb: NbClient, config: WatcherConfig): Promise<n
   return n;
 }
 
-/** Tables the watcher monitors (everything its nbops read). */
+/** Tables the watcher monitors (everything its lib/ovn operations read). */
 export const WATCHED_TABLES = [
   'Logical_Router', 'Logical_Router_Port', 'Logical_Switch', 'Logical_Switch_Port', 'Load_Balancer', 'Load_Balancer_Group',
   'Port_Group', 'ACL', 'Address_Set',

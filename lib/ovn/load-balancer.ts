@@ -39,7 +39,7 @@ export function deleteLoadBalancer(txn: Txn, name: string): void {
   for (const lb of txn.cache.lookupAll('Load_Balancer', 'name', name)) txn.delete('Load_Balancer', byUuid(lb._uuid));
 }
 
-/** Load_Balancer_Group has no external_ids: the name (lib/names-style constant) marks it as ours. */
+/** Load_Balancer_Group has no external_ids: the name (a lib/ovn/names.ts constant) marks it as ours. */
 export function ensureLoadBalancerGroup(txn: Txn, name: string): string | NamedUuid {
   const pending = txn.pendingRef('Load_Balancer_Group', name);
   if (pending) return pending;
