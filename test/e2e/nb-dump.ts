@@ -70,9 +70,32 @@ function parseDump(json: string): Row[] {
   return rows;
 }
 
+/**
+ * Pods on one node start concurrently, so which gets .3 and which .4 varies from run to run: a pod's address and MAC
+ * (from its LSP) are written as <ns/pod ip> and <ns/pod mac> wherever they appear.
+ */
+function podAddressTokens(rows: Row[]): (s: string) => string {
+  const subs: Array<[RegExp, string]> = [];
+  for (const r of rows) {
+    const ids = r.cols.external_ids;
+    if (r.table !== 'Logical_Switch_Port' || !Array.isArray(ids) || ids[0] !== 'map') continue;
+    const m = new Map((ids[1] as Array<[Atom, Atom]>).map(([k, v]) => [String(k), String(v)]));
+    const pod = m.get('tessera.io/kind') === 'pod' ? m.get('tessera.io/object') : undefined;
+    const addr = atoms(r.cols.addresses ?? '')[0];
+    if (!pod || typeof addr !== 'string') continue;
+    const [mac, ip] = addr.split(' ');
+    const esc = (x: string): string => x.replace(/[.]/g, '\\.');
+    if (ip) subs.push([new RegExp(`(?<![\\d.])${esc(ip)}(?![\\d])`, 'g'), `<${pod} ip>`]);
+    if (mac) subs.push([new RegExp(esc(mac), 'gi'), `<${pod} mac>`]);
+  }
+  return (text) => subs.reduce((t, [re, token]) => t.replace(re, token), text);
+}
+
+let podTokens: (s: string) => string = (s) => s;
+
 function plain(a: Atom, labels: Map<string, string>): string {
   if (isUuid(a)) return labels.get(a[1]) ?? '<dangling>';
-  return typeof a === 'string' ? maskText(a) : String(a);
+  return typeof a === 'string' ? maskText(podTokens(a)) : String(a);
 }
 
 function render(v: Value, labels: Map<string, string>): string {
@@ -100,6 +123,7 @@ function label(r: Row): string {
 /** The normalized text of an `ovsdb-client -f json dump` of OVN_Northbound (one JSON object per table and line). */
 export function normalizeNbDump(json: string): string {
   const rows = parseDump(json);
+  podTokens = podAddressTokens(rows);
   const labels = new Map(rows.map((r) => [r.uuid, label(r)]));
   const out = rows.map((r) => {
     const volatile = VOLATILE_COLUMNS[r.table] ?? new Set<string>();
