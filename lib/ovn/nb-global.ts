@@ -12,7 +12,13 @@ export interface NbGlobalChange {
   setExternalIds?: Record<string, string>;
 }
 
-function mapChange(column: 'options' | 'external_ids', drop: readonly string[], set: Record<string, string> | undefined): Mutation[] {
+/** Whether `have` already holds every key of `set` and none of `drop` (other than those `set` keeps). */
+function settled(have: Record<string, string>, drop: readonly string[], set: Record<string, string> | undefined): boolean {
+  return Object.entries(set ?? {}).every(([k, v]) => have[k] === v) && drop.every((k) => (set && k in set) || !(k in have));
+}
+
+function mapChange(column: 'options' | 'external_ids', drop: readonly string[], set: Record<string, string> | undefined, have: Record<string, string> | undefined): Mutation[] {
+  if (have && settled(have, drop, set)) return [];
   const del = [...new Set([...drop, ...Object.keys(set ?? {})])];
   const m: Mutation[] = [];
   if (del.length) m.push([column, 'delete', del]);
@@ -20,11 +26,15 @@ function mapChange(column: 'options' | 'external_ids', drop: readonly string[], 
   return m;
 }
 
-/** Appends the change to the batch: an update for the name, one mutation per map (deletes before inserts). */
+/**
+ * Appends the change to the batch: an update for the name, one mutation per map (deletes before inserts). With
+ * NB_Global in the cache, parts already in place are left out, so the same change twice writes nothing.
+ */
 export function changeNbGlobal(txn: Txn, c: NbGlobalChange): void {
-  if (c.name !== undefined) txn.update('NB_Global', [], { name: c.name });
-  const opts = mapChange('options', c.dropOptions ?? [], c.setOptions);
+  const have = txn.cache.isMonitored('NB_Global') ? txn.cache.list('NB_Global')[0] : undefined;
+  if (c.name !== undefined && have?.name !== c.name) txn.update('NB_Global', [], { name: c.name });
+  const opts = mapChange('options', c.dropOptions ?? [], c.setOptions, have?.options);
   if (opts.length) txn.mutate('NB_Global', [], opts);
-  const ext = mapChange('external_ids', c.dropExternalIds ?? [], c.setExternalIds);
+  const ext = mapChange('external_ids', c.dropExternalIds ?? [], c.setExternalIds, have?.external_ids);
   if (ext.length) txn.mutate('NB_Global', [], ext);
 }

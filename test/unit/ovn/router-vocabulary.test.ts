@@ -119,7 +119,7 @@ describe('lib/ovn router vocabulary', () => {
     assert.deepEqual(kinds(t.ops), ['mutate Logical_Switch', 'delete Logical_Router']);
   });
 
-  it('changeNbGlobal deletes the keys it sets or drops before inserting (a map insert never overwrites)', () => {
+  it('changeNbGlobal deletes the keys it sets or drops before inserting (a map insert never overwrites), and writes nothing when in place', () => {
     const t = new Txn(cacheWith({}));
     changeNbGlobal(t, { name: 'az1', dropOptions: ['ic-route-adv', 'ic-route-blacklist'], setOptions: { 'ic-route-adv': 'true' }, setExternalIds: { k: 'v' } });
     assert.deepEqual(t.ops, [
@@ -130,5 +130,12 @@ describe('lib/ovn router vocabulary', () => {
     const none = new Txn(cacheWith({}));
     changeNbGlobal(none, {});
     assert.deepEqual(none.ops, []);
+    const g = { _uuid: randomUUID(), name: 'az1', options: { 'ic-route-adv': 'true', mac_prefix: '0a:00:00' }, external_ids: { k: 'v' } };
+    const same = new Txn(cacheWith({ NB_Global: [g] }));
+    changeNbGlobal(same, { name: 'az1', dropOptions: ['ic-route-adv', 'ic-route-blacklist'], setOptions: { 'ic-route-adv': 'true' }, setExternalIds: { k: 'v' } });
+    assert.deepEqual(same.ops, [], 'NB_Global already so: nothing');
+    const drop = new Txn(cacheWith({ NB_Global: [g] }));
+    changeNbGlobal(drop, { dropOptions: ['ic-route-adv'] });
+    assert.deepEqual(drop.ops, [{ op: 'mutate', table: 'NB_Global', where: [], mutations: [['options', 'delete', ['ic-route-adv']]] }], 'a key to drop is still there');
   });
 });
