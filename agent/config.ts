@@ -8,13 +8,12 @@ import type { TlsOptions } from '../lib/ovsdb/remote.js';
 export const spec: CommandSpec = {
   name: 'tessera-agent',
   summary: 'node agent: node init (management port), the CNI server for tessera-cni, and pod port reconcile',
-  usage: 'tessera-agent --node-name NAME (--kube-api URL [--kube-token-file PATH] | --kubeconfig PATH) --nb REMOTES --ovs-db unix:PATH [flags]',
+  usage: 'tessera-agent --node-name NAME (--kube-api URL [--kube-token-file PATH] | --kubeconfig PATH) --ovs-db unix:PATH [flags]',
   flags: {
     'node-name': { type: 'string', help: 'this node (Kubernetes Node name; also the chassis/switch name)' },
     'kube-api': { type: 'string', help: 'Kubernetes API URL (http(s)://host:port)' },
     'kube-token-file': { type: 'string', help: 'file holding the bearer token for --kube-api, re-read when it changes (without --kube-api/--kubeconfig: the in-cluster service account)' },
     kubeconfig: { type: 'string', help: 'kubeconfig file (instead of --kube-api)' },
-    nb: { type: 'string', help: 'OVN northbound remotes, comma list (unix:PATH, tcp:IP:PORT, ssl:IP:PORT)' },
     'ovs-db': { type: 'string', help: "the node's Open_vSwitch database", default: 'unix:/var/run/openvswitch/db.sock' },
     'cni-socket': { type: 'string', help: 'unix socket the tessera-cni shim talks to', default: DEFAULT_AGENT_SOCKET },
     mtu: { type: 'string', help: 'pod and management port MTU', default: '1400' },
@@ -34,7 +33,6 @@ export interface AgentConfig {
   kubeApi?: string;
   kubeTokenFile?: string;
   kubeconfig?: string;
-  nbRemotes: string[];
   ovsDb: string;
   cniSocket: string;
   mtu: number;
@@ -46,7 +44,7 @@ export interface AgentConfig {
   ovnRundir: string;
   /** 0: the patch flow watchdog is off. */
   patchFlowCheckMs: number;
-  /** For ssl: NB remotes and an ssl: ovn-remote (the watchdog's Southbound). */
+  /** For an ssl: --ovs-db and an ssl: ovn-remote (the watchdog's Southbound). */
   tls?: TlsOptions;
 }
 
@@ -59,7 +57,6 @@ export function parseConfig(argv: string[]): AgentConfig {
   const kubeApi = opt(values['kube-api']);
   const kubeconfig = opt(values.kubeconfig);
   if (kubeApi && !/^https?:\/\//.test(kubeApi)) throw new ConfigError(`--kube-api "${kubeApi}" must be an http:// or https:// URL`);
-  const nb = requireString(values, 'nb');
   const ovsDb = requireString(values, 'ovs-db');
   if (!/^(unix|tcp|ssl):/.test(ovsDb)) throw new ConfigError(`--ovs-db "${ovsDb}" must be unix:PATH, tcp:IP:PORT or ssl:IP:PORT`);
   const mtu = Number(values.mtu);
@@ -85,14 +82,12 @@ export function parseConfig(argv: string[]): AgentConfig {
   if (!(ri >= 1 && ri <= 86400)) throw new ConfigError(`--reconcile-interval "${String(values['reconcile-interval'])}" must be 1..86400 seconds`);
   const pf = Number(values['patch-flow-check']);
   if (!(Number.isInteger(pf) && pf >= 0 && pf <= 86400)) throw new ConfigError(`--patch-flow-check "${String(values['patch-flow-check'])}" must be 0..86400 seconds`);
-  const nbRemotes = nb.split(',').map((s) => s.trim()).filter(Boolean);
-  const tls = parseOvsdbTls(values, [['nb', nbRemotes], ['ovs-db', [ovsDb]]]);
+  const tls = parseOvsdbTls(values, [['ovs-db', [ovsDb]]]);
   return {
     nodeName,
     kubeApi,
     kubeTokenFile: opt(values['kube-token-file']),
     kubeconfig,
-    nbRemotes,
     ovsDb,
     cniSocket: requireString(values, 'cni-socket'),
     mtu,

@@ -1,8 +1,10 @@
-// The agent's view of Kubernetes: informer caches of the pods on this node and of this node itself.
+// The agent's view of Kubernetes: informer caches of the pods on this node and of this node itself, and the one
+// write it makes, annotations on its own Node.
 import { KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../lib/log.js';
 import { loadKubeConfig, makeClients } from '../lib/kube/client.js';
 import { Informer } from '../lib/kube/informer.js';
+import { MERGE_PATCH, annotationsPatch } from '../lib/kube/patch.js';
 import type { AgentConfig } from './config.js';
 
 export { WaitTimeout } from '../lib/kube/informer.js';
@@ -14,6 +16,8 @@ export function kubeConfigFrom(cfg: AgentConfig): KubeConfig {
 export interface KubeViews {
   pods: Informer<V1Pod>;
   node: Informer<V1Node>;
+  /** Merge-patches annotations onto this node's Node object. */
+  annotateNode(annotations: Record<string, string>): Promise<void>;
 }
 
 export function kubeViews(cfg: AgentConfig, log: Logger): KubeViews {
@@ -29,6 +33,9 @@ export function kubeViews(cfg: AgentConfig, log: Logger): KubeViews {
       kc, name: 'node', path: '/api/v1/nodes', fieldSelector: fieldSelector.node, logger: log, backoff: { minMs: 250, maxMs: 10_000 },
       list: () => api.listNode({ fieldSelector: fieldSelector.node }),
     }),
+    annotateNode: async (annotations) => {
+      await api.patchNode({ name: cfg.nodeName, body: annotationsPatch(annotations) }, MERGE_PATCH);
+    },
   };
 }
 

@@ -1,14 +1,16 @@
 // tessera-agent: node init (management port), the CNI server for the tessera-cni shim, and pod port reconcile.
 // Start-up order: sockets to OVS and Kubernetes first (the CNI server answers "not ready" meanwhile), then node
 // init, then reconcile. Stopping the agent never touches pod ports: running pods keep their traffic.
+// The agent talks to its node's Open_vSwitch database, the Southbound (read only, the patch flow watchdog) and the
+// Kubernetes API; every Northbound row, the management port's LSP included, is the watcher's.
 import { dirname } from 'node:path';
 import { runMain } from '../lib/cli.js';
 import { createLogger } from '../lib/log.js';
-import { annotationSubnet } from './node-annotation.js';
+import { annotationSubnet, announceManagementMac } from './node-annotation.js';
 import { parseConfig } from './config.js';
 import { kubeViews, startSynced } from './kube.js';
 import { connectVswitch, OvsPorts } from './ovs-ports.js';
-import { connectNb, ensureManagementPort, ensureNodeTopology, nodeNet } from './node-init.js';
+import { ensureManagementPort, nodeNet } from './node-init.js';
 import { followInterconnLabel } from './ic-gateway.js';
 import { startPatchFlowWatchdog } from './patch-flow-watchdog.js';
 import { keepTcpSeqCheckOff, vswitchdTarget } from './userspace-conntrack.js';
@@ -18,8 +20,11 @@ import { startCniServer } from './cni-server.js';
 import { startHealthServer } from './health.js';
 import { OvnControllerStatus } from './ovn-controller-status.js';
 import { reconcilePorts } from './reconcile.js';
+import { PortRepair } from './port-repair.js';
 import { loadLibc, NodeNetdev, setNativeDir } from '../lib/netdev/index.js';
 import { instrumentOvsdb, newRegistry } from '../lib/metrics.js';
+import { CniErrorCode } from '../lib/cni-protocol.js';
+import { NODE_MGMT_MAC_ANNOTATION } from '../lib/kube/annotations.js';
 import { AgentMetrics } from './metrics.js';
 
 runMain('tessera-agent', async () => {
@@ -31,7 +36,6 @@ runMain('tessera-agent', async () => {
   const netdev = new NodeNetdev();
 
   let nodeInitDone = false;
-  const ovsLog = { debug: (m: string) => log.debug(m), info: (m: string) => log.info(m), warn: (m: string) => log.warn(m), error: (m: string) => log.error(m) };
   let ports: OvsPorts | undefined;
   const inflight = new Set<string>();
   const registry = newRegistry();
@@ -49,8 +53,8 @@ runMain('tessera-agent', async () => {
     cfg.cniSocket,
     async (req) => {
       if (!deps) return req.command === 'STATUS' || req.command === 'ADD'
-        ? { ok: false, code: req.command === 'STATUS' ? 50 : 11, msg: `tessera-agent is not ready: ${notReady() ?? 'starting'}` }
-        : { ok: false, code: 11, msg: 'tessera-agent is starting' };
+        ? { ok: false, code: req.command === 'STATUS' ? CniErrorCode.PluginNotAvailable : CniErrorCode.TryAgainLater, msg: `tessera-agent is not ready: ${notReady() ?? 'starting'}` }
+        : { ok: false, code: CniErrorCode.TryAgainLater, msg: 'tessera-agent is starting' };
       return handle(req, deps);
     },
     log,
@@ -74,7 +78,7 @@ runMain('tessera-agent', async () => {
   };
 
   const [ovs] = await Promise.all([
-    retry('connecting to the Open_vSwitch database', () => connectVswitch(cfg.ovsDb, ovsLog, cfg.tls)),
+    retry('connecting to the Open_vSwitch database', () => connectVswitch(cfg.ovsDb, log, cfg.tls)),
     startSynced(views.pods),
     startSynced(views.node),
   ]);
@@ -113,13 +117,18 @@ runMain('tessera-agent', async () => {
   const subnet = annotationSubnet(node)!;
   const n = nodeNet(cfg.nodeName, subnet);
   log.info('node subnet', { subnet, gateway: n.gateway, managementPort: n.mgmtDevice });
-  const nb = await retry('connecting to the northbound database', () => connectNb(cfg.nbRemotes, ovsLog, cfg.tls));
-  await retry('creating the node topology', () => ensureNodeTopology(nb, cfg.nodeName, n, log, 60_000));
+  // The watcher creates the LSP k8s-<node> with this MAC; ovn-controller then binds the OVS port made below.
+  await retry(`announcing the management port MAC in ${NODE_MGMT_MAC_ANNOTATION}`, () =>
+    announceManagementMac(views.node.get(cfg.nodeName) ?? node, n.mgmtMac, views.annotateNode),
+  );
   await retry('waiting for br-int', () => p.waitBridge(30_000));
   await retry('configuring the management port', () =>
     ensureManagementPort(cfg.nodeName, n, cfg.mtu, [cfg.clusterCidr, cfg.serviceCidr], p, netdev, p.isNetdev(), 10_000),
   );
-  nb.close(); // node init is the agent's only NB work
+  // Bound means the LSP exists with this port's MAC: the host reaches its pods (kubelet probes) once ready.
+  await retry(`waiting for ovn-controller to bind the management port (the watcher creates its LSP; a refused MAC is an Event on Node ${cfg.nodeName})`, () =>
+    p.waitInstalled(n.mgmtDevice, 30_000),
+  );
   nodeInitDone = true;
   log.info('node init done: ready');
 
@@ -140,10 +149,12 @@ runMain('tessera-agent', async () => {
   };
   reconcile();
   reconcileTimer = setInterval(reconcile, cfg.reconcileIntervalMs);
+  const portRepair = new PortRepair(p, netdev, views.pods, inflight, log);
+  ovs.on('change', (ev) => portRepair.observe(ev));
 
   // Not part of readiness: pods work without it; it repairs an OVN bug when a patch port is re-keyed.
   if (cfg.patchFlowCheckMs > 0) {
-    retry('starting the patch flow watchdog', () => startPatchFlowWatchdog({ ovs, ovsDb: cfg.ovsDb, tls: cfg.tls, ovnRundir: cfg.ovnRundir, intervalMs: cfg.patchFlowCheckMs, log, ovsdbLog: ovsLog })).then(
+    retry('starting the patch flow watchdog', () => startPatchFlowWatchdog({ ovs, ovsDb: cfg.ovsDb, tls: cfg.tls, ovnRundir: cfg.ovnRundir, intervalMs: cfg.patchFlowCheckMs, log })).then(
       (stop) => {
         stopWatchdog = stop;
         if (stopping) stop?.();

@@ -1,7 +1,7 @@
 // br-int port operations on the node's Open_vSwitch database, through the OVSDB client and its monitor cache.
 // A pod port is one transaction (Interface + Port + Bridge.ports mutate); Port and Interface are non-root tables,
 // so removing the Port from Bridge.ports garbage-collects both rows.
-import { OvsdbClient, ref, type TlsOptions } from '../lib/ovsdb/index.js';
+import { OvsdbClient, ref, type OvsdbLogger, type TlsOptions } from '../lib/ovsdb/index.js';
 import { VSWITCH_MODEL, type Bridge, type Interface, type Port, type VSWITCHTables } from '../lib/ovsdb/models/vswitch.js';
 import { INTEGRATION_BRIDGE } from '../lib/ovn/names.js';
 
@@ -16,7 +16,7 @@ export const SANDBOX = 'sandbox';
 export const IFNAME_KEY = 'tessera.io/ifname';
 export const OVN_INSTALLED = 'ovn-installed';
 
-export async function connectVswitch(remote: string, logger?: { debug(m: string): unknown; info(m: string): unknown; warn(m: string): unknown; error(m: string): unknown }, tls?: TlsOptions): Promise<VswitchClient> {
+export async function connectVswitch(remote: string, logger?: OvsdbLogger, tls?: TlsOptions): Promise<VswitchClient> {
   const c = await OvsdbClient.connect(VSWITCH_MODEL, { remotes: [remote], tls, logger, reconnect: { minMs: 100, maxMs: 2000 } });
   await c.monitor({
     Open_vSwitch: { columns: ['bridges', 'external_ids', 'next_cfg', 'cur_cfg'] },
@@ -38,7 +38,48 @@ export interface PodPortSpec {
 }
 
 export class OvsPorts {
+  /** Pod ports this agent made (or found for live pods) and has not removed: what port repair restores. */
+  private readonly wantedPorts = new Map<string, PodPortSpec>();
+
   constructor(readonly ovs: VswitchClient) {}
+
+  /** The spec of a pod port this agent keeps, if any. */
+  wanted(name: string): PodPortSpec | undefined {
+    return this.wantedPorts.get(name);
+  }
+
+  /** Adopts an existing pod port (a restarted agent, for pods that still exist) from its external_ids. */
+  adopt(iface: Interface): void {
+    const e = iface.external_ids;
+    if (this.wantedPorts.has(iface.name) || !e[IFACE_ID] || !e[SANDBOX] || !e[IFNAME_KEY]) return;
+    this.wantedPorts.set(iface.name, {
+      name: iface.name, ifaceId: e[IFACE_ID], mac: e[ATTACHED_MAC] ?? '', ipAddresses: (e[IP_ADDRESSES] ?? '').split(',').filter(Boolean),
+      sandbox: e[SANDBOX], podUid: e[IFACE_ID_VER] ?? '', ifname: e[IFNAME_KEY],
+    });
+  }
+
+  forget(name: string): void {
+    this.wantedPorts.delete(name);
+  }
+
+  /** The external_ids a pod port carries for its spec (ovn-controller adds its own keys next to them). */
+  static podIds(p: PodPortSpec): Record<string, string> {
+    return {
+      [IFACE_ID]: p.ifaceId,
+      [ATTACHED_MAC]: p.mac,
+      [IP_ADDRESSES]: p.ipAddresses.join(','),
+      [SANDBOX]: p.sandbox,
+      [IFACE_ID_VER]: p.podUid,
+      [IFNAME_KEY]: p.ifname,
+    };
+  }
+
+  /** Sets the keys of podIds back on an existing interface, leaving other keys (ovn-installed) as they are. */
+  async restoreIds(p: PodPortSpec): Promise<void> {
+    const iface = this.iface(p.name);
+    if (!iface) return;
+    await this.ovs.transact([this.ovs.op.update('Interface', [['_uuid', '==', iface._uuid]], { external_ids: { ...iface.external_ids, ...OvsPorts.podIds(p) } })]);
+  }
 
   bridge(name = INTEGRATION_BRIDGE): Bridge | undefined {
     return this.ovs.cache.lookup('Bridge', 'name', name);
@@ -72,6 +113,7 @@ export class OvsPorts {
     if (!br) throw new Error(`bridge ${INTEGRATION_BRIDGE} does not exist (is ovn-controller running?)`);
     const o = this.ovs.op;
     const stale = this.port(p.name);
+    this.wantedPorts.set(p.name, p);
     await this.ovs.transact([
       // An earlier, interrupted ADD of the same attachment may have left the port: replace it in the same transaction.
       ...(stale ? [o.mutate('Bridge', [['_uuid', '==', br._uuid]], [['ports', 'delete', [stale._uuid]]])] : []),
@@ -79,14 +121,7 @@ export class OvsPorts {
         'Interface',
         {
           name: p.name,
-          external_ids: {
-            [IFACE_ID]: p.ifaceId,
-            [ATTACHED_MAC]: p.mac,
-            [IP_ADDRESSES]: p.ipAddresses.join(','),
-            [SANDBOX]: p.sandbox,
-            [IFACE_ID_VER]: p.podUid,
-            [IFNAME_KEY]: p.ifname,
-          },
+          external_ids: OvsPorts.podIds(p),
         },
         'iface',
       ),
@@ -108,6 +143,7 @@ export class OvsPorts {
   async deletePorts(names: string[], syncMs = 0): Promise<number> {
     const o = this.ovs.op;
     const ops = [];
+    for (const name of names) this.wantedPorts.delete(name); // before the delete's own monitor update arrives
     const root = this.ovs.cache.list('Open_vSwitch')[0];
     if (syncMs > 0 && root) ops.push(o.mutate('Open_vSwitch', [['_uuid', '==', root._uuid]], [['next_cfg', '+=', 1]]));
     let n = 0;

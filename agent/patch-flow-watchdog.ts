@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { OvsdbClient, type OvsdbLogger, type TlsOptions } from '../lib/ovsdb/index.js';
+import { OvsdbClient, type TlsOptions } from '../lib/ovsdb/index.js';
 import { SB_MODEL, type SBTables } from '../lib/ovsdb/models/sb.js';
 import { parsePatchEntries, stalePatchEntries, type PatchEntry } from '../lib/ovn/patch-flows.js';
 import type { Logger } from '../lib/log.js';
@@ -112,7 +112,7 @@ export function ovnControllerSocket(rundir: string): string {
  * Connects to the Southbound database ovn-controller uses (Open_vSwitch external_ids:ovn-remote) and starts the
  * watchdog. Resolves to undefined, with a warning, when the node has no ovn-remote yet; else to its stop function.
  */
-export async function startPatchFlowWatchdog(o: { ovs: VswitchClient; ovsDb: string; tls?: TlsOptions; ovnRundir: string; intervalMs: number; log: Logger; ovsdbLog: OvsdbLogger }): Promise<(() => void) | undefined> {
+export async function startPatchFlowWatchdog(o: { ovs: VswitchClient; ovsDb: string; tls?: TlsOptions; ovnRundir: string; intervalMs: number; log: Logger }): Promise<(() => void) | undefined> {
   const remote = o.ovs.cache.list('Open_vSwitch')[0]?.external_ids['ovn-remote'];
   if (!remote) {
     o.log.warn('no external_ids:ovn-remote in Open_vSwitch: the patch flow watchdog is off');
@@ -123,7 +123,7 @@ export async function startPatchFlowWatchdog(o: { ovs: VswitchClient; ovsDb: str
     o.log.warn(`ovn-remote ${remote} is ssl: but the agent has no --ovsdb-private-key/--ovsdb-certificate/--ovsdb-ca-cert: the patch flow watchdog is off`);
     return undefined;
   }
-  const sb = await OvsdbClient.connect(SB_MODEL, { remotes, tls: o.tls, leaderOnly: false, logger: o.ovsdbLog });
+  const sb = await OvsdbClient.connect(SB_MODEL, { remotes, tls: o.tls, leaderOnly: false, logger: o.log });
   const target = bridgeTarget(o.ovsDb);
   const watchdog = new PatchFlowWatchdog({
     sb,

@@ -1,5 +1,6 @@
 // Pod port reconcile: br-int ports whose pod no longer exists on this node (or is another incarnation of it) go,
-// with their veth; ports whose pod exists are left untouched. Also removes our veths that lost their OVS port.
+// with their veth; ports whose pod exists are left untouched (and adopted for port repair). Also removes our veths
+// that lost their OVS port, unless port repair is bringing the port back.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../lib/log.js';
 import type { NodeNetdev } from '../lib/netdev/index.js';
@@ -29,6 +30,7 @@ export async function reconcilePorts(pods: Informer<V1Pod>, ports: OvsPorts, net
     const ver = iface.external_ids[IFACE_ID_VER];
     if (pod && (!ver || pod.metadata?.uid === ver)) {
       kept++;
+      ports.adopt(iface); // port repair restores it if someone else deletes or edits it
       continue;
     }
     stale.push(iface.name);
@@ -40,7 +42,7 @@ export async function reconcilePorts(pods: Informer<V1Pod>, ports: OvsPorts, net
   // Veths of ours with no OVS port: an ADD that died between creating the veth and adding the port.
   const known = new Set(ports.ovs.cache.list('Interface').map((i) => i.name));
   for (const l of netdev.rtnl.listLinks()) {
-    if (l.kind === 'veth' && OUR_VETH.test(l.name) && !known.has(l.name) && !inflight.has(l.name)) {
+    if (l.kind === 'veth' && OUR_VETH.test(l.name) && !known.has(l.name) && !inflight.has(l.name) && !ports.wanted(l.name)) {
       if (netdev.deleteHostVeth(l.name)) removedVeths.push(l.name);
     }
   }

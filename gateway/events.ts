@@ -29,6 +29,11 @@ export class NodeEvents {
     return this.send('Normal', 'GatewayRecovered', `gateway on node ${this.node} reconciled again`);
   }
 
+  /** Any other Event on the Node (drift repair); never rejects. */
+  report(type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+    return this.send(type, reason, message);
+  }
+
   private async send(type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
     const now = new Date();
     await this.core

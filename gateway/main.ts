@@ -1,7 +1,7 @@
 // tessera-gateway: the node side of north-south traffic. Subcommands: nics-to-bridge, init, run, cleanup.
 import { ConfigError, parseCommand, runMain } from '../lib/cli.js';
 import { createLogger } from '../lib/log.js';
-import { VERSION } from '../lib/version.js';
+import { VERSION, versionLine } from '../lib/version.js';
 import { parseCommon, specs } from './config.js';
 import { nicsToBridge, PlanStore, undoNicsToBridge } from './nics-to-bridge.js';
 import { Ovs } from './ovs.js';
@@ -28,7 +28,7 @@ runMain(NAME, async () => {
     return;
   }
   if (sub === '--version') {
-    process.stdout.write(`${NAME} ${VERSION}\n`);
+    process.stdout.write(versionLine(NAME));
     return;
   }
   const spec = specs[sub];

@@ -2,8 +2,6 @@
 // ovs-vswitchd lost (a restart empties its flow table).
 import { Counter, Histogram, LATENCY_BUCKETS, PREFIX, type Registry } from '../lib/metrics.js';
 
-export type PassResult = 'ok' | 'waiting' | 'error';
-
 export class GatewayMetrics {
   readonly passes: Counter<'result'>;
   readonly passDuration: Histogram;

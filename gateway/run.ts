@@ -1,7 +1,9 @@
-// run: the long-lived gateway. One serial reconcile loop makes node and NB match the config and the services:
-// triggered by Service/EndpointSlice events, NB changes (someone deleted our GR, a reconnect resynced the cache),
-// while the localnet patch port is still missing, and every --resync-seconds. Each pass is idempotent and cheap
-// when nothing changed (diffs against the NB cache, flows replaced only when different).
+// run: the long-lived gateway. One serial reconcile pass (lib/workqueue, one key) makes node and NB match the
+// config and the services: triggered by Service/EndpointSlice events, NB changes (a reconnect resynced the cache,
+// the cluster's topology moved), while the localnet patch port is still missing, and every --resync-seconds.
+// Another writer's change to a row of this gateway (its router, ports, routes, NATs, LBs) goes through drift
+// repair (lib/drift): rate-limited, logged, an Event on the Node, backoff when fought over. Each pass is
+// idempotent and cheap when nothing changed (diffs against the NB cache, flows replaced only when different).
 import { createServer, type Server } from 'node:http';
 import type { KubeAccessOptions } from '../lib/kube/client.js';
 import type { Logger } from '../lib/log.js';
@@ -15,6 +17,12 @@ import { gatewayLbs } from './services.js';
 import { instrumentOvsdb, newRegistry, serveMetrics } from '../lib/metrics.js';
 import { GatewayMetrics } from './metrics.js';
 import { NodeEvents } from './events.js';
+import { WorkQueue } from '../lib/workqueue.js';
+import { OwnWrites } from '../lib/drift/own-writes.js';
+import { DriftRepair } from '../lib/drift/repair.js';
+import { isGatewayOurs } from '../lib/ovn/names.js';
+
+const PASS = 'pass';
 
 export interface RunOptions {
   resyncMs: number;
@@ -24,36 +32,33 @@ export interface RunOptions {
 }
 
 export async function runGateway(cfg: GatewayConfig, access: KubeAccessOptions, opts: RunOptions, log: Logger): Promise<void> {
-  const nb = await connectNb(cfg.nbRemotes, log, cfg.tls);
+  const ownerOf = (ids: Record<string, string> | undefined): string | undefined =>
+    (isGatewayOurs(ids, cfg.node) ? `gateway ${cfg.node}` : undefined);
+  const raw = await connectNb(cfg.nbRemotes, log, cfg.tls);
+  const own = new OwnWrites(ownerOf, raw.cache);
+  const nb = own.wrap(raw);
   const gw = new Gateway(cfg, nb, log);
   const registry = newRegistry();
   instrumentOvsdb(registry, 'nb', nb);
   const metrics = new GatewayMetrics(registry);
   const events = new NodeEvents(access, cfg.node, log);
   let watch: ServiceWatch | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let running = false;
-  let again = false;
   let plumbed = false;
   let healthy = false;
   let stopping = false;
-  let failures = 0;
 
-  const schedule = (delayMs = 100): void => {
-    if (stopping || timer) return;
-    timer = setTimeout(() => {
-      timer = undefined;
-      void pass();
-    }, delayMs);
-  };
+  // Failures retry with the queue's backoff (1 s doubling to 15 s); an add while a pass runs re-runs it after.
+  const queue: WorkQueue = new WorkQueue(() => pass(), { name: 'gateway', workers: 1, baseDelayMs: 1000, maxDelayMs: 15_000 });
+  const schedule = (delayMs = 100): void => queue.addAfter(PASS, delayMs);
+  const drift = new DriftRepair<string>({
+    ownerOf,
+    targets: { gateway: { sync: () => queue.addAndWait(PASS), ref: () => cfg.node } },
+    own,
+    log,
+    event: (_node, type, reason, message) => events.report(type, reason, message),
+  });
 
   const pass = async (): Promise<void> => {
-    if (running) {
-      again = true;
-      return;
-    }
-    running = true;
-    again = false;
     let retryMs: number | undefined;
     const endTimer = metrics.passDuration.startTimer();
     try {
@@ -71,33 +76,32 @@ export async function runGateway(cfg: GatewayConfig, access: KubeAccessOptions, 
       await gw.applyFlows();
       if (cfg.mode === 'shared' && !(await gw.ovs.patchPortOn(cfg.bridge))) retryMs = 1000; // flows wait for the patch port
       healthy = true;
-      failures = 0;
       metrics.passes.inc({ result: 'ok' });
       void events.ok();
     } catch (err) {
       healthy = false;
-      failures++;
-      retryMs = Math.min(500 * 2 ** Math.min(failures, 5), 15_000);
       const msg = (err as Error).message;
       if (err instanceof NotReadyError) {
-        log.info(`waiting: ${msg}`, { retryMs });
+        log.info(`waiting: ${msg}`);
         metrics.passes.inc({ result: 'waiting' });
       } else {
-        log.error(`reconcile failed: ${msg}`, { retryMs });
+        log.error(`reconcile failed: ${msg}`);
         metrics.passes.inc({ result: 'error' });
         void events.failed(`gateway reconcile failed: ${msg}`);
       }
+      throw err;
     } finally {
-      running = false;
       endTimer();
     }
-    if (again) schedule();
-    else if (retryMs !== undefined) schedule(retryMs);
+    if (retryMs !== undefined) schedule(retryMs);
   };
 
-  // Only changes that can affect this gateway: under pod churn the watcher rewrites switch ports all the time.
+  // Rows of this gateway: drift repair (our own writes are ignored there). Other rows only where they can affect
+  // this gateway: under pod churn the watcher rewrites switch ports all the time.
   nb.on('change', (ev: ChangeEvent<NBTables>) => {
-    if (relevantToGateway(ev, cfg.node)) schedule(200);
+    const ids = (r: { external_ids?: Record<string, string> } | undefined) => r?.external_ids;
+    if (ownerOf(ids(ev.old as never)) ?? ownerOf(ids(ev.row as never))) drift.observe(ev);
+    else if (relevantToGateway(ev, cfg.node)) schedule(200);
   });
   nb.on('resynced', () => {
     gw.forgetFlows();
@@ -113,7 +117,7 @@ export async function runGateway(cfg: GatewayConfig, access: KubeAccessOptions, 
 
   // Between passes: a restarted ovs-vswitchd has an empty flow table, which would otherwise wait for the resync.
   const flowCheck = setInterval(() => {
-    if (running || timer) return;
+    if (queue.length > 0) return;
     gw.flowsIntact().then(
       (ok) => {
         if (ok || stopping) return;
@@ -153,7 +157,8 @@ export async function runGateway(cfg: GatewayConfig, access: KubeAccessOptions, 
       log.info(`${sig}: stopping (the gateway's state stays in place; use cleanup to remove it)`);
       clearInterval(resync);
       clearInterval(flowCheck);
-      clearTimeout(timer);
+      drift.stop();
+      queue.shutdown();
       void (async () => {
         await watch?.stop().catch(() => undefined);
         server?.close();

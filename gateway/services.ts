@@ -42,7 +42,7 @@ function backends(port: { name?: string }, slices: V1EndpointSlice[], onlyNode: 
     if (sl.addressType !== 'IPv4') continue;
     const sp = (sl.ports ?? []).find((p) => (p.name ?? '') === (port.name ?? ''));
     if (!sp?.port) continue;
-    for (const ep of sl.endpoints) {
+    for (const ep of sl.endpoints ?? []) {
       if (ep.conditions?.ready === false) continue;
       if (onlyNode !== undefined && ep.nodeName !== onlyNode) continue;
       for (const a of ep.addresses) if (ipv4(a)) out.add(`${a}:${sp.port}`);

@@ -132,6 +132,3 @@ export function nodeIpPolicy(nodeSubnet: string, nodeIp: string, external_ids: R
     action: 'reroute', nexthops: [mgmtIp], external_ids,
   };
 }
-
-/** Which router/switch each gateway-owned row hangs off (for cleanup of rows outside GR_ and ext_). */
-export const CLUSTER_ROUTER_NAME = CLUSTER_ROUTER;

@@ -1,4 +1,4 @@
-// The lab's egress/ingress matrix (issue 12): from a pod on every node, by TCP, UDP and ping where it applies,
+// The lab's egress/ingress matrix: from a pod on every node, by TCP, UDP and ping where it applies,
 //  - its own node's IP and every other node's IP (a "who am I talking to" listener in each node's host netns),
 //  - a kubernetes-style service: a ClusterIP service without selector whose EndpointSlice points at the first
 //    node's IP (a hostNetwork endpoint, like the `kubernetes` service and the API server),

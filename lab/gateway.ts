@@ -14,7 +14,7 @@ import { PHYS_BRIDGE } from './ovs-node.js';
 import { REPO_ROOT } from './paths.js';
 import { tesseraTlsArgs } from './pki.js';
 import type { CheckResult } from './report.js';
-import { CIDRS, httpOk, runMasterInit } from './tessera.js';
+import { httpOk } from './tessera.js';
 import { plugUnderlay, UNDERLAY_NIC } from './underlay.js';
 import { GiveUp, sleep, waitFor } from './wait.js';
 import type { UnixKubeClient } from './kube.js';
@@ -40,7 +40,6 @@ export interface GatewayHost {
   file: LabFile;
   runDir: string;
   kube: UnixKubeClient | undefined;
-  nbctl(args: string[]): Promise<string>;
 }
 
 export interface LabGateway extends LabGatewayInfo {
@@ -76,12 +75,6 @@ export async function addLabGateway(lab: GatewayHost, o: GatewayOptions = {}): P
   spawnDaemon({ dir, name: 'external-host', netns: extNetns, cwd: REPO_ROOT, cmd: process.execPath,
     args: ['--import', 'tsx', join(REPO_ROOT, 'lab', 'external-host.ts'), '--name', 'external-host', '--port', String(EXT_PORT), '--lab-run', dir] });
   await waitFor('external host listener', async () => (await run('ss', ['-Htln', `sport = :${EXT_PORT}`], { netns: extNetns })) !== '', 15_000);
-
-  // In script mode no watcher runs: its master-init, the one writer of the cluster router's join link, runs once.
-  if (!f.components.watcher) {
-    await runMasterInit({ binDir: o.binDir, netns: f.central.netns, apiserverUrl: f.apiserver.url, tokenFile: f.apiserver.tokenFile,
-      nbRemotes: f.nb.remotes, cidrs: CIDRS, tls: f.pki?.roles.watcher });
-  }
 
   // default/web becomes a NodePort service (its EndpointSlices stay as the lab wrote them).
   const path = '/api/v1/namespaces/default/services/web';

@@ -5,9 +5,9 @@ import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { alive, spawnDaemon } from './daemon.js';
 import { GiveUp, waitFor } from './wait.js';
-import { UnixKubeClient } from '../test/apiserver/unix-client.js';
+import { UnixKubeClient } from '../kube-double/unix-client.js';
 
-export { UnixKubeClient, type KubeObject } from '../test/apiserver/unix-client.js';
+export { UnixKubeClient, type KubeObject } from '../kube-double/unix-client.js';
 
 export const APISERVER_PORT = 6443;
 
@@ -40,7 +40,7 @@ export async function startApiServer(o: { repoRoot: string; dir: string; netns: 
   writeTokenFile(tokenFile, token);
   const pid = spawnDaemon({
     dir: o.dir, name: 'apiserver', netns: o.netns, cwd: o.repoRoot, cmd: process.execPath,
-    args: ['--import', 'tsx', join(o.repoRoot, 'test', 'apiserver', 'main.ts'), '--listen', `${o.ip}:${APISERVER_PORT}`,
+    args: ['--import', 'tsx', join(o.repoRoot, 'kube-double', 'main.ts'), '--listen', `${o.ip}:${APISERVER_PORT}`,
       '--unix', o.unixSocket, '--token-file', tokenFile, '--log-file', join(o.dir, 'apiserver-requests.log')],
   });
   const log = join(o.dir, 'apiserver.log');

@@ -1,14 +1,20 @@
 // .lab/lab.json: the description of a running lab that any tool can read to check it independently.
 import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import type { Components } from './components.js';
 import type { LabPolicySpec } from './policy.js';
 import type { LabPki } from './pki.js';
+
+/** The Tessera pieces a lab runs; the lab runs all of them, and lab.json names them for its readers. */
+export interface Components {
+  apiserver: boolean;
+  watcher: boolean;
+  agent: boolean;
+}
 
 export interface LabFile {
   /** Netns name prefix of this lab (every netns it made starts with it). */
   prefix: string;
   createdAt: string;
-  /** Which pieces are the real Tessera components and which are the lab's script logic. */
+  /** Which Tessera pieces run (all of them). */
   components: Components;
   /** The Kubernetes API test server; null when the lab runs without it. Reachable over TCP only from lab netns. */
   /** `token` is also in `tokenFile` (mode 0600), the file the daemons read; this file is 0600 too. */

@@ -4,13 +4,12 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CIDRS, DEFAULT_PREFIX, defaultStateDir, startLab, teardownLab } from './cluster.js';
 import { livePids } from './daemon.js';
-import { egressChecks } from './egress-matrix.js';
-import { gatewayChecks } from './gateway.js';
 import { readLabFile, type MultiClusterLabFile } from './lab-file.js';
 import { formatMultiReport, multiClusterChecks, startMultiLab } from './multi-cluster.js';
 import { listNetns } from './netns.js';
 import { DEFAULT_POLICY } from './policy.js';
-import { POD_SERVER_PORT, formatReport, runChecks } from './report.js';
+import { POD_SERVER_PORT, formatReport } from './report.js';
+import { labChecks } from './steps.js';
 
 const log = (m: string): void => void process.stderr.write(`[lab ${new Date().toISOString().slice(11, 23)}] ${m}\n`);
 
@@ -81,7 +80,7 @@ async function status(): Promise<number> {
   const pids = livePids(join(stateDir, 'run'));
   log(`${netns.length} netns, ${pids.length} daemons alive`);
   const multi = (lab as Partial<MultiClusterLabFile>).clusters ? (lab as MultiClusterLabFile) : undefined;
-  const checks = multi ? await multiClusterChecks(multi) : [...await runChecks(lab, { servers: true }), ...await gatewayChecks(lab), ...await egressChecks(lab)];
+  const checks = multi ? await multiClusterChecks(multi) : await labChecks(lab, { servers: true });
   process.stdout.write((multi ? formatMultiReport(multi, checks, undefined) : formatReport(lab, checks, undefined)) + '\n');
   return checks.every((c) => c.ok) ? 0 : 1;
 }

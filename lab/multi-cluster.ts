@@ -2,7 +2,7 @@
 // startLab() lab (NB/SB/northd, API test server, tessera-watcher, nodes with tessera-agent, pods via cnitool) with
 // its own cluster CIDR; its watcher gets --sb and so runs the interconnect controller and a managed ovn-ic. The IC
 // NB/SB databases run in their own netns. Each cluster gets the Kube-OVN docs' kube-system/ovn-ic-config seed
-// (test/integration/interconnect/fixture/seeds/, applied as written; only az-name and gw-nodes differ per
+// (deploy/interconnect/seeds/, applied as written; only az-name and gw-nodes differ per
 // cluster), so the addresses below are the docs': underlay 192.168.65.0/24, IC DB on 192.168.65.3.
 //   <p>ul        underlay bridge          <p>icdb      192.168.65.3  IC-NB :6645, IC-SB :6646
 //   <p>az<k>-central  192.168.65.<10k>    <p>az<k>-az<k>-gw, -az<k>-node2  192.168.65.<10k+1>, .<10k+2>
@@ -17,14 +17,14 @@ import type { KubeObject } from './kube.js';
 import { writeLabFile, type LabFile, type MultiClusterLabFile } from './lab-file.js';
 import { addAddr, addNetns } from './netns.js';
 import { SB_PORT } from './ovn-central.js';
-import { ensureLabPki } from './pki.js';
+import { ensureLabPki, type LabPki } from './pki.js';
 import { BIN_DIR, REPO_ROOT, defaultStateDir } from './paths.js';
 import { formatReport, pingCheck, runChecks, tcpExchange, POD_SERVER_PORT, type CheckResult } from './report.js';
 import { createUnderlay, plugUnderlay, UNDERLAY_NIC } from './underlay.js';
 import { settleTransitFlows } from './ic-flow-check.js';
 import { waitFor } from './wait.js';
 
-export const SEED_DIR = join(REPO_ROOT, 'test/integration/interconnect/fixture/seeds');
+export const SEED_DIR = join(REPO_ROOT, 'deploy/interconnect/seeds');
 export const DEFAULT_SEED = 'seed-auto-route.yaml';
 const SUBNET = '192.168.65';
 const UNDERLAY_CIDR = `${SUBNET}.0/24`;
@@ -85,156 +85,199 @@ export function seedConfigMap(file: string, az: string): ConfigMap {
 
 async function icStatus(lab: Lab): Promise<Record<string, string>> {
   try {
-    return (await (lab.kube as NonNullable<Lab['kube']>).get<ConfigMap>(STATUS_CM)).data ?? {};
+    return (await lab.kube.get<ConfigMap>(STATUS_CM)).data ?? {};
   } catch {
     return {};
   }
 }
 
-export async function startMultiLab(o: MultiLabOptions = {}): Promise<MultiLab> {
-  const t0 = Date.now();
+interface MultiSettings {
+  prefix: string;
+  stateDir: string;
+  runDir: string;
+  count: number;
+  nodesPer: number;
+  seed: string | null;
+  log: (msg: string) => void;
+  binDir: string;
+}
+
+function multiSettings(o: MultiLabOptions): MultiSettings {
   const prefix = o.prefix ?? 'tessera-';
   const stateDir = resolve(o.stateDir ?? defaultStateDir(prefix));
-  const runDir = join(stateDir, 'run');
   const count = o.clusters ?? 2;
   if (!Number.isInteger(count) || count < 2 || count > 4) throw new Error(`lab clusters: ${count} (want 2..4)`);
   const nodesPer = o.nodes ?? 2;
   if (!Number.isInteger(nodesPer) || nodesPer < 1 || nodesPer > 4) throw new Error(`lab nodes per cluster: ${nodesPer} (want 1..4)`);
-  const seed = o.seed === undefined ? DEFAULT_SEED : o.seed;
-  const log = o.log ?? ((): void => undefined);
-  const binDir = o.binDir ?? BIN_DIR;
+  return { prefix, stateDir, runDir: join(stateDir, 'run'), count, nodesPer, seed: o.seed === undefined ? DEFAULT_SEED : o.seed,
+    log: o.log ?? ((): void => undefined), binDir: o.binDir ?? BIN_DIR };
+}
 
-  for (const n of await teardownLab({ prefix, stateDir })) log(`warning: ${n}`);
-  mkdirSync(runDir, { recursive: true });
-  const stop = async (): Promise<void> => {
-    for (const n of await teardownLab({ prefix, stateDir })) log(`warning: ${n}`);
-  };
-  try {
-    const ul = `${prefix}ul`;
-    log(`underlay ${ul} (${UNDERLAY_CIDR}), IC DB ${prefix}icdb ${ICDB_IP}, ${count} clusters of ${nodesPer} nodes`);
-    await createUnderlay(ul);
-    const icNetns = `${prefix}icdb`;
-    const icMembers: IcDbMember[] = ICDB_IPS.map((ip, i) => ({ netns: i === 0 ? icNetns : `${prefix}icdb${i + 1}`, ip, dir: join(runDir, `icdb${i + 1}`) }));
-    const plugged = new Set<string>();
-    const plugMembers = async (n: number): Promise<void> => {
-      for (const m of icMembers.slice(0, n)) {
-        if (plugged.has(m.netns)) continue;
-        await addNetns(m.netns);
-        await plugUnderlay(ul, m.netns, m.netns.slice(prefix.length));
-        await addAddr(m.netns, UNDERLAY_NIC, `${m.ip}/24`);
-        plugged.add(m.netns);
-      }
-    };
-    const members = (kind: 'single' | 'raft'): IcDbMember[] => (kind === 'raft' ? icMembers : icMembers.slice(0, 1));
-    await plugMembers(o.icDb === 'raft' ? 3 : 1);
-    let icdb = await startIcDb(members(o.icDb ?? 'single'));
-    // Made once before the clusters start in parallel, which then only read it.
-    const pki = o.pki === false ? undefined : await ensureLabPki(o.pki ?? join(stateDir, 'pki'));
-    const sbScheme = pki ? 'ssl' : 'tcp';
+interface IcDbs {
+  netns: string;
+  members: IcDbMember[];
+  current(): IcDb;
+  restart(kind: 'single' | 'raft'): Promise<IcDb>;
+}
 
-    const clusterPrefix = (k: number): string => `${prefix}${clusterName(k)}-`;
-    const started = await Promise.allSettled(Array.from({ length: count }, (_, k) => {
-      const az = clusterName(k);
-      const base = 10 * (k + 1);
-      const dir = join(runDir, az);
-      const cidrs = { ...CIDRS, cluster: clusterCidr(k) };
-      const nodeNames = Array.from({ length: nodesPer }, (_, i) => (i === 0 ? `${az}-gw` : `${az}-node${i + 1}`));
-      return startLab({
-        prefix: clusterPrefix(k), stateDir: dir, binDir, log: (m) => log(`${az}: ${m}`),
-        nodeNames, pods: o.pods ? o.pods(az, nodeNames) : defaultPods(nodeNames), services: o.pods ? [] : DEFAULT_SERVICES,
-        network: { sharedUnderlay: { netns: ul, cidr: UNDERLAY_CIDR }, centralIp: `${SUBNET}.${base}`, nodeIp: (i) => `${SUBNET}.${base + 1 + i}`, vethTag: az },
-        cidrs, pki: pki?.dir ?? false,
-        // The watcher runs the interconnect controller (and its ovn-ic) once it has the SB.
-        // A fixed identity, as a Deployment's pod keeps its name: a restarted watcher takes its Lease back at once.
-        // The IC DBs stay tcp: (Kube-OVN's ovn-ic-config has no SSL fields), so pods are kept off their ports.
-        watcherArgs: ['--sb', `${sbScheme}:${SUBNET}.${base}:${SB_PORT}`, '--run-dir', join(dir, 'run', 'central'), '--ovn-ic', 'managed', '--identity', `${az}-watcher`,
-          ...ICDB_IPS.flatMap((ip) => ['--protected-endpoint', `${ip}:${IC_NB_PORT}`, '--protected-endpoint', `${ip}:${IC_SB_PORT}`])],
-      });
-    }));
-    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
-    const clusters = started.map((r) => (r as PromiseFulfilledResult<Lab>).value);
-
-    for (const lab of clusters) {
-      const kube = lab.kube as NonNullable<Lab['kube']>;
-      await kube.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-system' } }).catch(() => undefined);
+/** The shared underlay and the IC databases on it (standalone, or Raft on three members). */
+async function startIcDbs(s: MultiSettings, kind: 'single' | 'raft'): Promise<IcDbs> {
+  const ul = `${s.prefix}ul`;
+  s.log(`underlay ${ul} (${UNDERLAY_CIDR}), IC DB ${s.prefix}icdb ${ICDB_IP}, ${s.count} clusters of ${s.nodesPer} nodes`);
+  await createUnderlay(ul);
+  const icNetns = `${s.prefix}icdb`;
+  const icMembers: IcDbMember[] = ICDB_IPS.map((ip, i) => ({ netns: i === 0 ? icNetns : `${s.prefix}icdb${i + 1}`, ip, dir: join(s.runDir, `icdb${i + 1}`) }));
+  const plugged = new Set<string>();
+  const plugMembers = async (n: number): Promise<void> => {
+    for (const m of icMembers.slice(0, n)) {
+      if (plugged.has(m.netns)) continue;
+      await addNetns(m.netns);
+      await plugUnderlay(ul, m.netns, m.netns.slice(s.prefix.length));
+      await addAddr(m.netns, UNDERLAY_NIC, `${m.ip}/24`);
+      plugged.add(m.netns);
     }
-    const restartIcDb = async (kind: 'single' | 'raft'): Promise<IcDb> => {
+  };
+  const members = (k: 'single' | 'raft'): IcDbMember[] => (k === 'raft' ? icMembers : icMembers.slice(0, 1));
+  await plugMembers(kind === 'raft' ? 3 : 1);
+  let icdb = await startIcDb(members(kind));
+  return {
+    netns: icNetns, members: icMembers, current: () => icdb,
+    restart: async (k) => {
       for (const m of icMembers) await stopDaemons(m.dir);
       for (const m of icMembers) rmSync(m.dir, { recursive: true, force: true });
-      await plugMembers(kind === 'raft' ? 3 : 1);
-      icdb = await startIcDb(members(kind));
+      await plugMembers(k === 'raft' ? 3 : 1);
+      icdb = await startIcDb(members(k));
       return icdb;
-    };
-    const statuses: Array<Record<string, string>> = [];
-    const warnings: string[] = [];
-    if (seed !== null) log(`kube-system/ovn-ic-config from ${seed} in every cluster`);
-    for (const [k, lab] of clusters.entries()) {
-      if (seed === null) break;
-      await (lab.kube as NonNullable<Lab['kube']>).create(IC_CM, seedConfigMap(seed, clusterName(k)));
-    }
-    for (const [k, lab] of clusters.entries()) {
-      if (seed === null) break;
-      const others = clusters.map((_, j) => clusterName(j)).filter((_, j) => j !== k);
-      let last: Record<string, string> = {};
-      await waitFor(`${clusterName(k)} ovn-ic-status connected to ${others.join(', ')}`, async () => {
-        last = await icStatus(lab);
-        return last.state === 'connected' && others.every((a) => (last[`remote.${a}`] ?? '') !== '');
-      }, 90_000).catch((err: Error) => {
-        throw new Error(`${err.message}; last status: ${JSON.stringify(last)}`);
-      });
-      statuses.push(last);
-    }
-    log(`clusters connected ${Date.now() - t0} ms after start`);
+    },
+  };
+}
 
-    const file: MultiClusterLabFile = {
-      ...clusters[0]!.file,
-      prefix,
-      clusters: clusters.map((c, k) => ({ ...c.file, name: clusterName(k), clusterCidr: clusterCidr(k), stateDir: c.stateDir,
-        icStatus: { state: statuses[k]?.state ?? '', message: statuses[k]?.message ?? '', overlaps: statuses[k]?.overlaps ?? '' } })),
-      interconnect: {
-        icNb: [`tcp:${ICDB_IP}:${IC_NB_PORT}`], icSb: [`tcp:${ICDB_IP}:${IC_SB_PORT}`],
-        unixSockets: { nb: icdb.nbSockets, sb: icdb.sbSockets }, netns: icNetns, seed: seed ?? '', statusConfigMap: 'kube-system/ovn-ic-status',
-      },
-    };
-    // Routes are learned a moment after the ports bind: wait until the first cross-cluster ping passes.
-    const [a, b] = [file.clusters[0]!, file.clusters[1]!];
-    const from = a.pods.find((p) => p.name === 'client') ?? a.pods[0];
-    const to = b.pods[0];
-    if (seed !== null && from && to) {
-      // Not the lab's bug, but not to hide either: a stale transit flow (ic-flow-check.ts) is repaired by the agent's
-      // watchdog; say so, and if the agent did not, repair it the way an operator would (recompute) and warn.
-      for (const [k, c] of clusters.entries()) {
-        for (const st of await settleTransitFlows(c, clusterName(k), `${clusterName(k)}-gw`)) {
-          const what = `${st.node}: ovn-controller kept a stale patch flow into the transit switch (ingress key ${st.flowKey}, SB tunnel_key of ${st.port} is ${st.sbKey}; ` +
-            'OVN 23.03 incremental processing misses the re-key after ovn-ic sets requested-tnl-key)';
-          if (st.repairedBy === 'agent') {
-            log(`${what}; tessera-agent's watchdog had it recompute`);
-            continue;
-          }
-          const w = `${what}; the agent did not repair it within 15 s, the lab forced a recompute`;
-          log(`warning: ${w}`);
-          warnings.push(w);
-        }
+/** Every cluster as a whole startLab() lab on the shared underlay, concurrently; each watcher runs the interconnect. */
+async function startClusters(s: MultiSettings, o: MultiLabOptions, pki: LabPki | undefined): Promise<Lab[]> {
+  const sbScheme = pki ? 'ssl' : 'tcp';
+  const clusterPrefix = (k: number): string => `${s.prefix}${clusterName(k)}-`;
+  const started = await Promise.allSettled(Array.from({ length: s.count }, (_, k) => {
+    const az = clusterName(k);
+    const base = 10 * (k + 1);
+    const dir = join(s.runDir, az);
+    const cidrs = { ...CIDRS, cluster: clusterCidr(k) };
+    const nodeNames = Array.from({ length: s.nodesPer }, (_, i) => (i === 0 ? `${az}-gw` : `${az}-node${i + 1}`));
+    return startLab({
+      prefix: clusterPrefix(k), stateDir: dir, binDir: s.binDir, log: (m) => s.log(`${az}: ${m}`),
+      nodeNames, pods: o.pods ? o.pods(az, nodeNames) : defaultPods(nodeNames), services: o.pods ? [] : DEFAULT_SERVICES,
+      network: { sharedUnderlay: { netns: `${s.prefix}ul`, cidr: UNDERLAY_CIDR }, centralIp: `${SUBNET}.${base}`, nodeIp: (i) => `${SUBNET}.${base + 1 + i}`, vethTag: az },
+      cidrs, pki: pki?.dir ?? false,
+      // The watcher runs the interconnect controller (and its ovn-ic) once it has the SB.
+      // A fixed identity, as a Deployment's pod keeps its name: a restarted watcher takes its Lease back at once.
+      // The IC DBs stay tcp: (Kube-OVN's ovn-ic-config has no SSL fields), so pods are kept off their ports.
+      watcherArgs: ['--sb', `${sbScheme}:${SUBNET}.${base}:${SB_PORT}`, '--run-dir', join(dir, 'run', 'central'), '--ovn-ic', 'managed', '--identity', `${az}-watcher`,
+        ...ICDB_IPS.flatMap((ip) => ['--protected-endpoint', `${ip}:${IC_NB_PORT}`, '--protected-endpoint', `${ip}:${IC_SB_PORT}`])],
+    });
+  }));
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const clusters = started.map((r) => (r as PromiseFulfilledResult<Lab>).value);
+  for (const lab of clusters) {
+    await lab.kube.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kube-system' } }).catch(() => undefined);
+  }
+  return clusters;
+}
+
+/** Applies the seed in every cluster and waits until each reports itself connected to all the others. */
+async function connectClusters(s: MultiSettings, seed: string, clusters: Lab[]): Promise<Array<Record<string, string>>> {
+  s.log(`kube-system/ovn-ic-config from ${seed} in every cluster`);
+  for (const [k, lab] of clusters.entries()) await lab.kube.create(IC_CM, seedConfigMap(seed, clusterName(k)));
+  const statuses: Array<Record<string, string>> = [];
+  for (const [k, lab] of clusters.entries()) {
+    const others = clusters.map((_, j) => clusterName(j)).filter((_, j) => j !== k);
+    let last: Record<string, string> = {};
+    await waitFor(`${clusterName(k)} ovn-ic-status connected to ${others.join(', ')}`, async () => {
+      last = await icStatus(lab);
+      return last.state === 'connected' && others.every((a) => (last[`remote.${a}`] ?? '') !== '');
+    }, 90_000).catch((err: Error) => {
+      throw new Error(`${err.message}; last status: ${JSON.stringify(last)}`);
+    });
+    statuses.push(last);
+  }
+  return statuses;
+}
+
+function describeMultiLab(s: MultiSettings, clusters: Lab[], statuses: Array<Record<string, string>>, ic: IcDbs): MultiClusterLabFile {
+  const icdb = ic.current();
+  return {
+    ...clusters[0]!.file,
+    prefix: s.prefix,
+    clusters: clusters.map((c, k) => ({ ...c.file, name: clusterName(k), clusterCidr: clusterCidr(k), stateDir: c.stateDir,
+      icStatus: { state: statuses[k]?.state ?? '', message: statuses[k]?.message ?? '', overlaps: statuses[k]?.overlaps ?? '' } })),
+    interconnect: {
+      icNb: [`tcp:${ICDB_IP}:${IC_NB_PORT}`], icSb: [`tcp:${ICDB_IP}:${IC_SB_PORT}`],
+      unixSockets: { nb: icdb.nbSockets, sb: icdb.sbSockets }, netns: ic.netns, seed: s.seed ?? '', statusConfigMap: 'kube-system/ovn-ic-status',
+    },
+  };
+}
+
+/**
+ * Waits for the first cross-cluster ping, after settling the gateways' transit flows; returns the warnings to record.
+ * Routes are learned a moment after the ports bind.
+ */
+async function settleCrossClusterPath(s: MultiSettings, clusters: Lab[], file: MultiClusterLabFile): Promise<string[]> {
+  const warnings: string[] = [];
+  const [a, b] = [file.clusters[0]!, file.clusters[1]!];
+  const from = a.pods.find((p) => p.name === 'client') ?? a.pods[0];
+  const to = b.pods[0];
+  if (!from || !to) return warnings;
+  // Not the lab's bug, but not to hide either: a stale transit flow (ic-flow-check.ts) is repaired by the agent's
+  // watchdog; say so, and if the agent did not, repair it the way an operator would (recompute) and warn.
+  for (const [k, c] of clusters.entries()) {
+    for (const st of await settleTransitFlows(c, clusterName(k), `${clusterName(k)}-gw`)) {
+      const what = `${st.node}: ovn-controller kept a stale patch flow into the transit switch (ingress key ${st.flowKey}, SB tunnel_key of ${st.port} is ${st.sbKey}; ` +
+        'OVN 23.03 incremental processing misses the re-key after ovn-ic sets requested-tnl-key)';
+      if (st.repairedBy === 'agent') {
+        s.log(`${what}; tessera-agent's watchdog had it recompute`);
+        continue;
       }
-      const ms = await waitFor(`${a.name}/${from.name} to reach ${b.name}/${to.name} ${to.ip}`, async () => (await pingCheck(from, to.ip, to.name)).ok, 30_000, 500);
-      log(`cross-cluster path up (${ms} ms of waiting)`);
+      const w = `${what}; the agent did not repair it within 15 s, the lab forced a recompute`;
+      s.log(`warning: ${w}`);
+      warnings.push(w);
     }
+  }
+  const ms = await waitFor(`${a.name}/${from.name} to reach ${b.name}/${to.name} ${to.ip}`, async () => (await pingCheck(from, to.ip, to.name)).ok, 30_000, 500);
+  s.log(`cross-cluster path up (${ms} ms of waiting)`);
+  return warnings;
+}
+
+export async function startMultiLab(o: MultiLabOptions = {}): Promise<MultiLab> {
+  const t0 = Date.now();
+  const s = multiSettings(o);
+  for (const n of await teardownLab({ prefix: s.prefix, stateDir: s.stateDir })) s.log(`warning: ${n}`);
+  mkdirSync(s.runDir, { recursive: true });
+  const stop = async (): Promise<void> => {
+    for (const n of await teardownLab({ prefix: s.prefix, stateDir: s.stateDir })) s.log(`warning: ${n}`);
+  };
+  try {
+    const ic = await startIcDbs(s, o.icDb ?? 'single');
+    // Made once before the clusters start in parallel, which then only read it.
+    const pki = o.pki === false ? undefined : await ensureLabPki(o.pki ?? join(s.stateDir, 'pki'));
+    const clusters = await startClusters(s, o, pki);
+    const statuses = s.seed === null ? [] : await connectClusters(s, s.seed, clusters);
+    s.log(`clusters connected ${Date.now() - t0} ms after start`);
+    const file = describeMultiLab(s, clusters, statuses, ic);
+    const warnings = s.seed === null ? [] : await settleCrossClusterPath(s, clusters, file);
     if (warnings.length) file.warnings = warnings;
-    const labFilePath = join(stateDir, 'lab.json');
+    const labFilePath = join(s.stateDir, 'lab.json');
     writeLabFile(labFilePath, file);
-    log(`lab.json written (${labFilePath}) ${Date.now() - t0} ms after start`);
+    s.log(`lab.json written (${labFilePath}) ${Date.now() - t0} ms after start`);
     return {
-      file, labFilePath, clusters, icMembers, restartIcDb,
-      get icdb() { return icdb; },
+      file, labFilePath, clusters, icMembers: ic.members, restartIcDb: ic.restart,
+      get icdb() { return ic.current(); },
       check: () => multiClusterChecks(file),
       report: (checks, elapsedMs) => formatMultiReport(file, checks, elapsedMs),
       stop,
     };
   } catch (err) {
-    if (o.keepOnFailure) log(`lab start failed; left as is for inspection (logs under ${runDir})`);
+    if (o.keepOnFailure) s.log(`lab start failed; left as is for inspection (logs under ${s.runDir})`);
     else {
-      log(`lab start failed, tearing down: ${(err as Error).message}`);
+      s.log(`lab start failed, tearing down: ${(err as Error).message}`);
       await stop();
     }
     throw err;

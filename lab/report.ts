@@ -122,25 +122,24 @@ export async function runChecks(lab: LabFile, opts: { servers: boolean }): Promi
 
 /** Facts the lab measured while starting, for the report. */
 export interface StartFigures {
-  /** Per pod ("<ns>/<pod>"): ms from handing the pod to its wiring (cnitool ADD or script) to ovn-installed/result. */
+  /** Per pod ("<ns>/<pod>"): ms from handing the pod to its wiring (cnitool ADD) to ovn-installed/result. */
   podWiringMs?: Record<string, number>;
 }
 
 export function formatReport(lab: LabFile, checks: CheckResult[], elapsedMs: number | undefined, figures: StartFigures = {}): string {
-  const c = lab.components;
   const lines: string[] = [];
   const w = Math.max(lab.central.netns.length, ...lab.nodes.map((n) => n.netns.length), ...lab.pods.map((p) => p.netns.length)) + 1;
   lines.push(`Tessera lab (netns prefix "${lab.prefix}")${elapsedMs === undefined ? '' : ` up in ${(elapsedMs / 1000).toFixed(1)} s`}. ` +
-    `NB by ${c.watcher ? 'tessera-watcher' : 'lab script (ovn-nbctl)'}; pods by ${c.agent ? 'cnitool -> tessera-cni -> tessera-agent' : 'lab script (veth + ovs-vsctl)'}.`);
-  const central = ['NB', 'SB', 'ovn-northd', ...(lab.apiserver ? [`apiserver ${lab.apiserver.url}`] : []), ...(c.watcher ? ['tessera-watcher'] : [])];
+    'NB by tessera-watcher; pods by cnitool -> tessera-cni -> tessera-agent.');
+  const central = ['NB', 'SB', 'ovn-northd', ...(lab.apiserver ? [`apiserver ${lab.apiserver.url}`] : []), 'tessera-watcher'];
   lines.push(`  ${lab.central.netns.padEnd(w)} ${lab.central.ip.padEnd(15)} ${central.join(', ')}`);
   for (const n of lab.nodes) {
-    const d = ['ovsdb-server', 'ovs-vswitchd (netdev)', 'ovn-controller (geneve)', ...(c.agent ? ['tessera-agent'] : [])];
+    const d = ['ovsdb-server', 'ovs-vswitchd (netdev)', 'ovn-controller (geneve)', 'tessera-agent'];
     lines.push(`  ${n.netns.padEnd(w)} ${n.ip.padEnd(15)} ${n.name} ${n.subnet}: ${d.join(', ')}`);
   }
   for (const p of lab.pods) {
     const ms = figures.podWiringMs?.[`${p.namespace}/${p.name}`];
-    lines.push(`  ${p.netns.padEnd(w)} ${p.ip.padEnd(15)} pod ${p.namespace}/${p.name} on ${p.node}${ms === undefined ? '' : ` (${c.agent ? 'CNI ADD' : 'wired'} in ${ms} ms)`}`);
+    lines.push(`  ${p.netns.padEnd(w)} ${p.ip.padEnd(15)} pod ${p.namespace}/${p.name} on ${p.node}${ms === undefined ? '' : ` (CNI ADD in ${ms} ms)`}`);
   }
   for (const s of lab.services) lines.push(`  service ${s.namespace}/${s.name} ${s.clusterIP} ${s.ports.map((p) => `${p.port}->${p.targetPort}/${p.protocol}`).join(' ')}`);
   for (const p of lab.policies ?? []) {

@@ -4,18 +4,14 @@ import { dirname, join } from 'node:path';
 import type { TlsOptions } from '../lib/ovsdb/remote.js';
 import { alive, spawnDaemon } from './daemon.js';
 import { tesseraTlsArgs } from './pki.js';
-import { run, succeeds } from './exec.js';
+import { succeeds } from './exec.js';
 import { GiveUp, waitFor } from './wait.js';
-import { REPO_ROOT } from './paths.js';
 
 export interface ClusterCidrs {
   cluster: string;
   service: string;
   join: string;
 }
-
-/** The lab's cluster, service and join CIDRs unless a test gives others. */
-export const CIDRS: ClusterCidrs = { cluster: '10.244.0.0/16', service: '10.96.0.0/16', join: '100.64.0.0/16' };
 
 /** Port of the watcher's /healthz and /readyz, on loopback inside the central netns. */
 export const WATCHER_HEALTH_PORT = 9477;
@@ -27,18 +23,6 @@ export function startWatcher(o: { binDir: string; dir: string; netns: string; ap
       '--cluster-cidr', o.cidrs.cluster, '--node-subnet-prefix', '24', '--service-cidr', o.cidrs.service, '--join-cidr', o.cidrs.join,
       '--health-listen', `127.0.0.1:${WATCHER_HEALTH_PORT}`, '--log-file', join(o.dir, 'tessera-watcher.file.log'), ...tesseraTlsArgs(o.tls), ...(o.extraArgs ?? [])],
   });
-}
-
-/**
- * Runs `tessera-watcher master-init` once (the cluster router, the join switch and its link to the router), for a
- * lab whose topology is otherwise scripted: master-init is the one writer of that link. Without `binDir` the
- * source runs through tsx.
- */
-export async function runMasterInit(o: { binDir?: string; netns: string; apiserverUrl: string; tokenFile: string; nbRemotes: string[]; cidrs: ClusterCidrs; tls?: TlsOptions }): Promise<void> {
-  const [cmd, pre] = o.binDir ? [join(o.binDir, 'tessera-watcher'), []] : [process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'watcher/main.ts')]];
-  await run(cmd, [...pre, 'master-init', '--kube-api', o.apiserverUrl, '--kube-token-file', o.tokenFile, '--nb', o.nbRemotes.join(','),
-    '--cluster-cidr', o.cidrs.cluster, '--node-subnet-prefix', '24', '--service-cidr', o.cidrs.service, '--join-cidr', o.cidrs.join,
-    ...tesseraTlsArgs(o.tls)], { netns: o.netns, cwd: REPO_ROOT, timeoutMs: 60_000 });
 }
 
 /**
@@ -54,11 +38,14 @@ export function httpOk(netns: string, port: number, path: string, host = '127.0.
     `http://${host}:${port}${path}`], { netns, timeoutMs: 5_000 });
 }
 
-/** Starts the node's agent and waits until it reports ready (informers synced, OVSDB connected, node init done). */
-export async function startAgent(o: { binDir: string; node: string; dir: string; netns: string; apiserverUrl: string; tokenFile: string; nbRemotes: string[]; ovsDbSocket: string; cniSocket: string; mtu: number; cidrs: ClusterCidrs; tls?: TlsOptions }): Promise<number> {
+/**
+ * Starts the node's agent and waits until it reports ready (informers synced, OVSDB connected, node init done, which
+ * includes ovn-controller binding the management port once k8s-<node> exists in NB).
+ */
+export async function startAgent(o: { binDir: string; node: string; dir: string; netns: string; apiserverUrl: string; tokenFile: string; ovsDbSocket: string; cniSocket: string; mtu: number; cidrs: ClusterCidrs; tls?: TlsOptions }): Promise<number> {
   const pid = spawnDaemon({
     dir: o.dir, name: 'tessera-agent', netns: o.netns, cmd: join(o.binDir, 'tessera-agent'),
-    args: ['--node-name', o.node, '--kube-api', o.apiserverUrl, '--kube-token-file', o.tokenFile, '--nb', o.nbRemotes.join(','),
+    args: ['--node-name', o.node, '--kube-api', o.apiserverUrl, '--kube-token-file', o.tokenFile,
       '--ovs-db', `unix:${o.ovsDbSocket}`, '--cni-socket', o.cniSocket, '--mtu', String(o.mtu),
       '--cluster-cidr', o.cidrs.cluster, '--service-cidr', o.cidrs.service, '--health-listen', `0.0.0.0:${AGENT_HEALTH_PORT}`,
       '--ovn-rundir', dirname(o.ovsDbSocket), '--log-file', join(o.dir, 'tessera-agent.file.log'), ...tesseraTlsArgs(o.tls)],

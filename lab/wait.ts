@@ -23,3 +23,14 @@ export async function waitFor(what: string, check: () => Promise<boolean> | bool
     await sleep(intervalMs);
   }
 }
+
+/**
+ * Like Promise.all, but waits for every job to finish before throwing the first error, so that teardown after a
+ * failure never races a sibling job still creating netns or daemons.
+ */
+export async function allSettledOrThrow<T>(jobs: Array<Promise<T>>): Promise<T[]> {
+  const settled = await Promise.allSettled(jobs);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
+}

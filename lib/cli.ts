@@ -1,6 +1,7 @@
 // Flag parsing shared by the daemons: --help, --version, and one-line config errors.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { VERSION } from './version.js';
+import { VERSION, versionLine } from './version.js';
+import { applyLogFlags, LOG_FLAGS } from './log-settings.js';
 
 export class ConfigError extends Error {}
 
@@ -26,7 +27,7 @@ export interface ParsedCommand {
 }
 
 export function helpText(spec: CommandSpec): string {
-  const rows = Object.entries(spec.flags).map(([name, f]) => {
+  const rows = Object.entries({ ...spec.flags, ...LOG_FLAGS } as Record<string, FlagSpec>).map(([name, f]) => {
     const arg = f.type === 'string' ? ` <value>` : '';
     const def = f.default !== undefined && f.default !== false ? ` (default ${String(f.default)})` : '';
     return `  --${name}${arg}\n      ${f.help}${def}`;
@@ -64,6 +65,8 @@ export function parseCommand(spec: CommandSpec, argv: string[]): ParsedCommand {
   const options: NonNullable<ParseArgsConfig['options']> = {
     help: { type: 'boolean' },
     version: { type: 'boolean' },
+    'log-level': { type: 'string' },
+    'log-format': { type: 'string' },
   };
   for (const [name, f] of Object.entries(spec.flags)) {
     options[name] = { type: f.type, multiple: f.multiple ?? false };
@@ -79,9 +82,11 @@ export function parseCommand(spec: CommandSpec, argv: string[]): ParsedCommand {
     process.exit(0);
   }
   if (parsed.values.version) {
-    process.stdout.write(`${spec.name} ${VERSION}\n`);
+    process.stdout.write(versionLine(spec.name));
     process.exit(0);
   }
+  const logError = applyLogFlags(parsed.values);
+  if (logError) throw new ConfigError(logError);
   const values: ParsedCommand['values'] = {};
   for (const [name, f] of Object.entries(spec.flags)) {
     const v = (parsed.values as Record<string, string | boolean | string[] | undefined>)[name];

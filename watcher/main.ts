@@ -53,6 +53,7 @@ runMain(WATCHER_SPEC.name, async () => {
     },
     policies: { changed: (p) => watcher.policyChanged(keyOf(p)) },
   });
+  nb.on('change', (ev) => watcher.nbChanged(ev));
 
   let leading = !config.leaderElection;
   let ready = false;

@@ -1,4 +1,4 @@
-// master-init (the seed's ovn-k8s-overlay master-init): the cluster router, the join switch linked to
+// master-init (ovn-kubernetes's name for the cluster set-up): the cluster router, the join switch linked to
 // it, the cluster load balancer group and the management-IP and node-IP address sets. Idempotent: run on every start.
 import { CLUSTER_ROUTER, JOIN_SWITCH, macFromIPv4 } from '../lib/ovn/names.js';
 import { addressAt, formatCIDR, formatIP, withPrefix } from '../lib/ipnet/index.js';

@@ -9,13 +9,16 @@ import { newIpamState } from './context.js';
 import { keyOf, POD_BY_NODE, type KubeWrites, type Stores } from './kube-view.js';
 import type { NbClient } from '../lib/ovn/commit.js';
 import { txnStats } from '../lib/ovn/commit.js';
-import { WorkQueue } from './workqueue.js';
+import { WorkQueue } from '../lib/workqueue.js';
 import { NodeController } from './controllers/nodes.js';
 import { PodController } from './controllers/pods.js';
 import { ServiceController } from './controllers/services.js';
 import { PolicyController } from './controllers/policies.js';
 import { masterInit } from './master-init.js';
 import type { WatcherMetrics } from './metrics.js';
+import { OwnWrites } from '../lib/drift/own-writes.js';
+import type { RowChange } from '../lib/drift/repair.js';
+import { WatcherDrift, watcherOwner } from './drift.js';
 
 const sameLabels = (a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean =>
   JSON.stringify(Object.entries(a ?? {}).sort()) === JSON.stringify(Object.entries(b ?? {}).sort());
@@ -27,6 +30,8 @@ export class Watcher {
   readonly services: ServiceController;
   readonly policies: PolicyController;
   readonly queues: { nodes: WorkQueue; pods: WorkQueue; services: WorkQueue; policies: WorkQueue };
+  /** Restores NB rows of ours that another writer changed or deleted (drift.ts). */
+  readonly drift: WatcherDrift;
   private running = false;
   reconciles = 0;
   /** When the watcher first saw a pod that still needs its annotation (bounded), and the resulting latencies. */
@@ -34,7 +39,8 @@ export class Watcher {
   private readonly latencies: Record<'nb' | 'annotated', number[]> = { nb: [], annotated: [] };
 
   constructor(config: WatcherConfig, nb: NbClient, stores: Stores, kube: KubeWrites, log: Logger, metrics?: WatcherMetrics) {
-    this.ctx = { config, nb: metrics ? metrics.timedNb(nb) : nb, stores, kube, log, ...newIpamState(config) };
+    const own = new OwnWrites(watcherOwner, nb.cache);
+    this.ctx = { config, nb: own.wrap(metrics ? metrics.timedNb(nb) : nb), stores, kube, log, ...newIpamState(config) };
     this.nodes = new NodeController(this.ctx);
     this.pods = new PodController(this.ctx);
     this.services = new ServiceController(this.ctx);
@@ -51,6 +57,10 @@ export class Watcher {
       policies: q('networkpolicy', (k) => this.policies.sync(k)),
     };
     this.policies = new PolicyController(this.ctx, (k) => this.queues.policies.add(k));
+    this.drift = new WatcherDrift(this.ctx, own, this.queues, (key) => {
+      const pod = stores.pods.get(key);
+      if (pod) this.policies.podChanged(pod.metadata?.namespace ?? '', [pod.metadata?.labels ?? {}]);
+    });
     this.nodes.onNodeReady = (node) => {
       for (const p of stores.pods.byIndex(POD_BY_NODE, node)) this.queues.pods.add(keyOf(p));
     };
@@ -102,6 +112,11 @@ export class Watcher {
     if (this.running) this.queues.policies.add(key);
   }
 
+  /** Every NB monitor change: another writer's change to a row of ours is repaired. */
+  nbChanged(ev: RowChange): void {
+    if (this.running) this.drift.observe(ev);
+  }
+
   /** Start-up: master-init, rebuild IPAM (node subnets; pod addresses from our NB ports), then converge everything (nodes first). */
   async start(): Promise<void> {
     const { ctx } = this;
@@ -142,6 +157,7 @@ export class Watcher {
 
   stop(): void {
     this.running = false;
+    this.drift.stop();
     for (const q of Object.values(this.queues)) q.shutdown();
   }
 
@@ -157,6 +173,7 @@ export class Watcher {
       transactions: txnStats.transactions,
       operations: txnStats.operations,
       reconciles: this.reconciles,
+      drift: { repairs: this.drift.repair.repairs, fights: this.drift.repair.fights },
       nodeSubnets: this.ctx.subnets.nodes().length,
       podAddresses: this.ctx.ipam.allocated,
       queues: Object.fromEntries(Object.entries(this.queues).map(([k, q]) => [k, { length: q.length, processed: q.processed }])),

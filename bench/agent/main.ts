@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { spawnDaemon } from '../../lab/daemon.js';
 import { run } from '../../lab/exec.js';
-import { cnitool, delNetns, requireBuilt, tmpDir, type Run } from '../../test/integration/cni/fixture.js';
-import { agentAddTimings, startAgentNode, type AgentNode, type AgentPod } from '../../test/integration/cni/agent-node.js';
+import { cnitool, delNetns, requireBuilt, tmpDir, type Run } from '../../testkit/cni.js';
+import { agentAddTimings, startAgentNode, type AgentNode, type AgentPod } from '../../testkit/agent-node.js';
 import { cpuMs, f1, pct, peakRssBytes, sleep, untilAsync } from '../lib/harness.js';
 
 const N = Number(process.env.BENCH_AGENT_PODS ?? 250);

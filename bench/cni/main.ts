@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { serveCniConnection } from '../../agent/cni-server.js';
 import { hostVethName, type AgentResponse } from '../../lib/cni-protocol.js';
 import { createLogger } from '../../lib/log.js';
-import { addNetns, cnitool, delNetns, requireBuilt, SHIM, spawnCollect, tmpDir, baseEnv, type Run } from '../../test/integration/cni/fixture.js';
-import { agentAddTimings, startAgentNode, type AgentNode } from '../../test/integration/cni/agent-node.js';
+import { addNetns, cnitool, delNetns, requireBuilt, SHIM, spawnCollect, tmpDir, baseEnv, type Run } from '../../testkit/cni.js';
+import { agentAddTimings, startAgentNode, type AgentNode } from '../../testkit/agent-node.js';
 import { pct } from '../lib/harness.js';
 
 const N = Number(process.env.BENCH_CNI_PODS ?? 50);

@@ -5,9 +5,9 @@ import { openSync, closeSync, readFileSync, existsSync } from 'node:fs';
 import http from 'node:http';
 import { join, resolve } from 'node:path';
 import { build as esbuild } from 'esbuild';
-import type { KubeObject } from '../../test/apiserver/unix-client.js';
-import { freePort } from '../../test/fixtures/ovsdb-server.js';
-import { writeTokenFile } from '../../test/fixtures/token-file.js';
+import type { KubeObject } from '../../kube-double/unix-client.js';
+import { freePort } from '../../testkit/ovsdb-server.js';
+import { writeTokenFile } from '../../testkit/token-file.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const TOKEN = 'bench';
@@ -61,7 +61,7 @@ export interface ApiProcess {
  */
 export async function startApiProcess(dir: string, history = 200000): Promise<ApiProcess> {
   const entry = join(dir, 'apiserver.mjs');
-  await esbuild({ entryPoints: [join(ROOT, 'test/apiserver/main.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: entry, logLevel: 'warning' });
+  await esbuild({ entryPoints: [join(ROOT, 'kube-double/main.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: entry, logLevel: 'warning' });
   const nodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const logArgs = process.env.BENCH_API_LOG ? ['--log-file', process.env.BENCH_API_LOG] : [];
   const child = spawn(process.execPath, [...nodeArgs, entry, '--listen', '127.0.0.1:0', '--token-file', writeTokenFile(join(dir, 'token'), TOKEN), '--history', String(history), ...logArgs], {

@@ -5,7 +5,7 @@
 import { OvsdbClient, ref, type Op } from '../../lib/ovsdb/index.js';
 import { NB_MODEL, type NBTables } from '../../lib/ovsdb/models/nb.js';
 import { cpus, loadavg } from 'node:os';
-import { startOvsdbServer, spawnOut, ovsEnv } from '../../test/fixtures/ovsdb-server.js';
+import { startOvsdbServer, spawnOut, ovsEnv } from '../../testkit/ovsdb-server.js';
 
 const PORTS = Number(process.env.BENCH_PORTS ?? 2000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 100);

@@ -1,6 +1,6 @@
 // The Kubernetes objects of the scale bench: namespaces, pods spread over nodes, services with their
 // EndpointSlices, and NetworkPolicies (10 per namespace, a tenth of them with a cross-namespace peer).
-import type { KubeObject } from '../../test/apiserver/unix-client.js';
+import type { KubeObject } from '../../kube-double/unix-client.js';
 export const PODS_PER_NAMESPACE = 100;
 export const APPS = 10;
 export const TEAMS = 5;

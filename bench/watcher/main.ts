@@ -15,8 +15,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { OvsdbClient } from '../../lib/ovsdb/index.js';
 import { NB_MODEL } from '../../lib/ovsdb/models/nb.js';
-import { startOvsdbServer, ovsEnv } from '../../test/fixtures/ovsdb-server.js';
-import { UnixKubeClient } from '../../test/apiserver/unix-client.js';
+import { startOvsdbServer, ovsEnv } from '../../testkit/ovsdb-server.js';
+import { UnixKubeClient } from '../../kube-double/unix-client.js';
 import { LeanHttpPool } from './lean-http.js';
 import { TOKEN, cpuMs, f1, pct, peakRssBytes, sleep, startApiProcess, startWatcherProcess, until, warnings, watcherCommand, watchStream } from '../lib/harness.js';
 

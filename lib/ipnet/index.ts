@@ -217,11 +217,6 @@ export function* addresses(n: IPNet, startOffset: bigint | number = 0n, limit = 
   for (let k = 0; k < limit && o < total; k++, o++) yield { family: n.family, value: n.value + o };
 }
 
-/** Accepts either a CIDR string or a parsed network. */
-export function toNet(n: IPNet | string): IPNet {
-  return typeof n === 'string' ? parseCIDR(n) : n;
-}
-
 /** "10.244.1.5" + 24 → "10.244.1.5/24" (the interface-address form used in annotations). */
 export function withPrefix(a: IPAddr, prefix: number): string {
   return `${formatIP(a)}/${prefix}`;

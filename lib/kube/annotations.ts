@@ -1,7 +1,13 @@
-// Annotations the watcher writes and the agent/CNI read. One definition, so both sides agree.
+// Annotations the watcher and the agent exchange. One definition, so both sides agree.
 
 /** On a Node: the subnet the watcher allocated to it, e.g. "10.244.1.0/24". */
 export const NODE_SUBNET_ANNOTATION = 'tessera.io/node-subnet';
+
+/**
+ * On a Node: the MAC of its management port k8s-<node>, written by the node's agent, e.g. "0a:58:0a:f4:01:02". The
+ * watcher puts it into the port's NB addresses after validating it: whoever runs on the node can write it.
+ */
+export const NODE_MGMT_MAC_ANNOTATION = 'tessera.io/node-mgmt-port-mac';
 
 /** On a Pod: its network, keyed by network name ("default" for the cluster network), JSON. */
 export const POD_NETWORKS_ANNOTATION = 'tessera.io/pod-networks';

@@ -2,7 +2,6 @@
 // service account. One place, so watcher, agent and gateway reach the API the same way. Tokens come from
 // files (re-read as they rotate, lib/kube/token-file.ts), never from the command line.
 import fs from 'node:fs';
-import http from 'node:http';
 import {
   KubeConfig,
   CoreV1Api,
@@ -58,7 +57,7 @@ export function loadKubeConfig(opts: KubeAccessOptions, env: NodeJS.ProcessEnv =
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`--kube-api "${opts.server}": scheme must be http or https`);
     if (opts.caFile && !fs.existsSync(opts.caFile)) throw new ConfigError(`CA file "${opts.caFile}" does not exist`);
     const server = opts.server.replace(/\/+$/, '');
-    // client-node 1.4 throws "HTTP protocol is not allowed when skipTLSVerify is not set" for an
+    // client-node throws "HTTP protocol is not allowed when skipTLSVerify is not set" for an
     // http:// server, although there is no TLS to verify: set it for http.
     const skipTLSVerify = url.protocol === 'http:' || (opts.insecureSkipTlsVerify ?? false);
     if (opts.tokenFile) checkTokenFile(opts.tokenFile);
@@ -111,20 +110,14 @@ export interface KubeClients {
 
 /**
  * Like kc.makeApiClient for each group, plus: a 401 makes the token file be re-read before the next
- * request (the caller's retry then carries the rotated token); and for an http:// server the requests
- * share one keep-alive agent: client-node 1.4 builds a new agent, hence a new TCP connection, per request,
- * which costs about a third of its throughput (measured: 192 -> 284 pod creates/s). https servers
- * keep client-node's own per-request agent, which carries the TLS settings.
+ * request (the caller's retry then carries the rotated token). Connections are client-node's: its
+ * undici dispatchers keep them alive and carry the cluster's TLS settings.
  */
-export function makeClients(kc: KubeConfig, opts: { keepAlive?: boolean } = {}): KubeClients {
+export function makeClients(kc: KubeConfig): KubeClients {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new ConfigError('the Kubernetes config has no current cluster');
-  const agent = (opts.keepAlive ?? true) && cluster.server.startsWith('http:') ? new http.Agent({ keepAlive: true, maxSockets: 64 }) : undefined;
   const middleware = {
-    pre: async (ctx: RequestContext) => {
-      if (agent) ctx.setAgent(agent);
-      return ctx;
-    },
+    pre: async (ctx: RequestContext) => ctx,
     post: async (res: ResponseContext) => {
       if (res.httpStatusCode === 401) tokenFileOf(kc)?.invalidate();
       return res;

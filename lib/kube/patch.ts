@@ -1,4 +1,4 @@
-// Patch content types for @kubernetes/client-node 1.4.
+// Patch content types for @kubernetes/client-node.
 //
 // Its generated patch* methods always pick the first media type they list, which is
 // application/json-patch+json, so a merge-patch object sent without these options is rejected by
@@ -23,14 +23,6 @@ export function patchOptions(kind: PatchKind, base?: ConfigurationOptions): Conf
 export const MERGE_PATCH = patchOptions('merge');
 export const STRATEGIC_MERGE_PATCH = patchOptions('strategic');
 export const JSON_PATCH = patchOptions('json');
-
-/** One RFC 6902 operation. */
-export interface JsonPatchOperation {
-  op: 'add' | 'remove' | 'replace' | 'move' | 'copy' | 'test';
-  path: string;
-  from?: string;
-  value?: unknown;
-}
 
 /** Escapes a key for a JSON pointer (annotation keys contain "/"). */
 export function jsonPointerToken(key: string): string {

@@ -2,6 +2,7 @@
 import type { NamedUuid } from '../ovsdb/notation.js';
 import { type Txn, byUuid, sameSet, sameMap } from './txn.js';
 import { type AclSpec, convergeAcls } from './acl.js';
+import { OWNER_KEY } from './names.js';
 
 export interface PortGroupSpec {
   name: string;
@@ -19,10 +20,14 @@ export function ensurePortGroup(txn: Txn, spec: PortGroupSpec): void {
     txn.insert('Port_Group', spec.name, { name: spec.name, ports: spec.ports, acls: inserted, external_ids: spec.external_ids });
     return;
   }
-  const { inserted: aclRefs, keep, drop } = convergeAcls(txn, `${spec.name}/${have._uuid}`, have.acls, spec.acls);
+  // ACLs someone else put on this port group are not ours to converge: they stay as they are.
+  const owner = spec.external_ids[OWNER_KEY];
+  const isMine = (u: string) => txn.cache.get('ACL', u)?.external_ids[OWNER_KEY] === owner;
+  const foreign = have.acls.filter((u) => txn.cache.get('ACL', u) && !isMine(u));
+  const { inserted: aclRefs, keep, drop } = convergeAcls(txn, `${spec.name}/${have._uuid}`, have.acls.filter(isMine), spec.acls);
   const portsChanged = spec.ports.some((p) => typeof p !== 'string') || !sameSet(have.ports, spec.ports as string[]);
   if (portsChanged || aclRefs.length || drop.length || !sameMap(have.external_ids, spec.external_ids)) {
-    txn.update('Port_Group', byUuid(have._uuid), { ports: spec.ports, acls: [...keep, ...aclRefs], external_ids: spec.external_ids });
+    txn.update('Port_Group', byUuid(have._uuid), { ports: spec.ports, acls: [...foreign, ...keep, ...aclRefs], external_ids: spec.external_ids });
   }
 }
 

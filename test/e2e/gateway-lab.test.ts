@@ -2,8 +2,8 @@
 // tessera-gateway run on every node in shared-NIC mode on br-phy, default/web as a NodePort. Checks what `make lab`
 // reports for the gateways: pod egress from every node SNATed to that node's IP (seen by the external host), each
 // node's own traffic still flowing, and external host -> NodePort on every node -> web pods; then the lab's own
-// checks still pass. Here with script components and addLabGateway() on a running lab; make lab's own way (real
-// components, startLab({ gateway: true }), with the whole egress matrix) is test/e2e/lab-make.test.ts.
+// checks still pass. Here with addLabGateway() on a running lab; make lab's own way (startLab({ gateway: true }),
+// with the whole egress matrix) is test/e2e/lab-make.test.ts.
 import assert from 'node:assert/strict';
 import { startLab, teardownLab, type Lab } from '../../lab/cluster.js';
 import { addLabGateway } from '../../lab/gateway.js';
@@ -16,7 +16,7 @@ describe('tessera-gateway on the lab (every node a gateway, external host on the
 
   before(async () => {
     await teardownLab({ prefix: PREFIX });
-    lab = await startLab({ prefix: PREFIX, nodes: 2, components: { watcher: false, agent: false } });
+    lab = await startLab({ prefix: PREFIX, nodes: 2 });
   });
   after(async () => {
     if (process.env.KEEP_TGW === '1') return;

@@ -169,6 +169,24 @@ describe('interconnect e2e (OVN-IC, two AZs)', function () {
     assert.ok(await ping(az1.podNetns.pa, PB));
   });
 
+  it('the ts router port and its gateway chassis, deleted or edited by another writer, come back within 5 s; pods talk again', async () => {
+    const port = `${(await az1.nbctl(['get', 'NB_Global', '.', 'name'])).trim().replace(/"/g, '')}-ts`;
+    const ok = async () => (await az1.nbctl(['--bare', '--columns=gateway_chassis', 'find', 'Logical_Router_Port', `name=${port}`]).catch(() => '')).trim() !== '';
+    assert.ok(await ok(), 'the ts port with its gateway chassis is in place');
+    for (const [what, args] of [
+      ['ts router port deleted', ['lrp-del', port]],
+      ['its gateway chassis cleared', ['clear', 'Logical_Router_Port', port, 'gateway_chassis']],
+    ] as const) {
+      const t0 = Date.now();
+      await az1.nbctl([...args]);
+      await waitFor(`${what}: restored`, ok, 10_000, 50);
+      const ms = Date.now() - t0;
+      console.log(`      ${what}: restored in ${ms} ms`);
+      assert.ok(ms < 5000, `${what}: restored in ${ms} ms, goal < 5000 ms`);
+    }
+    assert.ok(await waitFor('az1/pa -> az2/pb ping after the repair', () => ping(az1.podNetns.pa, PB), 30_000) >= 0);
+  });
+
   it('deleting the ConfigMap removes this AZ cleanly; the documented reset (ls-del ts) then re-enables in manual mode', async () => {
     await deleteConfigMap(az1);
     await timed('az1 ConfigMap deleted -> disabled', () => waitState(az1, 'disabled'));

@@ -56,7 +56,7 @@ describe('lab control plane: ssl and protected endpoints (e2e, prefix tcpl-)', f
     const nbctl = (args: string[]) => exec('ip', ['netns', 'exec', node1, 'ovn-nbctl', '--timeout=5', ...args], { timeout: 15_000 });
     const ok = await nbctl([`--db=ssl:${CENTRAL}:6641`, ...ovsTlsArgs(f.pki.roles.node), '--bare', '--columns=name', 'list', 'Logical_Switch']);
     assert.match(ok.stdout, /node1/);
-    // The issue's reproduction: a plaintext write to the NB port no longer gets through.
+    // NB serves ssl: only, so a plaintext write to its port does not get through.
     await assert.rejects(nbctl([`--db=tcp:${CENTRAL}:6641`, 'set', 'NB_Global', '.', 'external_ids:x=y']));
     assert.equal((await lab.nbctl(['get', 'NB_Global', '.', 'external_ids'])).includes('x='), false);
     // ovn-controller on every node reached SB over ssl (its chassis registered), the agents and the gateway are ready.

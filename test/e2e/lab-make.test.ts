@@ -1,6 +1,6 @@
 // `make lab`'s configuration end to end (prefix tle-mk-): real watcher, agents and gateways, the NetworkPolicy and
 // a gateway on every node. Checked independently of the lab's report code (nc/ping from the pods' netns, NB rows),
-// including the egress matrix (issue 12: every node x own node IP, other node IP, a service with a hostNetwork
+// including the egress matrix (every node x own node IP, other node IP, a service with a hostNetwork
 // endpoint, the external host, NodePort), then against the report, which must cover that matrix for every node.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';

@@ -9,6 +9,7 @@ import { defaultStateDir, startLab, teardownLab, type Lab } from '../../lab/clus
 import { alive, daemonProcesses, describeProcess, processesNaming } from '../../lab/daemon.js';
 import type { LabFile } from '../../lab/lab-file.js';
 import { AGENT_HEALTH_PORT, WATCHER_HEALTH_PORT } from '../../lab/tessera.js';
+import { networkPoliciesPath } from '../../lab/policy.js';
 
 const exec = promisify(execFile);
 const PREFIX = 'tle-';
@@ -83,7 +84,7 @@ describe('lab (e2e, prefix tle-)', function () {
       const ids = await sh('ovs-vsctl', [`--db=unix:${node.ovsRunDir}/db.sock`, 'get', 'Interface', p.hostIface, 'external_ids']);
       assert.match(ids, new RegExp(`iface-id=${p.namespace}_${p.name}[,}]`));
       assert.match(ids, /ovn-installed="true"/);
-      if (file.components.agent) assert.match(ids, /sandbox=cnitool-[0-9a-f]{20}/);
+      assert.match(ids, /sandbox=cnitool-[0-9a-f]{20}/);
     }
     assert.deepEqual(file.services.map((s) => [s.namespace, s.name, s.clusterIP, s.ports[0].port]), [['default', 'web', '10.96.0.10', 80]]);
   });
@@ -183,6 +184,50 @@ describe('lab (e2e, prefix tle-)', function () {
     assert.ok(checks.some((c) => c.kind === 'service'));
   });
 
+  it("a NetworkPolicy's port group and ACLs deleted in NB come back within 5 s, and its pod is isolated again", async () => {
+    assert.ok(lab?.kube);
+    const l = lab;
+    const kube = lab.kube;
+    const a = file.pods.find((p) => p.node === 'node1')!;
+    const b = file.pods.find((p) => p.node === 'node2')!;
+    const pings = async (): Promise<boolean> => inNs(a.netns, 'ping', ['-n', '-c', '1', '-W', '1', b.ip]).then(() => true, () => false);
+    // Isolate b: a policy that selects only b and allows no ingress.
+    await kube.create(networkPoliciesPath(b.namespace), {
+      apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'isolate-b', namespace: b.namespace },
+      spec: { podSelector: { matchLabels: { 'tessera.io/lab-drift': 'b' } }, policyTypes: ['Ingress'], ingress: [] },
+    });
+    await kube.patch(`/api/v1/namespaces/${b.namespace}/pods/${b.name}`, { metadata: { labels: { 'tessera.io/lab-drift': 'b' } } });
+    try {
+      const until = async (what: string, ok: () => Promise<boolean>, ms: number) => {
+        const t0 = Date.now();
+        while (!(await ok())) {
+          assert.ok(Date.now() - t0 < ms, `timed out waiting for ${what}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        return Date.now() - t0;
+      };
+      await until(`${a.name} -> ${b.name} denied by isolate-b`, async () => !(await pings()), 20_000);
+      const pg = (await l.nbctl(['--bare', '--columns=name', 'find', 'Port_Group', `external_ids:"tessera.io/object"="${b.namespace}/isolate-b"`])).trim();
+      assert.ok(pg, 'the policy has a port group');
+      const acls = async () => (await l.nbctl(['--if-exists', 'get', 'Port_Group', pg, 'acls']).catch(() => '')).replace(/[[\]\s]/g, '').split(',').filter((x) => x).length;
+      const ports = async () => (await l.nbctl(['--if-exists', 'get', 'Port_Group', pg, 'ports']).catch(() => '')).replace(/[[\]\s]/g, '').split(',').filter((x) => x).length;
+      const aclsBefore = await acls();
+      assert.ok(aclsBefore >= 2 && (await ports()) === 1, `${aclsBefore} ACLs and b's port on ${pg}`);
+      const t0 = Date.now();
+      await l.nbctl(['pg-del', pg]);
+      await until('the port group and its ACLs back', async () => (await acls()) === aclsBefore && (await ports()) === 1, 10_000);
+      const ms = Date.now() - t0;
+      process.stdout.write(`      policy port group + ACLs deleted: restored in ${ms} ms\n`);
+      assert.ok(ms < 5000, `restored in ${ms} ms, goal < 5000 ms`);
+      await new Promise((r) => setTimeout(r, 500)); // northd and ovn-controller turn the rows into flows
+      assert.equal(await pings(), false, `${a.name} -> ${b.name} is denied again`);
+    } finally {
+      await kube.delete(`${networkPoliciesPath(b.namespace)}/isolate-b`);
+    }
+    const back = Date.now();
+    while (!(await pings())) assert.ok(Date.now() - back < 20_000, 'the policy gone, b answers again');
+  });
+
   it('adds and deletes a pod later, through CNI ADD and DEL, keeping lab.json current', async () => {
     assert.ok(lab);
     const added = await lab.addPod({ namespace: 'default', name: 'late', node: 'node2' });
@@ -226,32 +271,5 @@ describe('lab (e2e, prefix tle-)', function () {
     assert.deepEqual(existsSync(cache) ? readdirSync(cache).filter((f) => f.startsWith(`${PREFIX}net-`)) : [], []);
     // Idempotent: a second teardown finds nothing and does not fail.
     assert.deepEqual(await teardownLab({ prefix: PREFIX, stateDir }), []);
-  });
-});
-
-// The script-logic path stays as the fallback switch (components.ts) and as a library for other fixtures.
-describe('lab with script logic instead of the real components (e2e, prefix tle-)', function () {
-  this.timeout(120_000);
-  after(async () => {
-    await teardownLab({ prefix: PREFIX });
-  });
-
-  it('wires NB and pods itself and still connects pods across nodes', async () => {
-    const lab = await startLab({ prefix: PREFIX, nodes: 2, components: { apiserver: false, watcher: false, agent: false } });
-    assert.equal(lab.file.apiserver, null);
-    assert.deepEqual(lab.file.components, { apiserver: false, watcher: false, agent: false });
-    const checks = await lab.check();
-    assert.deepEqual(checks.filter((c) => !c.ok), []);
-    assert.ok(checks.some((c) => c.kind === 'tcp' && c.from.endsWith('web-1') && c.to.includes('web-2')));
-    const p = lab.file.pods[0];
-    const ids = await lab.vsctl(p.node, ['get', 'Interface', p.hostIface, 'external_ids']);
-    assert.match(ids, /ovn-installed="true"/);
-    const late = await lab.addPod({ namespace: 'default', name: 'late', node: 'node2' });
-    assert.match(await lab.exec(p.netns, 'ping', ['-n', '-c', '2', '-i', '0.2', '-w', '6', late.ip]), /2 received/);
-    await lab.deletePod('default', 'late');
-    assert.equal(await lab.nbctl(['--if-exists', 'get', 'Logical_Switch_Port', 'default_late', 'name']), '');
-    await lab.stop();
-    assert.deepEqual(await ourNetns(), []);
-    assert.deepEqual(processesNaming(lab.stateDir), []);
   });
 });

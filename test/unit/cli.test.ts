@@ -22,7 +22,7 @@ describe('flags: no token on the command line', () => {
   it('the token file path reaches each config', () => {
     const w = loadConfig(parseCommand(WATCHER_SPEC, ['--nb', 'unix:/nb', '--kube-api', 'http://x:1', '--kube-token-file', '/run/t']));
     assert.equal(w.kubeTokenFile, '/run/t');
-    const a = parseAgentConfig(['--node-name', 'n1', '--nb', 'unix:/nb', '--kube-api', 'http://x:1', '--kube-token-file', '/run/t']);
+    const a = parseAgentConfig(['--node-name', 'n1', '--kube-api', 'http://x:1', '--kube-token-file', '/run/t']);
     assert.equal(a.kubeTokenFile, '/run/t');
     const g = parseCommand(GATEWAY_SPECS.run, ['--kube-token-file', '/run/t']);
     assert.equal(g.values['kube-token-file'], '/run/t');

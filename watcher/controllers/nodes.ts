@@ -1,6 +1,7 @@
 // Node controller: a subnet per node (annotation tessera.io/node-subnet), the node's logical switch
-// linked to ovn_cluster_router (rtos-<node>/stor-<node>), attached to the cluster LB group; the
-// management IP (.2) joins the management address set and the Node's InternalIPs the node-IP address set.
+// linked to ovn_cluster_router (rtos-<node>/stor-<node>), attached to the cluster LB group, and the
+// management port k8s-<node> with the MAC the node's agent announces; the management IP (.2) joins the
+// management address set and the Node's InternalIPs the node-IP address set.
 // Node deleted → switch, router port and addresses go, and the subnet is freed. Every node switch carries
 // the protected-endpoints drop ACL.
 import type { V1Node } from '@kubernetes/client-node';
@@ -22,6 +23,7 @@ import type { AclSpec } from '../../lib/ovn/acl.js';
 import { PROTECTED_OBJECT, protectedEndpointsAcl } from '../policy/protected-endpoints.js';
 import { SubnetIPAM } from '../ipam/pod-ipam.js';
 import { SubnetExhaustedError } from '../ipam/subnet-allocator.js';
+import { ensureManagementPort, managementMac } from './management-port.js';
 
 export class NodeController {
   /** Called after a node's switch exists (pods waiting for it can proceed). */
@@ -30,6 +32,8 @@ export class NodeController {
   private readonly ready = new Set<string>();
   /** The SubnetExhausted message last reported per node: one Event per distinct problem, not one per retry. */
   private readonly exhausted = new Map<string, string>();
+  /** The refused management port MAC last reported per node, for the same reason. */
+  private readonly refusedMac = new Map<string, string>();
 
   constructor(private readonly ctx: WatcherContext) {}
 
@@ -105,7 +109,8 @@ export class NodeController {
       subnet = ctx.subnets.allocate(name);
     }
     const sipam = ctx.ipam.setSubnet(nodeSwitch(name), subnet);
-    await commit(ctx.nb, this.nodeOps(name, subnet, sipam));
+    const mgmtMac = await this.checkManagementMac(name, node, sipam);
+    await commit(ctx.nb, this.nodeOps(name, subnet, sipam, mgmtMac));
     const cidr = formatCIDR(subnet);
     if (ann !== cidr) await ctx.kube.annotate({ kind: 'Node', name }, { [NODE_SUBNET_ANNOTATION]: cidr });
     // Pods that arrived before their node's switch wait for this, once (not on every node heartbeat).
@@ -115,7 +120,23 @@ export class NodeController {
     }
   }
 
-  nodeOps(name: string, subnet: IPNet, sipam: SubnetIPAM): Txn {
+  /** The Node's management port MAC if it is acceptable; a refusal is a Warning Event, once per distinct value. */
+  private async checkManagementMac(name: string, node: V1Node, sipam: SubnetIPAM): Promise<string | undefined> {
+    const m = managementMac(name, node.metadata?.annotations, sipam.managementIP, this.ctx.nb.cache);
+    if (!m || 'mac' in m) {
+      this.refusedMac.delete(name);
+      return m?.mac;
+    }
+    if (this.refusedMac.get(name) !== m.problem) {
+      this.refusedMac.set(name, m.problem);
+      this.ctx.log.warn(`node ${name}: ${m.problem}`);
+      await this.ctx.kube.event({ kind: 'Node', name, uid: node.metadata?.uid }, 'Warning', 'ManagementPortMacRefused', m.problem).catch(() => {});
+    }
+    return undefined;
+  }
+
+  /** `mgmtMac` absent (none announced, or refused): k8s-<node> is left as it is. */
+  nodeOps(name: string, subnet: IPNet, sipam: SubnetIPAM, mgmtMac?: string): Txn {
     const txn = new Txn(this.ctx.nb.cache, `node ${name}`);
     const cidr = formatCIDR(subnet);
     const ids = ownerIds('node', name, { [SUBNET_KEY]: cidr });
@@ -139,6 +160,7 @@ export class NodeController {
       options: { 'router-port': nodeRouterPort(name) },
       external_ids: ownerIds('node', name),
     });
+    if (mgmtMac) ensureManagementPort(txn, name, mgmtMac, sipam.managementIP);
     attachGroup(txn, 'Logical_Switch', ls, CLUSTER_LB_GROUP);
     ensureSwitchAcls(txn, nodeSwitch(name), ls, this.protectedAcls(routerMac), (ids) => ownedBy(ids, 'cluster') !== undefined && ids[OBJECT_KEY] === PROTECTED_OBJECT);
     addressSetAdd(txn, MGMT_ADDRESS_SET, [formatIP(sipam.managementIP)]);
@@ -182,7 +204,9 @@ export class NodeController {
     const ls = findSwitch(txn, nodeSwitch(name));
     const subnetText = ls?.external_ids[SUBNET_KEY] ?? (ctx.subnets.get(name) ? formatCIDR(ctx.subnets.get(name)!) : undefined);
     if (ls && ownedBy(ls.external_ids, 'node') === name) deleteSwitch(txn, nodeSwitch(name));
-    deleteRouterPort(txn, nodeRouterPort(name));
+    // Only our own router port: another writer's port of that name stays.
+    const lrp = txn.cache.lookupAll('Logical_Router_Port', 'name', nodeRouterPort(name))[0];
+    if (lrp && ownedBy(lrp.external_ids, 'node') === name) deleteRouterPort(txn, nodeRouterPort(name));
     if (subnetText) addressSetRemove(txn, MGMT_ADDRESS_SET, [formatIP(new SubnetIPAM(parseCIDR(subnetText)).managementIP)]);
     this.nodeIpOps(txn, name);
     await commit(ctx.nb, txn);
@@ -191,5 +215,6 @@ export class NodeController {
     ctx.subnets.release(name);
     this.ready.delete(name);
     this.exhausted.delete(name);
+    this.refusedMac.delete(name);
   }
 }

@@ -27,12 +27,6 @@ export type ParsedIcConfig =
   | { ok: true; config: IcConfig | { enabled: false }; warnings: string[] }
   | { ok: false; errors: string[]; warnings: string[] };
 
-export class IcConfigError extends Error {
-  constructor(readonly errors: string[]) {
-    super(`invalid ${IC_CONFIGMAP_NAMESPACE}/${IC_CONFIGMAP_NAME}: ${errors.join('; ')}`);
-  }
-}
-
 // An AZ name becomes part of OVN port names (ts-<az>, <az>-ts), so keep it to a DNS-label-like token.
 const AZ_NAME_RE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 // Kubernetes node names are DNS subdomains (RFC 1123).

@@ -31,13 +31,12 @@ export class IcKube {
     this.core = kc.makeApiClient(CoreV1Api);
     this.custom = kc.makeApiClient(CustomObjectsApi);
     const namespace = IC_CONFIGMAP_NAMESPACE;
-    const logger = { debug: (m: string) => log.debug(m), info: (m: string) => log.info(m), warn: (m: string) => log.warn(m), error: (m: string) => log.error(m) };
     this.configMaps = new Informer<V1ConfigMap>({
-      kc, path: `/api/v1/namespaces/${namespace}/configmaps`, name: 'interconnect ConfigMaps', logger,
+      kc, path: `/api/v1/namespaces/${namespace}/configmaps`, name: 'interconnect ConfigMaps', logger: log,
       list: () => this.core.listNamespacedConfigMap({ namespace }),
     });
     this.subnets = new Informer<KubeOvnSubnet>({
-      kc, path: '/apis/kubeovn.io/v1/subnets', name: 'interconnect Subnets', logger,
+      kc, path: '/apis/kubeovn.io/v1/subnets', name: 'interconnect Subnets', logger: log,
       list: async () => {
         try {
           return (await this.custom.listClusterCustomObject({ group: 'kubeovn.io', version: 'v1', plural: 'subnets' })) as KubernetesListObject<KubeOvnSubnet>;

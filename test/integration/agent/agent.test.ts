@@ -6,7 +6,9 @@ import { readFileSync, statSync } from 'node:fs';
 import { alive, readPid } from '../../../lab/daemon.js';
 import { waitFor } from '../../../lab/wait.js';
 import { patchKeysInto } from '../../../lib/ovn/patch-flows.js';
-import { AgentFixture, GATEWAY, NODE, SUBNET, type TestPod } from './fixture.js';
+import { AgentFixture, GATEWAY, NODE, type TestPod } from './fixture.js';
+import { nodePath } from '../../../lab/kube.js';
+import { NODE_MGMT_MAC_ANNOTATION } from '../../../lib/kube/annotations.js';
 import { hostVethName, type AgentError, type AgentOk, type AgentResponse } from '../../../lib/cni-protocol.js';
 import { cnitool, containerdCniArgs, writeNodeConflist } from '../../../lab/cni.js';
 import { cnitoolContainerId } from '../../../lab/pods.js';
@@ -53,15 +55,15 @@ describe('tessera-agent (integration, real OVS/OVN)', function () {
     assert.equal(await f.health('/readyz'), 503);
   });
 
-  it('node init: creates the node switch, router link and management port once the subnet annotation appears', async () => {
-    await f.annotateNode();
+  it('node init: announces the management port MAC on its Node, configures k8s-n1, ready once ovn-controller binds it', async () => {
+    await f.annotateNode(); // the scripted watcher creates k8s-n1 from the announced MAC
     await waitFor('readyz', async () => (await f.health('/readyz')) === 200, 60_000);
     ok(await f.request({ command: 'STATUS' }));
-    assert.equal(await f.nbctl(['get', 'Logical_Switch', NODE, 'other_config:subnet']), `"${SUBNET}"`);
-    assert.match(await f.nbctl(['get', 'Logical_Router_Port', `rtos-${NODE}`, 'networks']), /10\.244\.1\.1\/24/);
-    assert.equal(await f.nbctl(['get', 'Logical_Switch_Port', `stor-${NODE}`, 'type']), 'router');
-    assert.match(await f.nbctl(['get', 'Logical_Switch_Port', `k8s-${NODE}`, 'addresses']), /0a:58:0a:f4:01:02 10\.244\.1\.2/);
+    const node = await f.kube.get(nodePath(NODE));
+    assert.equal(node.metadata.annotations?.[NODE_MGMT_MAC_ANNOTATION], '0a:58:0a:f4:01:02');
     assert.equal(await f.vsctl(['get', 'Interface', `k8s-${NODE}`, 'type']), 'internal');
+    assert.equal((await f.vsctl(['get', 'Interface', `k8s-${NODE}`, 'mac'])).replaceAll('"', ''), '0a:58:0a:f4:01:02');
+    assert.equal((await f.vsctl(['get', 'Interface', `k8s-${NODE}`, 'external_ids:ovn-installed'])).replaceAll('"', ''), 'true');
     assert.equal((await f.vsctl(['get', 'Interface', `k8s-${NODE}`, 'external_ids:iface-id'])).replaceAll('"', ''), `k8s-${NODE}`);
     const addr = await f.inNs(f.nodeNs, 'ip', ['-4', '-o', 'addr', 'show', 'dev', `k8s-${NODE}`]);
     assert.match(addr, /10\.244\.1\.2\/24/);
@@ -225,6 +227,24 @@ describe('tessera-agent (integration, real OVS/OVN)', function () {
     assert.ok(await f.linkExists(f.nodeNs, 'vethkeep1'));
     assert.ok(await f.linkExists(f.nodeNs, a.hostVeth));
     await f.inNs(f.nodeNs, 'ip', ['link', 'del', 'vethkeep1']);
+  });
+
+  it("a pod's OVS port deleted by hand, or its iface-id edited, is restored within 5 s and the pod talks again", async () => {
+    const ifaceId = async () => (await f.vsctl(['get', 'Interface', a.hostVeth, 'external_ids:iface-id']).catch(() => '')).trim().replaceAll('"', '');
+    for (const [what, args] of [
+      ['OVS port deleted', ['del-port', 'br-int', a.hostVeth]],
+      ['iface-id edited', ['set', 'Interface', a.hostVeth, 'external_ids:iface-id=someone_else']],
+    ] as const) {
+      const t0 = Date.now();
+      await f.vsctl([...args]);
+      await waitFor(`${what}: restored`, async () => (await f.ovsPortExists(a.hostVeth)) && (await ifaceId()) === `default_${a.name}`, 10_000);
+      const ms = Date.now() - t0;
+      process.stderr.write(`      ${what}: restored in ${ms} ms\n`);
+      assert.ok(ms < 5000, `${what}: restored in ${ms} ms, goal < 5000 ms`);
+    }
+    assert.match(f.agentLog(), /OVS drift repaired: pod port .* \(port deleted\)/);
+    await waitFor('pod-a pings pod-b again', async () => f.inNs(a.netns, 'ping', ['-c', '1', '-W', '1', b.ip]).then(() => true, () => false), 15_000);
+    assert.ok(await f.linkExists(f.nodeNs, a.hostVeth), 'the veth was kept, not swept as an orphan');
   });
 
   it('survives a restart of the node OVS database: the client reconnects and ADD works again', async () => {

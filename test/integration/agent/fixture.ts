@@ -1,7 +1,8 @@
 // Single-node fixture for tessera-agent integration tests, built from the lab modules: an underlay netns, one node
 // netns running NB/SB/northd (unix + tcp on the node's 127.0.0.1), ovsdb-server + ovs-vswitchd (netdev) +
 // ovn-controller, the Kubernetes API test server, and the agent under test (dist/bin/tessera-agent).
-// What the watcher would do (cluster router, node subnet, pod LSPs and annotations) is scripted here.
+// What the watcher would do (cluster router, node subnet and switch, the management port's LSP from the MAC the
+// agent announces, pod LSPs and annotations) is scripted here; the agent itself never talks to NB.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -11,7 +12,7 @@ import { alive, daemonEnv, daemonFlags, readPid, spawnDaemon, stopDaemons } from
 import { run, succeeds } from '../../../lab/exec.js';
 import { kubeClient, nodePath, podPath, startApiServer, type ApiServerInfo, type KubeObject, type UnixKubeClient } from '../../../lab/kube.js';
 import { addNetns, delNetns, listNetns } from '../../../lab/netns.js';
-import { scriptClusterRouter, scriptPodPort } from '../../../lab/nb-script.js';
+import { scriptClusterRouter, scriptManagementPort, scriptNodeSwitch, scriptPodPort } from '../../fixtures/nb-script.js';
 import { chassisNames, startCentral, type Central } from '../../../lab/ovn-central.js';
 import { startOvnController, startOvsNode, vsctl, type OvsNode } from '../../../lab/ovs-node.js';
 import { REPO_ROOT } from '../../../lab/paths.js';
@@ -77,7 +78,6 @@ export class AgentFixture {
       '--node-name', NODE,
       '--kube-api', this.api.url,
       '--kube-token-file', this.api.tokenFile,
-      '--nb', `unix:${this.central.nbSocket}`,
       '--ovs-db', `unix:${this.ovs.dbSocket}`,
       '--cni-socket', this.cniSocket,
       '--health-listen', `127.0.0.1:${this.healthPort}`,
@@ -130,6 +130,16 @@ export class AgentFixture {
     await waitFor('ovn-controller to exit', () => !alive(pid), 10_000);
   }
 
+  /** Stops ovn-northd and the NB ovsdb-server (both started by this fixture); SB keeps what northd last wrote. */
+  async stopNorthbound(): Promise<void> {
+    for (const name of ['ovn-northd', 'ovnnb_db']) {
+      const pid = readPid(join(this.central.dir, `${name}.pid`));
+      if (pid === undefined) throw new Error(`${name} pidfile missing`);
+      process.kill(pid, 'SIGTERM');
+      await waitFor(`${name} to exit`, () => !alive(pid), 10_000);
+    }
+  }
+
   async startOvnController(): Promise<void> {
     await startOvnController({ ...this.ovs, encapIp: this.ovs.ip, sbRemote: `unix:${this.central.sbSocket}` });
   }
@@ -170,8 +180,14 @@ export class AgentFixture {
 
   // ---------------------------------------------------------------- what the watcher and kubelet would do
 
+  /**
+   * The watcher's node sync: the node switch linked to the cluster router, the subnet annotation, then (once the
+   * running agent has announced its MAC on the Node) the management port's LSP.
+   */
   async annotateNode(subnet = SUBNET): Promise<void> {
+    await scriptNodeSwitch(this.central, NODE, subnet, subnet.replace(/\.0\/\d+$/, '.1'));
     await this.kube.patch(nodePath(NODE), { metadata: { annotations: { [NODE_SUBNET_ANNOTATION]: subnet } } });
+    await scriptManagementPort(this.central, this.kube, NODE, subnet);
   }
 
   /** A pod object on this node, its netns, and (unless annotate=false) its LSP and network annotation. */

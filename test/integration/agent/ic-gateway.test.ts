@@ -2,7 +2,7 @@
 // ovsdb-server with the vswitch schema.
 import assert from 'node:assert/strict';
 import type { V1Node } from '@kubernetes/client-node';
-import { startOvsdbServer, spawnOut, SCHEMAS, type OvsdbServer } from '../../fixtures/ovsdb-server.js';
+import { startOvsdbServer, spawnOut, SCHEMAS, type OvsdbServer } from '../../../testkit/ovsdb-server.js';
 import { connectVswitch, type VswitchClient } from '../../../agent/ovs-ports.js';
 import { syncInterconnFlag } from '../../../agent/ic-gateway.js';
 import { IC_GATEWAY_LABEL, OVS_INTERCONN_KEY } from '../../../lib/ovnic/gateway-flag.js';

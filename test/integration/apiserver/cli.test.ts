@@ -6,11 +6,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { apiPath, KubeApiError, UnixKubeClient, type KubeObject } from '../../apiserver/unix-client.js';
+import { apiPath, KubeApiError, UnixKubeClient, type KubeObject } from '../../../kube-double/unix-client.js';
 import { kubeConfig, podSpec } from './helpers.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
-const MAIN = path.join(ROOT, 'test/apiserver/main.ts');
+const MAIN = path.join(ROOT, 'kube-double/main.ts');
 const env = { ...process.env };
 delete env.NODE_EXTRA_CA_CERTS;
 

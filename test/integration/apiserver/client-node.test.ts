@@ -1,8 +1,8 @@
-// The API test double driven by the real @kubernetes/client-node 1.4.0, as the daemons use it.
+// The API test double driven by the real @kubernetes/client-node (2.x), as the daemons use it.
 import assert from 'node:assert/strict';
 import * as k8s from '@kubernetes/client-node';
-import { startApiServer, type ApiServer } from '../../apiserver/server.js';
-import { RESOURCE_TYPES } from '../../apiserver/resources.js';
+import { startApiServer, type ApiServer } from '../../../kube-double/server.js';
+import { RESOURCE_TYPES } from '../../../kube-double/resources.js';
 import { codeOf, kubeConfig, podSpec, until } from './helpers.js';
 
 const TOKEN = 'test-token';

@@ -3,7 +3,7 @@ import * as k8s from '@kubernetes/client-node';
 
 export function kubeConfig(server: string, token?: string): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
-  // client-node 1.4 refuses plain http unless skipTLSVerify is set (there is no TLS to verify).
+  // client-node refuses plain http unless skipTLSVerify is set (there is no TLS to verify).
   kc.loadFromClusterAndUser({ name: 'test', server, skipTLSVerify: true }, { name: 'test', ...(token ? { token } : {}) });
   return kc;
 }

@@ -7,8 +7,8 @@ import { strict as assert } from 'node:assert';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostVethName } from '../../../lib/cni-protocol.js';
-import { startAgentNode, type AgentNode, type AgentPod } from './agent-node.js';
-import { cnitool, execShim, requireBuilt, sh, succeeds, tmpDir, type Cnitool } from './fixture.js';
+import { startAgentNode, type AgentNode, type AgentPod } from '../../../testkit/agent-node.js';
+import { cnitool, execShim, requireBuilt, sh, succeeds, tmpDir, type Cnitool } from '../../../testkit/cni.js';
 
 const PREFIX = 'tcn-la-';
 const args = (p: AgentPod): string => `K8S_POD_INFRA_CONTAINER_ID=${p.name}-sb;K8S_POD_UID=${p.uid};IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${p.name}`;

@@ -12,7 +12,7 @@ import { serveCniConnection } from '../../../agent/cni-server.js';
 import { hostVethName, type AgentRequest, type AgentResponse, type Result1x } from '../../../lib/cni-protocol.js';
 import { createLogger } from '../../../lib/log.js';
 import { macFromIPv4 } from '../../../lib/ovn/names.js';
-import { sh, succeeds } from './fixture.js';
+import { sh, succeeds } from '../../../testkit/cni.js';
 
 /** normal: answers; hang: never answers; close: hangs up; garbage: not JSON; shapeless: JSON of the wrong shape; endless: no newline, 5 MiB. */
 export type FakeMode = 'normal' | 'garbage' | 'close' | 'hang' | 'shapeless' | 'endless';

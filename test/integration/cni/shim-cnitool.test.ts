@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostVethName } from '../../../lib/cni-protocol.js';
 import { FakeAgent } from './fake-agent.js';
-import { addNetns, cnitool, delNetns, execShim, requireBuilt, sh, succeeds, tmpDir, type Cnitool } from './fixture.js';
+import { addNetns, cnitool, delNetns, execShim, requireBuilt, sh, succeeds, tmpDir, type Cnitool } from '../../../testkit/cni.js';
 
 const TUNING_MAC = '0a:58:0a:63:00:fe';
 const CONTAINERD_ARGS = 'K8S_POD_INFRA_CONTAINER_ID=sandbox1;K8S_POD_UID=uid-1;IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-0';

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { hostVethName } from '../../../lib/cni-protocol.js';
 import { FakeAgent } from './fake-agent.js';
-import { addNetns, delNetns, execShim, requireBuilt, succeeds, tmpDir, type Run } from './fixture.js';
+import { addNetns, delNetns, execShim, requireBuilt, succeeds, tmpDir, type Run } from '../../../testkit/cni.js';
 
 const tag = String(process.pid % 100000);
 const nodeNs = `tcn-n${tag}d`;

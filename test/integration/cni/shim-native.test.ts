@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { join } from 'node:path';
 import { MAX_STDIN_BYTES } from '../../../lib/cni-protocol.js';
 import { FakeAgent } from './fake-agent.js';
-import { addNetns, delNetns, execShim, requireBuilt, SHIM, tmpDir, type Run } from './fixture.js';
+import { addNetns, delNetns, execShim, requireBuilt, SHIM, tmpDir, type Run } from '../../../testkit/cni.js';
 
 const tag = String(process.pid % 100000);
 const nodeNs = `tcn-n${tag}s`;

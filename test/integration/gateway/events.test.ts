@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startApiServer, type ApiServer } from '../../apiserver/server.js';
-import { findResource } from '../../apiserver/resources.js';
-import { writeTokenFile } from '../../fixtures/token-file.js';
+import { startApiServer, type ApiServer } from '../../../kube-double/server.js';
+import { findResource } from '../../../kube-double/resources.js';
+import { writeTokenFile } from '../../../testkit/token-file.js';
 import { createLogger } from '../../../lib/log.js';
 import { NodeEvents } from '../../../gateway/events.js';
 

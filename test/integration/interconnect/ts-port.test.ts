@@ -1,7 +1,7 @@
 // The transit switch port against a real NB ovsdb-server: created linked to the cluster router with its HA gateway
 // chassis, idempotent, and a repair of a drifted port never drops ovn-ic's requested-tnl-key.
 import assert from 'node:assert/strict';
-import { startOvsdbServer, spawnOut, type OvsdbServer } from '../../fixtures/ovsdb-server.js';
+import { startOvsdbServer, spawnOut, type OvsdbServer } from '../../../testkit/ovsdb-server.js';
 import { OvsdbClient } from '../../../lib/ovsdb/index.js';
 import { NB_MODEL, type NBTables } from '../../../lib/ovsdb/models/nb.js';
 import { CLUSTER_ROUTER } from '../../../lib/ovn/names.js';

@@ -2,12 +2,12 @@
 // recovery from handler exceptions, a server outage, a server restart (versions reset) and 410.
 import assert from 'node:assert/strict';
 import * as k8s from '@kubernetes/client-node';
-import { startApiServer, type ApiServer } from '../../apiserver/server.js';
-import { RESOURCE_TYPES, type ResourceType } from '../../apiserver/resources.js';
+import { startApiServer, type ApiServer } from '../../../kube-double/server.js';
+import { RESOURCE_TYPES, type ResourceType } from '../../../kube-double/resources.js';
 import { loadKubeConfig, makeClients } from '../../../lib/kube/client.js';
 import { MERGE_PATCH } from '../../../lib/kube/patch.js';
 import { Informer } from '../../../lib/kube/informer.js';
-import { tempTokenFile } from '../../fixtures/token-file.js';
+import { tempTokenFile } from '../../../testkit/token-file.js';
 
 const PODS = RESOURCE_TYPES.find((r) => r.kind === 'Pod') as ResourceType;
 const spec = { containers: [{ name: 'c', image: 'i' }] };

@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { startApiServer, type ApiServer } from '../../apiserver/server.js';
+import { startApiServer, type ApiServer } from '../../../kube-double/server.js';
 import { loadKubeConfig, makeClients } from '../../../lib/kube/client.js';
 import { LeaderElector } from '../../../lib/kube/leader-election.js';
-import { tempTokenFile } from '../../fixtures/token-file.js';
+import { tempTokenFile } from '../../../testkit/token-file.js';
 
 const LEASE_MS = 1500;
 const RENEW_MS = 1000;

@@ -1,13 +1,13 @@
-// lib/kube patch options make client-node 1.4 send each patch type; checked against the API test double.
+// lib/kube patch options make client-node send each patch type; checked against the API test double.
 import assert from 'node:assert/strict';
 import type * as k8s from '@kubernetes/client-node';
-import { startApiServer, type ApiServer } from '../../apiserver/server.js';
+import { startApiServer, type ApiServer } from '../../../kube-double/server.js';
 import { loadKubeConfig, makeClients, apiErrorCode } from '../../../lib/kube/client.js';
 import { annotationsPatch, guardedMergePatch, JSON_PATCH, jsonPointerToken, MERGE_PATCH, STRATEGIC_MERGE_PATCH } from '../../../lib/kube/patch.js';
 import { POD_NETWORKS_ANNOTATION } from '../../../lib/kube/annotations.js';
-import { tempTokenFile } from '../../fixtures/token-file.js';
+import { tempTokenFile } from '../../../testkit/token-file.js';
 
-describe('lib/kube patch options with client-node 1.4', function () {
+describe('lib/kube patch options with client-node', function () {
   this.timeout(20000);
   let srv: ApiServer;
   let core: k8s.CoreV1Api;

@@ -1,11 +1,11 @@
 // A rotated token file against the API double that revokes the old token: the watcher's KubeWriter retries
 // a 401 once with a fresh read, and client-node's generated clients re-read it before the caller's retry.
 import assert from 'node:assert/strict';
-import { startApiServer, type ApiServer } from '../../apiserver/server.js';
-import { findResource } from '../../apiserver/resources.js';
+import { startApiServer, type ApiServer } from '../../../kube-double/server.js';
+import { findResource } from '../../../kube-double/resources.js';
 import { apiErrorCode, loadKubeConfig, makeClients, type KubeClients } from '../../../lib/kube/client.js';
 import { KubeWriter } from '../../../watcher/informers.js';
-import { tempTokenFile, writeTokenFile } from '../../fixtures/token-file.js';
+import { tempTokenFile, writeTokenFile } from '../../../testkit/token-file.js';
 
 const podRt = findResource('', 'v1', 'pods')!;
 

@@ -15,7 +15,7 @@ import { ensurePortGroup } from '../../../lib/ovn/port-group.js';
 import { ensureAddressSet } from '../../../lib/ovn/address-set.js';
 import { changeNbGlobal } from '../../../lib/ovn/nb-global.js';
 import { gatewayIds, isGatewayOurs } from '../../../lib/ovn/names.js';
-import { startOvsdbServer, type OvsdbServer } from '../../fixtures/ovsdb-server.js';
+import { startOvsdbServer, type OvsdbServer } from '../../../testkit/ovsdb-server.js';
 
 const ids = gatewayIds('n1', 'test');
 const mine = (x: Record<string, string>): boolean => isGatewayOurs(x, 'n1');

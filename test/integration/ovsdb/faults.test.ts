@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { OvsdbClient, OvsdbDisconnectedError, OvsdbTimeoutError } from '../../../lib/ovsdb/index.js';
 import { JsonFramer } from '../../../lib/ovsdb/framing.js';
 import { NB_MODEL } from '../../../lib/ovsdb/models/nb.js';
-import { startOvsdbServer, SCHEMAS, type OvsdbServer } from '../../fixtures/ovsdb-server.js';
+import { startOvsdbServer, SCHEMAS, type OvsdbServer } from '../../../testkit/ovsdb-server.js';
 import { assertCacheMatchesServer, until } from './helpers.js';
 
 /** A unix-socket server whose close() also destroys the sockets it accepted. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { OvsdbClient, ref } from '../../../lib/ovsdb/index.js';
 import { VSWITCH_MODEL, type VSWITCHTables } from '../../../lib/ovsdb/models/vswitch.js';
 import { SB_MODEL } from '../../../lib/ovsdb/models/sb.js';
-import { startOvsdbServer, spawnOut, ovsEnv, SCHEMAS, type OvsdbServer } from '../../fixtures/ovsdb-server.js';
+import { startOvsdbServer, spawnOut, ovsEnv, SCHEMAS, type OvsdbServer } from '../../../testkit/ovsdb-server.js';
 
 describe('ovsdb generated models on real servers', function () {
   this.timeout(30000);

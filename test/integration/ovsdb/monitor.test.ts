@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { OvsdbClient, OvsdbTimeoutError, ref } from '../../../lib/ovsdb/index.js';
 import { NB_MODEL, type NBTables, type LogicalSwitchPort } from '../../../lib/ovsdb/models/nb.js';
-import { startOvsdbServer, spawnOut, ovsEnv, type OvsdbServer } from '../../fixtures/ovsdb-server.js';
+import { startOvsdbServer, spawnOut, ovsEnv, type OvsdbServer } from '../../../testkit/ovsdb-server.js';
 import { EventMirror, assertCacheMatchesServer, byUuid, until } from './helpers.js';
 
 describe('ovsdb monitor and cache (real ovsdb-server)', function () {

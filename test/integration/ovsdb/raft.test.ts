@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { OvsdbClient, ref } from '../../../lib/ovsdb/index.js';
 import { NB_MODEL, type NBTables } from '../../../lib/ovsdb/models/nb.js';
-import { startOvsdbCluster, type OvsdbCluster } from '../../fixtures/ovsdb-server.js';
+import { startOvsdbCluster, type OvsdbCluster } from '../../../testkit/ovsdb-server.js';
 import { EventMirror, assertCacheMatchesServer, until } from './helpers.js';
 
 describe('ovsdb client on a Raft cluster', function () {

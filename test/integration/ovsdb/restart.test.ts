@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { OvsdbClient, OvsdbDisconnectedError, ref } from '../../../lib/ovsdb/index.js';
 import { NB_MODEL, type NBTables } from '../../../lib/ovsdb/models/nb.js';
-import { startOvsdbServer, type OvsdbServer } from '../../fixtures/ovsdb-server.js';
+import { startOvsdbServer, type OvsdbServer } from '../../../testkit/ovsdb-server.js';
 import { EventMirror, assertCacheMatchesServer, byUuid, sleep, until } from './helpers.js';
 
 describe('ovsdb reconnect and resync after kill -9 of ovsdb-server', function () {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OvsdbClient, OvsdbDisconnectedError } from '../../../lib/ovsdb/index.js';
 import { NB_MODEL } from '../../../lib/ovsdb/models/nb.js';
-import { startOvsdbServer, type OvsdbServer } from '../../fixtures/ovsdb-server.js';
+import { startOvsdbServer, type OvsdbServer } from '../../../testkit/ovsdb-server.js';
 
 function openssl(args: string[], cwd: string): void {
   execFileSync('openssl', args, { cwd, stdio: 'pipe', timeout: 30000 });

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { OvsdbClient, OvsdbTransactionError, OvsdbDisconnectedError, ref } from '../../../lib/ovsdb/index.js';
 import { NB_MODEL, type NBTables } from '../../../lib/ovsdb/models/nb.js';
-import { startOvsdbServer, type OvsdbServer } from '../../fixtures/ovsdb-server.js';
+import { startOvsdbServer, type OvsdbServer } from '../../../testkit/ovsdb-server.js';
 
 function txError(e: unknown): OvsdbTransactionError {
   assert.ok(e instanceof OvsdbTransactionError, `expected OvsdbTransactionError, got ${String(e)}`);

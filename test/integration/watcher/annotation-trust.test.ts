@@ -102,7 +102,8 @@ describe('watcher: pod annotations are not trusted (real NB)', function () {
     const olderAnn = annotation('dup-z-older')!;
     await w.kill('SIGKILL');
     const younger = f.lsp('default_dup-a-younger')!;
-    // What the old rebuild left: the younger pod's port and annotation carrying the older pod's address.
+    // Two ports on one address, which the watcher must resolve however it arose: the younger pod's port and
+    // annotation carry the older pod's address.
     await f.nb.transact([f.nb.op.update('Logical_Switch_Port', [['_uuid', '==', younger._uuid]], { addresses: [olderEntry], port_security: [olderEntry] })]);
     setAnnotation('dup-a-younger', olderAnn);
     w = f.startWatcher();

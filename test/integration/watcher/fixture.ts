@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { OvsdbClient } from '../../../lib/ovsdb/index.js';
 import { NB_MODEL, type NBTables } from '../../../lib/ovsdb/models/nb.js';
-import { startOvsdbServer, type OvsdbServer } from '../../fixtures/ovsdb-server.js';
-import { startApiServer, type ApiServer } from '../../apiserver/server.js';
-import { findResource, type KubeObject } from '../../apiserver/resources.js';
+import { startOvsdbServer, type OvsdbServer } from '../../../testkit/ovsdb-server.js';
+import { startApiServer, type ApiServer } from '../../../kube-double/server.js';
+import { findResource, type KubeObject } from '../../../kube-double/resources.js';
 import { WATCHED_TABLES } from '../../../watcher/master-init.js';
-import { writeTokenFile } from '../../fixtures/token-file.js';
+import { writeTokenFile } from '../../../testkit/token-file.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 export const TOKEN = 'watcher-test-token';

@@ -1,7 +1,7 @@
 // Two replicas over one Lease: only the leader writes; kill -9 the leader and the other takes over.
 import assert from 'node:assert/strict';
 import { WatcherFixture, until, sleep } from './fixture.js';
-import { findResource } from '../../apiserver/resources.js';
+import { findResource } from '../../../kube-double/resources.js';
 
 const leaseRt = findResource('coordination.k8s.io', 'v1', 'leases')!;
 

@@ -2,10 +2,10 @@
 // node's subnet or the cluster CIDR runs out, a requested switch does not exist, or NB refuses a write.
 // A tiny cluster: --cluster-cidr /28 with --node-subnet-prefix 29 is two node subnets of four pod addresses each.
 import assert from 'node:assert/strict';
-import { freePort } from '../../fixtures/ovsdb-server.js';
+import { freePort } from '../../../testkit/ovsdb-server.js';
 import { sample, scrape } from '../../fixtures/prom.js';
 import { WatcherFixture, until, sleep, type WatcherProc } from './fixture.js';
-import type { KubeObject } from '../../apiserver/resources.js';
+import type { KubeObject } from '../../../kube-double/resources.js';
 import { ownedBy } from '../../../lib/ovn/names.js';
 
 const ERR = 'tessera.io/pod-network-error';

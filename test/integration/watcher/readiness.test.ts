@@ -1,6 +1,6 @@
 // /readyz tells the truth: the leader is not ready while its Northbound database is down.
 import assert from 'node:assert/strict';
-import { freePort } from '../../fixtures/ovsdb-server.js';
+import { freePort } from '../../../testkit/ovsdb-server.js';
 import { WatcherFixture, until } from './fixture.js';
 
 describe('watcher: /readyz follows the NB connection', function () {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { WatcherFixture, TOKEN, until } from './fixture.js';
-import { writeTokenFile } from '../../fixtures/token-file.js';
+import { writeTokenFile } from '../../../testkit/token-file.js';
 
 describe('watcher: API token from a rotating file', function () {
   this.timeout(90000);

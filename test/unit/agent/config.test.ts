@@ -3,13 +3,14 @@ import { ConfigError } from '../../../lib/cli.js';
 import { parseConfig } from '../../../agent/config.js';
 import { managementDevice, nodeNet } from '../../../agent/node-init.js';
 
-const base = ['--node-name', 'node1', '--kube-api', 'http://10.0.0.1:6443', '--nb', 'tcp:10.0.0.1:6641,tcp:10.0.0.2:6641', '--ovs-db', 'unix:/run/ovs/db.sock'];
+const base = ['--node-name', 'node1', '--kube-api', 'http://10.0.0.1:6443', '--ovs-db', 'unix:/run/ovs/db.sock'];
 
 describe('agent config', () => {
   it('parses the documented flags with their defaults', () => {
     const c = parseConfig(base);
     assert.equal(c.nodeName, 'node1');
-    assert.deepEqual(c.nbRemotes, ['tcp:10.0.0.1:6641', 'tcp:10.0.0.2:6641']);
+    assert.equal(c.ovsDb, 'unix:/run/ovs/db.sock');
+    assert.equal(c.tls, undefined);
     assert.equal(c.cniSocket, '/var/run/tessera/cni.sock');
     assert.equal(c.mtu, 1400);
     assert.equal(c.clusterCidr, '10.244.0.0/16');
@@ -22,7 +23,10 @@ describe('agent config', () => {
   });
 
   const bad: [string[], RegExp][] = [
-    [['--kube-api', 'http://x', '--nb', 'unix:/x'], /--node-name is required/],
+    [['--kube-api', 'http://x', '--ovs-db', 'unix:/x'], /--node-name is required/],
+    // The agent has no Northbound access: the watcher writes every NB row, k8s-<node> included.
+    [[...base, '--nb', 'tcp:10.0.0.1:6641'], /--nb/],
+    [[...base, '--ovs-db', 'ssl:10.0.0.1:6640'], /--ovs-db: ssl:10\.0\.0\.1:6640 needs --ovsdb-private-key/],
     [[...base, '--node-name', 'Node_1'], /--node-name "Node_1" is not a valid Kubernetes node name/],
     [[...base, '--mtu', '100'], /--mtu "100" must be an integer between 576 and 9000/],
     [[...base, '--cluster-cidr', '10.244.0.0/33'], /--cluster-cidr "10.244.0.0\/33"/],

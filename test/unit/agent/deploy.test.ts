@@ -1,9 +1,11 @@
-// The DaemonSet manifests must agree with the code: agent flags that exist, a conflist the shim accepts, read-only RBAC.
+// The DaemonSet manifests must agree with the code: agent flags that exist, a conflist the shim accepts, RBAC that
+// reads pods and nodes and patches only nodes, held to the agent's own Node and annotation.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spec } from '../../../agent/config.js';
 import { loadNetConf } from '../../../cni/plugin.js';
+import { NODE_MGMT_MAC_ANNOTATION } from '../../../lib/kube/annotations.js';
 
 const dir = join(import.meta.dirname, '..', '..', '..', 'deploy', 'agent');
 const read = (f: string): string => readFileSync(join(dir, f), 'utf8');
@@ -25,11 +27,24 @@ describe('deploy/agent manifests', () => {
     assert.equal(conf.agentSocket, '/var/run/tessera/cni.sock');
   });
 
-  it('grants read-only access to pods and nodes, nothing else', () => {
+  it('gives the agent no Northbound remote', () => {
+    assert.doesNotMatch(read('daemonset.yaml'), /--nb\b|OVN_NB/);
+    assert.doesNotMatch(read('config.yaml'), /ovn-nb/);
+  });
+
+  it('grants get/list/watch on pods and nodes and patch on nodes, nothing else', () => {
     const rbac = read('rbac.yaml');
     const rules = rbac.slice(rbac.indexOf('rules:'), rbac.indexOf('---', rbac.indexOf('rules:')));
-    assert.match(rules, /resources: \["pods", "nodes"\]/);
-    assert.match(rules, /verbs: \["get", "list", "watch"\]/);
-    assert.equal((rules.match(/apiGroups/g) ?? []).length, 1);
+    const got = [...rules.matchAll(/- apiGroups: \[(.*)\]\n\s+resources: \[(.*)\]\n\s+verbs: \[(.*)\]/g)].map((m) => m.slice(1).join(' | '));
+    assert.deepEqual(got, ['"" | "pods" | "get", "list", "watch"', '"" | "nodes" | "get", "list", "watch", "patch"']);
+    assert.equal((rules.match(/apiGroups/g) ?? []).length, 2);
+  });
+
+  it('holds Node updates by the agent to its own Node and the annotation the code writes', () => {
+    const vap = read('node-restriction.yaml');
+    assert.match(vap, /request\.userInfo\.username == "system:serviceaccount:kube-system:tessera-agent"/);
+    assert.match(vap, /object\.metadata\.name == request\.userInfo\.extra\['authentication\.kubernetes\.io\/node-name'\]\[0\]/);
+    assert.ok(vap.includes(`expression: "'${NODE_MGMT_MAC_ANNOTATION}'"`), `the policy's key is ${NODE_MGMT_MAC_ANNOTATION}`);
+    assert.match(vap, /validationActions: \[Deny\]/);
   });
 });

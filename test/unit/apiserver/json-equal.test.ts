@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { canonicalJson, jsonEqual } from '../../apiserver/resources.js';
+import { canonicalJson, jsonEqual } from '../../../kube-double/resources.js';
 
 // jsonEqual replaced comparing canonicalJson strings on every update: it must agree with it.
 describe('jsonEqual', () => {

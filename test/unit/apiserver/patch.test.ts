@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { jsonPatch, mergePatch, parseJsonPatch, PatchError, strategicMergePatch, type Json } from '../../apiserver/patch.js';
+import { jsonPatch, mergePatch, parseJsonPatch, PatchError, strategicMergePatch, type Json } from '../../../kube-double/patch.js';
 
 describe('merge patch (RFC 7386)', () => {
   it('merges objects, deletes with null, replaces lists', () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector, SelectorError } from '../../apiserver/selectors.js';
+import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector, SelectorError } from '../../../kube-double/selectors.js';
 
 const sel = (s: string, labels: Record<string, string>) => matchLabels(parseLabelSelector(s), labels);
 

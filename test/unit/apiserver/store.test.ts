@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { RESOURCE_TYPES, type KubeObject, type ResourceType } from '../../apiserver/resources.js';
-import { Store, type EventType, type Filter } from '../../apiserver/store.js';
-import { ApiError } from '../../apiserver/status.js';
-import { parseFieldSelector, parseLabelSelector } from '../../apiserver/selectors.js';
+import { RESOURCE_TYPES, type KubeObject, type ResourceType } from '../../../kube-double/resources.js';
+import { Store, type EventType, type Filter } from '../../../kube-double/store.js';
+import { ApiError } from '../../../kube-double/status.js';
+import { parseFieldSelector, parseLabelSelector } from '../../../kube-double/selectors.js';
 
 const rt = (kind: string) => RESOURCE_TYPES.find((r) => r.kind === kind) as ResourceType;
 const PODS = rt('Pod');

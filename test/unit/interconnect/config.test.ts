@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { loadYaml, type V1ConfigMap } from '@kubernetes/client-node';
 import { parseIcConfig, icRemotes, fingerprint, fromFingerprint, describeChange, type IcConfig } from '../../../watcher/interconnect/config.js';
 
-const seed = (name: string): V1ConfigMap => loadYaml<V1ConfigMap>(readFileSync(new URL(`../../integration/interconnect/fixture/seeds/${name}`, import.meta.url), 'utf8'));
+const seed = (name: string): V1ConfigMap => loadYaml<V1ConfigMap>(readFileSync(new URL(`../../../deploy/interconnect/seeds/${name}`, import.meta.url), 'utf8'));
 
 function expectConfig(data: Record<string, string>): IcConfig {
   const p = parseIcConfig(data);

@@ -2,7 +2,6 @@
 import assert from 'node:assert/strict';
 import { containerdCniArgs } from '../../../lab/cni.js';
 import { defaultPods, defaultStateDir, labNames, startLab, DEFAULT_STATE_DIR } from '../../../lab/cluster.js';
-import { resolveComponents } from '../../../lab/components.js';
 import { cnitoolContainerId, hostVethName } from '../../../lab/pods.js';
 
 describe('lab naming', () => {
@@ -39,7 +38,6 @@ describe('lab naming', () => {
     await assert.rejects(startLab({ prefix: 'tle-', nodes: 0 }), /lab nodes: 0/);
     await assert.rejects(startLab({ prefix: 'tle-', pods: [{ namespace: 'default', name: 'Web_1', node: 'node1' }] }), /name "Web_1" is not a DNS-1123 label/);
     await assert.rejects(startLab({ prefix: 'tle-', pods: [{ namespace: 'default', name: 'a', node: 'node9' }] }), /node node9 is not one of node1, node2/);
-    assert.throws(() => resolveComponents({ apiserver: false, watcher: true }), /need the apiserver/);
-    await assert.rejects(startLab({ prefix: 'tle-', binDir: '/nonexistent', components: { apiserver: true, watcher: true } }), /missing \/nonexistent\/tessera-watcher, .*\(run make build/);
+    await assert.rejects(startLab({ prefix: 'tle-', binDir: '/nonexistent' }), /missing \/nonexistent\/tessera-watcher, .*\(run make build/);
   });
 });

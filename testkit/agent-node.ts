@@ -1,15 +1,14 @@
-// A single-node fixture with the REAL tessera-agent: the lab harness (lab/cluster.ts) with one node, the API
-// test server and the agent (no watcher: the fixture writes each pod's pod-networks annotation and logical
-// switch port itself, as the watcher would). Pods are netns named <prefix>p-<name>, wired by cnitool.
+// A single-node fixture with the REAL tessera-agent: the lab (lab/cluster.ts) with one node and no pods. addPod()
+// creates the Pod object and its netns and returns once tessera-watcher has given it an address (the pod-networks
+// annotation), so the caller's CNI ADD through cnitool times the agent alone. Pods are netns named <prefix>p-<name>.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startLab, type Lab } from '../../../lab/cluster.js';
-import { scriptPodPort } from '../../../lab/nb-script.js';
-import type { KubeObject } from '../../../lab/kube.js';
-import { addNetns } from '../../../lab/netns.js';
-import { POD_NETWORKS_ANNOTATION, type PodNetwork } from '../../../lib/kube/annotations.js';
-import { macFromIPv4 } from '../../../lib/ovn/names.js';
-import { execShim } from './fixture.js';
+import { startLab, type Lab } from '../lab/cluster.js';
+import { podPath, type KubeObject } from '../lab/kube.js';
+import { addNetns } from '../lab/netns.js';
+import { waitFor } from '../lab/wait.js';
+import { POD_NETWORKS_ANNOTATION, parsePodNetworks } from '../lib/kube/annotations.js';
+import { execShim } from './cni.js';
 
 export interface AgentPod {
   name: string;
@@ -33,8 +32,7 @@ export interface AgentNode {
 
 export async function startAgentNode(o: { prefix: string; stateDir: string; log?: (m: string) => void }): Promise<AgentNode> {
   const lab = await startLab({
-    prefix: o.prefix, stateDir: o.stateDir, nodes: 1, pods: [], services: [], podServers: false,
-    components: { apiserver: true, watcher: false, agent: true }, log: o.log,
+    prefix: o.prefix, stateDir: o.stateDir, nodes: 1, pods: [], services: [], podServers: false, log: o.log,
   });
   try {
     const node = lab.nodes[0];
@@ -51,22 +49,22 @@ export async function startAgentNode(o: { prefix: string; stateDir: string; log?
       await new Promise((res) => setTimeout(res, 250));
     }
     const subnet = nodeInfo.subnet;
-    const base = subnet.split('/')[0].split('.').slice(0, 3).join('.');
-    let nextHost = 3;
     const kube = lab.kube;
-    if (!kube) throw new Error('lab started without the API test server');
     return {
       lab, nodeName: node.name, nodeNetns: node.netns, agentSocket, agentLog, subnet,
       async addPod(name) {
         const netns = `${o.prefix}p-${name}`;
-        const ip = `${base}.${nextHost++}`;
-        const net: PodNetwork = { ip_addresses: [`${ip}/${subnet.split('/')[1]}`], mac_address: macFromIPv4(ip), gateway_ips: [`${base}.1`], routes: [], logical_switch: node.name, mtu: 1400 };
         await addNetns(netns);
         const created = await kube.create<KubeObject>(`/api/v1/namespaces/default/pods`, {
-          apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', annotations: { [POD_NETWORKS_ANNOTATION]: JSON.stringify({ default: net }) } },
+          apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' },
           spec: { nodeName: node.name, containers: [{ name: 'c', image: 'tessera-test/none' }] },
         });
-        await scriptPodPort(lab.central, { node: node.name, namespace: 'default', pod: name, ip, mac: net.mac_address });
+        let ip = '';
+        await waitFor(`tessera-watcher to give pod default/${name} an address`, async () => {
+          const net = parsePodNetworks((await kube.get(podPath('default', name))).metadata.annotations?.[POD_NETWORKS_ANNOTATION])?.default;
+          ip = net?.ip_addresses[0]?.split('/')[0] ?? '';
+          return ip !== '';
+        }, 30_000, 20);
         return { name, netns, netnsPath: `/var/run/netns/${netns}`, ip, uid: created.metadata.uid ?? '' };
       },
       stop: () => lab.stop(),

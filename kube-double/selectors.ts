@@ -1,5 +1,5 @@
 // Label and field selectors with the syntax and matching rules of k8s.io/apimachinery.
-import { matchRequirements, type LabelOperator } from '../../lib/kube/label-selector.js';
+import { matchRequirements, type LabelOperator } from '../lib/kube/label-selector.js';
 
 export type LabelOp = 'exists' | '!exists' | '=' | '!=' | 'in' | 'notin' | 'gt' | 'lt';
 

@@ -5,7 +5,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-export const REPO = resolve(import.meta.dirname, '../../..');
+export const REPO = resolve(import.meta.dirname, '..');
 export const BUILT_SHIM = join(REPO, 'dist/bin/tessera-cni');
 /**
  * The tests run a private copy of the built shim: dist/bin is rewritten in place by any concurrent

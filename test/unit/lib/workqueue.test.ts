@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WorkQueue } from '../../../watcher/workqueue.js';
+import { WorkQueue } from '../../../lib/workqueue.js';
 
-describe('watcher work queue', () => {
+describe('work queue (lib/workqueue)', () => {
   it('never runs one key twice at once, but runs different keys concurrently', async () => {
     const running = new Set<string>();
     let maxParallel = 0;
@@ -49,5 +49,31 @@ describe('watcher work queue', () => {
     assert.equal(calls, 3);
     assert.deepEqual(errors, [1, 2]);
     q.shutdown();
+  });
+});
+
+describe('work queue addAndWait', () => {
+  it('resolves after a run that started after the call, with its outcome; re-runs a key added while it runs', async () => {
+    const runs: string[] = [];
+    let fail = false;
+    let gate: (() => void) | undefined;
+    const q = new WorkQueue(async (k) => {
+      runs.push(k);
+      if (gate) await new Promise<void>((r) => (gate = r));
+      if (fail) throw new Error('boom');
+    }, { name: 't', workers: 1, baseDelayMs: 10_000 });
+    assert.equal(await q.addAndWait('a'), true);
+    gate = () => undefined;
+    q.add('a'); // running, held by the gate
+    await sleep(5);
+    fail = true;
+    const p = q.addAndWait('a'); // must wait for the re-run, not the run in progress
+    const g = gate;
+    gate = undefined;
+    g();
+    assert.equal(await p, false, 'the re-run failed');
+    assert.deepEqual(runs, ['a', 'a', 'a']);
+    q.shutdown();
+    assert.equal(await q.addAndWait('a'), false, 'a stopped queue answers false at once');
   });
 });

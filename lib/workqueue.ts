@@ -1,6 +1,8 @@
 // A keyed work queue, as Kubernetes controllers use: a key is processed by one worker at a time
 // (per-object ordering), different keys run concurrently, repeated adds while a key waits coalesce,
 // an add while it runs re-runs it afterwards, and failures retry with capped exponential backoff.
+// The watcher's controllers, its drift repair, the interconnect controller and `tessera-gateway run`
+// all run on it; rate limiters for adds that must not come too fast live in lib/rate-limit.ts.
 export interface WorkQueueOptions {
   name: string;
   workers: number;
@@ -15,13 +17,19 @@ export class WorkQueue {
   private readonly running = new Set<string>();
   private readonly dirty = new Set<string>();
   private readonly attempts = new Map<string, number>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, { timer: NodeJS.Timeout; at: number }>();
+  /** addAndWait callers whose run has not started yet, per key. */
+  private readonly waiting = new Map<string, Array<(ok: boolean) => void>>();
   private active = 0;
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
   processed = 0;
 
   constructor(private readonly handler: (key: string) => Promise<void>, private readonly opts: WorkQueueOptions) {}
+
+  get name(): string {
+    return this.opts.name;
+  }
 
   add(key: string): void {
     if (this.stopped) return;
@@ -32,7 +40,7 @@ export class WorkQueue {
     if (this.queued.has(key)) return;
     const t = this.timers.get(key);
     if (t) {
-      clearTimeout(t);
+      clearTimeout(t.timer);
       this.timers.delete(key);
     }
     this.queued.add(key);
@@ -40,15 +48,32 @@ export class WorkQueue {
     this.pump();
   }
 
-  /** Adds the key after a delay (retries); an earlier add() supersedes it. */
+  /** Adds the key after a delay (retries, rate limits); an earlier add() or addAfter() supersedes a later one. */
   addAfter(key: string, ms: number): void {
-    if (this.stopped || this.timers.has(key)) return;
-    const t = setTimeout(() => {
+    if (this.stopped) return;
+    if (ms <= 0) return this.add(key);
+    const at = Date.now() + ms;
+    const t = this.timers.get(key);
+    if (t && t.at <= at) return;
+    if (t) clearTimeout(t.timer);
+    const timer = setTimeout(() => {
       this.timers.delete(key);
       this.add(key);
     }, ms);
-    t.unref();
-    this.timers.set(key, t);
+    timer.unref();
+    this.timers.set(key, { timer, at });
+  }
+
+  /** Adds the key now; resolves after a run that starts after this call ends: true if it succeeded. */
+  addAndWait(key: string): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(false);
+    const p = new Promise<boolean>((r) => {
+      const w = this.waiting.get(key);
+      if (w) w.push(r);
+      else this.waiting.set(key, [r]);
+    });
+    this.add(key);
+    return p;
   }
 
   /** Forgets the retry count (after success or when the object went away). */
@@ -68,10 +93,12 @@ export class WorkQueue {
 
   shutdown(): void {
     this.stopped = true;
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const t of this.timers.values()) clearTimeout(t.timer);
     this.timers.clear();
     this.queue.length = 0;
     this.queued.clear();
+    for (const w of this.waiting.values()) for (const r of w) r(false);
+    this.waiting.clear();
   }
 
   private pump(): void {
@@ -90,9 +117,13 @@ export class WorkQueue {
   }
 
   private async run(key: string): Promise<void> {
+    const waiters = this.waiting.get(key) ?? [];
+    this.waiting.delete(key);
+    let ok = false;
     try {
       await this.handler(key);
       this.attempts.delete(key);
+      ok = true;
     } catch (err) {
       const n = (this.attempts.get(key) ?? 0) + 1;
       this.attempts.set(key, n);
@@ -104,6 +135,7 @@ export class WorkQueue {
       this.processed++;
       this.running.delete(key);
       this.active--;
+      for (const r of waiters) r(ok);
       if (this.dirty.delete(key)) this.add(key);
       this.pump();
     }

@@ -1,14 +1,14 @@
 // CLI for the Kubernetes API test double (lab and integration tests):
-//   node --import tsx test/apiserver/main.ts --listen 127.0.0.1:0 --unix /tmp/api.sock --token-file PATH
+//   node --import tsx kube-double/main.ts --listen 127.0.0.1:0 --unix /tmp/api.sock --token-file PATH
 // Prints "ready <url> ..." on stdout once every listener is up; exits 0 on SIGTERM/SIGINT.
 import fs from 'node:fs';
-import { ConfigError, parseCommand, runMain, type CommandSpec } from '../../lib/cli.js';
+import { ConfigError, parseCommand, runMain, type CommandSpec } from '../lib/cli.js';
 import { startApiServer, type ListenAddress } from './server.js';
 
 const SPEC: CommandSpec = {
   name: 'tessera-test-apiserver',
-  summary: 'Kubernetes API test double (not a Kubernetes API server; see test/apiserver/README.md)',
-  usage: 'node --import tsx test/apiserver/main.ts [--listen HOST:PORT]... [--unix PATH]... [flags]',
+  summary: 'Kubernetes API test double (not a Kubernetes API server; see kube-double/README.md)',
+  usage: 'node --import tsx kube-double/main.ts [--listen HOST:PORT]... [--unix PATH]... [flags]',
   flags: {
     listen: { type: 'string', multiple: true, help: 'TCP listener HOST:PORT (repeatable; port 0 picks a free port). Default 127.0.0.1:0 when no --unix' },
     unix: { type: 'string', multiple: true, help: 'also serve on this unix socket (repeatable)' },

@@ -1,0 +1,172 @@
+// HTTP front of the test double: authentication, listeners on TCP and/or unix sockets, and the paths that
+// need no resource (health, version, discovery); handlers.ts serves the resources.
+import http from 'node:http';
+import fs from 'node:fs';
+import type { AddressInfo, Socket } from 'node:net';
+import { handleResource, type HandlerContext } from './handlers.js';
+import { sendJson } from './http-io.js';
+import { parseRoute } from './routes.js';
+import { ApiError, errors } from './status.js';
+import { Store, type StoreOptions } from './store.js';
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface ApiServerOptions extends StoreOptions {
+  /** TCP listeners; port 0 picks a free port. Default: 127.0.0.1:0 unless unix sockets are given. */
+  listen?: ListenAddress[];
+  unix?: string[];
+  /** Bearer token every request must carry (except /healthz, /livez, /readyz, /version). No auth when unset. */
+  token?: string;
+  /** Interval between BOOKMARK events on watches that ask for them. */
+  bookmarkIntervalMs?: number;
+  /** Request log, one line per request. */
+  log?: (line: string) => void;
+}
+
+export interface ApiServer {
+  store: Store;
+  /** http:// URLs of the TCP listeners, in the order given. */
+  urls: string[];
+  /** First TCP URL (or '' when only unix sockets). */
+  url: string;
+  unixPaths: string[];
+  /** Ends every open watch stream, as a real server does on restart or timeout (tests use it). */
+  dropWatches(): void;
+  /**
+   * Replaces the accepted bearer tokens (rotation, revocation): a request with any other token gets 401.
+   * Open watches go on, as on a real server, which checks a token when a request starts.
+   */
+  setTokens(tokens: string[]): void;
+  close(): Promise<void>;
+}
+
+/** Routes one request: health and version need no token; everything else is discovery or a resource. */
+async function handle(ctx: HandlerContext, authorized: (req: http.IncomingMessage) => boolean, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const path = url.pathname;
+  if (path === '/healthz' || path === '/livez' || path === '/readyz') {
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    res.end('ok');
+    return;
+  }
+  if (path === '/version') return sendJson(res, 200, { major: '1', minor: '30', gitVersion: 'v1.30.0-tessera-testdouble', platform: `${process.platform}/${process.arch}` });
+  if (!authorized(req)) throw errors.unauthorized();
+  const segments = path.split('/').filter((s) => s !== '').map(decodeURIComponent);
+  const route = parseRoute(segments);
+  if (!route) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+  if ('discovery' in route) {
+    if (req.method !== 'GET') throw errors.methodNotAllowed(`${req.method} is not supported on discovery`);
+    return sendJson(res, 200, route.discovery);
+  }
+  await handleResource(ctx, req, res, route, url.searchParams);
+}
+
+interface Listeners {
+  servers: http.Server[];
+  sockets: Set<Socket>;
+  urls: string[];
+  unixPaths: string[];
+}
+
+/** One HTTP server per TCP address and unix socket, all serving `onRequest`; open sockets are tracked for close(). */
+async function listen(opts: ApiServerOptions, onRequest: http.RequestListener): Promise<Listeners> {
+  const servers: http.Server[] = [];
+  const sockets = new Set<Socket>();
+  const mk = () => {
+    const s = http.createServer({ keepAliveTimeout: 30000 }, onRequest);
+    s.on('connection', (c: Socket) => {
+      sockets.add(c);
+      c.on('close', () => sockets.delete(c));
+    });
+    servers.push(s);
+    return s;
+  };
+  const listenOn = (s: http.Server, arg: ListenAddress | string) =>
+    new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      if (typeof arg === 'string') s.listen(arg, () => resolve());
+      else s.listen(arg.port, arg.host, () => resolve());
+    });
+
+  const urls: string[] = [];
+  const unixPaths = opts.unix ?? [];
+  const tcp = opts.listen ?? (unixPaths.length ? [] : [{ host: '127.0.0.1', port: 0 }]);
+  try {
+    for (const addr of tcp) {
+      const s = mk();
+      await listenOn(s, addr);
+      const a = s.address() as AddressInfo;
+      urls.push(`http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
+    }
+    for (const p of unixPaths) {
+      // A stale socket file from a killed run would make listen fail with EADDRINUSE.
+      try {
+        if (fs.statSync(p).isSocket()) fs.unlinkSync(p);
+      } catch {
+        /* absent */
+      }
+      await listenOn(mk(), p);
+    }
+  } catch (err) {
+    for (const s of servers) s.close();
+    throw err;
+  }
+  return { servers, sockets, urls, unixPaths };
+}
+
+export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiServer> {
+  const store = new Store(opts);
+  const bookmarkMs = opts.bookmarkIntervalMs ?? 60000;
+  const log = opts.log;
+  const watches = new Set<() => void>();
+  const ctx: HandlerContext = { store, watches, bookmarkMs };
+
+  let accepted: Set<string> | undefined = opts.token === undefined ? undefined : new Set([opts.token]);
+  function authorized(req: http.IncomingMessage): boolean {
+    if (accepted === undefined) return true;
+    const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+    return !!m && accepted.has(m[1]);
+  }
+
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const started = Date.now();
+    if (log) res.on('finish', () => log(`${req.method} ${req.url} ${res.statusCode} ${Date.now() - started}ms`));
+    handle(ctx, authorized, req, res)
+      .catch((err: unknown) => {
+        const apiErr = err instanceof ApiError ? err : errors.internal(err instanceof Error ? err.message : String(err));
+        if (!res.headersSent) sendJson(res, apiErr.code, apiErr.toStatus());
+        else res.destroy();
+      });
+  };
+
+  const { servers, sockets, urls, unixPaths } = await listen(opts, onRequest);
+
+  return {
+    store,
+    urls,
+    url: urls[0] ?? '',
+    unixPaths,
+    dropWatches: () => {
+      for (const stop of [...watches]) stop();
+    },
+    setTokens: (tokens) => {
+      accepted = new Set(tokens);
+    },
+    close: async () => {
+      for (const stop of [...watches]) stop();
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => resolve());
+              s.closeAllConnections();
+            }),
+        ),
+      );
+      for (const c of sockets) c.destroy();
+    },
+  };
+}
