@@ -37,9 +37,11 @@ test: typecheck test-unit test-integration test-e2e
 # to lab/main.ts (e.g. LAB_ARGS="--no-policy --no-gateway --nodes 3").
 CLUSTERS ?= 1
 LAB_ARGS ?=
+# make lab OPENSTACK=ic: an OpenStack AZ (a real neutron-server on its own OVN) interconnected by OVN-IC too.
+OPENSTACK ?=
 
 lab: build
-	$(TSX) lab/main.ts up --clusters $(CLUSTERS) $(LAB_ARGS)
+	$(TSX) lab/main.ts up --clusters $(CLUSTERS) $(if $(OPENSTACK),--openstack $(OPENSTACK)) $(LAB_ARGS)
 
 # Removes either kind of lab (one cluster or CLUSTERS=N).
 lab-down:

@@ -1,4 +1,5 @@
-// tessera: the one executable behind tessera-agent, tessera-watcher and tessera-gateway, which are links to it.
+// tessera: the one executable behind tessera-agent, tessera-watcher, tessera-gateway, kubectl-tessera and
+// tessera-openstack, which are links to it.
 // It runs the daemon its name says (or `tessera <daemon> ...`), so a node or an image carries the Node runtime
 // once instead of once per daemon (~130 MB each).
 import { basename } from 'node:path';
@@ -7,6 +8,8 @@ const DAEMONS: Record<string, () => Promise<unknown>> = {
   'tessera-agent': () => import('../agent/main.js'),
   'tessera-watcher': () => import('../watcher/main.js'),
   'tessera-gateway': () => import('../gateway/main.js'),
+  'kubectl-tessera': () => import('../kubectl-tessera/main.js'),
+  'tessera-openstack': () => import('../openstack/main.js'),
 };
 
 /** The daemon to run: the name the executable was started under, else its first argument (removed from argv). */

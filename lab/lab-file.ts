@@ -2,6 +2,7 @@
 import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { LabPolicySpec } from './policy.js';
 import type { LabPki } from './pki.js';
+import type { OpenstackLabInfo } from './openstack/ic-az.js';
 
 /** The Tessera pieces a lab runs; the lab runs all of them, and lab.json names them for its readers. */
 export interface Components {
@@ -77,6 +78,8 @@ export interface MultiClusterLabFile extends LabFile {
     seed: string;
     statusConfigMap: string;
   };
+  /** The OpenStack AZ (make lab OPENSTACK=ic): Neutron, its routers, networks and VMs. */
+  openstack?: OpenstackLabInfo;
   /** What went wrong at start and how the lab repaired it (e.g. a stale ovn-controller flow). */
   warnings?: string[];
 }

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { CIDRS, DEFAULT_PREFIX, defaultStateDir, startLab, teardownLab } from './cluster.js';
 import { livePids } from './daemon.js';
 import { readLabFile, type MultiClusterLabFile } from './lab-file.js';
+import { kubectlHints } from './kubectl-hints.js';
 import { formatMultiReport, multiClusterChecks, startMultiLab } from './multi-cluster.js';
 import { listNetns } from './netns.js';
 import { DEFAULT_POLICY } from './policy.js';
@@ -14,7 +15,7 @@ import { labChecks } from './steps.js';
 const log = (m: string): void => void process.stderr.write(`[lab ${new Date().toISOString().slice(11, 23)}] ${m}\n`);
 
 const usage = 'usage: lab/main.ts up|down|status [--prefix tessera-] [--state-dir DIR (default .lab; /tmp/<prefix>lab for other prefixes)]\n' +
-  '  [--nodes 2 (per cluster)] [--clusters 1 (2..4: clusters interconnected by OVN-IC)]\n' +
+  '  [--nodes 2 (per cluster)] [--clusters 1 (2..4: clusters interconnected by OVN-IC)] [--openstack ic (an OpenStack AZ with a real Neutron, interconnected too)]\n' +
   '  [--no-policy (one cluster: skip the NetworkPolicy)] [--no-gateway (one cluster: skip the gateway node and external host)]';
 
 function parse(): ReturnType<typeof parseOpts> {
@@ -27,7 +28,7 @@ function parse(): ReturnType<typeof parseOpts> {
 }
 function parseOpts() {
   return parseArgs({ allowPositionals: true, options: { prefix: { type: 'string' }, 'state-dir': { type: 'string' }, nodes: { type: 'string' },
-    clusters: { type: 'string' }, 'no-policy': { type: 'boolean' }, 'no-gateway': { type: 'boolean' } } });
+    clusters: { type: 'string' }, 'no-policy': { type: 'boolean' }, 'no-gateway': { type: 'boolean' }, openstack: { type: 'string' } } });
 }
 const parsed = parse();
 const prefix = parsed.values.prefix ?? DEFAULT_PREFIX;
@@ -39,20 +40,27 @@ if (!Number.isInteger(clusters) || clusters < 1 || clusters > 4) {
   process.exit(2);
 }
 
+const openstack = (parsed.values.openstack || undefined) as 'ic' | undefined;
+if (openstack !== undefined && openstack !== 'ic') {
+  process.stderr.write(`lab: --openstack ${JSON.stringify(openstack)}: want ic\n${usage}\n`);
+  process.exit(2);
+}
+
 async function upMulti(): Promise<number> {
   const t0 = Date.now();
-  const lab = await startMultiLab({ prefix, stateDir, clusters, nodes, log, keepOnFailure: true });
+  const lab = await startMultiLab({ prefix, stateDir, clusters, nodes, log, keepOnFailure: true, openstack });
   const checks = await lab.check();
   process.stdout.write(lab.report(checks, Date.now() - t0) + '\n');
   const [a, b] = lab.file.clusters;
   const from = a?.pods.find((p) => p.name === 'client');
-  process.stdout.write(`Lab description: ${lab.labFilePath} (clusters[], interconnect{}). Try: ip netns exec ${from?.netns ?? ''} nc -N ${b?.pods[0]?.ip ?? ''} ${POD_SERVER_PORT} </dev/null. ` +
+  const target = b?.pods[0]?.ip ?? lab.file.openstack?.vms[0]?.ip ?? '';
+  process.stdout.write(`Lab description: ${lab.labFilePath} (clusters[], interconnect{}${lab.file.openstack ? ', openstack{}' : ''}). Try: ip netns exec ${from?.netns ?? ''} nc -N ${target} ${POD_SERVER_PORT} </dev/null. ` +
     `Status: kubectl-style GET ${lab.file.interconnect.statusConfigMap} on each cluster's API. Remove with: make lab-down\n`);
   return checks.every((c) => c.ok) ? 0 : 1;
 }
 
 async function up(): Promise<number> {
-  if (clusters > 1) return upMulti();
+  if (clusters > 1 || openstack) return upMulti();
   const t0 = Date.now();
   const gateway = !parsed.values['no-gateway'];
   // With the gateway, NodePort traffic reaches the web pods SNATed to a join IP: the policy lets that in too.
@@ -63,6 +71,7 @@ async function up(): Promise<number> {
   const from = lab.file.pods.find((p) => p.labels?.role === 'client') ?? lab.file.pods[0];
   const to = lab.file.pods.find((p) => p !== from && p.node !== from?.node) ?? lab.file.pods.find((p) => p !== from);
   process.stdout.write(`Lab description: ${lab.labFilePath}. Try: ip netns exec ${from?.netns ?? ''} nc -N ${to?.ip ?? ''} ${POD_SERVER_PORT} </dev/null. Remove with: make lab-down\n`);
+  process.stdout.write(kubectlHints(lab.labFilePath, lab.file) + '\n');
   return checks.every((c) => c.ok) ? 0 : 1;
 }
 

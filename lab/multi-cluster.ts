@@ -23,6 +23,9 @@ import { formatReport, pingCheck, runChecks, tcpExchange, POD_SERVER_PORT, type 
 import { createUnderlay, plugUnderlay, UNDERLAY_NIC } from './underlay.js';
 import { settleTransitFlows } from './ic-flow-check.js';
 import { waitFor } from './wait.js';
+import { startOpenstackIcAz, type OpenstackLabInfo } from './openstack/ic-az.js';
+import { podVmChecks } from './openstack/checks.js';
+import { formatOpenstackReport } from './openstack/report.js';
 
 export const SEED_DIR = join(REPO_ROOT, 'deploy/interconnect/seeds');
 export const DEFAULT_SEED = 'seed-auto-route.yaml';
@@ -30,6 +33,9 @@ const SUBNET = '192.168.65';
 const UNDERLAY_CIDR = `${SUBNET}.0/24`;
 const ICDB_IP = `${SUBNET}.3`;
 /** IC DB members: the seed's ic-db-host list for Raft is "192.168.65.3,192.168.65.2,192.168.65.1". */
+/** The OpenStack AZ's controller (OVN central + Neutron) and its hypervisor/gateway node. */
+const OPENSTACK_IP = `${SUBNET}.200`;
+const OPENSTACK_NODE_IP = `${SUBNET}.201`;
 const ICDB_IPS = [ICDB_IP, `${SUBNET}.2`, `${SUBNET}.1`];
 const IC_CM = '/api/v1/namespaces/kube-system/configmaps';
 export const STATUS_CM = `${IC_CM}/ovn-ic-status`;
@@ -52,6 +58,8 @@ export interface MultiLabOptions {
   log?: (msg: string) => void;
   /** One OVSDB PKI for every cluster (lab/pki.ts). Default <stateDir>/pki; false: plain tcp:. */
   pki?: string | false;
+  /** 'ic': an OpenStack AZ (real Neutron on its own OVN) interconnected too; then one cluster is enough. */
+  openstack?: 'ic';
 }
 
 export interface MultiLab {
@@ -106,7 +114,8 @@ function multiSettings(o: MultiLabOptions): MultiSettings {
   const prefix = o.prefix ?? 'tessera-';
   const stateDir = resolve(o.stateDir ?? defaultStateDir(prefix));
   const count = o.clusters ?? 2;
-  if (!Number.isInteger(count) || count < 2 || count > 4) throw new Error(`lab clusters: ${count} (want 2..4)`);
+  const minClusters = o.openstack ? 1 : 2;
+  if (!Number.isInteger(count) || count < minClusters || count > 4) throw new Error(`lab clusters: ${count} (want ${minClusters}..4)`);
   const nodesPer = o.nodes ?? 2;
   if (!Number.isInteger(nodesPer) || nodesPer < 1 || nodesPer > 4) throw new Error(`lab nodes per cluster: ${nodesPer} (want 1..4)`);
   return { prefix, stateDir, runDir: join(stateDir, 'run'), count, nodesPer, seed: o.seed === undefined ? DEFAULT_SEED : o.seed,
@@ -222,9 +231,9 @@ function describeMultiLab(s: MultiSettings, clusters: Lab[], statuses: Array<Rec
  */
 async function settleCrossClusterPath(s: MultiSettings, clusters: Lab[], file: MultiClusterLabFile): Promise<string[]> {
   const warnings: string[] = [];
-  const [a, b] = [file.clusters[0]!, file.clusters[1]!];
+  const [a, b] = [file.clusters[0]!, file.clusters[1]];
   const from = a.pods.find((p) => p.name === 'client') ?? a.pods[0];
-  const to = b.pods[0];
+  const to = b?.pods[0];
   if (!from || !to) return warnings;
   // Not the lab's bug, but not to hide either: a stale transit flow (ic-flow-check.ts) is repaired by the agent's
   // watchdog; say so, and if the agent did not, repair it the way an operator would (recompute) and warn.
@@ -241,9 +250,23 @@ async function settleCrossClusterPath(s: MultiSettings, clusters: Lab[], file: M
       warnings.push(w);
     }
   }
-  const ms = await waitFor(`${a.name}/${from.name} to reach ${b.name}/${to.name} ${to.ip}`, async () => (await pingCheck(from, to.ip, to.name)).ok, 30_000, 500);
+  const ms = await waitFor(`${a.name}/${from.name} to reach ${b!.name}/${to.name} ${to.ip}`, async () => (await pingCheck(from, to.ip, to.name)).ok, 30_000, 500);
   s.log(`cross-cluster path up (${ms} ms of waiting)`);
   return warnings;
+}
+
+/** The OpenStack AZ of `--openstack ic`, connected by `tessera-openstack ic connect`; resolves once a pod reaches a VM. */
+async function addOpenstackIcAz(s: MultiSettings, file: MultiClusterLabFile): Promise<OpenstackLabInfo> {
+  const os = await startOpenstackIcAz({ prefix: s.prefix, underlay: `${s.prefix}ul`, runDir: s.runDir, ip: OPENSTACK_IP, nodeIp: OPENSTACK_NODE_IP,
+    icNb: file.interconnect.icNb, icSb: file.interconnect.icSb, binDir: s.binDir, log: s.log });
+  const a = file.clusters[0]!;
+  const from = a.pods.find((p) => p.name === 'client') ?? a.pods[0];
+  const vm = os.info.vms[0]!;
+  if (from) {
+    const ms = await waitFor(`${a.name}/${from.name} to reach OpenStack ${vm.name} ${vm.ip}`, async () => (await pingCheck(from, vm.ip, vm.name)).ok, 60_000, 500);
+    s.log(`pod -> VM path up (${ms} ms of waiting)`);
+  }
+  return os.info;
 }
 
 export async function startMultiLab(o: MultiLabOptions = {}): Promise<MultiLab> {
@@ -263,6 +286,7 @@ export async function startMultiLab(o: MultiLabOptions = {}): Promise<MultiLab> 
     s.log(`clusters connected ${Date.now() - t0} ms after start`);
     const file = describeMultiLab(s, clusters, statuses, ic);
     const warnings = s.seed === null ? [] : await settleCrossClusterPath(s, clusters, file);
+    if (o.openstack === 'ic') file.openstack = await addOpenstackIcAz(s, file);
     if (warnings.length) file.warnings = warnings;
     const labFilePath = join(s.stateDir, 'lab.json');
     writeLabFile(labFilePath, file);
@@ -313,7 +337,8 @@ export async function crossClusterChecks(f: MultiClusterLabFile): Promise<CheckR
 export async function multiClusterChecks(f: MultiClusterLabFile): Promise<CheckResult[]> {
   const own = await Promise.all(f.clusters.map((c) => runChecks(c, { servers: true })));
   const tagged = own.flatMap((cs, k) => cs.map((c) => ({ ...c, from: `${f.clusters[k]!.name}:${c.from}`, to: `${f.clusters[k]!.name}:${c.to}` })));
-  return [...tagged, ...await crossClusterChecks(f)];
+  const vms = f.openstack ? await podVmChecks(f.clusters.flatMap((c) => c.pods.map((pod) => ({ pod, tag: tag(c, pod) }))), f.openstack.vms) : [];
+  return [...tagged, ...await crossClusterChecks(f), ...vms];
 }
 
 export function formatMultiReport(f: MultiClusterLabFile, checks: CheckResult[], elapsedMs: number | undefined): string {
@@ -323,14 +348,15 @@ export function formatMultiReport(f: MultiClusterLabFile, checks: CheckResult[],
   lines.push(`  IC DB ${f.interconnect.netns}: IC-NB ${f.interconnect.icNb.join(',')}, IC-SB ${f.interconnect.icSb.join(',')}; ` +
     `each cluster's tessera-watcher runs the interconnect controller and its ovn-ic (kube-system/ovn-ic-config from ${f.interconnect.seed})`);
   for (const c of f.clusters) {
-    const mine = checks.filter((x) => x.kind !== 'cluster' && x.from.startsWith(`${c.name}:`)).map((x) => ({ ...x, from: x.from.slice(c.name.length + 1), to: x.to.slice(c.name.length + 1) }));
+    const mine = checks.filter((x) => x.kind !== 'cluster' && x.kind !== 'openstack' && x.from.startsWith(`${c.name}:`)).map((x) => ({ ...x, from: x.from.slice(c.name.length + 1), to: x.to.slice(c.name.length + 1) }));
     lines.push(`Cluster ${c.name} (cluster CIDR ${c.clusterCidr}), ovn-ic-status ${c.icStatus.state}: ${c.icStatus.message}` +
       `${c.icStatus.overlaps ? ` (overlap reported, not exchanged: ${c.icStatus.overlaps})` : ''}`);
     lines.push(...formatReport(c, mine, undefined).split('\n').slice(1).map((l) => `  ${l}`));
   }
   const cross = checks.filter((x) => x.kind === 'cluster');
-  lines.push(`Across clusters (pod IP to pod IP through the transit switch), performed just now: ${cross.filter((x) => x.ok).length}/${cross.length} ok`);
+  if (f.clusters.length > 1) lines.push(`Across clusters (pod IP to pod IP through the transit switch), performed just now: ${cross.filter((x) => x.ok).length}/${cross.length} ok`);
   for (const x of cross) lines.push(`  ${x.ok ? 'ok  ' : 'FAIL'} ${x.from} -> ${x.to} ${x.target}: ${x.detail}`);
+  if (f.openstack) lines.push(...formatOpenstackReport(f.openstack, checks));
   const passed = checks.filter((x) => x.ok).length;
   lines.push(`All checks: ${passed}/${checks.length} ok`);
   for (const w of f.warnings ?? []) lines.push(`Warning (at start): ${w}`);

@@ -8,7 +8,7 @@ const TCP_BYTES = 100_000;
 const SERVICE_TRIES = 4;
 
 export interface CheckResult {
-  kind: 'ping' | 'tcp' | 'service' | 'policy' | 'gateway' | 'cluster' | 'egress';
+  kind: 'ping' | 'tcp' | 'service' | 'policy' | 'gateway' | 'cluster' | 'egress' | 'openstack';
   /** "<ns>/<pod>" */
   from: string;
   /** "<ns>/<pod>" or "<ns>/<service>" */

@@ -1,5 +1,5 @@
 // Builds the executables: tessera-cni is native (cni/shim/, gcc, static); the three daemons are one single-file
-// Node executable, dist/bin/tessera (cmd/tessera.ts), that dist/bin/tessera-agent, -watcher and -gateway link
+// Node executable, dist/bin/tessera (cmd/tessera.ts), that dist/bin/tessera-agent, -watcher, -gateway and kubectl-tessera link
 // to: esbuild bundle (CJS) -> SEA blob with code cache -> postject, all with the Node runtime package.json pins
 // (tools/runtime.ts), never the machine's own node. dist/bundle/ also keeps each daemon's own bundle (profiling).
 import { build, type Plugin } from 'esbuild';
@@ -25,6 +25,8 @@ export const targets: Target[] = [
   { name: 'tessera-agent', entry: 'agent/main.ts' },
   { name: 'tessera-watcher', entry: 'watcher/main.ts' },
   { name: 'tessera-gateway', entry: 'gateway/main.ts' },
+  { name: 'kubectl-tessera', entry: 'kubectl-tessera/main.ts' },
+  { name: 'tessera-openstack', entry: 'openstack/main.ts' },
 ];
 
 /** The executable the daemons' names link to. */

@@ -21,11 +21,15 @@ export const MAY_DEPEND_ON: Record<string, readonly string[]> = {
   lab: ['lib', ...COMPONENTS, 'kube-double', 'deploy'],
   testkit: ['lib', ...COMPONENTS, 'kube-double', 'lab', 'deploy'],
   bench: ['lib', ...COMPONENTS, 'kube-double', 'lab', 'testkit', 'deploy'],
+  // tessera-openstack reuses the interconnect controller's ts-port operations for the OpenStack side.
+  openstack: ['lib', 'watcher'],
+  // kubectl-tessera reads the lab's description (lab.json's types) to find the lab's endpoints.
+  'kubectl-tessera': ['lib', 'lab'],
   // cmd/tessera.ts is the one executable that runs each daemon.
-  cmd: ['lib', ...COMPONENTS],
+  cmd: ['lib', ...COMPONENTS, 'openstack', 'kubectl-tessera'],
   // tools/build.ts builds the components' executables.
-  tools: ['lib', ...COMPONENTS, 'cmd'],
-  test: ['lib', ...COMPONENTS, 'cmd', 'kube-double', 'lab', 'testkit', 'bench', 'tools', 'deploy'],
+  tools: ['lib', ...COMPONENTS, 'cmd', 'openstack', 'kubectl-tessera'],
+  test: ['lib', ...COMPONENTS, 'cmd', 'openstack', 'kubectl-tessera', 'kube-double', 'lab', 'testkit', 'bench', 'tools', 'deploy'],
 };
 
 function tsFiles(dir: string): string[] {

@@ -1,0 +1,185 @@
+// A real Neutron server (Debian's neutron-server, ML2/OVN, noauth) as a lab component: MariaDB and neutron-server
+// run inside the lab's own netns, listen on its loopback (or an underlay IP), and write into whichever OVN NB/SB
+// they are pointed at. The lab reaches the API through a unix socket that socat forwards into the netns.
+import { chownSync, cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { NeutronClient } from '../../lib/neutron/client.js';
+import type { TlsOptions } from '../../lib/ovsdb/remote.js';
+import { spawnDaemon, stopDaemons } from '../daemon.js';
+import { run } from '../exec.js';
+import { REPO_ROOT } from '../paths.js';
+import { ml2Conf, neutronConf, type NeutronConfigInput } from './neutron-config.js';
+
+export const NEUTRON_PORT = 9696;
+const DB_PORT = 3306;
+const DB_URL = `mysql+pymysql://neutron:labpass@127.0.0.1:${DB_PORT}/neutron`;
+/** The project every lab request acts as (noauth takes it from X-Project-Id). */
+export const LAB_PROJECT = 'tessera-lab';
+
+export interface NeutronOptions {
+  dir: string;
+  netns: string;
+  /** Address neutron-server binds inside the netns; 127.0.0.1 unless other hosts must reach it. */
+  bindHost?: string;
+  nb: string;
+  sb: string;
+  tls?: TlsOptions;
+  syncMode?: NeutronConfigInput['syncMode'];
+}
+
+export interface Neutron {
+  dir: string;
+  netns: string;
+  /** URL inside the netns (or from the underlay when bound to an underlay IP). */
+  url: string;
+  /** Unix socket that reaches the API from any netns. */
+  socket: string;
+  configFiles: string[];
+}
+
+export const neutronClient = (n: Pick<Neutron, 'url' | 'socket'>, projectId = LAB_PROJECT): NeutronClient =>
+  new NeutronClient({ url: n.url, socketPath: n.socket, auth: { kind: 'noauth', projectId } });
+
+/** Starts MariaDB (from a migrated template), neutron-server and the socket forwarder; resolves once the API answers. */
+export async function startNeutron(o: NeutronOptions): Promise<Neutron> {
+  const bindHost = o.bindHost ?? '127.0.0.1';
+  for (const d of ['state', 'lock', 'mrun']) mkdirSync(join(o.dir, d), { recursive: true });
+  const template = await migratedDbTemplate();
+  rmSync(join(o.dir, 'mysql'), { recursive: true, force: true });
+  cpSync(template, join(o.dir, 'mysql'), { recursive: true, preserveTimestamps: true });
+  await chownMysql(o.dir);
+  await startMariadb(o.dir, o.netns);
+  const configFiles = writeConfig({ dir: o.dir, bindHost, port: NEUTRON_PORT, dbUrl: DB_URL, nb: o.nb, sb: o.sb, tls: o.tls, syncMode: o.syncMode }, join(o.dir, 'server'));
+  const socket = join(o.dir, 'neutron.sock');
+  rmSync(socket, { force: true });
+  mkdirSync(join(o.dir, 'fwd'), { recursive: true });
+  spawnDaemon({
+    dir: join(o.dir, 'fwd'), name: 'neutron-forward', netns: o.netns, cmd: 'socat',
+    args: [`UNIX-LISTEN:${socket},fork,mode=600`, `TCP:${bindHost}:${NEUTRON_PORT}`],
+  });
+  const n: Neutron = { dir: o.dir, netns: o.netns, url: `http://${bindHost}:${NEUTRON_PORT}`, socket, configFiles };
+  await startNeutronServer(n);
+  return n;
+}
+
+/** Stops every process the component started (the server's workers with it), clients before the database. */
+export async function stopNeutron(dir: string): Promise<void> {
+  await stopDaemons(join(dir, 'fwd'));
+  await stopDaemons(join(dir, 'server'));
+  await stopDaemons(dir);
+}
+
+/** Stops only neutron-server and its workers (MariaDB and NB stay), as `systemctl stop neutron-server` would. */
+export async function stopNeutronServer(n: Pick<Neutron, 'dir'>): Promise<void> {
+  await stopDaemons(join(n.dir, 'server'));
+}
+
+/** Starts neutron-server again on the existing database and configuration; resolves once the API answers. */
+export async function startNeutronServer(n: Neutron): Promise<void> {
+  mkdirSync(join(n.dir, 'server'), { recursive: true });
+  spawnDaemon({ dir: join(n.dir, 'server'), name: 'neutron-server', netns: n.netns, cmd: 'neutron-server', args: configArgs(n.configFiles) });
+  await waitForApi(n, 90_000);
+}
+
+export const configArgs = (files: string[]): string[] => files.flatMap((f) => ['--config-file', f]);
+
+/**
+ * Writes the two config files into `confDir`. neutron-server's setproctitle overwrites its environment, so the
+ * config paths on its command line are what ties it (and its workers) to the daemon dir teardown scans.
+ */
+function writeConfig(c: NeutronConfigInput, confDir: string): string[] {
+  mkdirSync(confDir, { recursive: true });
+  const files = [join(confDir, 'neutron.conf'), join(confDir, 'ml2_conf.ini')];
+  writeFileSync(files[0]!, neutronConf(c));
+  writeFileSync(files[1]!, ml2Conf(c));
+  return files;
+}
+
+async function chownMysql(dir: string): Promise<void> {
+  const uid = Number(await run('id', ['-u', 'mysql']));
+  const gid = Number(await run('id', ['-g', 'mysql']));
+  for (const d of ['mysql', 'mrun']) chownTree(join(dir, d), uid, gid);
+}
+
+function chownTree(path: string, uid: number, gid: number): void {
+  chownSync(path, uid, gid);
+  // cpSync keeps modes, not owners: every file MariaDB opens must be the mysql user's.
+  for (const e of readdirRecursive(path)) chownSync(e, uid, gid);
+}
+
+function readdirRecursive(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSyncTyped(dir)) {
+    const p = join(dir, e.name);
+    out.push(p);
+    if (e.isDirectory()) out.push(...readdirRecursive(p));
+  }
+  return out;
+}
+
+const readdirSyncTyped = (d: string) => readdirSync(d, { withFileTypes: true });
+
+async function startMariadb(dir: string, netns: string): Promise<void> {
+  spawnDaemon({
+    dir, name: 'mariadb', netns, cmd: 'mariadbd',
+    args: ['--user=mysql', `--datadir=${join(dir, 'mysql')}`, '--bind-address=127.0.0.1', `--port=${DB_PORT}`,
+      `--socket=${join(dir, 'mrun', 'mysql.sock')}`, '--skip-name-resolve', '--skip-log-bin'],
+  });
+  await waitFor(() => existsSync(join(dir, 'mrun', 'mysql.sock')), 30_000, 'MariaDB socket');
+}
+
+async function waitForApi(n: Neutron, timeoutMs: number): Promise<void> {
+  const c = neutronClient(n);
+  let last = '';
+  const ok = await waitFor(async () => {
+    try {
+      await c.listNetworks();
+      return true;
+    } catch (e) {
+      last = (e as Error).message;
+      return false;
+    }
+  }, timeoutMs, 'neutron-server API', false);
+  if (!ok) throw new Error(`neutron-server did not answer within ${timeoutMs} ms (${last}); see ${join(n.dir, 'neutron.log')}`);
+}
+
+async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string, fail = true): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await cond()) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  if (fail) throw new Error(`${what}: not ready within ${timeoutMs} ms`);
+  return false;
+}
+
+/**
+ * A MariaDB data dir with Neutron's schema migrated, made once per neutron-server version (migrations take about a
+ * minute) and copied for every lab. Built in a scratch netns so its MariaDB never listens in the caller's.
+ */
+async function migratedDbTemplate(): Promise<string> {
+  const version = (await run('dpkg-query', ['-W', '-f=${Version}', 'neutron-server'])).replace(/[^0-9A-Za-z.+-]/g, '_');
+  const template = join(REPO_ROOT, '.cache', `neutron-db-${version}`);
+  if (existsSync(template)) return template;
+  const work = `${template}.build-${process.pid}`;
+  const netns = `tessera-neudb-${process.pid}`.slice(0, 30);
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(join(work, 'mrun'), { recursive: true });
+  await run('mariadb-install-db', ['--user=mysql', `--datadir=${join(work, 'mysql')}`, '--auth-root-authentication-method=normal', '--skip-test-db'], { timeoutMs: 120_000 });
+  await chownMysql(work);
+  await run('ip', ['netns', 'add', netns]);
+  try {
+    await run('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
+    await startMariadb(work, netns);
+    await run('mariadb', ['-S', join(work, 'mrun', 'mysql.sock'), '-uroot', '-e',
+      "CREATE DATABASE neutron; CREATE USER 'neutron'@'127.0.0.1' IDENTIFIED BY 'labpass'; GRANT ALL ON neutron.* TO 'neutron'@'127.0.0.1';"]);
+    const files = writeConfig({ dir: work, bindHost: '127.0.0.1', port: NEUTRON_PORT, dbUrl: DB_URL, nb: 'tcp:127.0.0.1:1', sb: 'tcp:127.0.0.1:1' }, work);
+    await run('neutron-db-manage', [...configArgs(files), 'upgrade', 'heads'], { netns, timeoutMs: 600_000 });
+  } finally {
+    await stopDaemons(work);
+    await run('ip', ['netns', 'del', netns]).catch(() => undefined);
+  }
+  renameSync(join(work, 'mysql'), template);
+  rmSync(work, { recursive: true, force: true });
+  return template;
+}
