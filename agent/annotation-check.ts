@@ -3,7 +3,7 @@
 // (not its network, broadcast, gateway or management address) that no other live pod's port on this node carries,
 // the subnet's gateway, a well-formed unicast MAC, routes via the gateway that do not cover the subnet itself,
 // and a sane MTU. Anything else would give the pod an address OVN never delivers to.
-import { nodeSwitch } from '../lib/names.js';
+import { nodeSwitch } from '../lib/ovn/names.js';
 import { contains, containsNet, firstAddress, formatIP, lastAddress, parseCIDR, parseInterfaceAddress, parseIP } from '../lib/ipnet/index.js';
 import type { PodNetwork } from '../lib/kube/annotations.js';
 import type { NodeNet } from './node-init.js';

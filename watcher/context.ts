@@ -1,7 +1,7 @@
 // State shared by the controllers of one watcher process.
 import type { Logger } from '../lib/log.js';
 import type { WatcherConfig } from './config.js';
-import type { NbClient } from './nbops/commit.js';
+import type { NbClient } from '../lib/ovn/commit.js';
 import { SubnetAllocator } from './ipam/subnet-allocator.js';
 import { PodIPAM } from './ipam/pod-ipam.js';
 import type { KubeWrites, Stores } from './kube-view.js';

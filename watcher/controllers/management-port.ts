@@ -5,10 +5,9 @@
 // Tessera derives for a pod or the router port.
 import { NODE_MGMT_MAC_ANNOTATION } from '../../lib/kube/annotations.js';
 import { formatIP, type IPAddr } from '../../lib/ipnet/index.js';
-import { macFromIPv4, managementPort, nodeSwitch } from '../../lib/names.js';
-import type { NbCacheView, Txn } from '../nbops/txn.js';
-import { createOrUpdatePort } from '../nbops/lsp.js';
-import { ownerIds } from '../nbops/owner.js';
+import { macFromIPv4, managementPort, nodeSwitch, ownerIds } from '../../lib/ovn/names.js';
+import type { NbCacheView, Txn } from '../../lib/ovn/txn.js';
+import { createOrUpdatePort } from '../../lib/ovn/lsp.js';
 import { DERIVED_MAC_PREFIX, macProblem } from '../ipam/requests.js';
 
 /** Longest annotation value quoted in an Event: the value is node-written and may be anything. */

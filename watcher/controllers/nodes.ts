@@ -5,27 +5,25 @@
 // Node deleted → switch, router port and addresses go, and the subnet is freed. Every node switch carries
 // the protected-endpoints drop ACL.
 import type { V1Node } from '@kubernetes/client-node';
-import { CLUSTER_ROUTER, macFromIPv4, nodeRouterPort, nodeSwitch, nodeSwitchRouterPort } from '../../lib/names.js';
+import {
+  CLUSTER_LB_GROUP, CLUSTER_ROUTER, MGMT_ADDRESS_SET, NODE_IPS_ADDRESS_SET, OBJECT_KEY, SUBNET_KEY, macFromIPv4, nodeRouterPort, nodeSwitch,
+  nodeSwitchRouterPort, ownedBy, ownerIds,
+} from '../../lib/ovn/names.js';
 import { NODE_SUBNET_ANNOTATION } from '../../lib/kube/annotations.js';
 import { formatCIDR, formatIP, withPrefix, type IPNet, parseCIDR, parseIP } from '../../lib/ipnet/index.js';
 import type { WatcherContext } from '../context.js';
-import { Txn } from '../nbops/txn.js';
-import { commit } from '../nbops/commit.js';
-import { ensureSwitch, ensureSwitchAcls, deleteSwitch, findSwitch } from '../nbops/switch.js';
-import { ensureRouterPort, deleteRouterPort } from '../nbops/router.js';
-import { createOrUpdatePort } from '../nbops/lsp.js';
-import { attachGroup } from '../nbops/load-balancer.js';
-import { addressSetAdd, addressSetRemove } from '../nbops/address-set.js';
-import type { AclSpec } from '../nbops/acl.js';
-import { OBJECT_KEY, ownerIds, ownedBy } from '../nbops/owner.js';
-import { CLUSTER_LB_GROUP, NODE_IPS_ADDRESS_SET } from '../names.js';
-import { MGMT_ADDRESS_SET } from '../policy/translate.js';
+import { Txn } from '../../lib/ovn/txn.js';
+import { commit } from '../../lib/ovn/commit.js';
+import { ensureSwitch, ensureSwitchAcls, deleteSwitch, findSwitch } from '../../lib/ovn/switch.js';
+import { ensureRouterPort, deleteRouterPort } from '../../lib/ovn/router.js';
+import { createOrUpdatePort } from '../../lib/ovn/lsp.js';
+import { attachGroup } from '../../lib/ovn/load-balancer.js';
+import { addressSetAdd, addressSetRemove } from '../../lib/ovn/address-set.js';
+import type { AclSpec } from '../../lib/ovn/acl.js';
 import { PROTECTED_OBJECT, protectedEndpointsAcl } from '../policy/protected-endpoints.js';
 import { SubnetIPAM } from '../ipam/pod-ipam.js';
 import { SubnetExhaustedError } from '../ipam/subnet-allocator.js';
 import { ensureManagementPort, managementMac } from './management-port.js';
-
-export const SUBNET_KEY = 'tessera.io/subnet';
 
 export class NodeController {
   /** Called after a node's switch exists (pods waiting for it can proceed). */

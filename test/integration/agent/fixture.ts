@@ -19,7 +19,7 @@ import { REPO_ROOT } from '../../../lab/paths.js';
 import { createUnderlay, plugUnderlay } from '../../../lab/underlay.js';
 import { waitFor } from '../../../lab/wait.js';
 import { hostVethName, type AgentRequest, type AgentResponse } from '../../../lib/cni-protocol.js';
-import { macFromIPv4 } from '../../../lib/names.js';
+import { macFromIPv4 } from '../../../lib/ovn/names.js';
 import { NODE_SUBNET_ANNOTATION, POD_NETWORKS_ANNOTATION, type PodNetworks } from '../../../lib/kube/annotations.js';
 
 export const AGENT_BIN = join(REPO_ROOT, 'dist', 'bin', 'tessera-agent');

@@ -18,7 +18,7 @@ import { startCentral, nbctl, chassisNames, type Central } from '../../../lab/ov
 import { startOvsNode, startOvnController, ovnInstalled, type OvsNode } from '../../../lab/ovs-node.js';
 import { createUnderlay, plugUnderlay, UNDERLAY_BRIDGE } from '../../../lab/underlay.js';
 import { waitFor } from '../../../lab/wait.js';
-import { JOIN_SWITCH, OWNER_KEY, INTEGRATION_BRIDGE, macFromIPv4 } from '../../../lib/names.js';
+import { JOIN_SWITCH, OWNER_KEY, INTEGRATION_BRIDGE, macFromIPv4 } from '../../../lib/ovn/names.js';
 import { gateway, REPO, startNodeOvs, type GatewayRun } from './fixture.js';
 
 export const P = 'tgw-';

@@ -7,7 +7,7 @@ import { rowToWire } from '../../../lib/ovsdb/notation.js';
 import { NB_MODEL, type NBTables } from '../../../lib/ovsdb/models/nb.js';
 import { parseIP } from '../../../lib/ipnet/index.js';
 import { NODE_MGMT_MAC_ANNOTATION } from '../../../lib/kube/annotations.js';
-import { Txn } from '../../../watcher/nbops/txn.js';
+import { Txn } from '../../../lib/ovn/txn.js';
 import { ensureManagementPort, managementMac } from '../../../watcher/controllers/management-port.js';
 
 const MGMT = parseIP('10.244.1.2');

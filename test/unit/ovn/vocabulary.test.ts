@@ -1,36 +1,23 @@
 // NB operations alone: what each appends to a batch, given what the cache holds (no server needed;
-// the real-server behaviour is in test/integration/watcher).
+// the real-server behaviour is in test/integration/ovn and test/integration/watcher).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Cache } from '../../../lib/ovsdb/cache.js';
-import { rowToWire, NamedUuid } from '../../../lib/ovsdb/notation.js';
-import { NB_MODEL, type NBTables } from '../../../lib/ovsdb/models/nb.js';
-import { Txn, type NbOp } from '../../../watcher/nbops/txn.js';
-import { ensureSwitch, ensureSwitchAcls, deleteSwitch } from '../../../watcher/nbops/switch.js';
-import { createOrUpdatePort, deletePort } from '../../../watcher/nbops/lsp.js';
-import { ensurePortGroup } from '../../../watcher/nbops/port-group.js';
-import { ensureAddressSet } from '../../../watcher/nbops/address-set.js';
-import { ensureLoadBalancer } from '../../../watcher/nbops/load-balancer.js';
-import { ensureRouterPort } from '../../../watcher/nbops/router.js';
-import type { AclSpec } from '../../../watcher/nbops/acl.js';
-import { toOps } from '../../../watcher/nbops/commit.js';
+import { NamedUuid } from '../../../lib/ovsdb/notation.js';
+import { cacheWith } from './cache-with.js';
+import { Txn, type NbOp } from '../../../lib/ovn/txn.js';
+import { ensureSwitch, ensureSwitchAcls, deleteSwitch } from '../../../lib/ovn/switch.js';
+import { createOrUpdatePort, deletePort } from '../../../lib/ovn/lsp.js';
+import { ensurePortGroup } from '../../../lib/ovn/port-group.js';
+import { ensureAddressSet } from '../../../lib/ovn/address-set.js';
+import { ensureLoadBalancer } from '../../../lib/ovn/load-balancer.js';
+import { ensureRouterPort } from '../../../lib/ovn/router.js';
+import type { AclSpec } from '../../../lib/ovn/acl.js';
+import { toOps } from '../../../lib/ovn/commit.js';
 
-type T = keyof NBTables & string;
-function cacheWith(rows: Partial<Record<T, Array<Record<string, unknown>>>>): Cache<NBTables> {
-  const c = new Cache<NBTables>(NB_MODEL);
-  for (const t of ['Logical_Switch', 'Logical_Switch_Port', 'Logical_Router', 'Logical_Router_Port', 'Port_Group', 'ACL', 'Load_Balancer', 'Load_Balancer_Group', 'Address_Set'] as T[]) c.track(t, undefined);
-  for (const [t, list] of Object.entries(rows) as Array<[T, Array<Record<string, unknown>>]>) {
-    for (const r of list) {
-      const { _uuid, ...rest } = r;
-      c.applyUpdate2(t, String(_uuid), { initial: rowToWire(NB_MODEL, t, rest) });
-    }
-  }
-  return c;
-}
 const kinds = (ops: NbOp[]) => ops.map((o) => `${o.op} ${o.table}`);
 const ids = { 'tessera.io/owner': 'tessera-watcher' };
 
-describe('watcher nbops', () => {
+describe('lib/ovn vocabulary', () => {
   it('ensureSwitchAcls: converges only the ACLs it claims, with mutations, and is a no-op when they match', () => {
     const mine = (x: Record<string, string>): boolean => x['tessera.io/object'] === 'protected-endpoints';
     const want: AclSpec = { direction: 'from-lport', priority: 990, match: 'tcp && (ip4.dst == 10.0.0.1 && tcp.dst == 6641)', action: 'drop',

@@ -1,5 +1,5 @@
 // NB operations on logical switches.
-import type { NamedUuid } from '../../lib/ovsdb/notation.js';
+import type { NamedUuid } from '../ovsdb/notation.js';
 import { type Txn, type NbRow, byUuid, byName, sameMap } from './txn.js';
 import { type AclSpec, convergeAcls } from './acl.js';
 

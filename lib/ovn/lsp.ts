@@ -63,3 +63,15 @@ export function deletePort(txn: Txn, name: string): boolean {
   for (const h of switchesOfPort(txn, have._uuid)) txn.mutate('Logical_Switch', byUuid(h._uuid), [['ports', 'delete', [have._uuid]]]);
   return true;
 }
+
+/**
+ * Sets the options keys in `set` on an existing port, leaving its other keys alone (a transit switch port's options
+ * also carry ovn-ic's requested-tnl-key, which must survive). A map insert never overwrites, so changed keys are
+ * deleted first.
+ */
+export function setPortOptions(txn: Txn, port: NbRow<'Logical_Switch_Port'>, set: Record<string, string>): void {
+  const changed = Object.keys(set).filter((k) => port.options[k] !== set[k]);
+  if (!changed.length) return;
+  txn.mutate('Logical_Switch_Port', byUuid(port._uuid), [['options', 'delete', changed]]);
+  txn.mutate('Logical_Switch_Port', byUuid(port._uuid), [['options', 'insert', Object.fromEntries(changed.map((k) => [k, set[k]!]))]]);
+}
