@@ -7,7 +7,7 @@ NODE_ENV_CLEAN := env -u NODE_EXTRA_CA_CERTS
 TSX := $(NODE_ENV_CLEAN) node_modules/.bin/tsx
 MOCHA := $(NODE_ENV_CLEAN) node_modules/.bin/mocha
 
-.PHONY: setup build image typecheck test test-unit test-integration test-e2e lab lab-down lab-status bench clean
+.PHONY: setup build image typecheck test test-unit test-integration test-e2e lab lab-down lab-status bench clean install uninstall
 
 setup:
 	bash tools/setup.sh
@@ -49,6 +49,16 @@ lab-down:
 
 lab-status:
 	$(TSX) lab/main.ts status
+
+# make install KUBECONFIG=~/.kube/config (README.md, "Install on a cluster"); INSTALL_ARGS passes more options to
+# deploy/install.sh (e.g. INSTALL_ARGS="--ovs host").
+INSTALL_ARGS ?=
+
+install:
+	KUBECONFIG=$(KUBECONFIG) sh deploy/install.sh install $(INSTALL_ARGS)
+
+uninstall:
+	KUBECONFIG=$(KUBECONFIG) sh deploy/install.sh uninstall $(INSTALL_ARGS)
 
 bench: build
 	$(TSX) bench/run.ts

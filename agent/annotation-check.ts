@@ -4,7 +4,7 @@
 // an address of that Subnet as the agent reads it from the API (not its gateway nor in its excludeIps) that no other live pod's port on this node carries,
 // the subnet's gateway, a well-formed unicast MAC, routes via the gateway that do not cover the subnet itself,
 // and a sane MTU. Anything else would give the pod an address OVN never delivers to.
-import { nodeSwitch } from '../lib/names.js';
+import { nodeSwitch } from '../lib/ovn/names.js';
 import { contains, containsNet, firstAddress, formatCIDR, formatIP, lastAddress, offsetOf, parseCIDR, parseInterfaceAddress, parseIP, type IPNet } from '../lib/ipnet/index.js';
 import type { PodNetwork } from '../lib/kube/annotations.js';
 import type { SubnetAddressing } from '../lib/kube/kubeovn.js';

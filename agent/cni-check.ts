@@ -3,7 +3,7 @@
 // live host veth whose peer is the pod's interface (after a racing re-ADD vswitchd can stay bound to a deleted veth,
 // or an old sandbox's port can carry a stale ovn-installed).
 import { CniError, CniErrorCode, hostVethName, type AgentRequest } from '../lib/cni-protocol.js';
-import { podPort } from '../lib/names.js';
+import { podPort } from '../lib/ovn/names.js';
 import { inspectPod, sameAddress, sameNet, type PodLinkState } from '../lib/netdev/index.js';
 import { AGENT_FAILURE, type HandlerDeps } from './cni-deps.js';
 import { IFACE_ID, IFACE_ID_VER, OVN_INSTALLED, SANDBOX } from './ovs-ports.js';

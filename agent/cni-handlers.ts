@@ -3,7 +3,7 @@
 import { isolateHostVeth } from './host-veth.js';
 import { CniError, CniErrorCode, hostVethName, type AgentRequest, type AgentResponse, type CniRoute, type Result1x } from '../lib/cni-protocol.js';
 import type { PodNetwork } from '../lib/kube/annotations.js';
-import { podPort } from '../lib/names.js';
+import { podPort } from '../lib/ovn/names.js';
 import { OvsdbDisconnectedError, OvsdbTimeoutError } from '../lib/ovsdb/index.js';
 import { NetdevError } from '../lib/netdev/index.js';
 import { LockTimeout } from './attachment-lock.js';

@@ -3,6 +3,7 @@ import { ConfigError, parseCommand, requireString, type CommandSpec } from '../l
 import { parseCIDR } from '../lib/ipnet/index.js';
 import { DEFAULT_AGENT_SOCKET } from '../lib/cni-protocol.js';
 import { OVSDB_TLS_FLAGS, parseOvsdbTls } from '../lib/ovsdb-tls-flags.js';
+import { CONFIG_FLAG } from '../lib/config-file.js';
 import type { TlsOptions } from '../lib/ovsdb/remote.js';
 
 export const spec: CommandSpec = {
@@ -25,6 +26,7 @@ export const spec: CommandSpec = {
     'ovn-rundir': { type: 'string', help: "ovn-controller's run directory (its pidfile and control socket)", default: '/var/run/ovn' },
     'patch-flow-check': { type: 'string', help: 'seconds between checks of logical patch flows against the Southbound keys (0: off)', default: '60' },
     ...OVSDB_TLS_FLAGS,
+    ...CONFIG_FLAG,
   },
 };
 

@@ -7,7 +7,8 @@ import { dirname } from 'node:path';
 import { runMain } from '../lib/cli.js';
 import { createLogger } from '../lib/log.js';
 import { annotationSubnet, announceManagementMac } from './node-annotation.js';
-import { parseConfig } from './config.js';
+import { parseConfig, spec } from './config.js';
+import { withConfigFile } from '../lib/config-file.js';
 import { kubeViews, startSynced } from './kube.js';
 import { subnetLookup } from './subnets.js';
 import { connectVswitch, OvsPorts } from './ovs-ports.js';
@@ -29,7 +30,7 @@ import { NODE_MGMT_MAC_ANNOTATION } from '../lib/kube/annotations.js';
 import { AgentMetrics } from './metrics.js';
 
 runMain('tessera-agent', async () => {
-  const cfg = parseConfig(process.argv.slice(2));
+  const cfg = parseConfig(withConfigFile(spec, 'agent', process.argv.slice(2)));
   const log = createLogger('agent', { file: cfg.logFile });
   const views = kubeViews(cfg, log); // first: a bad Kubernetes access config is a ConfigError (exit 2)
   setNativeDir(dirname(cfg.cniSocket));

@@ -3,7 +3,7 @@
 // (the LSP k8s-<node> on the node switch) is the watcher's: the agent announces the port's MAC on its Node
 // (node-annotation.ts) and ovn-controller binds the port once the watcher has created the LSP with it.
 import { createHash } from 'node:crypto';
-import { macFromIPv4, managementPort } from '../lib/names.js';
+import { macFromIPv4, managementPort } from '../lib/ovn/names.js';
 import { addressAt, formatIP, parseCIDR, withPrefix } from '../lib/ipnet/index.js';
 import type { NodeNetdev } from '../lib/netdev/index.js';
 import type { OvsPorts } from './ovs-ports.js';

@@ -3,7 +3,7 @@
 // so removing the Port from Bridge.ports garbage-collects both rows.
 import { OvsdbClient, ref, type OvsdbLogger, type TlsOptions } from '../lib/ovsdb/index.js';
 import { VSWITCH_MODEL, type Bridge, type Interface, type Port, type VSWITCHTables } from '../lib/ovsdb/models/vswitch.js';
-import { INTEGRATION_BRIDGE } from '../lib/names.js';
+import { INTEGRATION_BRIDGE } from '../lib/ovn/names.js';
 
 export type VswitchClient = OvsdbClient<VSWITCHTables>;
 

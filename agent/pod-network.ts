@@ -5,7 +5,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { CniError, CniErrorCode, type AgentRequest, type CniRoute } from '../lib/cni-protocol.js';
 import { DEFAULT_NETWORK, parsePodNetworks, podNetworkError, POD_NETWORK_ERROR_ANNOTATION, POD_NETWORKS_ANNOTATION, type PodNetwork } from '../lib/kube/annotations.js';
-import { podPort } from '../lib/names.js';
+import { podPort } from '../lib/ovn/names.js';
 import { addressHolder, podNetworkProblem, type PortAddresses, type SubnetLookup } from './annotation-check.js';
 import { AGENT_FAILURE, type HandlerDeps } from './cni-deps.js';
 import { WaitTimeout } from './kube.js';

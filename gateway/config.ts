@@ -4,6 +4,7 @@ import { IPNetError, parseCIDR, parseIP, parseInterfaceAddress, contains, format
 import type { OvsTarget } from './ovs.js';
 import { validateNic } from './nics-to-bridge.js';
 import { OVSDB_TLS_FLAGS, parseOvsdbTls } from '../lib/ovsdb-tls-flags.js';
+import { CONFIG_FLAG } from '../lib/config-file.js';
 import type { TlsOptions } from '../lib/ovsdb/remote.js';
 
 const common: Record<string, FlagSpec> = {
@@ -12,6 +13,7 @@ const common: Record<string, FlagSpec> = {
   'state-dir': { type: 'string', help: 'where the gateway records what it changed on the node (plans, join IP)', default: '/var/lib/tessera/gateway' },
   'log-file': { type: 'string', help: 'also log to this file' },
   ...OVSDB_TLS_FLAGS,
+  ...CONFIG_FLAG,
 };
 
 const gatewayFlags: Record<string, FlagSpec> = {
@@ -65,6 +67,9 @@ export const specs: Record<string, CommandSpec> = {
     flags: { 'node-name': gatewayFlags['node-name']!, nb: gatewayFlags.nb!, ...common },
   },
 };
+
+/** Every flag of every subcommand: what a --config file's gateway section may name. */
+export const ALL_GATEWAY_FLAGS: Record<string, FlagSpec> = Object.assign({}, ...Object.values(specs).map((s) => s.flags)) as Record<string, FlagSpec>;
 
 export interface CommonConfig {
   ovs: OvsTarget;

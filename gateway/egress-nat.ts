@@ -3,7 +3,7 @@
 // must keep its pod IP; they get no SNAT row here, and when they carve holes into the cluster CIDR the SNAT is split
 // into the CIDRs that remain. The caller (run) fills `exempt` from whatever object model lands later.
 import { bitsOf, formatCIDR, parseCIDR, containsNet, overlaps, type IPNet } from '../lib/ipnet/index.js';
-import { ownedBy } from './names.js';
+import { gatewayIds } from '../lib/ovn/names.js';
 import type { NatRow } from './topology.js';
 
 export interface EgressNatPolicy {
@@ -32,6 +32,6 @@ export function egressNats(policy: EgressNatPolicy, o: { node: string; clusterSu
     type: 'snat' as const,
     logical_ip: formatCIDR(n),
     external_ip: o.physicalIp,
-    external_ids: ownedBy(o.node, 'egress-snat'),
+    external_ids: gatewayIds(o.node, 'egress-snat'),
   }));
 }

@@ -1,5 +1,5 @@
 // init and the reconcile pass of run: node plumbing (bridge, bridge mappings, OpenFlow) plus the NB topology.
-import { CLUSTER_ROUTER, gatewayRouter, macFromIPv4, nodeSwitch } from '../lib/names.js';
+import { CLUSTER_ROUTER, gatewayRouter, macFromIPv4, nodeSwitch } from '../lib/ovn/names.js';
 import { parseCIDR } from '../lib/ipnet/index.js';
 import type { Logger } from '../lib/log.js';
 import type { GatewayConfig } from './config.js';

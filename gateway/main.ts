@@ -2,7 +2,8 @@
 import { ConfigError, parseCommand, runMain } from '../lib/cli.js';
 import { createLogger } from '../lib/log.js';
 import { VERSION, versionLine } from '../lib/version.js';
-import { parseCommon, specs } from './config.js';
+import { ALL_GATEWAY_FLAGS, parseCommon, specs } from './config.js';
+import { withConfigFile } from '../lib/config-file.js';
 import { nicsToBridge, PlanStore, undoNicsToBridge } from './nics-to-bridge.js';
 import { Ovs } from './ovs.js';
 
@@ -33,7 +34,7 @@ runMain(NAME, async () => {
   }
   const spec = specs[sub];
   if (!spec) throw new ConfigError(`unknown subcommand "${sub}" (one of ${Object.keys(specs).join(', ')})`);
-  const parsed = parseCommand(spec, rest);
+  const parsed = parseCommand(spec, withConfigFile(spec, 'gateway', rest, ALL_GATEWAY_FLAGS));
 
   switch (sub) {
     case 'nics-to-bridge': {

@@ -1,17 +1,21 @@
 // Makes the NB database match the gateway's desired topology (topology.ts) and its service load balancers, in one
 // transaction per pass, touching only rows that differ. Also: join-IP allocation and removal of everything owned.
-import { OvsdbClient, OvsdbTransactionError, op, ref, type NamedUuid, type Op, type TlsOptions } from '../lib/ovsdb/index.js';
-import { NB_MODEL, type NBTables, type LogicalRouter } from '../lib/ovsdb/models/nb.js';
+import { OvsdbClient, OvsdbTransactionError, type TlsOptions } from '../lib/ovsdb/index.js';
+import { NB_MODEL, type NBTables } from '../lib/ovsdb/models/nb.js';
 import { addressAt, contains, formatIP, parseCIDR, parseIP, size } from '../lib/ipnet/index.js';
-import { CLUSTER_ROUTER, JOIN_SWITCH, OWNER_KEY, externalSwitch, gatewayRouter, macFromIPv4, nodeSwitch } from '../lib/names.js';
+import { CLUSTER_ROUTER, GATEWAY_NODE_KEY, JOIN_IP_KEY, JOIN_SWITCH, externalSwitch, gatewayRouter, isGatewayOurs, joinGrPort, nodeSwitch } from '../lib/ovn/names.js';
+import { Txn } from '../lib/ovn/txn.js';
+import { commitAlone } from '../lib/ovn/commit.js';
+import { deleteRouter, deleteRouterPort, ensureRouter, ensureRouterPort } from '../lib/ovn/router.js';
+import { deleteSwitch, ensureSwitch } from '../lib/ovn/switch.js';
+import { createOrUpdatePort, deletePort } from '../lib/ovn/lsp.js';
+import { attachLoadBalancer, deleteLoadBalancer, ensureLoadBalancer } from '../lib/ovn/load-balancer.js';
+import { convergeNats, convergeRouterPolicies, convergeStaticRoutes } from '../lib/ovn/router-children.js';
 import type { Logger } from '../lib/log.js';
-import { clusterJoinPort, JOIN_IP_KEY, joinClusterPort, joinGrPort, NODE_KEY, OWNER, ownedBy } from './names.js';
-import { natKey, routeKey, type GatewayTopology, type NatRow, type RouteRow } from './topology.js';
+import type { GatewayTopology } from './topology.js';
 import type { GatewayLb } from './services.js';
-import { policyOps, removePolicyOps } from './nb-policies.js';
 
 export type Nb = OvsdbClient<NBTables>;
-const b = op(NB_MODEL);
 
 export const NB_TABLES = [
   'Logical_Router', 'Logical_Router_Port', 'Logical_Switch', 'Logical_Switch_Port',
@@ -28,16 +32,12 @@ export async function connectNb(remotes: string[], log: Logger, tls?: TlsOptions
   return nb;
 }
 
-const sameMap = (a: Record<string, string>, b2: Record<string, string>): boolean =>
-  Object.keys(a).length === Object.keys(b2).length && Object.entries(a).every(([k, v]) => b2[k] === v);
-const sameList = (a: readonly string[], b2: readonly string[]): boolean =>
-  a.length === b2.length && [...a].sort().every((x, i) => x === [...b2].sort()[i]);
-const isOurs = (ids: Record<string, string>, node: string): boolean => ids[OWNER_KEY] === OWNER && ids[NODE_KEY] === node;
+const ours = (node: string) => (ids: Record<string, string>): boolean => isGatewayOurs(ids, node);
 
 /** Whether an NB change can make this node's gateway differ from its desired state (or free a join IP). */
 export function relevantToGateway(ev: { table: string; row: object }, node: string): boolean {
   const row = ev.row as { name?: string; external_ids?: Record<string, string> };
-  const ours = row.external_ids?.[NODE_KEY] === node;
+  const forNode = row.external_ids?.[GATEWAY_NODE_KEY] === node;
   switch (ev.table) {
     case 'Logical_Router':
       return row.name === gatewayRouter(node) || row.name === CLUSTER_ROUTER;
@@ -47,9 +47,9 @@ export function relevantToGateway(ev: { table: string; row: object }, node: stri
       return true; // join IPs are allocated across all router ports
     case 'Logical_Switch_Port':
     case 'Load_Balancer':
-      return ours;
+      return forNode;
     default:
-      return ours || ev.table === 'Logical_Router_Static_Route' || ev.table === 'Logical_Router_Policy' || ev.table === 'NAT';
+      return forNode || ev.table === 'Logical_Router_Static_Route' || ev.table === 'Logical_Router_Policy' || ev.table === 'NAT';
   }
 }
 
@@ -77,27 +77,14 @@ export function checkClusterReady(nb: Nb): void {
 export class NotReadyError extends Error {}
 
 /**
- * Links ovn_cluster_router to the join switch at the join CIDR's first address if nothing links them yet (the
- * watcher may own this link; then it is found and left alone). Returns the cluster router's join IP.
+ * The cluster router's join IP. The link (rtoj-/jtor-ovn_cluster_router) has one writer, the watcher's master-init;
+ * until it exists this throws NotReadyError, and the caller retries.
  */
 export async function ensureClusterJoinLink(nb: Nb, joinCidr: string): Promise<string> {
   checkClusterReady(nb);
   const have = clusterJoinIp(nb, joinCidr);
-  if (have) return have;
-  const join = parseCIDR(joinCidr);
-  const ip = formatIP(addressAt(join, 1));
-  const lr = nb.cache.lookup('Logical_Router', 'name', CLUSTER_ROUTER)!;
-  const ls = nb.cache.lookup('Logical_Switch', 'name', JOIN_SWITCH)!;
-  const ids = { [OWNER_KEY]: OWNER };
-  await nb.transact([
-    b.wait('Logical_Router_Port', [['name', '==', clusterJoinPort]], ['name'], '==', [], 0),
-    b.insert('Logical_Router_Port', { name: clusterJoinPort, mac: macFromIPv4(ip), networks: [`${ip}/${join.prefix}`], external_ids: ids }, 'lrp'),
-    b.mutate('Logical_Router', [['_uuid', '==', lr._uuid]], [['ports', 'insert', [ref('lrp')]]]),
-    b.insert('Logical_Switch_Port', { name: joinClusterPort, type: 'router', addresses: ['router'], options: { 'router-port': clusterJoinPort }, external_ids: ids }, 'lsp'),
-    b.mutate('Logical_Switch', [['_uuid', '==', ls._uuid]], [['ports', 'insert', [ref('lsp')]]]),
-  ]);
-  await nb.waitFor('Logical_Router_Port', (p) => p.name === clusterJoinPort, 10_000);
-  return ip;
+  if (!have) throw new NotReadyError(`${CLUSTER_ROUTER} has no port in the join CIDR ${joinCidr} yet (the watcher's master-init links it to ${JOIN_SWITCH})`);
+  return have;
 }
 
 /** Addresses in the join CIDR already used by any router port. */
@@ -135,155 +122,46 @@ export function pickJoinIp(nb: Nb, node: string, joinCidr: string): string {
   throw new Error(`join CIDR ${joinCidr} has no free address for ${gatewayRouter(node)}`);
 }
 
-class Batch {
-  readonly ops: Op[] = [];
-  private seq = 0;
-  name(prefix: string): string {
-    return `${prefix}${++this.seq}`;
-  }
-  push(o: Op): void {
-    this.ops.push(o);
-  }
-}
-
-function diffRoutes(batch: Batch, router: LogicalRouter | undefined, routerRef: string | NamedUuid, nb: Nb, want: RouteRow[], node: string): void {
-  const wantByKey = new Map(want.map((r) => [routeKey(r), r]));
-  for (const u of router?.static_routes ?? []) {
-    const row = nb.cache.get('Logical_Router_Static_Route', u);
-    if (!row || !isOurs(row.external_ids, node)) continue;
-    const k = routeKey(row);
-    const w = wantByKey.get(k);
-    if (!w) batch.push(b.mutate('Logical_Router', [['_uuid', '==', routerRef]], [['static_routes', 'delete', [u]]]));
-    else {
-      if (!sameMap(row.external_ids, w.external_ids)) batch.push(b.update('Logical_Router_Static_Route', [['_uuid', '==', u]], { external_ids: w.external_ids }));
-      wantByKey.delete(k);
-    }
-  }
-  for (const w of wantByKey.values()) {
-    const n = batch.name('route');
-    batch.push(b.insert('Logical_Router_Static_Route', {
-      ip_prefix: w.ip_prefix, nexthop: w.nexthop, external_ids: w.external_ids,
-      ...(w.policy ? { policy: w.policy } : {}), ...(w.output_port ? { output_port: w.output_port } : {}),
-    }, n));
-    batch.push(b.mutate('Logical_Router', [['_uuid', '==', routerRef]], [['static_routes', 'insert', [ref(n)]]]));
-  }
-}
-
-function diffNats(batch: Batch, router: LogicalRouter | undefined, routerRef: string | NamedUuid, nb: Nb, want: NatRow[], node: string): void {
-  const wantByKey = new Map(want.map((r) => [natKey(r), r]));
-  for (const u of router?.nat ?? []) {
-    const row = nb.cache.get('NAT', u);
-    if (!row || !isOurs(row.external_ids, node)) continue;
-    const k = natKey(row);
-    if (!wantByKey.has(k)) batch.push(b.mutate('Logical_Router', [['_uuid', '==', routerRef]], [['nat', 'delete', [u]]]));
-    else wantByKey.delete(k);
-  }
-  for (const w of wantByKey.values()) {
-    const n = batch.name('nat');
-    batch.push(b.insert('NAT', { type: w.type, logical_ip: w.logical_ip, external_ip: w.external_ip, external_ids: w.external_ids }, n));
-    batch.push(b.mutate('Logical_Router', [['_uuid', '==', routerRef]], [['nat', 'insert', [ref(n)]]]));
-  }
-}
-
 /**
  * One transaction that turns NB into `topo` for `node` (nothing sent when NB already matches). Returns the number
  * of operations sent, 0 when nothing had to change.
  */
 export async function applyTopology(nb: Nb, node: string, topo: GatewayTopology): Promise<number> {
   const c = nb.cache;
-  const batch = new Batch();
+  const txn = new Txn(c, `gateway ${node}`);
+  const mine = ours(node);
 
-  // Gateway router.
   const gr = c.lookup('Logical_Router', 'name', topo.router.name);
-  let grRef: string | NamedUuid;
-  if (!gr) {
-    batch.push(b.wait('Logical_Router', [['name', '==', topo.router.name]], ['name'], '==', [], 0));
-    // The join IP must still be free when we commit: another gateway may have taken it meanwhile.
-    const joinNet = topo.routerPorts[0]!.networks[0]!;
-    batch.push(b.wait('Logical_Router_Port', [['networks', 'includes', joinNet]], ['name'], '==', [], 0));
-    batch.push(b.insert('Logical_Router', { name: topo.router.name, options: topo.router.options, external_ids: topo.router.external_ids }, 'gr'));
-    grRef = ref('gr');
-  } else {
-    grRef = gr._uuid;
-    if (!sameMap(gr.options, topo.router.options) || !sameMap(gr.external_ids, topo.router.external_ids)) {
-      batch.push(b.update('Logical_Router', [['_uuid', '==', gr._uuid]], { options: topo.router.options, external_ids: topo.router.external_ids }));
-    }
-  }
-
-  // Router ports.
+  // The join IP must still be free when we commit: another gateway may have taken it meanwhile.
+  if (!gr) txn.assertAbsent('Logical_Router_Port', [['networks', 'includes', topo.routerPorts[0]!.networks[0]!]]);
+  const grRef = ensureRouter(txn, { name: topo.router.name, options: topo.router.options, external_ids: topo.router.external_ids });
+  for (const p of topo.routerPorts) ensureRouterPort(txn, topo.router.name, p);
   const wantPorts = new Set(topo.routerPorts.map((p) => p.name));
-  for (const p of topo.routerPorts) {
-    const have = c.lookup('Logical_Router_Port', 'name', p.name);
-    if (!have) {
-      const n = batch.name('lrp');
-      batch.push(b.insert('Logical_Router_Port', { name: p.name, mac: p.mac, networks: p.networks, external_ids: p.external_ids }, n));
-      batch.push(b.mutate('Logical_Router', [['_uuid', '==', grRef]], [['ports', 'insert', [ref(n)]]]));
-      continue;
-    }
-    if (have.mac !== p.mac || !sameList(have.networks, p.networks) || !sameMap(have.external_ids, p.external_ids)) {
-      batch.push(b.update('Logical_Router_Port', [['_uuid', '==', have._uuid]], { mac: p.mac, networks: p.networks, external_ids: p.external_ids }));
-    }
-    if (!gr?.ports.includes(have._uuid)) batch.push(b.mutate('Logical_Router', [['_uuid', '==', grRef]], [['ports', 'insert', [have._uuid]]]));
-  }
   for (const u of gr?.ports ?? []) {
     const p = c.get('Logical_Router_Port', u);
-    if (p && isOurs(p.external_ids, node) && !wantPorts.has(p.name)) batch.push(b.mutate('Logical_Router', [['_uuid', '==', grRef]], [['ports', 'delete', [u]]]));
+    if (p && mine(p.external_ids) && !wantPorts.has(p.name)) deleteRouterPort(txn, p.name);
   }
 
-  // External switch.
   const ext = c.lookup('Logical_Switch', 'name', topo.extSwitch.name);
-  let extRef: string | NamedUuid;
-  if (!ext) {
-    batch.push(b.wait('Logical_Switch', [['name', '==', topo.extSwitch.name]], ['name'], '==', [], 0));
-    batch.push(b.insert('Logical_Switch', { name: topo.extSwitch.name, external_ids: topo.extSwitch.external_ids }, 'ext'));
-    extRef = ref('ext');
-  } else {
-    extRef = ext._uuid;
-    if (!sameMap(ext.external_ids, topo.extSwitch.external_ids)) batch.push(b.update('Logical_Switch', [['_uuid', '==', ext._uuid]], { external_ids: topo.extSwitch.external_ids }));
-  }
-
-  // Switch ports (on join and on ext_<node>).
+  ensureSwitch(txn, { name: topo.extSwitch.name, other_config: ext?.other_config ?? {}, external_ids: topo.extSwitch.external_ids });
   for (const p of topo.switchPorts) {
-    let swRef: string | NamedUuid;
-    let swPorts: string[] = [];
-    if (p.switch === topo.extSwitch.name) {
-      swRef = extRef;
-      swPorts = ext?.ports ?? [];
-    } else {
-      const sw = c.lookup('Logical_Switch', 'name', p.switch);
-      if (!sw) throw new NotReadyError(`logical switch ${p.switch} not found in NB`);
-      swRef = sw._uuid;
-      swPorts = sw.ports;
-    }
-    const have = c.lookup('Logical_Switch_Port', 'name', p.name);
-    if (!have) {
-      const n = batch.name('lsp');
-      batch.push(b.insert('Logical_Switch_Port', { name: p.name, type: p.type, addresses: p.addresses, options: p.options, external_ids: p.external_ids }, n));
-      batch.push(b.mutate('Logical_Switch', [['_uuid', '==', swRef]], [['ports', 'insert', [ref(n)]]]));
-      continue;
-    }
-    if (have.type !== p.type || !sameList(have.addresses, p.addresses) || !sameMap(have.options, p.options) || !sameMap(have.external_ids, p.external_ids)) {
-      batch.push(b.update('Logical_Switch_Port', [['_uuid', '==', have._uuid]], { type: p.type, addresses: p.addresses, options: p.options, external_ids: p.external_ids }));
-    }
-    if (!swPorts.includes(have._uuid)) batch.push(b.mutate('Logical_Switch', [['_uuid', '==', swRef]], [['ports', 'insert', [have._uuid]]]));
+    if (p.switch !== topo.extSwitch.name && !c.lookup('Logical_Switch', 'name', p.switch)) throw new NotReadyError(`logical switch ${p.switch} not found in NB`);
+    createOrUpdatePort(txn, p.switch, p);
   }
   // Stale localnet ports (e.g. after a bridge rename) on our external switch.
   const wantLsps = new Set(topo.switchPorts.map((p) => p.name));
   for (const u of ext?.ports ?? []) {
     const p = c.get('Logical_Switch_Port', u);
-    if (p && isOurs(p.external_ids, node) && !wantLsps.has(p.name)) batch.push(b.mutate('Logical_Switch', [['_uuid', '==', extRef]], [['ports', 'delete', [u]]]));
+    if (p && mine(p.external_ids) && !wantLsps.has(p.name)) deletePort(txn, p.name);
   }
 
-  diffRoutes(batch, gr, grRef, nb, topo.routes, node);
-  diffNats(batch, gr, grRef, nb, topo.nats, node);
+  convergeStaticRoutes(txn, grRef, gr?.static_routes ?? [], topo.routes, mine);
+  convergeNats(txn, grRef, gr?.nat ?? [], topo.nats, mine);
   const cr = c.lookup('Logical_Router', 'name', CLUSTER_ROUTER);
   if (!cr) throw new NotReadyError(`logical router ${CLUSTER_ROUTER} not found in NB`);
-  diffRoutes(batch, cr, cr._uuid, nb, topo.clusterRoutes, node);
-  for (const o of policyOps(nb, cr, topo.clusterPolicies, node, (p) => batch.name(p))) batch.push(o);
-
-  if (batch.ops.length === 0) return 0;
-  await nb.transact(batch.ops);
-  return batch.ops.length;
+  convergeStaticRoutes(txn, cr._uuid, cr.static_routes, topo.clusterRoutes, mine);
+  convergeRouterPolicies(txn, cr._uuid, cr.policies, topo.clusterPolicies, mine);
+  return commitAlone(nb, txn);
 }
 
 /**
@@ -315,58 +193,36 @@ export async function applyLoadBalancers(nb: Nb, node: string, want: GatewayLb[]
   const gr = c.lookup('Logical_Router', 'name', gatewayRouter(node));
   if (!gr) throw new NotReadyError(`${gatewayRouter(node)} does not exist yet`);
   const ls = c.lookup('Logical_Switch', 'name', nodeSwitch(node));
-  const ops: Op[] = [];
-  const attach = (u: string | NamedUuid, have?: string): void => {
-    if (!have || !gr.load_balancer.includes(have)) ops.push(b.mutate('Logical_Router', [['_uuid', '==', gr._uuid]], [['load_balancer', 'insert', [u]]]));
-    if (ls && (!have || !ls.load_balancer.includes(have))) ops.push(b.mutate('Logical_Switch', [['_uuid', '==', ls._uuid]], [['load_balancer', 'insert', [u]]]));
-  };
+  const txn = new Txn(c, `gateway ${node} load balancers`);
   const wantByName = new Map(want.map((l) => [l.name, l]));
-  let seq = 0;
   for (const have of c.list('Load_Balancer')) {
-    if (!isOurs(have.external_ids, node)) continue;
-    const w = wantByName.get(have.name);
-    if (!w) {
-      // Weak references: deleting the row takes it off the GR and the switch.
-      ops.push(b.delete('Load_Balancer', [['_uuid', '==', have._uuid]]));
-      continue;
-    }
-    wantByName.delete(have.name);
-    if (have.protocol !== w.protocol || !sameMap(have.vips, w.vips) || !sameMap(have.options, w.options) || !sameMap(have.external_ids, w.external_ids)) {
-      ops.push(b.update('Load_Balancer', [['_uuid', '==', have._uuid]], { protocol: w.protocol, vips: w.vips, options: w.options, external_ids: w.external_ids }));
-    }
-    attach(have._uuid, have._uuid);
+    // Weak references: deleting the row takes it off the GR and the switch.
+    if (isGatewayOurs(have.external_ids, node) && !wantByName.has(have.name)) deleteLoadBalancer(txn, have.name);
   }
   for (const w of wantByName.values()) {
-    const n = `lb${++seq}`;
-    ops.push(b.insert('Load_Balancer', { name: w.name, protocol: w.protocol, vips: w.vips, options: w.options, external_ids: w.external_ids }, n));
-    attach(ref(n));
+    const lb = ensureLoadBalancer(txn, { ...w, selection_fields: [] });
+    attachLoadBalancer(txn, 'Logical_Router', gr, lb);
+    if (ls) attachLoadBalancer(txn, 'Logical_Switch', ls, lb);
   }
-  if (ops.length > 0) await nb.transact(ops);
-  return ops.length;
+  return commitAlone(nb, txn);
 }
 
 /** Removes every NB row the gateway created for `node` (GR, its ports, ext switch, join port, routes, policies, LBs). */
 export async function removeGateway(nb: Nb, node: string): Promise<number> {
   const c = nb.cache;
-  const ops: Op[] = [];
+  const txn = new Txn(c, `gateway ${node} removal`);
+  const mine = ours(node);
   const gr = c.lookup('Logical_Router', 'name', gatewayRouter(node));
-  if (gr && isOurs(gr.external_ids, node)) ops.push(b.delete('Logical_Router', [['_uuid', '==', gr._uuid]]));
+  if (gr && mine(gr.external_ids)) deleteRouter(txn, gr.name);
   const ext = c.lookup('Logical_Switch', 'name', externalSwitch(node));
-  if (ext && isOurs(ext.external_ids, node)) ops.push(b.delete('Logical_Switch', [['_uuid', '==', ext._uuid]]));
-  const jp = c.lookup('Logical_Switch_Port', 'name', joinGrPort(node));
-  const join = c.lookup('Logical_Switch', 'name', JOIN_SWITCH);
-  if (jp && join && join.ports.includes(jp._uuid)) ops.push(b.mutate('Logical_Switch', [['_uuid', '==', join._uuid]], [['ports', 'delete', [jp._uuid]]]));
+  if (ext && mine(ext.external_ids)) deleteSwitch(txn, ext.name);
+  deletePort(txn, joinGrPort(node));
   const cr = c.lookup('Logical_Router', 'name', CLUSTER_ROUTER);
-  for (const u of cr?.static_routes ?? []) {
-    const r = c.get('Logical_Router_Static_Route', u);
-    if (r && isOurs(r.external_ids, node)) ops.push(b.mutate('Logical_Router', [['_uuid', '==', cr!._uuid]], [['static_routes', 'delete', [u]]]));
+  if (cr) {
+    convergeStaticRoutes(txn, cr._uuid, cr.static_routes, [], mine);
+    convergeRouterPolicies(txn, cr._uuid, cr.policies, [], mine);
   }
-  if (cr) ops.push(...removePolicyOps(nb, cr, node));
-  for (const lb of c.list('Load_Balancer')) {
-    if (isOurs(lb.external_ids, node)) ops.push(b.delete('Load_Balancer', [['_uuid', '==', lb._uuid]]));
-  }
-  if (ops.length > 0) await nb.transact(ops);
-  return ops.length;
+  for (const lb of c.list('Load_Balancer')) if (mine(lb.external_ids)) deleteLoadBalancer(txn, lb.name);
+  return commitAlone(nb, txn);
 }
 
-export { ownedBy };

@@ -1,7 +1,7 @@
 // The node's Open vSwitch: bridges, ports and Open_vSwitch external_ids through ovs-vsctl, OpenFlow through ovs-ofctl.
 // One-shot node plumbing; ovs-vsctl's --may-exist/--if-exists make each call idempotent.
 import { run } from './sys.js';
-import { INTEGRATION_BRIDGE, OWNER_KEY } from '../lib/names.js';
+import { INTEGRATION_BRIDGE, OWNER_KEY } from '../lib/ovn/names.js';
 
 export interface OvsTarget {
   /** OVSDB remote of the node's Open_vSwitch database, e.g. unix:/var/run/openvswitch/db.sock. */

@@ -20,8 +20,7 @@ import { NodeEvents } from './events.js';
 import { WorkQueue } from '../lib/workqueue.js';
 import { OwnWrites } from '../lib/drift/own-writes.js';
 import { DriftRepair } from '../lib/drift/repair.js';
-import { OWNER_KEY } from '../lib/names.js';
-import { NODE_KEY, OWNER } from './names.js';
+import { isGatewayOurs } from '../lib/ovn/names.js';
 
 const PASS = 'pass';
 
@@ -34,7 +33,7 @@ export interface RunOptions {
 
 export async function runGateway(cfg: GatewayConfig, access: KubeAccessOptions, opts: RunOptions, log: Logger): Promise<void> {
   const ownerOf = (ids: Record<string, string> | undefined): string | undefined =>
-    ids?.[OWNER_KEY] === OWNER && ids[NODE_KEY] === cfg.node ? `gateway ${cfg.node}` : undefined;
+    (isGatewayOurs(ids, cfg.node) ? `gateway ${cfg.node}` : undefined);
   const raw = await connectNb(cfg.nbRemotes, log, cfg.tls);
   const own = new OwnWrites(ownerOf, raw.cache);
   const nb = own.wrap(raw);

@@ -3,7 +3,7 @@
 // (service, protocol). externalTrafficPolicy: Local keeps only this node's endpoints and skips the GR's SNAT so the
 // client address reaches the pod; sessionAffinity: ClientIP becomes the LB's affinity_timeout.
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import { ownedBy } from './names.js';
+import { gatewayIds } from '../lib/ovn/names.js';
 
 export const SERVICE_KEY = 'tessera.io/service';
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -97,7 +97,7 @@ export function gatewayLbs(
       }
       lbs.push({
         name: lbName(o.node, ns, name, proto), protocol: proto, vips, options,
-        external_ids: { ...ownedBy(o.node, 'service'), [SERVICE_KEY]: `${ns}/${name}` },
+        external_ids: { ...gatewayIds(o.node, 'service'), [SERVICE_KEY]: `${ns}/${name}` },
       });
     }
   }

@@ -1,9 +1,11 @@
 // The gateway's desired NB state for one node, computed from its config alone (pure, unit-tested). nb.ts makes NB
 // match it; the same function serves init, every reconcile pass of run, and cleanup (what to remove).
-import { JOIN_SWITCH, externalSwitch, gatewayRouter, macFromIPv4 } from '../lib/names.js';
+import {
+  CLUSTER_ROUTER, JOIN_IP_KEY, JOIN_SWITCH, extGrPort, externalSwitch, gatewayIds, gatewayRouter, grExternalPort, grJoinPort, joinGrPort, localnetPort, macFromIPv4,
+} from '../lib/ovn/names.js';
+import type { NatSpec, RouterPolicySpec, StaticRouteSpec } from '../lib/ovn/router-children.js';
 import { addressAt, formatIP, parseCIDR } from '../lib/ipnet/index.js';
 import { egressNats, type EgressNatPolicy } from './egress-nat.js';
-import { extGrPort, grExternalPort, grJoinPort, JOIN_IP_KEY, joinGrPort, localnetPort, ownedBy } from './names.js';
 
 export interface TopologyInput {
   node: string;
@@ -42,28 +44,9 @@ export interface SwitchPortRow {
   external_ids: Record<string, string>;
 }
 
-export interface RouteRow {
-  ip_prefix: string;
-  nexthop: string;
-  policy?: 'src-ip' | 'dst-ip';
-  output_port?: string;
-  external_ids: Record<string, string>;
-}
-
-export interface PolicyRow {
-  priority: number;
-  match: string;
-  action: 'reroute';
-  nexthops: string[];
-  external_ids: Record<string, string>;
-}
-
-export interface NatRow {
-  type: 'snat' | 'dnat' | 'dnat_and_snat';
-  logical_ip: string;
-  external_ip: string;
-  external_ids: Record<string, string>;
-}
+export type RouteRow = StaticRouteSpec;
+export type PolicyRow = RouterPolicySpec & { action: 'reroute' };
+export type NatRow = NatSpec;
 
 export interface GatewayTopology {
   router: { name: string; options: Record<string, string>; external_ids: Record<string, string> };
@@ -81,16 +64,11 @@ export interface GatewayTopology {
 /** Priority of the node-IP reroute (ovn-kubernetes uses 1004 for the same policy). */
 export const NODE_IP_POLICY_PRIORITY = 1004;
 
-/** Identity of a route for diffing (the row has no name). */
-export const routeKey = (r: Pick<RouteRow, 'ip_prefix' | 'nexthop' | 'policy' | 'output_port'>): string =>
-  `${r.policy ?? 'dst-ip'} ${r.ip_prefix} via ${r.nexthop}${r.output_port ? ` out ${r.output_port}` : ''}`;
-export const policyKey = (p: Pick<PolicyRow, 'priority' | 'match' | 'action' | 'nexthops'>): string =>
-  `${p.priority} ${p.match} ${p.action} ${[...p.nexthops].sort().join(',')}`;
-export const natKey = (n: Pick<NatRow, 'type' | 'logical_ip' | 'external_ip'>): string => `${n.type} ${n.logical_ip} -> ${n.external_ip}`;
+export { staticRouteKey as routeKey, routerPolicyKey as policyKey, natKey } from '../lib/ovn/router-children.js';
 
 export function gatewayTopology(t: TopologyInput): GatewayTopology {
   const gr = gatewayRouter(t.node);
-  const own = (role?: string): Record<string, string> => ownedBy(t.node, role);
+  const own = (role?: string): Record<string, string> => gatewayIds(t.node, role);
   return {
     router: {
       name: gr,

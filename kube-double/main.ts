@@ -4,6 +4,8 @@
 import fs from 'node:fs';
 import { ConfigError, parseCommand, runMain, type CommandSpec } from '../lib/cli.js';
 import { startApiServer, type ListenAddress } from './server.js';
+import { loadManifestFile } from './manifests.js';
+import { serviceAccountUser, type UserInfo } from './rbac.js';
 
 const SPEC: CommandSpec = {
   name: 'tessera-test-apiserver',
@@ -18,6 +20,8 @@ const SPEC: CommandSpec = {
     history: { type: 'string', default: '10000', help: 'watch events retained; older resourceVersions get 410 Gone' },
     'service-cidr': { type: 'string', default: '10.96.0.0/16', help: 'range service cluster IPs are allocated from' },
     'log-file': { type: 'string', help: 'append one line per request to this file' },
+    'manifest-file': { type: 'string', multiple: true, help: 'create the objects of this YAML file at start, as the admin (repeatable; e.g. deploy/*/rbac.yaml)' },
+    'service-account-token': { type: 'string', multiple: true, help: 'NAMESPACE/NAME=FILE: the token in FILE authenticates as that service account, authorized by RBAC (repeatable)' },
   },
 };
 
@@ -27,6 +31,25 @@ function parseListen(v: string): ListenAddress {
   const port = Number(m[3]);
   if (port > 65535) throw new ConfigError(`--listen "${v}": port must be 0..65535`);
   return { host: m[1] ?? m[2], port };
+}
+
+function readToken(flag: string, file: string): string {
+  let token: string;
+  try {
+    token = fs.readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new ConfigError(`--${flag} ${file}: ${(err as Error).message}`);
+  }
+  if (!token) throw new ConfigError(`--${flag} ${file} is empty`);
+  return token;
+}
+
+function serviceAccountTokens(values: string[]): Array<{ token: string; user: UserInfo }> {
+  return values.map((v) => {
+    const m = /^([a-z0-9-]+)\/([a-z0-9.-]+)=(.+)$/.exec(v);
+    if (!m) throw new ConfigError(`--service-account-token "${v}": expected NAMESPACE/NAME=FILE`);
+    return { token: readToken('service-account-token', m[3]), user: serviceAccountUser(m[1], m[2]) };
+  });
 }
 
 function positiveInt(name: string, v: unknown): number {
@@ -43,18 +66,21 @@ runMain(SPEC.name, async () => {
   const logStream = logFile ? fs.createWriteStream(logFile, { flags: 'a' }) : undefined;
   const tokenFile = values['token-file'] as string | undefined;
   let token = values.token as string | undefined;
-  if (tokenFile) {
+  if (tokenFile) token = readToken('token-file', tokenFile);
+  const identities = serviceAccountTokens((values['service-account-token'] as string[] | undefined) ?? []);
+  const objects = ((values['manifest-file'] as string[] | undefined) ?? []).flatMap((f) => {
     try {
-      token = fs.readFileSync(tokenFile, 'utf8').trim();
+      return loadManifestFile(f);
     } catch (err) {
-      throw new ConfigError(`--token-file ${tokenFile}: ${(err as Error).message}`);
+      throw new ConfigError(`--manifest-file ${f}: ${(err as Error).message}`);
     }
-    if (!token) throw new ConfigError(`--token-file ${tokenFile} is empty`);
-  }
+  });
   const server = await startApiServer({
     listen: listen.length || unix.length ? listen : undefined,
     unix,
     token,
+    identities,
+    objects,
     bookmarkIntervalMs: positiveInt('bookmark-interval-ms', values['bookmark-interval-ms']),
     historySize: positiveInt('history', values.history),
     serviceCidr: values['service-cidr'] as string,

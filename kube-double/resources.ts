@@ -99,6 +99,22 @@ export const RESOURCE_TYPES: ResourceType[] = [
   { ...base, group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', singular: 'endpointslice', kind: 'EndpointSlice', namespaced: true },
   { ...base, group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', singular: 'networkpolicy', kind: 'NetworkPolicy', namespaced: true, shortNames: ['netpol'] },
   { ...base, group: 'coordination.k8s.io', version: 'v1', plural: 'leases', singular: 'lease', kind: 'Lease', namespaced: true, allowCreateOnUpdate: true },
+  // What an installer applies (deploy/install.sh): stored and served, with no controller behind them.
+  { ...base, group: '', version: 'v1', plural: 'serviceaccounts', singular: 'serviceaccount', kind: 'ServiceAccount', namespaced: true, shortNames: ['sa'] },
+  { ...base, group: '', version: 'v1', plural: 'secrets', singular: 'secret', kind: 'Secret', namespaced: true },
+  { ...base, group: 'apps', version: 'v1', plural: 'daemonsets', singular: 'daemonset', kind: 'DaemonSet', namespaced: true, shortNames: ['ds'], statusSubresource: true },
+  { ...base, group: 'apps', version: 'v1', plural: 'deployments', singular: 'deployment', kind: 'Deployment', namespaced: true, shortNames: ['deploy'], statusSubresource: true },
+  { ...base, group: 'apps', version: 'v1', plural: 'statefulsets', singular: 'statefulset', kind: 'StatefulSet', namespaced: true, shortNames: ['sts'], statusSubresource: true },
+  { ...base, group: 'batch', version: 'v1', plural: 'jobs', singular: 'job', kind: 'Job', namespaced: true, statusSubresource: true },
+  // deploy/agent/node-restriction.yaml; stored only: the double runs no admission policy.
+  { ...base, group: 'admissionregistration.k8s.io', version: 'v1', plural: 'validatingadmissionpolicies', singular: 'validatingadmissionpolicy', kind: 'ValidatingAdmissionPolicy', namespaced: false, statusSubresource: true },
+  { ...base, group: 'admissionregistration.k8s.io', version: 'v1', plural: 'validatingadmissionpolicybindings', singular: 'validatingadmissionpolicybinding', kind: 'ValidatingAdmissionPolicyBinding', namespaced: false },
+  { ...base, group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', singular: 'customresourcedefinition', kind: 'CustomResourceDefinition', namespaced: false, shortNames: ['crd', 'crds'], statusSubresource: true },
+  // RBAC objects; the server authorizes service-account identities with them (rbac.ts).
+  { ...base, group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'roles', singular: 'role', kind: 'Role', namespaced: true },
+  { ...base, group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'rolebindings', singular: 'rolebinding', kind: 'RoleBinding', namespaced: true },
+  { ...base, group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterroles', singular: 'clusterrole', kind: 'ClusterRole', namespaced: false },
+  { ...base, group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterrolebindings', singular: 'clusterrolebinding', kind: 'ClusterRoleBinding', namespaced: false },
   // Kube-OVN's CRDs: cluster-scoped, with the status subresource enabled as in Kube-OVN's manifests.
   { ...base, group: 'kubeovn.io', version: 'v1', plural: 'vpcs', singular: 'vpc', kind: 'Vpc', namespaced: false, statusSubresource: true, custom: true, returnDeletedObject: true },
   { ...base, group: 'kubeovn.io', version: 'v1', plural: 'subnets', singular: 'subnet', kind: 'Subnet', namespaced: false, statusSubresource: true, custom: true, returnDeletedObject: true },

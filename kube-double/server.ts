@@ -1,4 +1,4 @@
-// HTTP front of the test double: authentication, listeners on TCP and/or unix sockets, and the paths that
+// HTTP front of the test double: authentication and RBAC (access.ts), listeners on TCP and/or unix sockets, and the paths that
 // need no resource (health, version, discovery); handlers.ts serves the resources.
 import http from 'node:http';
 import fs from 'node:fs';
@@ -8,6 +8,9 @@ import { sendJson } from './http-io.js';
 import { parseRoute } from './routes.js';
 import { ApiError, errors } from './status.js';
 import { Store, type StoreOptions } from './store.js';
+import type { KubeObject } from './resources.js';
+import type { UserInfo } from './rbac.js';
+import { createAccess, createObjects, type Access } from './access.js';
 
 export interface ListenAddress {
   host: string;
@@ -20,6 +23,13 @@ export interface ApiServerOptions extends StoreOptions {
   unix?: string[];
   /** Bearer token every request must carry (except /healthz, /livez, /readyz, /version). No auth when unset. */
   token?: string;
+  /**
+   * Tokens of other identities (service accounts: serviceAccountUser in rbac.ts). Their requests are authorized,
+   * strictly, by the Role/ClusterRole/RoleBinding/ClusterRoleBinding objects in the store; `token` is the admin.
+   */
+  identities?: Array<{ token: string; user: UserInfo }>;
+  /** Objects created at start, as an admin would (e.g. the RBAC of deploy/<component>/rbac.yaml: manifests.ts). */
+  objects?: KubeObject[];
   /** Interval between BOOKMARK events on watches that ask for them. */
   bookmarkIntervalMs?: number;
   /** Request log, one line per request. */
@@ -36,15 +46,15 @@ export interface ApiServer {
   /** Ends every open watch stream, as a real server does on restart or timeout (tests use it). */
   dropWatches(): void;
   /**
-   * Replaces the accepted bearer tokens (rotation, revocation): a request with any other token gets 401.
-   * Open watches go on, as on a real server, which checks a token when a request starts.
+   * Replaces the accepted bearer tokens (rotation, revocation) of the admin, or of `user` (an identity): a request
+   * with any other token gets 401. Open watches go on, as on a real server, which checks a token when a request starts.
    */
-  setTokens(tokens: string[]): void;
+  setTokens(tokens: string[], user?: UserInfo): void;
   close(): Promise<void>;
 }
 
 /** Routes one request: health and version need no token; everything else is discovery or a resource. */
-async function handle(ctx: HandlerContext, authorized: (req: http.IncomingMessage) => boolean, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function handle(ctx: HandlerContext, access: Access, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const path = url.pathname;
   if (path === '/healthz' || path === '/livez' || path === '/readyz') {
@@ -53,7 +63,8 @@ async function handle(ctx: HandlerContext, authorized: (req: http.IncomingMessag
     return;
   }
   if (path === '/version') return sendJson(res, 200, { major: '1', minor: '30', gitVersion: 'v1.30.0-tessera-testdouble', platform: `${process.platform}/${process.arch}` });
-  if (!authorized(req)) throw errors.unauthorized();
+  const user = access.authenticate(req);
+  if (!user) throw errors.unauthorized();
   const segments = path.split('/').filter((s) => s !== '').map(decodeURIComponent);
   const route = parseRoute(segments);
   if (!route) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
@@ -61,6 +72,7 @@ async function handle(ctx: HandlerContext, authorized: (req: http.IncomingMessag
     if (req.method !== 'GET') throw errors.methodNotAllowed(`${req.method} is not supported on discovery`);
     return sendJson(res, 200, route.discovery);
   }
+  access.check(user, req.method ?? 'GET', route, url.searchParams);
   await handleResource(ctx, req, res, route, url.searchParams);
 }
 
@@ -124,17 +136,13 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const watches = new Set<() => void>();
   const ctx: HandlerContext = { store, watches, bookmarkMs };
 
-  let accepted: Set<string> | undefined = opts.token === undefined ? undefined : new Set([opts.token]);
-  function authorized(req: http.IncomingMessage): boolean {
-    if (accepted === undefined) return true;
-    const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
-    return !!m && accepted.has(m[1]);
-  }
+  createObjects(store, opts.objects ?? []);
+  const access = createAccess(store, opts.token, opts.identities);
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const started = Date.now();
     if (log) res.on('finish', () => log(`${req.method} ${req.url} ${res.statusCode} ${Date.now() - started}ms`));
-    handle(ctx, authorized, req, res)
+    handle(ctx, access, req, res)
       .catch((err: unknown) => {
         const apiErr = err instanceof ApiError ? err : errors.internal(err instanceof Error ? err.message : String(err));
         if (!res.headersSent) sendJson(res, apiErr.code, apiErr.toStatus());
@@ -152,9 +160,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     dropWatches: () => {
       for (const stop of [...watches]) stop();
     },
-    setTokens: (tokens) => {
-      accepted = new Set(tokens);
-    },
+    setTokens: (tokens, user) => access.setTokens(tokens, user),
     close: async () => {
       for (const stop of [...watches]) stop();
       await Promise.all(

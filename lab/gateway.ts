@@ -17,7 +17,7 @@ import type { CheckResult } from './report.js';
 import { httpOk } from './tessera.js';
 import { plugUnderlay, UNDERLAY_NIC } from './underlay.js';
 import { GiveUp, sleep, waitFor } from './wait.js';
-import type { UnixKubeClient } from './kube.js';
+import { serviceAccountTokenFile, type UnixKubeClient } from './kube.js';
 
 export const EXT_PORT = 9000;
 export const DEFAULT_NODE_PORT = 30080;
@@ -93,7 +93,7 @@ export async function addLabGateway(lab: GatewayHost, o: GatewayOptions = {}): P
     const pid = spawnDaemon({ dir, name: `gateway-${node.name}`, netns: node.netns, cwd: REPO_ROOT, cmd, args: [...pre, 'run',
       '--node-name', node.name, '--bridge-interface', PHYS_BRIDGE, '--physical-ip', `${node.ip}/${plen}`, '--default-gw', extIp,
       '--nb', f.nb.remotes.join(','), '--ovs-db', `unix:${node.ovsDbSocket}`, '--ovs-rundir', node.ovsRunDir,
-      '--state-dir', join(dir, `state-${node.name}`), '--kube-api', f.apiserver.url, '--kube-token-file', f.apiserver.tokenFile,
+      '--state-dir', join(dir, `state-${node.name}`), '--kube-api', f.apiserver.url, '--kube-token-file', serviceAccountTokenFile(f.apiserver, 'tessera-gateway'),
       '--health-listen', `127.0.0.1:${GATEWAY_HEALTH_PORT}`, '--log-file', join(dir, `gateway-${node.name}.file.log`), ...tesseraTlsArgs(f.pki?.roles.node)] });
     await waitFor(`tessera-gateway on ${node.name} to be ready (log: ${join(dir, `gateway-${node.name}.log`)})`, async () => {
       if (!alive(pid)) throw new GiveUp(`tessera-gateway on ${node.name} exited; see ${join(dir, `gateway-${node.name}.log`)}`);

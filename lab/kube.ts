@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { alive, spawnDaemon } from './daemon.js';
 import { GiveUp, waitFor } from './wait.js';
 import { UnixKubeClient } from '../kube-double/unix-client.js';
+import { deployRbacFiles, loadManifestFile, serviceAccountsOf } from '../kube-double/manifests.js';
 
 export { UnixKubeClient, type KubeObject } from '../kube-double/unix-client.js';
 
@@ -17,6 +18,18 @@ export interface ApiServerInfo {
   /** The token, mode 0600: daemons get this path, never the token on their command line. */
   tokenFile: string;
   unixSocket: string;
+  /**
+   * Token files of the service accounts in deploy/<component>/rbac.yaml, by name (tessera-watcher, tessera-agent,
+   * tessera-gateway): the daemons use these, so the double holds them to the RBAC a real cluster would.
+   */
+  serviceAccountTokenFiles: Record<string, string>;
+}
+
+/** The token file of a Tessera service account (deploy/<component>/rbac.yaml), e.g. 'tessera-agent'. */
+export function serviceAccountTokenFile(api: { serviceAccountTokenFiles?: Record<string, string> }, name: string): string {
+  const f = api.serviceAccountTokenFiles?.[name];
+  if (!f) throw new Error(`no token for service account ${name}: is it in a deploy/*/rbac.yaml?`);
+  return f;
 }
 
 export function kubeClient(api: ApiServerInfo): UnixKubeClient {
@@ -38,15 +51,25 @@ export async function startApiServer(o: { repoRoot: string; dir: string; netns: 
   const token = randomBytes(16).toString('hex');
   const tokenFile = join(o.dir, 'apiserver.token');
   writeTokenFile(tokenFile, token);
+  const rbacFiles = deployRbacFiles(o.repoRoot);
+  const serviceAccountTokenFiles: Record<string, string> = {};
+  const saArgs: string[] = [];
+  for (const [name, user] of serviceAccountsOf(rbacFiles.flatMap(loadManifestFile))) {
+    const file = join(o.dir, `${name}.token`);
+    writeTokenFile(file, randomBytes(16).toString('hex'));
+    serviceAccountTokenFiles[name] = file;
+    saArgs.push('--service-account-token', `${user.name.split(':').slice(2).join('/')}=${file}`);
+  }
   const pid = spawnDaemon({
     dir: o.dir, name: 'apiserver', netns: o.netns, cwd: o.repoRoot, cmd: process.execPath,
     args: ['--import', 'tsx', join(o.repoRoot, 'kube-double', 'main.ts'), '--listen', `${o.ip}:${APISERVER_PORT}`,
-      '--unix', o.unixSocket, '--token-file', tokenFile, '--log-file', join(o.dir, 'apiserver-requests.log')],
+      '--unix', o.unixSocket, '--token-file', tokenFile, '--log-file', join(o.dir, 'apiserver-requests.log'),
+      ...rbacFiles.flatMap((f) => ['--manifest-file', f]), ...saArgs],
   });
   const log = join(o.dir, 'apiserver.log');
   await waitFor('the API test server to print ready', () => {
     if (!alive(pid)) throw new GiveUp(`the API test server exited: ${readFileSync(log, 'utf8').trim().split('\n').slice(-3).join(' | ')}`);
     return /^ready /m.test(readFileSync(log, 'utf8'));
   }, 20_000);
-  return { url: `http://${o.ip}:${APISERVER_PORT}`, token, tokenFile, unixSocket: o.unixSocket };
+  return { url: `http://${o.ip}:${APISERVER_PORT}`, token, tokenFile, unixSocket: o.unixSocket, serviceAccountTokenFiles };
 }

@@ -19,7 +19,7 @@ export interface LabFile {
   components: Components;
   /** The Kubernetes API test server; null when the lab runs without it. Reachable over TCP only from lab netns. */
   /** `token` is also in `tokenFile` (mode 0600), the file the daemons read; this file is 0600 too. */
-  apiserver: { url: string; token: string; tokenFile: string; unixSocket: string } | null;
+  apiserver: { url: string; token: string; tokenFile: string; unixSocket: string; serviceAccountTokenFiles?: Record<string, string> } | null;
   /** ssl:/tcp: remotes are reachable from lab netns only; root-netns tools use the unix socket. */
   nb: { remotes: string[]; unixSocket: string };
   sb: { remotes: string[]; unixSocket: string };

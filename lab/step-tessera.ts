@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { NODE_SUBNET_ANNOTATION } from '../lib/kube/annotations.js';
 import { writeNodeConflist } from './cni.js';
 import { alive } from './daemon.js';
-import { nodePath } from './kube.js';
+import { nodePath, serviceAccountTokenFile } from './kube.js';
 import { POD_MTU, need, type LabContext, type LabStep } from './lab-context.js';
 import { SB_PORT } from './ovn-central.js';
 import { AGENT_HEALTH_PORT, startAgent, startWatcher } from './tessera.js';
@@ -19,7 +19,7 @@ export const watcherStep: LabStep = {
     const kube = need(c.kube, 'the Kubernetes API');
     c.log('tessera-watcher');
     // The SB port is a control endpoint too, though this watcher only talks to NB.
-    c.launchWatcher = () => startWatcher({ binDir: c.binDir, dir: central.dir, netns: c.names.central, apiserverUrl: a.url, tokenFile: a.tokenFile, nbRemotes: [central.nbRemote], cidrs: c.cidrs,
+    c.launchWatcher = () => startWatcher({ binDir: c.binDir, dir: central.dir, netns: c.names.central, apiserverUrl: a.url, tokenFile: serviceAccountTokenFile(a, 'tessera-watcher'), nbRemotes: [central.nbRemote], cidrs: c.cidrs,
       tls: c.pki?.roles.watcher, extraArgs: ['--protected-endpoint', `${c.net.centralIp}:${SB_PORT}`,
         '--protected-node-port', String(AGENT_HEALTH_PORT), ...c.watcherArgs] });
     const watcherPid = c.launchWatcher();
@@ -44,7 +44,7 @@ export const agentsStep: LabStep = {
     await allSettledOrThrow(c.nodes.map(async (n) => {
       const agentSocket = join(n.dir, 'cni.sock');
       c.cniConf.set(n.name, writeNodeConflist({ dir: n.dir, network: c.names.cniNetwork, agentSocket, logFile: join(n.dir, 'tessera-cni.log'), mtu: POD_MTU }));
-      await startAgent({ binDir: c.binDir, node: n.name, dir: n.dir, netns: n.netns, apiserverUrl: a.url, tokenFile: a.tokenFile,
+      await startAgent({ binDir: c.binDir, node: n.name, dir: n.dir, netns: n.netns, apiserverUrl: a.url, tokenFile: serviceAccountTokenFile(a, 'tessera-agent'),
         ovsDbSocket: n.dbSocket, cniSocket: agentSocket, mtu: POD_MTU, cidrs: c.cidrs, tls: c.pki?.roles.node });
     }));
   },

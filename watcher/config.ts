@@ -5,6 +5,7 @@ import { Ajv } from 'ajv';
 import { ConfigError, type CommandSpec, type ParsedCommand } from '../lib/cli.js';
 import { parseCIDR, overlaps, formatCIDR, subnetCount, bitsOf, IPNetError, type IPNet } from '../lib/ipnet/index.js';
 import { OVSDB_TLS_FLAGS, parseOvsdbTls } from '../lib/ovsdb-tls-flags.js';
+import { CONFIG_FLAG } from '../lib/config-file.js';
 import type { TlsOptions } from '../lib/ovsdb/remote.js';
 import { parseProtectedEndpoints, parseProtectedNodePorts, type ProtectedEndpoint } from './policy/protected-endpoints.js';
 
@@ -37,6 +38,7 @@ export const WATCHER_SPEC: CommandSpec = {
     'protected-endpoint': { type: 'string', multiple: true, help: 'IP:PORT pods may reach only when a NetworkPolicy allows it (repeatable; the --nb/--sb remotes are added)' },
     'protected-node-port': { type: 'string', multiple: true, help: 'TCP PORT pods may reach on node IPs and management IPs only when a NetworkPolicy allows it (repeatable)' },
     ...OVSDB_TLS_FLAGS,
+    ...CONFIG_FLAG,
   },
 };
 
@@ -168,8 +170,11 @@ function checkRemote(r: string): void {
   }
 }
 
-/** Validates the parsed flags and returns the typed config; throws ConfigError naming the flag. */
-export function loadConfig(parsed: ParsedCommand): WatcherConfig {
+/**
+ * Validates the parsed flags and returns the typed config; throws ConfigError naming the flag. In a pod
+ * (KUBERNETES_SERVICE_HOST set) the service account is the default Kubernetes access, as lib/kube/client.ts has it.
+ */
+export function loadConfig(parsed: ParsedCommand, env: NodeJS.ProcessEnv = process.env): WatcherConfig {
   const v = parsed.values;
   const raw: Record<string, unknown> = {};
   for (const [k, val] of Object.entries(v)) if (typeof val === 'string') raw[k] = val;
@@ -180,8 +185,8 @@ export function loadConfig(parsed: ParsedCommand): WatcherConfig {
   if (parsed.positionals.length > 1 || (sub !== 'run' && sub !== 'master-init')) {
     throw new ConfigError(`unknown subcommand "${parsed.positionals.join(' ')}" (want master-init or none)`);
   }
-  if (!r.kubeconfig && !r['kube-api'] && sub === 'run') {
-    throw new ConfigError('--kube-api (with --kube-token-file) or --kubeconfig is required');
+  if (!r.kubeconfig && !r['kube-api'] && sub === 'run' && !env.KUBERNETES_SERVICE_HOST) {
+    throw new ConfigError('--kube-api (with --kube-token-file) or --kubeconfig is required (or run in a pod)');
   }
   if (r.kubeconfig && r['kube-api']) throw new ConfigError('--kubeconfig and --kube-api are mutually exclusive');
 

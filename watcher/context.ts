@@ -2,7 +2,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../lib/log.js';
 import type { WatcherConfig } from './config.js';
-import type { NbClient } from './nbops/commit.js';
+import type { NbClient } from '../lib/ovn/commit.js';
 import { SubnetAllocator } from './ipam/subnet-allocator.js';
 import { PodIPAM } from './ipam/pod-ipam.js';
 import type { KubeWrites, Stores } from './kube-view.js';

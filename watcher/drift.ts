@@ -10,10 +10,8 @@ import { WorkQueue } from '../lib/workqueue.js';
 import type { WatcherContext } from './context.js';
 import type { ObjectRef, Stores } from './kube-view.js';
 import { keyOf } from './kube-view.js';
-import { KIND_KEY, OBJECT_KEY, isOurs, type OwnerKind } from './nbops/owner.js';
+import { KIND_KEY, MGMT_ADDRESS_SET, NODE_IPS_ADDRESS_SET, OBJECT_KEY, isOurs, type OwnerKind } from '../lib/ovn/names.js';
 import { masterInit } from './master-init.js';
-import { NODE_IPS_ADDRESS_SET } from './names.js';
-import { MGMT_ADDRESS_SET } from './policy/translate.js';
 import { PROTECTED_OBJECT } from './policy/protected-endpoints.js';
 
 /** "<kind> <object>" of a row the watcher owns. */

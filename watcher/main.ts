@@ -8,6 +8,7 @@ import { NB_MODEL } from '../lib/ovsdb/models/nb.js';
 import { loadKubeConfig, makeClients } from '../lib/kube/client.js';
 import { LeaderElector } from '../lib/kube/leader-election.js';
 import { WATCHER_SPEC, loadConfig } from './config.js';
+import { withConfigFile } from '../lib/config-file.js';
 import { WatcherInformers, KubeWriter } from './informers.js';
 import { Watcher } from './watcher.js';
 import { masterInit, WATCHED_TABLES } from './master-init.js';
@@ -19,7 +20,7 @@ import { WatcherMetrics } from './metrics.js';
 import { VpcKube } from './vpc/index.js';
 
 runMain(WATCHER_SPEC.name, async () => {
-  const config = loadConfig(parseCommand(WATCHER_SPEC, process.argv.slice(2)));
+  const config = loadConfig(parseCommand(WATCHER_SPEC, withConfigFile(WATCHER_SPEC, 'watcher', process.argv.slice(2))));
   const log = createLogger('watcher', { file: config.logFile });
   const nb = await OvsdbClient.connect(NB_MODEL, { remotes: config.nbRemotes, tls: config.tls, logger: log });
   await nb.monitor([...WATCHED_TABLES]);

@@ -1,18 +1,18 @@
 // master-init (ovn-kubernetes's name for the cluster set-up): the cluster router, the join switch linked to
 // it, the cluster load balancer group and the management-IP and node-IP address sets. Idempotent: run on every start.
-import { CLUSTER_ROUTER, JOIN_SWITCH, macFromIPv4 } from '../lib/names.js';
+import { CLUSTER_ROUTER, JOIN_SWITCH, macFromIPv4 } from '../lib/ovn/names.js';
 import { addressAt, formatCIDR, formatIP, withPrefix } from '../lib/ipnet/index.js';
 import type { WatcherConfig } from './config.js';
-import { Txn } from './nbops/txn.js';
-import { commit, type NbClient } from './nbops/commit.js';
-import { ensureRouter, ensureRouterPort } from './nbops/router.js';
-import { ensureSwitch } from './nbops/switch.js';
-import { createOrUpdatePort } from './nbops/lsp.js';
-import { ensureLoadBalancerGroup } from './nbops/load-balancer.js';
-import { ensureAddressSet } from './nbops/address-set.js';
-import { ownerIds } from './nbops/owner.js';
-import { CLUSTER_LB_GROUP, NODE_IPS_ADDRESS_SET, clusterJoinPort, joinClusterPort } from './names.js';
-import { MGMT_ADDRESS_SET } from './policy/translate.js';
+import { Txn } from '../lib/ovn/txn.js';
+import { commit, type NbClient } from '../lib/ovn/commit.js';
+import { ensureRouter, ensureRouterPort } from '../lib/ovn/router.js';
+import { ensureSwitch } from '../lib/ovn/switch.js';
+import { createOrUpdatePort } from '../lib/ovn/lsp.js';
+import { ensureLoadBalancerGroup } from '../lib/ovn/load-balancer.js';
+import { ensureAddressSet } from '../lib/ovn/address-set.js';
+import { ownerIds } from '../lib/ovn/names.js';
+import { CLUSTER_LB_GROUP, NODE_IPS_ADDRESS_SET, clusterJoinPort, joinClusterPort } from '../lib/ovn/names.js';
+import { MGMT_ADDRESS_SET } from '../lib/ovn/names.js';
 
 export function masterInitOps(txn: Txn, config: WatcherConfig): void {
   const ids = ownerIds('cluster', CLUSTER_ROUTER);
@@ -53,7 +53,7 @@ export async function masterInit(nb: NbClient, config: WatcherConfig): Promise<n
   return n;
 }
 
-/** Tables the watcher monitors (everything its nbops read). */
+/** Tables the watcher monitors (everything its lib/ovn operations read). */
 export const WATCHED_TABLES = [
   'Logical_Router', 'Logical_Router_Port', 'Logical_Switch', 'Logical_Switch_Port', 'Load_Balancer', 'Load_Balancer_Group',
   'Port_Group', 'ACL', 'Address_Set', 'Logical_Router_Static_Route', 'Logical_Router_Policy',

@@ -3,7 +3,7 @@
 // time from the sources main.ts hands over, so nothing is counted twice.
 import { Counter, Gauge, Histogram, LATENCY_BUCKETS, PREFIX, type Registry } from '../lib/metrics.js';
 import type { Op } from '../lib/ovsdb/ops.js';
-import type { NbClient } from './nbops/commit.js';
+import type { NbClient } from '../lib/ovn/commit.js';
 
 export interface WatcherSources {
   leading(): boolean;

@@ -2,7 +2,7 @@
 // either way; addresses agree between annotation, NB and the watcher's allocator.
 import type { V1Pod } from '@kubernetes/client-node';
 import { NODE_SUBNET_ANNOTATION, POD_NETWORKS_ANNOTATION, parsePodNetworks, type PodNetwork } from '../../lib/kube/annotations.js';
-import { podPort } from '../../lib/names.js';
+import { podPort } from '../../lib/ovn/names.js';
 import { fail, ok, type CheckResult } from './result.js';
 import type { Snapshot } from './snapshot.js';
 

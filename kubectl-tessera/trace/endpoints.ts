@@ -4,7 +4,7 @@ import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import { ConfigError } from '../../lib/cli.js';
 import { POD_NETWORKS_ANNOTATION, parsePodNetworks } from '../../lib/kube/annotations.js';
 import { apiErrorCode, type KubeClients } from '../../lib/kube/client.js';
-import { podPort } from '../../lib/names.js';
+import { podPort } from '../../lib/ovn/names.js';
 import type { NBTables } from '../../lib/ovsdb/models/nb.js';
 import type { Db } from '../db.js';
 

@@ -1,62 +1,21 @@
 // The OVSDB client: a list of remotes tried in turn (preferring the Raft leader, via the
 // _Server database), transact, monitor_cond (falling back to monitor) into a typed cache,
 // reconnect with exponential backoff and resync of the cache with synthetic change events.
+// Monitor registrations and the cache updates they bring live in monitors.ts.
 import { EventEmitter } from 'node:events';
-import { type DatabaseModel, type SchemaLike, type TableName, type TablesShape, isObj, tableSchema } from './schema.js';
-import { type Remote, type TlsOptions, openStream, parseRemotes } from './remote.js';
+import { type DatabaseModel, type SchemaLike, type TableName, type TablesShape, isObj } from './schema.js';
+import { type Remote, openStream, parseRemotes } from './remote.js';
 import { RpcSession } from './rpc.js';
 import { Cache, type ChangeEvent } from './cache.js';
-import { type Condition, type Op, type OpBuilder, type ResultsOf, conditionToWire, lockId, matchesCondition, op as opBuilder } from './ops.js';
+import { type Op, type OpBuilder, type ResultsOf, lockId, op as opBuilder } from './ops.js';
 import { SERVER_MONITOR_ID, ServerDbState, serverMonitorParams, unusableReason } from './server-db.js';
 import { OvsdbDisconnectedError, OvsdbError, OvsdbRpcError, OvsdbTimeoutError, OvsdbTransactionError } from './errors.js';
+import { type ClientOptions, type MonitorSpec, type OvsdbLogger, silentLogger } from './client-options.js';
+import { Monitors } from './monitors.js';
 
-/** The subset of a winston logger the client uses. */
-export interface OvsdbLogger {
-  debug(msg: string): unknown;
-  info(msg: string): unknown;
-  warn(msg: string): unknown;
-  error(msg: string): unknown;
-}
-
-export interface ClientOptions {
-  /** `unix:PATH`, `tcp:HOST:PORT`, `ssl:HOST:PORT`; an array or a comma list. Tried in turn. */
-  remotes: string[] | string;
-  /** For clustered databases, only stay on the Raft leader (default true). Ignored for standalone databases. */
-  leaderOnly?: boolean;
-  /** Send an echo after this much silence and drop the connection after as much again (default 5000; 0 = off). */
-  probeIntervalMs?: number;
-  /** Key, certificate and CA (PEM text or file paths) for ssl: remotes. */
-  tls?: TlsOptions;
-  /** Reconnect backoff: doubles from minMs to maxMs after each round of failed remotes (defaults 200 / 8000). */
-  reconnect?: { minMs?: number; maxMs?: number };
-  /** Per attempt: TCP/TLS connect and the first exchanges (default 5000). */
-  connectTimeoutMs?: number;
-  /** How long `connect()` keeps trying before it rejects (default 30000). */
-  initialTimeoutMs?: number;
-  /** Default timeout of transact and other requests (default 30000). */
-  requestTimeoutMs?: number;
-  logger?: OvsdbLogger;
-}
-
-export interface TableMonitor<R> {
-  columns?: (keyof R & string)[];
-  where?: Condition<R>[];
-}
-
-export type MonitorSpec<T extends TablesShape<T>> = TableName<T>[] | { [K in TableName<T>]?: TableMonitor<T[K]> };
-
-interface MonitorReg {
-  id: string;
-  tables: Map<string, { columns?: string[]; where?: unknown[][] }>;
-  /** True once the server has accepted it at least once. */
-  loaded: boolean;
-  waiters: { resolve(): void; reject(e: Error): void }[];
-}
+export type { ClientOptions, MonitorSpec, OvsdbLogger, TableMonitor } from './client-options.js';
 
 type State = 'connecting' | 'connected' | 'closed';
-
-
-const silent: OvsdbLogger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 export interface OvsdbClient<T extends TablesShape<T>> {
   on(event: 'change', listener: (ev: ChangeEvent<T>) => void): this;
@@ -88,9 +47,7 @@ export class OvsdbClient<T extends TablesShape<T>> extends EventEmitter {
   private readonly serverDb = new ServerDbState();
   private remoteIdx = 0;
   private everConnected = false;
-  private readonly monitors = new Map<string, MonitorReg>();
-  private nextMonitor = 1;
-  private monitorCond = true;
+  private readonly monitors: Monitors<T>;
   private loop: Promise<void> | undefined;
   private sleepTimer: NodeJS.Timeout | undefined;
   private wakeSleep: (() => void) | undefined;
@@ -103,7 +60,7 @@ export class OvsdbClient<T extends TablesShape<T>> extends EventEmitter {
     this.schema = model as unknown as SchemaLike;
     this.remotes = parseRemotes(options.remotes);
     if (this.remotes.some((r) => r.kind === 'ssl') && !options.tls) throw new Error('ssl: remotes need the tls option {key, cert, ca}');
-    this.log = options.logger ?? silent;
+    this.log = options.logger ?? silentLogger;
     this.opts = {
       leaderOnly: options.leaderOnly ?? true,
       probeIntervalMs: options.probeIntervalMs ?? 5000,
@@ -114,6 +71,7 @@ export class OvsdbClient<T extends TablesShape<T>> extends EventEmitter {
       maxMs: options.reconnect?.maxMs ?? 8000,
     };
     this.cache = new Cache<T>(this.schema);
+    this.monitors = new Monitors(this.schema, this.cache, this.log, this.opts.requestTimeoutMs, (ev) => this.emitSafe('change', ev));
     this.op = opBuilder(model);
   }
 
@@ -201,10 +159,10 @@ export class OvsdbClient<T extends TablesShape<T>> extends EventEmitter {
     this.serverDb.clear();
     try {
       await this.checkServer(session);
-      this.monitorCond = true;
+      this.monitors.cond = true;
       // Change handlers run during the resync below and may want to write.
       this.sessionReady = true;
-      for (const reg of this.monitors.values()) await this.sendMonitor(session, reg);
+      for (const reg of this.monitors.all()) await this.monitors.send(session, reg);
     } catch (e) {
       if (this.session === session) this.session = undefined;
       this.sessionReady = false;
@@ -260,7 +218,7 @@ export class OvsdbClient<T extends TablesShape<T>> extends EventEmitter {
     const s = this.session;
     this.session = undefined;
     s?.close(new OvsdbDisconnectedError('client closed'));
-    for (const reg of this.monitors.values()) for (const w of reg.waiters.splice(0)) w.reject(new OvsdbDisconnectedError('client closed'));
+    this.monitors.rejectWaiters(new OvsdbDisconnectedError('client closed'));
     this.emitSafe('closed');
   }
 
@@ -324,91 +282,10 @@ export class OvsdbClient<T extends TablesShape<T>> extends EventEmitter {
    */
   monitor(spec: MonitorSpec<T>): Promise<void> {
     if (this.state === 'closed') return Promise.reject(new OvsdbDisconnectedError('monitor: client closed'));
-    const tables = new Map<string, { columns?: string[]; where?: unknown[][] }>();
-    const entries: [string, TableMonitor<never> | undefined][] = Array.isArray(spec) ? spec.map((t) => [t, undefined]) : (Object.entries(spec) as [string, TableMonitor<never>][]);
-    for (const [t, m] of entries) {
-      tableSchema(this.schema, t);
-      if (this.cache.isMonitored(t) || tables.has(t)) return Promise.reject(new OvsdbError(`monitor: table ${t} is already monitored`));
-      const cols = m?.columns as string[] | undefined;
-      if (cols) for (const c of cols) if (c !== '_uuid' && !this.schema.tables[t]!.columns[c]) return Promise.reject(new OvsdbError(`monitor: table ${t} has no column ${c}`));
-      const where = m?.where as unknown[][] | undefined;
-      if (where) for (const c of where) conditionToWire(this.schema, t, c); // validate now, not on the wire
-      tables.set(t, { columns: cols?.filter((c) => c !== '_uuid'), where });
-    }
-    const reg: MonitorReg = { id: `m${this.nextMonitor++}`, tables, loaded: false, waiters: [] };
-    for (const [t, m] of tables) this.cache.track(t, m.columns);
-    this.monitors.set(reg.id, reg);
-    const done = new Promise<void>((resolve, reject) => reg.waiters.push({ resolve, reject }));
-    if (this.state === 'connected' && this.session) {
-      this.sendMonitor(this.session, reg).catch((e: Error) => {
-        if (e instanceof OvsdbDisconnectedError || e instanceof OvsdbTimeoutError) {
-          this.session?.close(e); // resent on reconnect; the waiter resolves then
-          return;
-        }
-        this.dropMonitor(reg, e);
-      });
-    }
-    return done;
-  }
-
-  private dropMonitor(reg: MonitorReg, e: Error): void {
-    this.monitors.delete(reg.id);
-    for (const t of reg.tables.keys()) this.cache.untrack(t);
-    for (const w of reg.waiters.splice(0)) w.reject(e);
-  }
-
-  private async sendMonitor(session: RpcSession, reg: MonitorReg): Promise<void> {
-    // The reply is applied synchronously (onReply), before the update notifications that follow it.
-    const apply = (reply: unknown): void => this.loadMonitorReply(reg, reply);
-    if (this.monitorCond) {
-      const req: Record<string, unknown> = {};
-      for (const [t, m] of reg.tables) {
-        const r: Record<string, unknown> = {};
-        if (m.columns) r.columns = m.columns;
-        if (m.where) r.where = m.where.map((c) => conditionToWire(this.schema, t, c));
-        req[t] = [r];
-      }
-      try {
-        await session.request('monitor_cond', [this.schema.name, reg.id, req], this.opts.requestTimeoutMs, apply);
-      } catch (e) {
-        if (!(e instanceof OvsdbRpcError) || !/unknown method/i.test(JSON.stringify(e.error))) throw e;
-        this.log.info(`ovsdb ${this.schema.name}: ${session.remote} has no monitor_cond; using monitor`);
-        this.monitorCond = false;
-      }
-    }
-    if (!this.monitorCond) {
-      const req: Record<string, unknown> = {};
-      for (const [t, m] of reg.tables) req[t] = m.columns ? { columns: m.columns } : {};
-      await session.request('monitor', [this.schema.name, reg.id, req], this.opts.requestTimeoutMs, apply);
-    }
-    reg.loaded = true;
-    for (const w of reg.waiters.splice(0)) w.resolve();
-  }
-
-  /** Reconciles each table with the server's truth; the first time, every row is an insert. */
-  private loadMonitorReply(reg: MonitorReg, reply: unknown): void {
-    const updates = isObj(reply) ? reply : {};
-    for (const t of reg.tables.keys()) {
-      const fresh = new Map<string, Record<string, unknown> & { _uuid: string }>();
-      const rows = isObj(updates[t]) ? updates[t] : {};
-      for (const [uuid, ru] of Object.entries(rows)) {
-        if (!isObj(ru)) continue;
-        const w = this.monitorCond ? (ru.initial ?? ru.insert) : ru.new;
-        if (w === undefined || w === null) continue;
-        const row = this.cache.fullRow(t, uuid, w);
-        if (!this.monitorCond && !this.passesWhere(t, row)) continue;
-        fresh.set(uuid, row);
-      }
-      for (const ev of this.cache.reconcile(t, fresh)) this.emitSafe('change', ev);
-    }
-  }
-
-  private passesWhere(table: string, row: Record<string, unknown>): boolean {
-    for (const reg of this.monitors.values()) {
-      const m = reg.tables.get(table);
-      if (m?.where) return m.where.every((c) => matchesCondition(this.schema, table, row, c));
-    }
-    return true;
+    const r = this.monitors.register(spec);
+    if (r instanceof Error) return Promise.reject(r);
+    if (this.state === 'connected' && this.session) this.monitors.sendNow(this.session, r.reg, (e) => this.session?.close(e));
+    return r.done;
   }
 
   private onNotification(session: RpcSession, method: string, params: unknown[]): void {
@@ -417,20 +294,7 @@ export class OvsdbClient<T extends TablesShape<T>> extends EventEmitter {
       if (method === 'update2' || method === 'update') {
         const [id, updates] = params;
         if (id === SERVER_MONITOR_ID) return this.onServerUpdate(session, updates);
-        const reg = typeof id === 'string' ? this.monitors.get(id) : undefined;
-        if (!reg || !isObj(updates)) return;
-        for (const [t, rows] of Object.entries(updates)) {
-          if (!reg.tables.has(t) || !isObj(rows)) continue;
-          for (const [uuid, ru] of Object.entries(rows)) {
-            let ev: ChangeEvent<T> | undefined;
-            if (method === 'update2') ev = this.cache.applyUpdate2(t, uuid, ru);
-            else {
-              ev = this.cache.applyUpdate(t, uuid, ru);
-              if (ev && ev.kind !== 'delete' && !this.passesWhere(t, ev.row as unknown as Record<string, unknown>)) ev = this.cache.applyUpdate(t, uuid, {});
-            }
-            if (ev) this.emitSafe('change', ev);
-          }
-        }
+        this.monitors.applyNotification(method, id, updates);
       } else if (method === 'monitor_canceled') {
         session.close(new OvsdbDisconnectedError(`${session.remote}: server canceled monitor ${JSON.stringify(params[0])}`));
       } else if (method === 'locked' || method === 'stolen') {

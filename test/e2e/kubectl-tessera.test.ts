@@ -145,16 +145,25 @@ describe('kubectl-tessera (e2e, prefix tkt-)', function () {
   it('diagnose: a deleted OVS port is reported with its hint', async () => {
     const p = pod('web-2');
     const ids = await lab.vsctl(p.node, ['get', 'Interface', p.hostIface, 'external_ids']);
-    await lab.vsctl(p.node, ['del-port', 'br-int', p.hostIface]);
-    const d = await diagnose();
+    // The agent puts a deleted pod port back within milliseconds: freeze it so diagnose sees the breakage.
+    const agent = readPid(join((lab.nodes.find((n) => n.name === p.node) as Lab['nodes'][number]).dir, 'tessera-agent.pid')) as number;
+    process.kill(agent, 'SIGSTOP');
+    let d: Awaited<ReturnType<typeof diagnose>>;
+    try {
+      await lab.vsctl(p.node, ['del-port', 'br-int', p.hostIface]);
+      d = await diagnose();
+    } finally {
+      process.kill(agent, 'SIGCONT');
+    }
     assert.equal(d.code, 1);
     const row = d.rows.find((r) => !r.ok && r.subject === 'default/web-2');
     assert.ok(row, failed(d.rows).join('\n'));
     assert.match(row.detail, /no OVS port with iface-id=default_web-2 on node2/);
     assert.match(row.hint ?? '', /delete the pod .*CNI ADD creates the port/);
     // Repair: the same port back with its external_ids (ovn-controller sets ovn-installed again).
+    // The agent, running again, restores the port (its drift repair); the same repair by hand if it has not yet.
     const keep = ids.replace(/^\{|\}$/g, '').split(', ').filter((kv) => !kv.startsWith('ovn-installed')).map((kv) => `external_ids:${kv}`);
-    await lab.vsctl(p.node, ['add-port', 'br-int', p.hostIface, '--', 'set', 'Interface', p.hostIface, ...keep]);
+    await lab.vsctl(p.node, ['--may-exist', 'add-port', 'br-int', p.hostIface, '--', 'set', 'Interface', p.hostIface, ...keep]);
     await waitGreen('the OVS port came back');
   });
 
@@ -194,6 +203,8 @@ describe('kubectl-tessera (e2e, prefix tkt-)', function () {
   });
 
   it('diagnose: a deleted switch port is reported (pod row and the now stale OVS port), each with its hint', async () => {
+    // The watcher restores a deleted port of its own within milliseconds: stop it so diagnose sees the breakage.
+    await lab.stopWatcher();
     await lab.nbctl(['lsp-del', 'default_client-2']);
     const d = await diagnose();
     assert.equal(d.code, 1);
@@ -205,8 +216,8 @@ describe('kubectl-tessera (e2e, prefix tkt-)', function () {
     assert.ok(stale, failed(d.rows).join('\n'));
     assert.equal(stale.subject, `ovs node2/${pod('client-2').hostIface}`);
     assert.match(stale.hint ?? '', /del-port br-int/);
-    // The hint's repair: a watcher resync (here a restart) creates the port again from the pod and its annotation.
-    await lab.restartWatcher();
+    // The hint's repair: the watcher's resync (here its start) creates the port again from the pod and its annotation.
+    await lab.startWatcher();
     await waitGreen('the watcher recreated the switch port');
   });
 

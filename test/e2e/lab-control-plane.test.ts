@@ -11,7 +11,7 @@ import type { LabFile } from '../../lab/lab-file.js';
 import { ovsTlsArgs } from '../../lab/pki.js';
 import { AGENT_HEALTH_PORT, httpOk } from '../../lab/tessera.js';
 import { addressAt, formatIP, parseCIDR } from '../../lib/ipnet/index.js';
-import { macFromIPv4 } from '../../lib/names.js';
+import { macFromIPv4 } from '../../lib/ovn/names.js';
 
 const exec = promisify(execFile);
 const PREFIX = 'tcpl-';

@@ -89,9 +89,12 @@ describe('lab (e2e, prefix tle-)', function () {
     assert.deepEqual(file.services.map((s) => [s.namespace, s.name, s.clusterIP, s.ports[0].port]), [['default', 'web', '10.96.0.10', 80]]);
   });
 
-  it('keeps the API token off every command line; lab.json and the token file are 0600', () => {
+  it('keeps the API tokens off every command line; the daemons read their service accounts\' tokens; lab.json and the token files are 0600', () => {
     assert.ok(file.apiserver);
     const token = file.apiserver.token;
+    const saFiles = Object.values(file.apiserver.serviceAccountTokenFiles ?? {});
+    assert.deepEqual(Object.keys(file.apiserver.serviceAccountTokenFiles ?? {}).sort(), ['tessera-agent', 'tessera-gateway', 'tessera-watcher']);
+    const saTokens = saFiles.map((f) => readFileSync(f, 'utf8'));
     let readers = 0;
     for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
       let argv: string[];
@@ -100,12 +103,12 @@ describe('lab (e2e, prefix tle-)', function () {
       } catch {
         continue; // exited meanwhile
       }
-      assert.ok(!argv.some((a) => a.includes(token)), `pid ${pid} has the token on its command line: ${argv.join(' ')}`);
-      if (argv.includes('--kube-token-file') && argv[argv.indexOf('--kube-token-file') + 1] === file.apiserver.tokenFile) readers++;
+      assert.ok(![token, ...saTokens].some((t) => argv.some((a) => a.includes(t))), `pid ${pid} has a token on its command line: ${argv.join(' ')}`);
+      if (argv.includes('--kube-token-file') && saFiles.includes(argv[argv.indexOf('--kube-token-file') + 1])) readers++;
     }
-    assert.ok(readers >= 3, `the watcher and both agents read ${file.apiserver.tokenFile} (found ${readers})`);
+    assert.ok(readers >= 3, `the watcher and both agents read their service account's token file (found ${readers})`);
     assert.equal(readFileSync(file.apiserver.tokenFile, 'utf8'), token);
-    for (const f of [join(stateDir, 'lab.json'), file.apiserver.tokenFile]) assert.equal(statSync(f).mode & 0o777, 0o600, f);
+    for (const f of [join(stateDir, 'lab.json'), file.apiserver.tokenFile, ...saFiles]) assert.equal(statSync(f).mode & 0o777, 0o600, f);
   });
 
   it('serves the lab over the API test server, reachable from a node netns with the token from lab.json', async () => {

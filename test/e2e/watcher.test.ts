@@ -11,6 +11,7 @@ import { startLab, teardownLab, labNames, CIDRS, type Lab } from '../../lab/clus
 import { alive } from '../../lab/daemon.js';
 import { startWatcher, WATCHER_HEALTH_PORT } from '../../lab/tessera.js';
 import { BIN_DIR } from '../../lab/paths.js';
+import { serviceAccountTokenFile } from '../../lab/kube.js';
 import { run } from '../../lab/exec.js';
 import type { LabFile } from '../../lab/lab-file.js';
 
@@ -205,7 +206,7 @@ describe('watcher (e2e in the lab, prefix twa-)', function () {
       for (let i = 0; i < 10; i++) await kube.delete(`/api/v1/namespaces/default/pods/burst-${i}`);
       await Promise.all(Array.from({ length: 10 }, (_, i) => mk(60 + i)));
       const api = lab.file.apiserver!;
-      const newPid = startWatcher({ binDir: BIN_DIR, dir: lab.central.dir, netns: labNames(PREFIX).central, apiserverUrl: api.url, tokenFile: api.tokenFile, nbRemotes: lab.file.nb.remotes, cidrs: CIDRS, tls: lab.file.pki?.roles.watcher });
+      const newPid = startWatcher({ binDir: BIN_DIR, dir: lab.central.dir, netns: labNames(PREFIX).central, apiserverUrl: api.url, tokenFile: serviceAccountTokenFile(api, 'tessera-watcher'), nbRemotes: lab.file.nb.remotes, cidrs: CIDRS, tls: lab.file.pki?.roles.watcher });
       assert.ok(alive(newPid));
       const want = new Set((await kube.list('/api/v1/namespaces/default/pods')).items.map((p) => `default_${p.metadata.name}`));
       await eventually(async () => {

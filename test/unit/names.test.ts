@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { macFromIPv4, podPort } from '../../lib/names.js';
+import { macFromIPv4, podPort } from '../../lib/ovn/names.js';
 
 describe('names', () => {
   it('derives the pod MAC from its IPv4 address', () => {

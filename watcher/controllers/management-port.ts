@@ -5,10 +5,9 @@
 // Tessera derives for a pod or the router port.
 import { NODE_MGMT_MAC_ANNOTATION } from '../../lib/kube/annotations.js';
 import { formatIP, type IPAddr } from '../../lib/ipnet/index.js';
-import { macFromIPv4, managementPort, nodeSwitch } from '../../lib/names.js';
-import type { NbCacheView, Txn } from '../nbops/txn.js';
-import { createOrUpdatePort } from '../nbops/lsp.js';
-import { ownerIds } from '../nbops/owner.js';
+import { OWNER_KEY, macFromIPv4, managementPort, nodeSwitch, ownerIds } from '../../lib/ovn/names.js';
+import type { NbCacheView, Txn } from '../../lib/ovn/txn.js';
+import { createOrUpdatePort } from '../../lib/ovn/lsp.js';
 import { DERIVED_MAC_PREFIX, macProblem } from '../ipam/requests.js';
 
 /** Longest annotation value quoted in an Event: the value is node-written and may be anything. */
@@ -23,6 +22,9 @@ export type ManagementMac = { mac: string } | { problem: string } | undefined;
 export function managementMac(node: string, annotations: Record<string, string> | undefined, mgmtIp: IPAddr, cache: NbCacheView): ManagementMac {
   const raw = annotations?.[NODE_MGMT_MAC_ANNOTATION];
   if (raw === undefined) return undefined;
+  // Another writer's port of that name is never taken over (createOrUpdatePort would refuse it).
+  const have = cache.lookupAll('Logical_Switch_Port', 'name', managementPort(node))[0];
+  if (have && !have.external_ids[OWNER_KEY]) return { problem: `logical switch port ${managementPort(node)} exists and is not Tessera's (no ${OWNER_KEY} external id); it is left as it is` };
   const mac = raw.trim().toLowerCase();
   const quoted = JSON.stringify(raw.length > QUOTE_MAX ? `${raw.slice(0, QUOTE_MAX)}…` : raw);
   const refuse = (why: string): ManagementMac => ({ problem: `${NODE_MGMT_MAC_ANNOTATION}=${quoted} ${why}; the management port k8s-${node} keeps its NB addresses` });

@@ -2,30 +2,29 @@
 // linked to ovn_cluster_router (rtos-<node>/stor-<node>), attached to the cluster LB group, and the
 // management port k8s-<node> with the MAC the node's agent announces; the management IP (.2) joins the
 // management address set and the Node's InternalIPs the node-IP address set.
-// Node deleted → switch, router port and addresses go, and the subnet is freed. Every node switch carries
-// the protected-endpoints drop ACL.
+// Node deleted → switch, router port and addresses go, and the subnet is freed; a switch that holds another
+// writer's ports keeps them and is only disowned (ForeignPortsKept). Every node switch carries the
+// protected-endpoints drop ACL.
 import type { V1Node } from '@kubernetes/client-node';
-import { CLUSTER_ROUTER, macFromIPv4, nodeRouterPort, nodeSwitch, nodeSwitchRouterPort } from '../../lib/names.js';
+import {
+  CLUSTER_LB_GROUP, CLUSTER_ROUTER, KIND_KEY, MGMT_ADDRESS_SET, NODE_IPS_ADDRESS_SET, OBJECT_KEY, OWNER_KEY, SUBNET_KEY, isOurs, macFromIPv4,
+  nodeRouterPort, nodeSwitch, nodeSwitchRouterPort, ownedBy, ownerIds,
+} from '../../lib/ovn/names.js';
 import { NODE_SUBNET_ANNOTATION } from '../../lib/kube/annotations.js';
 import { formatCIDR, formatIP, withPrefix, type IPNet, parseCIDR, parseIP } from '../../lib/ipnet/index.js';
 import type { WatcherContext } from '../context.js';
-import { Txn } from '../nbops/txn.js';
-import { commit } from '../nbops/commit.js';
-import { ensureSwitch, ensureSwitchAcls, deleteSwitch, findSwitch } from '../nbops/switch.js';
-import { ensureRouterPort, deleteRouterPort } from '../nbops/router.js';
-import { createOrUpdatePort } from '../nbops/lsp.js';
-import { attachGroup } from '../nbops/load-balancer.js';
-import { addressSetAdd, addressSetRemove } from '../nbops/address-set.js';
-import type { AclSpec } from '../nbops/acl.js';
-import { OBJECT_KEY, ownerIds, ownedBy } from '../nbops/owner.js';
-import { CLUSTER_LB_GROUP, NODE_IPS_ADDRESS_SET } from '../names.js';
-import { MGMT_ADDRESS_SET } from '../policy/translate.js';
+import { Txn } from '../../lib/ovn/txn.js';
+import { commit } from '../../lib/ovn/commit.js';
+import { ensureSwitch, ensureSwitchAcls, deleteSwitch, disownSwitch, findSwitch } from '../../lib/ovn/switch.js';
+import { ensureRouterPort, deleteRouterPort } from '../../lib/ovn/router.js';
+import { createOrUpdatePort } from '../../lib/ovn/lsp.js';
+import { attachGroup } from '../../lib/ovn/load-balancer.js';
+import { addressSetAdd, addressSetRemove } from '../../lib/ovn/address-set.js';
+import type { AclSpec } from '../../lib/ovn/acl.js';
 import { PROTECTED_OBJECT, protectedEndpointsAcl } from '../policy/protected-endpoints.js';
 import { SubnetIPAM } from '../ipam/pod-ipam.js';
 import { SubnetExhaustedError } from '../ipam/subnet-allocator.js';
 import { ensureManagementPort, managementMac } from './management-port.js';
-
-export const SUBNET_KEY = 'tessera.io/subnet';
 
 export class NodeController {
   /** Called after a node's switch exists (pods waiting for it can proceed). */
@@ -205,18 +204,37 @@ export class NodeController {
     const txn = new Txn(ctx.nb.cache, `node ${name} delete`);
     const ls = findSwitch(txn, nodeSwitch(name));
     const subnetText = ls?.external_ids[SUBNET_KEY] ?? (ctx.subnets.get(name) ? formatCIDR(ctx.subnets.get(name)!) : undefined);
-    if (ls && ownedBy(ls.external_ids, 'node') === name) deleteSwitch(txn, nodeSwitch(name));
+    let kept: string[] = [];
+    if (ls && ownedBy(ls.external_ids, 'node') === name) {
+      kept = this.foreignPorts(txn, ls);
+      if (kept.length) disownSwitch(txn, ls, isOurs, [OWNER_KEY, KIND_KEY, OBJECT_KEY, SUBNET_KEY]);
+      else deleteSwitch(txn, nodeSwitch(name));
+    }
     // Only our own router port: another writer's port of that name stays.
     const lrp = txn.cache.lookupAll('Logical_Router_Port', 'name', nodeRouterPort(name))[0];
     if (lrp && ownedBy(lrp.external_ids, 'node') === name) deleteRouterPort(txn, nodeRouterPort(name));
     if (subnetText) addressSetRemove(txn, MGMT_ADDRESS_SET, [formatIP(new SubnetIPAM(parseCIDR(subnetText)).managementIP)]);
     this.nodeIpOps(txn, name);
     await commit(ctx.nb, txn);
+    if (kept.length) await this.reportKept(name, kept);
     // Only now, with the switch and its ports gone, are the node's subnet and pod addresses free.
     ctx.ipam.removeSwitch(nodeSwitch(name));
     ctx.subnets.release(name);
     this.ready.delete(name);
     this.exhausted.delete(name);
     this.refusedMac.delete(name);
+  }
+
+  /** Names of the switch's ports another writer owns (deleting the switch would delete them). */
+  private foreignPorts(txn: Txn, ls: { ports: string[] }): string[] {
+    return ls.ports.map((u) => txn.cache.get('Logical_Switch_Port', u)).filter((p) => p !== undefined && !isOurs(p.external_ids)).map((p) => p!.name);
+  }
+
+  /** Once: the disowned switch is no longer ours, so later reconciles do not come back to it. */
+  private async reportKept(name: string, ports: string[]): Promise<void> {
+    const shown = ports.length > 10 ? `${ports.slice(0, 10).join(', ')} and ${ports.length - 10} more` : ports.join(', ');
+    const msg = `Node ${name} is gone; its logical switch ${nodeSwitch(name)} is kept, no longer managed by Tessera, because it holds ports Tessera does not own: ${shown}`;
+    this.ctx.log.warn(msg);
+    await this.ctx.kube.event({ kind: 'Node', name }, 'Warning', 'ForeignPortsKept', msg).catch(() => {});
   }
 }

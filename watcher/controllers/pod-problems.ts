@@ -8,6 +8,7 @@ import type { WatcherContext } from '../context.js';
 import type { ObjectRef } from '../kube-view.js';
 import { AddressExhaustedError } from '../ipam/pod-ipam.js';
 import { RequestRefusedError } from '../ipam/requests.js';
+import { ForeignPortError } from '../../lib/ovn/lsp.js';
 
 /** Event reasons on pods. */
 export const REASON = {
@@ -15,6 +16,7 @@ export const REASON = {
   subnetNotFound: 'SubnetNotFound',
   addressRequestRefused: 'AddressRequestRefused',
   nbWriteFailed: 'NBWriteFailed',
+  portNameTaken: 'PortNameTaken',
 } as const;
 
 export interface Problem {
@@ -32,6 +34,8 @@ export function classify(err: unknown): Problem | undefined {
   if (err instanceof RequestRefusedError) return { reason: err.reason ?? REASON.addressRequestRefused, message: err.message, allocation: true, retry: false };
   // Retried: an address comes free when another pod of the node goes.
   if (err instanceof AddressExhaustedError) return { reason: REASON.addressExhausted, message: err.message, allocation: true, retry: true };
+  // Retried: the pod gets its network once the other writer's port of that name is gone.
+  if (err instanceof ForeignPortError) return { reason: REASON.portNameTaken, message: `${err.message}, so this pod gets no network while it is there`, allocation: true, retry: true };
   if (err instanceof OvsdbError) return { reason: REASON.nbWriteFailed, message: `writing the pod's port to the OVN Northbound database failed: ${err.message}`, allocation: false, retry: true };
   return undefined;
 }

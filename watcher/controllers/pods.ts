@@ -8,7 +8,7 @@
 // Routes: the pod's default route is via its gateway (.1), which already covers the service CIDR,
 // so the annotation carries no extra routes.
 import type { V1Pod } from '@kubernetes/client-node';
-import { macFromIPv4, nodeSwitch, podPort } from '../../lib/names.js';
+import { macFromIPv4, nodeSwitch, podPort } from '../../lib/ovn/names.js';
 import {
   POD_NETWORKS_ANNOTATION, DEFAULT_NETWORK, KUBEOVN_IP_ANNOTATION, KUBEOVN_MAC_ANNOTATION, KUBEOVN_SWITCH_ANNOTATION,
   type PodNetwork,
@@ -16,10 +16,10 @@ import {
 import { formatIP, withPrefix, type IPAddr } from '../../lib/ipnet/index.js';
 import type { WatcherContext } from '../context.js';
 import { keyOf, splitKey } from '../kube-view.js';
-import { Txn, type NbRow } from '../nbops/txn.js';
-import { commit } from '../nbops/commit.js';
-import { createOrUpdatePort, deletePort } from '../nbops/lsp.js';
-import { ownerIds, ownedBy } from '../nbops/owner.js';
+import { Txn, type NbRow } from '../../lib/ovn/txn.js';
+import { commit } from '../../lib/ovn/commit.js';
+import { createOrUpdatePort, deletePort } from '../../lib/ovn/lsp.js';
+import { ownerIds, ownedBy } from '../../lib/ovn/names.js';
 import { DERIVED_MAC_PREFIX, RequestRefusedError, checkRequestedIP, macProblem, requestedIP, requestedMac } from '../ipam/requests.js';
 import { rebuildPodAddresses, type PortClaim } from '../ipam/rebuild.js';
 import { classify, PodProblems, podRef, REASON } from './pod-problems.js';

@@ -4,14 +4,14 @@
 // ports), only the ones that select the pod or have it as a peer (podInterest); no pod event re-translates
 // the policies it cannot change.
 import type { V1NetworkPolicy, V1Pod } from '@kubernetes/client-node';
-import { podPort } from '../../lib/names.js';
+import { podPort } from '../../lib/ovn/names.js';
 import type { WatcherContext } from '../context.js';
 import { POD_BY_NAMESPACE, POD_BY_PORT_NAME, POLICY_BY_NAMESPACE, keyOf } from '../kube-view.js';
-import { Txn } from '../nbops/txn.js';
-import { commit } from '../nbops/commit.js';
-import { ensureAddressSet, deleteAddressSet } from '../nbops/address-set.js';
-import { ensurePortGroup, deletePortGroup } from '../nbops/port-group.js';
-import { ownerIds, ownedBy } from '../nbops/owner.js';
+import { Txn } from '../../lib/ovn/txn.js';
+import { commit } from '../../lib/ovn/commit.js';
+import { ensureAddressSet, deleteAddressSet } from '../../lib/ovn/address-set.js';
+import { ensurePortGroup, deletePortGroup } from '../../lib/ovn/port-group.js';
+import { ownerIds, ownedBy } from '../../lib/ovn/names.js';
 import { translatePolicy, podInterest, policyPortGroup, PolicyError, type PodInterest, type PodInfo, type PolicyView } from '../policy/translate.js';
 import { SelectorError } from '../policy/selector.js';
 import { podIPs, wantsPort } from './pods.js';

@@ -7,11 +7,11 @@ import type { V1Service, V1EndpointSlice } from '@kubernetes/client-node';
 import { isIP } from '../../lib/ipnet/index.js';
 import type { WatcherContext } from '../context.js';
 import { SLICE_BY_SERVICE, splitKey } from '../kube-view.js';
-import { Txn } from '../nbops/txn.js';
-import { commit } from '../nbops/commit.js';
-import { ensureLoadBalancer, deleteLoadBalancer, groupAddLoadBalancer, type LoadBalancerSpec } from '../nbops/load-balancer.js';
-import { ownerIds, ownedBy } from '../nbops/owner.js';
-import { CLUSTER_LB_GROUP, serviceLoadBalancer } from '../names.js';
+import { Txn } from '../../lib/ovn/txn.js';
+import { commit } from '../../lib/ovn/commit.js';
+import { ensureLoadBalancer, deleteLoadBalancer, groupAddLoadBalancer, type LoadBalancerSpec } from '../../lib/ovn/load-balancer.js';
+import { ownerIds, ownedBy } from '../../lib/ovn/names.js';
+import { CLUSTER_LB_GROUP, serviceLoadBalancer } from '../../lib/ovn/names.js';
 
 const PROTOCOLS = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' } as const;
 type Proto = (typeof PROTOCOLS)[keyof typeof PROTOCOLS];

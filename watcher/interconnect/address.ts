@@ -2,19 +2,12 @@
 // Derived from the AZ name (stable across restarts and re-enables), then probed past addresses other
 // AZs already hold in IC-SB Port_Binding, so two AZs never share one.
 import { createHash } from 'node:crypto';
-import { macFromIPv4 } from '../../lib/names.js';
+import { macFromIPv4 } from '../../lib/ovn/names.js';
 
-export const TS_NAME = 'ts';
+export { TS_NAME, tsGatewayChassisName, tsRouterPort, tsSwitchPort } from '../../lib/ovn/names.js';
 export const TS_SUBNET = '169.254.100.0/24';
 const TS_BASE = '169.254.100.';
 const HOSTS = 254; // .1 .. .254
-
-/** Router port on ovn_cluster_router, as the Kube-OVN docs show it: `<az>-ts`. */
-export const tsRouterPort = (az: string): string => `${az}-ts`;
-/** Switch port on `ts` of type router: `ts-<az>`. */
-export const tsSwitchPort = (az: string): string => `ts-${az}`;
-/** Gateway_Chassis row name for one gateway of the ts router port. */
-export const tsGatewayChassisName = (az: string, chassis: string): string => `${tsRouterPort(az)}-${chassis}`;
 
 /** First host offset (1..254) tried for an AZ name. */
 export function preferredOffset(az: string): number {

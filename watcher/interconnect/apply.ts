@@ -1,7 +1,7 @@
 // Applying an ovn-ic-config: the managed ovn-ic, gateway labels, the transit switch, the ts router port with its
 // HA gateway chassis, the route plan (denylist, overlaps) and the NB_Global options, then the status.
 import type { V1ConfigMap } from '@kubernetes/client-node';
-import { CLUSTER_ROUTER } from '../../lib/names.js';
+import { CLUSTER_ROUTER } from '../../lib/ovn/names.js';
 import { SB_CHASSIS_INTERCONN_KEY } from '../../lib/ovnic/gateway-flag.js';
 import { fingerprint, icRemotes, type IcConfig } from './config.js';
 import { TS_NAME, deriveTsPortAddress, ipsOfPortAddress, tsRouterPort, tsSwitchPort, yieldsTo, type TsPortAddress } from './address.js';

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { Logger } from '../../lib/log.js';
-import { OWNER_KEY } from '../../lib/names.js';
+import { OWNER_KEY } from '../../lib/ovn/names.js';
 import { OvsdbClient, type ClientOptions } from '../../lib/ovsdb/index.js';
 import { NB_MODEL } from '../../lib/ovsdb/models/nb.js';
 import { SB_MODEL } from '../../lib/ovsdb/models/sb.js';

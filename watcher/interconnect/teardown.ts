@@ -1,8 +1,8 @@
 // Removing an interconnection: advertising and learning off first (ovn-ic withdraws what it published), then
 // the ts ports, learned routes, our NB_Global records and this AZ's IC-SB rows; the AZ name goes last.
-import { CLUSTER_ROUTER } from '../../lib/names.js';
+import { CLUSTER_ROUTER } from '../../lib/ovn/names.js';
 import type { IcConfig } from './config.js';
-import { APPLIED_KEY, APPLIED_UID_KEY, OVERLAPS_KEY, ROUTE_OPTION_KEYS, removeLearnedRoutesOps, removeTsPortOps } from './nb-ops.js';
+import { clearAzNameOps, forgetNbGlobalOps, removeLearnedRoutesOps, removeTsPortOps, routesOffOps } from './nb-ops.js';
 import type { IcContext } from './context.js';
 
 /** Polls (bounded) until `done`; used only while our own ovn-ic withdraws what it published. */
@@ -22,18 +22,14 @@ export async function teardownInterconnect(c: IcContext, config: IcConfig): Prom
   const live = !!(icsb && azRow && c.ovnIc?.running);
   // 1. Advertising and learning off while the ts port still exists: ovn-ic withdraws our routes from IC-SB and
   //    its learned routes from NB (it stops looking at a router once the router leaves ts).
-  await c.nb.transact([c.nb.op.mutate('NB_Global', [], [
-    ['options', 'delete', [...ROUTE_OPTION_KEYS]],
-    ['options', 'insert', { 'ic-route-adv': 'false', 'ic-route-learn': 'false' }],
-  ])]);
+  await c.nb.transact(routesOffOps(c.nb));
   if (live) await settle(c, 'route withdrawal', () => !ours('Route'), 3000);
   // 2. The ts ports, anything still learned, our options and records.
   const router = c.nb.cache.lookup('Logical_Router', 'name', CLUSTER_ROUTER);
   await c.nb.transact([
     ...removeTsPortOps(c.nb, az),
     ...removeLearnedRoutesOps(c.nb, router),
-    c.nb.op.mutate('NB_Global', [], [['options', 'delete', [...ROUTE_OPTION_KEYS]]]),
-    c.nb.op.mutate('NB_Global', [], [['external_ids', 'delete', [APPLIED_KEY, APPLIED_UID_KEY, OVERLAPS_KEY]]]),
+    ...forgetNbGlobalOps(c.nb),
   ]);
   await c.kube.syncGatewayLabels([]);
   c.labelsSynced = undefined;
@@ -55,7 +51,7 @@ export async function teardownInterconnect(c: IcContext, config: IcConfig): Prom
   }
   c.closeIc();
   // The AZ name goes last: with ovn-ic stopped nothing re-registers it.
-  await c.nb.transact([c.nb.op.update('NB_Global', [], { name: '' })]);
+  await c.nb.transact(clearAzNameOps(c.nb));
   for (const k of [...c.reported]) if (!k.startsWith('refused:') && !k.startsWith('invalid:')) c.reported.delete(k);
   c.log.info('interconnection removed', { az });
 }

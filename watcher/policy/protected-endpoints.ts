@@ -16,10 +16,10 @@
 // its first pass, from its own port. (OVN refuses `inport != "..."`: string fields compare only in a positive sense.)
 import { ConfigError } from '../../lib/cli.js';
 import { formatIP, parseIP, type Family } from '../../lib/ipnet/index.js';
-import type { AclSpec } from '../nbops/acl.js';
-import { ownerIds } from '../nbops/owner.js';
-import { NODE_IPS_ADDRESS_SET } from '../names.js';
-import { MGMT_ADDRESS_SET } from './translate.js';
+import type { AclSpec } from '../../lib/ovn/acl.js';
+import { ownerIds } from '../../lib/ovn/names.js';
+import { NODE_IPS_ADDRESS_SET } from '../../lib/ovn/names.js';
+import { MGMT_ADDRESS_SET } from '../../lib/ovn/names.js';
 
 export const PROTECTED_PRIORITY = 990;
 export const PROTECTED_OBJECT = 'protected-endpoints';

@@ -11,14 +11,13 @@
 // - ARP/ND and, for ingress, traffic from node management ports (kubelet probes) are always allowed.
 import type { V1LabelSelector, V1NetworkPolicy, V1NetworkPolicyPeer, V1NetworkPolicyPort } from '@kubernetes/client-node';
 import { parseCIDR, formatCIDR, containsNet, type Family } from '../../lib/ipnet/index.js';
-import type { AclSpec } from '../nbops/acl.js';
-import { hashedName } from '../nbops/txn.js';
+import type { AclSpec } from '../../lib/ovn/acl.js';
+import { hashedName } from '../../lib/ovn/txn.js';
+import { MGMT_ADDRESS_SET } from '../../lib/ovn/names.js';
 import { matchesSelector, validateSelector } from './selector.js';
 
 export const DENY_PRIORITY = 1000;
 export const ALLOW_PRIORITY = 1001;
-/** Address set holding every node's management port IP (kept by the node controller). */
-export const MGMT_ADDRESS_SET = 'tessera_node_mgmt';
 
 export interface ContainerPortInfo {
   name?: string;

@@ -5,10 +5,10 @@
 import { DEFAULT_SUBNET, DEFAULT_VPC, JOIN_SUBNET, SUBNET_FINALIZER, subnetAddressing, subnetVpc, type Subnet, type SubnetAddressing, type Vpc } from '../../lib/kube/kubeovn.js';
 import { formatCIDR, overlaps, size, type IPNet } from '../../lib/ipnet/index.js';
 import type { WatcherContext } from '../context.js';
-import { Txn } from '../nbops/txn.js';
-import { commit } from '../nbops/commit.js';
+import { Txn } from '../../lib/ovn/txn.js';
+import { commit } from '../../lib/ovn/commit.js';
 import { WorkQueue } from '../../lib/workqueue.js';
-import { CLUSTER_LB_GROUP } from '../names.js';
+import { CLUSTER_LB_GROUP } from '../../lib/ovn/names.js';
 import type { Plural, VpcApi } from './kube.js';
 import { subnetSwitch, vpcOwnedBy, vpcRouter, type VpcOwnerKind } from './names.js';
 import type { DriftTarget } from '../../lib/drift/repair.js';

@@ -1,9 +1,8 @@
 // OVN names and owner ids of the rows made for Vpcs and Subnets. A custom Vpc's router is named after the Vpc
 // (a DNS name, so it can never be ovn_cluster_router or a GR_<node>); a Subnet's switch after the Subnet, as
 // Kube-OVN does, so `ovn.kubernetes.io/logical_switch: <subnet>` names both.
-import { CLUSTER_ROUTER, OWNER_KEY } from '../../lib/names.js';
+import { CLUSTER_ROUTER, OWNER_KEY, WATCHER_OWNER, KIND_KEY, OBJECT_KEY, isOurs } from '../../lib/ovn/names.js';
 import { DEFAULT_VPC } from '../../lib/kube/kubeovn.js';
-import { OWNER, KIND_KEY, OBJECT_KEY, isOurs } from '../nbops/owner.js';
 
 export type VpcOwnerKind = 'vpc' | 'subnet';
 
@@ -14,7 +13,7 @@ export const subnetRouterPort = (vpc: string, subnet: string): string => `${vpc}
 export const subnetSwitchPort = (vpc: string, subnet: string): string => `${subnet}-${vpc}`;
 
 export function vpcOwnerIds(kind: VpcOwnerKind, object: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { [OWNER_KEY]: OWNER, [KIND_KEY]: kind, [OBJECT_KEY]: object, ...extra };
+  return { [OWNER_KEY]: WATCHER_OWNER, [KIND_KEY]: kind, [OBJECT_KEY]: object, ...extra };
 }
 
 export function vpcOwnedBy(ids: Record<string, string> | undefined, kind: VpcOwnerKind): string | undefined {

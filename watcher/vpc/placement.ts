@@ -11,7 +11,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { KUBEOVN_SWITCH_ANNOTATION } from '../../lib/kube/annotations.js';
 import { DEFAULT_SUBNET, DEFAULT_VPC, JOIN_SUBNET, subnetVpc, type Subnet, type Vpc } from '../../lib/kube/kubeovn.js';
-import { nodeSwitch } from '../../lib/names.js';
+import { nodeSwitch } from '../../lib/ovn/names.js';
 import type { Store } from '../kube-view.js';
 import { subnetSwitch } from './names.js';
 

@@ -5,14 +5,14 @@
 //   Subnet → Logical_Switch <subnet> (other_config subnet / exclude_ips), router port <vpc>-<subnet> at the
 //   gateway, switch port <subnet>-<vpc> of type router; private → two switch ACLs (to-lport): allow-related from
 //   the Subnet itself and allowSubnets (2001), drop everything else addressed to the Subnet (2000).
-import { macFromIPv4 } from '../../lib/names.js';
+import { macFromIPv4 } from '../../lib/ovn/names.js';
 import { formatCIDR, formatIP, parseCIDR, parseIP, withPrefix, addressAt } from '../../lib/ipnet/index.js';
 import type { PolicyRoute, StaticRoute, Subnet, SubnetAddressing, Vpc } from '../../lib/kube/kubeovn.js';
 import { DEFAULT_VPC, subnetVpc } from '../../lib/kube/kubeovn.js';
-import type { AclSpec } from '../nbops/acl.js';
-import type { PortSpec } from '../nbops/lsp.js';
-import type { RouterPortSpec, RouterSpec } from '../nbops/router.js';
-import type { SwitchSpec } from '../nbops/switch.js';
+import type { AclSpec } from '../../lib/ovn/acl.js';
+import type { PortSpec } from '../../lib/ovn/lsp.js';
+import type { RouterPortSpec, RouterSpec } from '../../lib/ovn/router.js';
+import type { SwitchSpec } from '../../lib/ovn/switch.js';
 import { subnetRouterPort, subnetSwitch, subnetSwitchPort, vpcOwnerIds, vpcRouter } from './names.js';
 
 export const PRIVATE_ALLOW_PRIORITY = 2001;

@@ -280,11 +280,15 @@ describe('tessera-agent (integration, real OVS/OVN)', function () {
     const pid = readPid(join(f.agentDir, 'tessera-agent.pid'));
     assert.ok(pid !== undefined && alive(pid));
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    assert.equal(cmdline[cmdline.indexOf('--kube-token-file') + 1], f.api.tokenFile, cmdline.join(' '));
-    assert.ok(!cmdline.some((arg) => arg.includes(f.api.token)), `token on the command line: ${cmdline.join(' ')}`);
-    assert.equal(statSync(f.api.tokenFile).mode & 0o777, 0o600);
+    // Its own service account's token (held to deploy/agent/rbac.yaml by the double), not the admin's.
+    const tokenFile = f.api.serviceAccountTokenFiles['tessera-agent'];
+    const token = readFileSync(tokenFile, 'utf8');
+    assert.equal(cmdline[cmdline.indexOf('--kube-token-file') + 1], tokenFile, cmdline.join(' '));
+    assert.ok(!cmdline.some((arg) => arg.includes(token) || arg.includes(f.api.token)), `token on the command line: ${cmdline.join(' ')}`);
+    assert.equal(statSync(tokenFile).mode & 0o777, 0o600);
     const apiPid = readPid(join(f.dir, 'api', 'apiserver.pid'));
-    assert.ok(apiPid !== undefined && !readFileSync(`/proc/${apiPid}/cmdline`, 'utf8').includes(f.api.token), 'nor on the API double\'s');
+    const apiCmdline = apiPid !== undefined ? readFileSync(`/proc/${apiPid}/cmdline`, 'utf8') : '';
+    assert.ok(apiPid !== undefined && !apiCmdline.includes(f.api.token) && !apiCmdline.includes(token), 'nor on the API double\'s');
   });
 
   it('/readyz is 503 naming ovn-controller while it is dead, 200 once it is back and connected', async () => {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { alive, daemonEnv, daemonFlags, readPid, spawnDaemon, stopDaemons } from '../../../lab/daemon.js';
 import { run, succeeds } from '../../../lab/exec.js';
-import { kubeClient, nodePath, podPath, startApiServer, type ApiServerInfo, type KubeObject, type UnixKubeClient } from '../../../lab/kube.js';
+import { kubeClient, nodePath, podPath, serviceAccountTokenFile, startApiServer, type ApiServerInfo, type KubeObject, type UnixKubeClient } from '../../../lab/kube.js';
 import { addNetns, delNetns, listNetns } from '../../../lab/netns.js';
 import { scriptClusterRouter, scriptManagementPort, scriptNodeSwitch, scriptPodPort } from '../../fixtures/nb-script.js';
 import { chassisNames, startCentral, type Central } from '../../../lab/ovn-central.js';
@@ -19,7 +19,7 @@ import { REPO_ROOT } from '../../../lab/paths.js';
 import { createUnderlay, plugUnderlay } from '../../../lab/underlay.js';
 import { waitFor } from '../../../lab/wait.js';
 import { hostVethName, type AgentRequest, type AgentResponse } from '../../../lib/cni-protocol.js';
-import { macFromIPv4 } from '../../../lib/names.js';
+import { macFromIPv4 } from '../../../lib/ovn/names.js';
 import { NODE_SUBNET_ANNOTATION, POD_NETWORKS_ANNOTATION, type PodNetworks } from '../../../lib/kube/annotations.js';
 
 export const AGENT_BIN = join(REPO_ROOT, 'dist', 'bin', 'tessera-agent');
@@ -77,7 +77,7 @@ export class AgentFixture {
     return [
       '--node-name', NODE,
       '--kube-api', this.api.url,
-      '--kube-token-file', this.api.tokenFile,
+      '--kube-token-file', serviceAccountTokenFile(this.api, 'tessera-agent'),
       '--ovs-db', `unix:${this.ovs.dbSocket}`,
       '--cni-socket', this.cniSocket,
       '--health-listen', `127.0.0.1:${this.healthPort}`,

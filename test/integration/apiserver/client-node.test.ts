@@ -36,7 +36,7 @@ describe('API test double with @kubernetes/client-node', function () {
     const versions = await kc.makeApiClient(k8s.CoreApi).getAPIVersions();
     assert.deepEqual(versions.versions, ['v1']);
     const groups = await kc.makeApiClient(k8s.ApisApi).getAPIVersions();
-    assert.deepEqual(groups.groups.map((g) => g.name).sort(), ['coordination.k8s.io', 'discovery.k8s.io', 'kubeovn.io', 'networking.k8s.io']);
+    assert.deepEqual(groups.groups.map((g) => g.name).sort(), ['admissionregistration.k8s.io', 'apiextensions.k8s.io', 'apps', 'batch', 'coordination.k8s.io', 'discovery.k8s.io', 'kubeovn.io', 'networking.k8s.io', 'rbac.authorization.k8s.io']);
     const code = await kc.makeApiClient(k8s.VersionApi).getCode();
     assert.equal(code.major, '1');
     // KubernetesObjectApi looks plurals and scope up through /api/v1 and /apis/<group>/<version>.

@@ -11,7 +11,7 @@ import { rmSync } from 'node:fs';
 import { serveCniConnection } from '../../../agent/cni-server.js';
 import { hostVethName, type AgentRequest, type AgentResponse, type Result1x } from '../../../lib/cni-protocol.js';
 import { createLogger } from '../../../lib/log.js';
-import { macFromIPv4 } from '../../../lib/names.js';
+import { macFromIPv4 } from '../../../lib/ovn/names.js';
 import { sh, succeeds } from '../../../testkit/cni.js';
 
 /** normal: answers; hang: never answers; close: hangs up; garbage: not JSON; shapeless: JSON of the wrong shape; endless: no newline, 5 MiB. */

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnDaemon, stopDaemons } from '../../../lab/daemon.js';
 import { run, succeeds } from '../../../lab/exec.js';
-import { startApiServer, kubeClient, type ApiServerInfo } from '../../../lab/kube.js';
+import { startApiServer, kubeClient, serviceAccountTokenFile, type ApiServerInfo } from '../../../lab/kube.js';
 import type { UnixKubeClient } from '../../../kube-double/unix-client.js';
 import { scriptClusterRouter, scriptNodeSwitch, scriptPodPort } from '../../fixtures/nb-script.js';
 import { addNetns, addVeth, delNetns, txOff } from '../../../lab/netns.js';
@@ -18,7 +18,7 @@ import { startCentral, nbctl, chassisNames, type Central } from '../../../lab/ov
 import { startOvsNode, startOvnController, ovnInstalled, type OvsNode } from '../../../lab/ovs-node.js';
 import { createUnderlay, plugUnderlay, UNDERLAY_BRIDGE } from '../../../lab/underlay.js';
 import { waitFor } from '../../../lab/wait.js';
-import { JOIN_SWITCH, OWNER_KEY, INTEGRATION_BRIDGE, macFromIPv4 } from '../../../lib/names.js';
+import { JOIN_SWITCH, OWNER_KEY, INTEGRATION_BRIDGE, macFromIPv4 } from '../../../lib/ovn/names.js';
 import { gateway, REPO, startNodeOvs, type GatewayRun } from './fixture.js';
 
 export const P = 'tgw-';
@@ -169,7 +169,7 @@ export function gatewayCli(n: GwNode, args: string[], env: Record<string, string
 
 export function startGatewayRun(lab: GatewayLab, n: GwNode, initArgs: string[], resyncSeconds = 30): number {
   return startProgram(lab.dir, `gateway-${n.name}`, n.netns, 'gateway/main.ts', [
-    'run', ...initArgs, ...n.args, '--nb', lab.central.nbRemote, '--kube-api', lab.api.url, '--kube-token-file', lab.api.tokenFile, '--resync-seconds', String(resyncSeconds),
+    'run', ...initArgs, ...n.args, '--nb', lab.central.nbRemote, '--kube-api', lab.api.url, '--kube-token-file', serviceAccountTokenFile(lab.api, 'tessera-gateway'), '--resync-seconds', String(resyncSeconds),
   ]);
 }
 

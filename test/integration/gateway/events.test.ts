@@ -7,6 +7,10 @@ import { join } from 'node:path';
 import { startApiServer, type ApiServer } from '../../../kube-double/server.js';
 import { findResource } from '../../../kube-double/resources.js';
 import { writeTokenFile } from '../../../testkit/token-file.js';
+import { serviceAccountUser } from '../../../kube-double/rbac.js';
+import { loadManifestFile } from '../../../kube-double/manifests.js';
+
+const REPO = join(import.meta.dirname, '..', '..', '..');
 import { createLogger } from '../../../lib/log.js';
 import { NodeEvents } from '../../../gateway/events.js';
 
@@ -15,7 +19,11 @@ describe('gateway: Events on its Node (API test double)', function () {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-gw-events-'));
   let api: ApiServer;
   before(async () => {
-    api = await startApiServer({ listen: [{ host: '127.0.0.1', port: 0 }], token: 'gw-token', namespaces: ['default'] });
+    // The gateway's own service account, held to deploy/gateway/rbac.yaml.
+    api = await startApiServer({
+      listen: [{ host: '127.0.0.1', port: 0 }], token: 'admin-token', namespaces: ['default', 'kube-system'],
+      identities: [{ token: 'gw-token', user: serviceAccountUser('kube-system', 'tessera-gateway') }], objects: loadManifestFile(join(REPO, 'deploy/gateway/rbac.yaml')),
+    });
     writeTokenFile(join(dir, 'token'), 'gw-token');
   });
   after(async () => {

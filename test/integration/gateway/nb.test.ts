@@ -1,5 +1,6 @@
-// The gateway's NB operations against a real OVN NB ovsdb-server: two gateways starting at once get distinct join
-// IPs, a second pass sends nothing, drift is repaired, service LBs follow, and removal takes only the node's rows.
+// The gateway's NB operations against a real OVN NB ovsdb-server: the cluster router's join link is the watcher's
+// (the gateway waits for it and never writes it), two gateways starting at once get distinct join IPs, a second pass
+// sends nothing, drift is repaired, service LBs follow, and removal takes only the node's rows.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,11 +9,16 @@ import { daemonFlags, stopDaemons } from '../../../lab/daemon.js';
 import { run } from '../../../lab/exec.js';
 import { waitFor } from '../../../lab/wait.js';
 import { createLogger } from '../../../lib/log.js';
-import { applyGateway, applyLoadBalancers, connectNb, ensureClusterJoinLink, removeGateway, type Nb } from '../../../gateway/nb.js';
+import { NotReadyError, applyGateway, applyLoadBalancers, connectNb, ensureClusterJoinLink, removeGateway, type Nb } from '../../../gateway/nb.js';
+import { OvsdbClient } from '../../../lib/ovsdb/index.js';
+import { NB_MODEL } from '../../../lib/ovsdb/models/nb.js';
+import { parseCIDR } from '../../../lib/ipnet/index.js';
+import { masterInit, WATCHED_TABLES } from '../../../watcher/master-init.js';
+import type { WatcherConfig } from '../../../watcher/config.js';
 import { gatewayTopology } from '../../../gateway/topology.js';
 import { DEFAULT_EGRESS } from '../../../gateway/egress-nat.js';
 import type { GatewayLb } from '../../../gateway/services.js';
-import { ownedBy } from '../../../gateway/names.js';
+import { gatewayIds } from '../../../lib/ovn/names.js';
 
 const log = createLogger('test', { level: 'warn' });
 
@@ -45,11 +51,19 @@ describe('gateway NB operations (real NB ovsdb-server)', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('creates the cluster join link when the watcher has not', async () => {
+  it('finds the cluster join link the watcher\'s master-init writes, and never writes it itself', async () => {
+    await assert.rejects(ensureClusterJoinLink(a, '100.64.0.0/16'), NotReadyError);
+    assert.equal((await nbctl(['--bare', '--columns=name', 'find', 'Logical_Router_Port', 'name=rtoj-ovn_cluster_router'])).trim(), '', 'the gateway wrote no link');
+    const w = await OvsdbClient.connect(NB_MODEL, { remotes: [`unix:${sock}`] });
+    try {
+      await w.monitor([...WATCHED_TABLES]);
+      await masterInit(w, { joinCidr: parseCIDR('100.64.0.0/16') } as Pick<WatcherConfig, 'joinCidr'> as WatcherConfig);
+    } finally {
+      w.close();
+    }
+    await waitFor('a and b see the join link', () => [a, b].every((c) => c.cache.lookup('Logical_Router_Port', 'name', 'rtoj-ovn_cluster_router') !== undefined), 5000);
     assert.equal(await ensureClusterJoinLink(a, '100.64.0.0/16'), '100.64.0.1');
-    await waitFor('b sees the join link', () => b.cache.lookup('Logical_Router_Port', 'name', 'rtoj-ovn_cluster_router') !== undefined, 5000);
-    assert.equal(await ensureClusterJoinLink(b, '100.64.0.0/16'), '100.64.0.1', 'found, not created twice');
-    assert.equal((await nbctl(['--bare', '--columns=name', 'find', 'Logical_Router_Port', 'name=rtoj-ovn_cluster_router'])).trim(), 'rtoj-ovn_cluster_router');
+    assert.equal(await ensureClusterJoinLink(b, '100.64.0.0/16'), '100.64.0.1');
   });
 
   it('two gateways starting at the same time get distinct join IPs', async () => {
@@ -84,10 +98,10 @@ describe('gateway NB operations (real NB ovsdb-server)', function () {
   });
 
   it('service LBs: created on the GR, updated in place, removed with their service', async () => {
-    const lb = (vips: Record<string, string>): GatewayLb => ({ name: 'gw_n1_ns_web_tcp', protocol: 'tcp', vips, options: { reject: 'true' }, external_ids: ownedBy('n1', 'service') });
+    const lb = (vips: Record<string, string>): GatewayLb => ({ name: 'gw_n1_ns_web_tcp', protocol: 'tcp', vips, options: { reject: 'true' }, external_ids: gatewayIds('n1', 'service') });
     await nbctl(['ls-add', 'n1']);
     await waitFor('a sees switch n1', () => a.cache.lookup('Logical_Switch', 'name', 'n1') !== undefined, 5000);
-    assert.equal(await applyLoadBalancers(a, 'n1', [lb({ '192.168.5.11:30080': '10.244.1.5:8080' })]), 3, 'insert, on the GR, on the node switch');
+    assert.equal(await applyLoadBalancers(a, 'n1', [lb({ '192.168.5.11:30080': '10.244.1.5:8080' })]), 4, 'absent-guard, insert, on the GR, on the node switch');
     await waitFor('cache has the LB', () => a.cache.lookup('Load_Balancer', 'name', 'gw_n1_ns_web_tcp') !== undefined, 5000);
     const uuid = (await nbctl(['--bare', '--columns=_uuid', 'find', 'Load_Balancer', 'name=gw_n1_ns_web_tcp'])).trim();
     assert.equal(await applyLoadBalancers(a, 'n1', [lb({ '192.168.5.11:30080': '10.244.1.5:8080,10.244.2.5:8080' })]), 1);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { startOvsdbServer, spawnOut, type OvsdbServer } from '../../../testkit/ovsdb-server.js';
 import { OvsdbClient } from '../../../lib/ovsdb/index.js';
 import { NB_MODEL, type NBTables } from '../../../lib/ovsdb/models/nb.js';
-import { CLUSTER_ROUTER } from '../../../lib/names.js';
+import { CLUSTER_ROUTER } from '../../../lib/ovn/names.js';
 import { ensureTsPortOps, gatewayPriorities, TNL_KEY_OPTION } from '../../../watcher/interconnect/nb-ops.js';
 import { addressAtOffset, TS_NAME, tsRouterPort, tsSwitchPort } from '../../../watcher/interconnect/address.js';
 

@@ -12,9 +12,14 @@ import { startApiServer, type ApiServer } from '../../../kube-double/server.js';
 import { findResource, type KubeObject } from '../../../kube-double/resources.js';
 import { WATCHED_TABLES } from '../../../watcher/master-init.js';
 import { writeTokenFile } from '../../../testkit/token-file.js';
+import { serviceAccountUser } from '../../../kube-double/rbac.js';
+import { deployRbacFiles, loadManifestFile } from '../../../kube-double/manifests.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
+/** The watcher's service account token: the double authorizes it by deploy/watcher/rbac.yaml. */
 export const TOKEN = 'watcher-test-token';
+export const WATCHER_USER = serviceAccountUser('kube-system', 'tessera-watcher');
+const ADMIN_TOKEN = 'watcher-test-admin-token';
 
 export const rt = {
   node: findResource('', 'v1', 'nodes')!,
@@ -76,7 +81,10 @@ export class WatcherFixture {
 
   async start(): Promise<void> {
     this.nbServer = await startOvsdbServer();
-    this.api = await startApiServer({ listen: [{ host: '127.0.0.1', port: 0 }], token: TOKEN, namespaces: ['default', 'kube-system'] });
+    this.api = await startApiServer({
+      listen: [{ host: '127.0.0.1', port: 0 }], token: ADMIN_TOKEN, namespaces: ['default', 'kube-system'],
+      identities: [{ token: TOKEN, user: WATCHER_USER }], objects: deployRbacFiles(ROOT).flatMap(loadManifestFile),
+    });
     writeTokenFile(this.tokenFile, TOKEN);
     this.nb = await OvsdbClient.connect(NB_MODEL, { remotes: [this.nbServer.unix], initialTimeoutMs: 5000 });
     await this.nb.monitor([...WATCHED_TABLES]);

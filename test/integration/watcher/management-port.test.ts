@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { WatcherFixture, until, type WatcherProc } from './fixture.js';
 import { NODE_MGMT_MAC_ANNOTATION } from '../../../lib/kube/annotations.js';
-import { macFromIPv4 } from '../../../lib/names.js';
+import { macFromIPv4 } from '../../../lib/ovn/names.js';
 import type { KubeObject } from '../../../kube-double/resources.js';
 
 describe('watcher: management port k8s-<node> from the Node annotation (real NB)', function () {

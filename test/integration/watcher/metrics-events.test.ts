@@ -6,7 +6,7 @@ import { freePort } from '../../../testkit/ovsdb-server.js';
 import { sample, scrape } from '../../fixtures/prom.js';
 import { WatcherFixture, until, sleep, type WatcherProc } from './fixture.js';
 import type { KubeObject } from '../../../kube-double/resources.js';
-import { ownedBy } from '../../../watcher/nbops/owner.js';
+import { ownedBy } from '../../../lib/ovn/names.js';
 
 const ERR = 'tessera.io/pod-network-error';
 

@@ -3,7 +3,7 @@
 // carries the --protected-node-port term over it and the management-IP set.
 import assert from 'node:assert/strict';
 import { WatcherFixture, until, rt } from './fixture.js';
-import { macFromIPv4 } from '../../../lib/names.js';
+import { macFromIPv4 } from '../../../lib/ovn/names.js';
 
 const NODE_IPS = 'tessera_node_ips';
 const PORT_TERM = '(ip4.dst == {$tessera_node_ips, $tessera_node_mgmt} && tcp.dst == {9476, 9478})';

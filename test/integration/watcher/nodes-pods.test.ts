@@ -1,7 +1,7 @@
 // tessera-watcher against a real NB and the API test double: master-init, nodes → switches, pods → LSPs.
 import assert from 'node:assert/strict';
 import { WatcherFixture, until, sleep, rt } from './fixture.js';
-import { OWNER_KEY, macFromIPv4 } from '../../../lib/names.js';
+import { OWNER_KEY, macFromIPv4 } from '../../../lib/ovn/names.js';
 
 describe('watcher: master-init, nodes and pods (real NB)', function () {
   this.timeout(60000);

@@ -3,7 +3,7 @@
 // with changes made meanwhile converges again.
 import assert from 'node:assert/strict';
 import { ref } from '../../../lib/ovsdb/index.js';
-import { OWNER_KEY } from '../../../lib/names.js';
+import { OWNER_KEY } from '../../../lib/ovn/names.js';
 import { WatcherFixture, until, sleep } from './fixture.js';
 
 const ours = (kind: string, object: string) => ({ [OWNER_KEY]: 'tessera-watcher', 'tessera.io/kind': kind, 'tessera.io/object': object });

@@ -2,7 +2,7 @@
 // token (the kubelet swaps a projected token's file) is picked up while the old one is revoked.
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
-import { WatcherFixture, TOKEN, until } from './fixture.js';
+import { WatcherFixture, TOKEN, WATCHER_USER, until } from './fixture.js';
 import { writeTokenFile } from '../../../testkit/token-file.js';
 
 describe('watcher: API token from a rotating file', function () {
@@ -32,7 +32,7 @@ describe('watcher: API token from a rotating file', function () {
     f.pod('default', 'p1', 'n1');
     await until(() => f.podNetwork('default', 'p1'), 30000, 'p1 annotated with the first token');
     writeTokenFile(f.tokenFile, 'rotated-token-2');
-    f.api.setTokens(['rotated-token-2']);
+    f.api.setTokens(['rotated-token-2'], WATCHER_USER);
     assert.equal(await status(TOKEN), 401, 'the double refuses the revoked token');
     assert.equal(await status('rotated-token-2'), 200);
     for (const name of ['p2', 'p3', 'p4']) f.pod('default', name, 'n1');
@@ -40,7 +40,7 @@ describe('watcher: API token from a rotating file', function () {
     assert.ok(f.procs[0].alive(), 'the watcher kept running');
     // A second rotation, with the stat interval certainly passed: the PATCH's 401 retry or the re-read serves it.
     writeTokenFile(f.tokenFile, 'rotated-token-3');
-    f.api.setTokens(['rotated-token-3']);
+    f.api.setTokens(['rotated-token-3'], WATCHER_USER);
     f.pod('default', 'p5', 'n1');
     await until(() => f.podNetwork('default', 'p5'), 15000, 'p5 annotated after the second rotation');
     assert.doesNotMatch(f.procs[0].log(), /HTTP 401/, 'no annotation failed with 401');

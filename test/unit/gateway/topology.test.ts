@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { gatewayTopology, natKey, routeKey, type TopologyInput } from '../../../gateway/topology.js';
 import { DEFAULT_EGRESS } from '../../../gateway/egress-nat.js';
-import { NODE_KEY, OWNER } from '../../../gateway/names.js';
-import { OWNER_KEY } from '../../../lib/names.js';
+import { GATEWAY_NODE_KEY, GATEWAY_OWNER } from '../../../lib/ovn/names.js';
+import { OWNER_KEY } from '../../../lib/ovn/names.js';
 
 const input: TopologyInput = {
   node: 'n1', chassis: 'chassis-n1', bridge: 'breth0', gwMac: '02:00:00:00:00:01',
@@ -55,8 +55,8 @@ describe('gateway topology', () => {
     const all = [t.router, t.extSwitch, ...t.routerPorts, ...t.switchPorts, ...t.routes, ...t.nats, ...t.clusterRoutes,
       ...gatewayTopology({ ...input, nodeIp: '192.168.1.10' }).clusterPolicies];
     for (const r of all) {
-      assert.equal(r.external_ids[OWNER_KEY], OWNER);
-      assert.equal(r.external_ids[NODE_KEY], 'n1');
+      assert.equal(r.external_ids[OWNER_KEY], GATEWAY_OWNER);
+      assert.equal(r.external_ids[GATEWAY_NODE_KEY], 'n1');
     }
   });
 });
@@ -64,7 +64,7 @@ describe('gateway topology', () => {
 describe('gateway NB change filter', () => {
   it('reacts to its own rows and the shared topology, not to pod churn', async () => {
     const { relevantToGateway } = await import('../../../gateway/nb.js');
-    const mine = { [OWNER_KEY]: OWNER, [NODE_KEY]: 'n1' };
+    const mine = { [OWNER_KEY]: GATEWAY_OWNER, [GATEWAY_NODE_KEY]: 'n1' };
     assert.ok(relevantToGateway({ table: 'Logical_Router', row: { name: 'GR_n1' } }, 'n1'));
     assert.ok(relevantToGateway({ table: 'Logical_Switch', row: { name: 'join' } }, 'n1'));
     assert.ok(relevantToGateway({ table: 'Logical_Switch_Port', row: { name: 'etor-GR_n1', external_ids: mine } }, 'n1'));

@@ -54,7 +54,9 @@ describe('watcher config', () => {
   it('refuses bad remotes and missing credentials', () => {
     refused(/^--nb: "http:\/\/x" is not a remote/, '--nb', 'http://x');
     refused(/^--nb: port out of range/, '--nb', 'tcp:1.2.3.4:70000');
-    assert.throws(() => loadConfig(parseCommand(WATCHER_SPEC, ['--nb', 'unix:/x'])), /--kube-api \(with --kube-token-file\) or --kubeconfig is required/);
+    assert.throws(() => loadConfig(parseCommand(WATCHER_SPEC, ['--nb', 'unix:/x']), {}), /--kube-api \(with --kube-token-file\) or --kubeconfig is required/);
+    // In a pod, the service account (the Deployment in deploy/watcher passes neither flag).
+    assert.equal(loadConfig(parseCommand(WATCHER_SPEC, ['--nb', 'unix:/x']), { KUBERNETES_SERVICE_HOST: '10.96.0.1' }).kubeApi, undefined);
     assert.throws(() => loadConfig(parseCommand(WATCHER_SPEC, ['--kube-api', 'http://x'])), (e: Error) => e instanceof ConfigError && e.message === '--nb is required');
     refused(/^--kube-api must be an http/, '--kube-api', 'ftp://x');
   });

@@ -7,7 +7,7 @@ import { rowToWire } from '../../../lib/ovsdb/notation.js';
 import { NB_MODEL, type NBTables } from '../../../lib/ovsdb/models/nb.js';
 import { parseIP } from '../../../lib/ipnet/index.js';
 import { NODE_MGMT_MAC_ANNOTATION } from '../../../lib/kube/annotations.js';
-import { Txn } from '../../../watcher/nbops/txn.js';
+import { Txn } from '../../../lib/ovn/txn.js';
 import { ensureManagementPort, managementMac } from '../../../watcher/controllers/management-port.js';
 
 const MGMT = parseIP('10.244.1.2');
@@ -54,6 +54,14 @@ describe('watcher: management port MAC from the Node', () => {
     const r = announced('a'.repeat(10_000));
     assert.ok(r && 'problem' in r);
     assert.ok(r.problem.length < 250, `${r.problem.length} characters`);
+  });
+
+  it("refuses any MAC while k8s-<node> is another writer's port (no owner ids), so the node's sync leaves it alone", () => {
+    const c = cache();
+    c.applyUpdate2('Logical_Switch_Port', randomUUID(), { initial: rowToWire(NB_MODEL, 'Logical_Switch_Port', { name: 'k8s-n1', addresses: ['02:00:00:00:00:05 10.244.1.2'] }) });
+    const r = managementMac('n1', { [NODE_MGMT_MAC_ANNOTATION]: '0a:58:0a:f4:01:02' }, MGMT, c);
+    assert.ok(r && 'problem' in r, `refused: ${JSON.stringify(r)}`);
+    assert.match(r.problem, /k8s-n1 exists and is not Tessera's/);
   });
 
   it('writes k8s-<node> on the node switch as <mac> <.2>, owned by the node', () => {

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import {
-  translatePolicy, policyTypes, ruleAddressSet, PolicyError, DENY_PRIORITY, ALLOW_PRIORITY, MGMT_ADDRESS_SET,
+  translatePolicy, policyTypes, ruleAddressSet, PolicyError, DENY_PRIORITY, ALLOW_PRIORITY,
   type PodInfo, type PolicyView, type NamespaceInfo,
 } from '../../../watcher/policy/translate.js';
 import { matchesSelector } from '../../../watcher/policy/selector.js';
+import { MGMT_ADDRESS_SET } from '../../../lib/ovn/names.js';
 
 const pod = (namespace: string, name: string, ip: string, labels: Record<string, string>, ports: PodInfo['ports'] = []): PodInfo => ({ namespace, name, labels, ips: [ip], ports });
 const pods = [

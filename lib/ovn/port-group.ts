@@ -1,8 +1,8 @@
 // NB operations on port groups (a set of LSPs usable as @name in ACL matches, carrying their ACLs).
-import type { NamedUuid } from '../../lib/ovsdb/notation.js';
+import type { NamedUuid } from '../ovsdb/notation.js';
 import { type Txn, byUuid, sameSet, sameMap } from './txn.js';
 import { type AclSpec, convergeAcls } from './acl.js';
-import { OWNER_KEY } from '../../lib/names.js';
+import { OWNER_KEY } from './names.js';
 
 export interface PortGroupSpec {
   name: string;

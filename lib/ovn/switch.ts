@@ -1,5 +1,5 @@
 // NB operations on logical switches.
-import type { NamedUuid } from '../../lib/ovsdb/notation.js';
+import type { NamedUuid } from '../ovsdb/notation.js';
 import { type Txn, type NbRow, byUuid, byName, sameMap } from './txn.js';
 import { type AclSpec, convergeAcls } from './acl.js';
 
@@ -31,6 +31,26 @@ export function ensureSwitch(txn: Txn, spec: SwitchSpec): string | NamedUuid {
 /** Deletes the switch; its ports go with it (strong references from a non-root table). */
 export function deleteSwitch(txn: Txn, name: string): void {
   for (const ls of txn.cache.lookupAll('Logical_Switch', 'name', name)) txn.delete('Logical_Switch', byUuid(ls._uuid));
+}
+
+/**
+ * Gives up a switch that holds another writer's ports, instead of deleting it (which would delete those ports):
+ * drops from it the ports and ACLs `mine` claims and the external_ids `keys` that mark it as ours, and leaves the
+ * switch and everything else in it as it is.
+ */
+export function disownSwitch(txn: Txn, ls: NbRow<'Logical_Switch'>, mine: (ids: Record<string, string>) => boolean, keys: string[]): void {
+  const ports = ls.ports.filter((u) => {
+    const p = txn.cache.get('Logical_Switch_Port', u);
+    return p !== undefined && mine(p.external_ids);
+  });
+  const acls = ls.acls.filter((u) => {
+    const a = txn.cache.get('ACL', u);
+    return a !== undefined && mine(a.external_ids);
+  });
+  const drop = keys.filter((k) => k in ls.external_ids);
+  if (ports.length) txn.mutate('Logical_Switch', byUuid(ls._uuid), [['ports', 'delete', ports]]);
+  if (acls.length) txn.mutate('Logical_Switch', byUuid(ls._uuid), [['acls', 'delete', acls]]);
+  if (drop.length) txn.mutate('Logical_Switch', byUuid(ls._uuid), [['external_ids', 'delete', drop]]);
 }
 
 /** Switch uuid, or a ref to one inserted earlier in this batch. */

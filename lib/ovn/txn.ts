@@ -1,11 +1,11 @@
-// A batch of NB operations under construction. NB operations (nbops/*.ts) append to a Txn; a
-// controller composes several into one Txn and commits it once, so a pod is one transaction.
+// A batch of NB operations under construction. NB operations (lib/ovn/*.ts) append to a Txn; a
+// writer composes several into one Txn and commits it once, so a pod is one transaction.
 // The Txn also remembers rows inserted earlier in the same batch, so later operations in the batch
 // refer to them by named-uuid instead of by a uuid the server has not assigned yet.
 import { createHash } from 'node:crypto';
-import { NamedUuid, ref } from '../../lib/ovsdb/notation.js';
-import type { NBTables } from '../../lib/ovsdb/models/nb.js';
-import type { Cache } from '../../lib/ovsdb/cache.js';
+import { NamedUuid, ref } from '../ovsdb/notation.js';
+import type { NBTables } from '../ovsdb/models/nb.js';
+import type { Cache } from '../ovsdb/cache.js';
 
 export type NbTable = keyof NBTables & string;
 export type NbRow<T extends NbTable> = NBTables[T];
@@ -26,7 +26,7 @@ export type NbOp =
   | { op: 'delete'; table: NbTable; where: Condition[] }
   | { op: 'wait'; table: NbTable; where: Condition[]; columns: string[]; until: '==' | '!='; rows: Array<Record<string, unknown>>; timeout: number };
 
-/** Read access to the monitored NB cache, as nbops need it. */
+/** Read access to the monitored NB cache, as the operations need it. */
 export type NbCacheView = Cache<NBTables>;
 
 export const byUuid = (uuid: string | NamedUuid): Condition[] => [['_uuid', '==', uuid]];

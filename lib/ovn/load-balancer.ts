@@ -1,5 +1,5 @@
 // NB operations on load balancers and the load balancer group that attaches them to every node switch.
-import type { NamedUuid } from '../../lib/ovsdb/notation.js';
+import type { NamedUuid } from '../ovsdb/notation.js';
 import { type Txn, type NbRow, byUuid, byName, sameMap, sameSet } from './txn.js';
 
 export interface LoadBalancerSpec {
@@ -39,7 +39,7 @@ export function deleteLoadBalancer(txn: Txn, name: string): void {
   for (const lb of txn.cache.lookupAll('Load_Balancer', 'name', name)) txn.delete('Load_Balancer', byUuid(lb._uuid));
 }
 
-/** Load_Balancer_Group has no external_ids: the name (lib/names-style constant) marks it as ours. */
+/** Load_Balancer_Group has no external_ids: the name (a lib/ovn/names.ts constant) marks it as ours. */
 export function ensureLoadBalancerGroup(txn: Txn, name: string): string | NamedUuid {
   const pending = txn.pendingRef('Load_Balancer_Group', name);
   if (pending) return pending;
@@ -65,4 +65,10 @@ export function attachGroup(txn: Txn, table: 'Logical_Switch' | 'Logical_Router'
     if (row?.load_balancer_group.includes(g)) return;
   }
   txn.mutate(table, byUuid(target), [['load_balancer_group', 'insert', [g]]]);
+}
+
+/** Attaches the LB (uuid or batch ref) to a switch or router row unless already attached. */
+export function attachLoadBalancer(txn: Txn, table: 'Logical_Switch' | 'Logical_Router', target: NbRow<'Logical_Switch'> | NbRow<'Logical_Router'>, lb: string | NamedUuid): void {
+  if (typeof lb === 'string' && target.load_balancer.includes(lb)) return;
+  txn.mutate(table, byUuid(target._uuid), [['load_balancer', 'insert', [lb]]]);
 }

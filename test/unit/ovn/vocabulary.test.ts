@@ -1,36 +1,23 @@
 // NB operations alone: what each appends to a batch, given what the cache holds (no server needed;
-// the real-server behaviour is in test/integration/watcher).
+// the real-server behaviour is in test/integration/ovn and test/integration/watcher).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Cache } from '../../../lib/ovsdb/cache.js';
-import { rowToWire, NamedUuid } from '../../../lib/ovsdb/notation.js';
-import { NB_MODEL, type NBTables } from '../../../lib/ovsdb/models/nb.js';
-import { Txn, type NbOp } from '../../../watcher/nbops/txn.js';
-import { ensureSwitch, ensureSwitchAcls, deleteSwitch } from '../../../watcher/nbops/switch.js';
-import { createOrUpdatePort, deletePort } from '../../../watcher/nbops/lsp.js';
-import { ensurePortGroup } from '../../../watcher/nbops/port-group.js';
-import { ensureAddressSet } from '../../../watcher/nbops/address-set.js';
-import { ensureLoadBalancer } from '../../../watcher/nbops/load-balancer.js';
-import { ensureRouterPort } from '../../../watcher/nbops/router.js';
-import type { AclSpec } from '../../../watcher/nbops/acl.js';
-import { toOps } from '../../../watcher/nbops/commit.js';
+import { NamedUuid } from '../../../lib/ovsdb/notation.js';
+import { cacheWith } from './cache-with.js';
+import { Txn, type NbOp } from '../../../lib/ovn/txn.js';
+import { ensureSwitch, ensureSwitchAcls, deleteSwitch, disownSwitch } from '../../../lib/ovn/switch.js';
+import { ForeignPortError, createOrUpdatePort, deletePort } from '../../../lib/ovn/lsp.js';
+import { ensurePortGroup } from '../../../lib/ovn/port-group.js';
+import { ensureAddressSet } from '../../../lib/ovn/address-set.js';
+import { ensureLoadBalancer } from '../../../lib/ovn/load-balancer.js';
+import { ensureRouterPort } from '../../../lib/ovn/router.js';
+import type { AclSpec } from '../../../lib/ovn/acl.js';
+import { toOps } from '../../../lib/ovn/commit.js';
 
-type T = keyof NBTables & string;
-function cacheWith(rows: Partial<Record<T, Array<Record<string, unknown>>>>): Cache<NBTables> {
-  const c = new Cache<NBTables>(NB_MODEL);
-  for (const t of ['Logical_Switch', 'Logical_Switch_Port', 'Logical_Router', 'Logical_Router_Port', 'Port_Group', 'ACL', 'Load_Balancer', 'Load_Balancer_Group', 'Address_Set'] as T[]) c.track(t, undefined);
-  for (const [t, list] of Object.entries(rows) as Array<[T, Array<Record<string, unknown>>]>) {
-    for (const r of list) {
-      const { _uuid, ...rest } = r;
-      c.applyUpdate2(t, String(_uuid), { initial: rowToWire(NB_MODEL, t, rest) });
-    }
-  }
-  return c;
-}
 const kinds = (ops: NbOp[]) => ops.map((o) => `${o.op} ${o.table}`);
 const ids = { 'tessera.io/owner': 'tessera-watcher' };
 
-describe('watcher nbops', () => {
+describe('lib/ovn vocabulary', () => {
   it('ensureSwitchAcls: converges only the ACLs it claims, with mutations, and is a no-op when they match', () => {
     const mine = (x: Record<string, string>): boolean => x['tessera.io/object'] === 'protected-endpoints';
     const want: AclSpec = { direction: 'from-lport', priority: 990, match: 'tcp && (ip4.dst == 10.0.0.1 && tcp.dst == 6641)', action: 'drop',
@@ -108,6 +95,33 @@ describe('watcher nbops', () => {
     assert.deepEqual(t5.ops, [{ op: 'mutate', table: 'Logical_Switch', where: [['_uuid', '==', ls1._uuid]], mutations: [['ports', 'delete', [lsp._uuid]]] }]);
     assert.equal(deletePort(new Txn(cacheWith({})), 'ns_a'), false);
     assert.throws(() => createOrUpdatePort(new Txn(cacheWith({})), 'nope', spec), /logical switch nope does not exist/);
+  });
+
+  it('createOrUpdatePort refuses a port of that name without owner ids, on any switch, and writes nothing', () => {
+    const theirs = { _uuid: randomUUID(), name: 'ns_a', addresses: ['02:00:00:00:00:01 10.244.1.9'], port_security: [], type: '', options: {}, external_ids: { team: 'x' } };
+    const ls1 = { _uuid: randomUUID(), name: 'n1', ports: [theirs._uuid] };
+    const ls2 = { _uuid: randomUUID(), name: 'n2', ports: [] as string[] };
+    const spec = { name: 'ns_a', addresses: ['0a:58:0a:f4:01:03 10.244.1.3'], external_ids: ids };
+    for (const at of ['n1', 'n2']) {
+      const t = new Txn(cacheWith({ Logical_Switch: [ls1, ls2], Logical_Switch_Port: [theirs] }));
+      assert.throws(() => createOrUpdatePort(t, at, spec), (e: unknown) => e instanceof ForeignPortError && /ns_a exists and is not Tessera's/.test(e.message));
+      assert.deepEqual(t.ops, []);
+    }
+  });
+
+  it("disownSwitch drops only the ports and ACLs it claims and our owner keys; the switch and others' rows stay", () => {
+    const mine = (x: Record<string, string>): boolean => x['tessera.io/owner'] === 'tessera-watcher';
+    const ours = { _uuid: randomUUID(), name: 'stor-n1', external_ids: ids };
+    const theirs = { _uuid: randomUUID(), name: 'foreign', external_ids: {} };
+    const ourAcl = { _uuid: randomUUID(), external_ids: ids };
+    const theirAcl = { _uuid: randomUUID(), external_ids: { team: 'x' } };
+    const ls = { _uuid: randomUUID(), name: 'n1', ports: [ours._uuid, theirs._uuid], acls: [ourAcl._uuid, theirAcl._uuid], other_config: {}, external_ids: { ...ids, team: 'x' } };
+    const t = new Txn(cacheWith({ Logical_Switch: [ls], Logical_Switch_Port: [ours, theirs], ACL: [ourAcl, theirAcl] }));
+    disownSwitch(t, ls as never, mine, ['tessera.io/owner', 'tessera.io/subnet']);
+    assert.deepEqual(t.ops.map((o) => (o as { mutations: unknown[] }).mutations), [
+      [['ports', 'delete', [ours._uuid]]], [['acls', 'delete', [ourAcl._uuid]]], [['external_ids', 'delete', ['tessera.io/owner']]],
+    ]);
+    assert.ok(t.ops.every((o) => o.op === 'mutate' && o.table === 'Logical_Switch'), 'no delete of the switch');
   });
 
   it('ensureAddressSet sends only the addresses that changed, as one mutate; nothing when equal', () => {

@@ -1,6 +1,6 @@
 // ACLs: desired ACLs are compared with the ones a port group holds by their identity
 // (direction, priority, match, action, options); only the difference is written.
-import type { NamedUuid } from '../../lib/ovsdb/notation.js';
+import type { NamedUuid } from '../ovsdb/notation.js';
 import type { NbRow, Txn } from './txn.js';
 
 export interface AclSpec {

@@ -1,6 +1,14 @@
 // NB operations on logical switch ports.
 import { type Txn, type NbRow, byUuid, sameMap, sameSet } from './txn.js';
 import { switchRef } from './switch.js';
+import { OWNER_KEY } from './names.js';
+
+/** A port of that name exists and carries no Tessera owner id: another writer's row, which Tessera never changes. */
+export class ForeignPortError extends Error {
+  constructor(readonly port: string) {
+    super(`logical switch port ${port} exists and is not Tessera's (no ${OWNER_KEY} external id); it is left as it is`);
+  }
+}
 
 export interface PortSpec {
   name: string;
@@ -23,6 +31,7 @@ export function switchesOfPort(txn: Txn, portUuid: string): NbRow<'Logical_Switc
 /**
  * Creates the port on switch `ls`, or updates it in place. A port found on another switch (a pod that
  * moved, or a stale row) is deleted and recreated on the right one. Returns the port's uuid or ref.
+ * Throws ForeignPortError, writing nothing, when a port of that name carries no Tessera owner id.
  */
 export function createOrUpdatePort(txn: Txn, ls: string, spec: PortSpec) {
   const lsRef = switchRef(txn, ls);
@@ -36,6 +45,7 @@ export function createOrUpdatePort(txn: Txn, ls: string, spec: PortSpec) {
     external_ids: spec.external_ids,
   };
   const have = findPort(txn, spec.name);
+  if (have && !have.external_ids[OWNER_KEY]) throw new ForeignPortError(spec.name);
   if (have) {
     // The usual case (already on the right switch) looks at that one switch only, not at every switch.
     const target = typeof lsRef === 'string' ? txn.cache.get('Logical_Switch', lsRef) : undefined;
@@ -62,4 +72,16 @@ export function deletePort(txn: Txn, name: string): boolean {
   if (!have) return false;
   for (const h of switchesOfPort(txn, have._uuid)) txn.mutate('Logical_Switch', byUuid(h._uuid), [['ports', 'delete', [have._uuid]]]);
   return true;
+}
+
+/**
+ * Sets the options keys in `set` on an existing port, leaving its other keys alone (a transit switch port's options
+ * also carry ovn-ic's requested-tnl-key, which must survive). A map insert never overwrites, so changed keys are
+ * deleted first.
+ */
+export function setPortOptions(txn: Txn, port: NbRow<'Logical_Switch_Port'>, set: Record<string, string>): void {
+  const changed = Object.keys(set).filter((k) => port.options[k] !== set[k]);
+  if (!changed.length) return;
+  txn.mutate('Logical_Switch_Port', byUuid(port._uuid), [['options', 'delete', changed]]);
+  txn.mutate('Logical_Switch_Port', byUuid(port._uuid), [['options', 'insert', Object.fromEntries(changed.map((k) => [k, set[k]!]))]]);
 }

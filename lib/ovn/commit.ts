@@ -1,13 +1,13 @@
-// The one place where a Txn becomes OVSDB operations on the wire; nothing else in the watcher builds
-// raw transactions. Txns committed in the same event-loop turn are merged into one transaction (a
+// The one place where a Txn becomes OVSDB operations on the wire; nothing else in Tessera builds raw NB
+// operations (test/unit/ovn/no-raw-nb-ops.test.ts enforces it). Txns committed in the same event-loop turn are merged into one transaction (a
 // 1,000-pod burst then costs tens of NB transactions, not a thousand); if a merged transaction fails,
 // its Txns are retried one by one so a single bad batch member cannot fail the others.
-import { op as opFor, type Op } from '../../lib/ovsdb/ops.js';
-import { NB_MODEL, type NBTables } from '../../lib/ovsdb/models/nb.js';
-import type { Cache } from '../../lib/ovsdb/cache.js';
+import { op as opFor, type Op } from '../ovsdb/ops.js';
+import { NB_MODEL, type NBTables } from '../ovsdb/models/nb.js';
+import type { Cache } from '../ovsdb/cache.js';
 import type { NbOp, Txn } from './txn.js';
 
-/** What the watcher needs of an OVSDB client connected to NB (lib/ovsdb OvsdbClient fits). */
+/** What a writer needs of an OVSDB client connected to NB (lib/ovsdb OvsdbClient fits). */
 export interface NbClient {
   readonly cache: Cache<NBTables>;
   transact(ops: Op[], opts?: { timeoutMs?: number }): Promise<unknown>;
@@ -117,4 +117,16 @@ export async function commit(nb: NbClient, txn: Txn, timeoutMs = 30_000): Promis
   let bt = batchers.get(nb);
   if (!bt) batchers.set(nb, (bt = new Batcher(nb, timeoutMs)));
   await bt.submit(txn);
+}
+
+/**
+ * Sends the batch as one transaction of its own, now (no merging with others), for writers whose retry logic reads
+ * the failing operation (e.g. a gateway losing a join-IP race on its `wait`). Returns the operations sent.
+ */
+export async function commitAlone(nb: NbClient, txn: Txn, timeoutMs?: number): Promise<number> {
+  if (txn.empty) return 0;
+  txnStats.transactions++;
+  txnStats.operations += txn.ops.length;
+  await nb.transact(toOps(txn.ops), timeoutMs === undefined ? undefined : { timeoutMs });
+  return txn.ops.length;
 }
