@@ -1,11 +1,13 @@
 // Validation of a pod's tessera.io/pod-networks annotation before the agent wires it. Anyone who may patch the pod
 // can write that annotation, so the agent wires only what this node can carry: an address of this node's subnet
-// (not its network, broadcast, gateway or management address) that no other live pod's port on this node carries,
+// (not its network, broadcast, gateway or management address) or, when the annotation names a kubeovn.io Subnet,
+// an address of that Subnet as the agent reads it from the API (not its gateway nor in its excludeIps) that no other live pod's port on this node carries,
 // the subnet's gateway, a well-formed unicast MAC, routes via the gateway that do not cover the subnet itself,
 // and a sane MTU. Anything else would give the pod an address OVN never delivers to.
 import { nodeSwitch } from '../lib/ovn/names.js';
-import { contains, containsNet, firstAddress, formatIP, lastAddress, parseCIDR, parseInterfaceAddress, parseIP } from '../lib/ipnet/index.js';
+import { contains, containsNet, firstAddress, formatCIDR, formatIP, lastAddress, offsetOf, parseCIDR, parseInterfaceAddress, parseIP, type IPNet } from '../lib/ipnet/index.js';
 import type { PodNetwork } from '../lib/kube/annotations.js';
+import type { SubnetAddressing } from '../lib/kube/kubeovn.js';
 import type { NodeNet } from './node-init.js';
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
@@ -19,26 +21,68 @@ export interface PortAddresses {
   addresses: string[];
 }
 
-const str = (v: unknown): string => JSON.stringify(v) ?? String(v);
+/**
+ * A kubeovn.io Subnet the agent read from the API by the name the annotation gives (agent/subnets.ts): its
+ * addressing as its spec says, or a problem (no such Subnet, not ready, invalid spec). The pod owner can write
+ * the annotation's name but not the Subnet, so the checks below come from the cluster's own object.
+ */
+export type SubnetLookup = (name: string) => SubnetAddressing | string;
 
-/** The first problem with the network, naming the offending value; undefined when it can be wired. */
-export function podNetworkProblem(n: PodNetwork, nodeName: string, node: NodeNet): string | undefined {
-  if (typeof n !== 'object' || n === null) return 'the network is not an object';
-  if (n.logical_switch !== undefined && n.logical_switch !== nodeSwitch(nodeName)) {
-    return `logical_switch ${str(n.logical_switch)} is not this node's switch "${nodeSwitch(nodeName)}"`;
-  }
-  return addressProblem(n.ip_addresses, node) ?? macProblem(n.mac_address) ?? gatewayProblem(n.gateway_ips, node) ?? routesProblem(n.routes, node) ?? mtuProblem(n.mtu);
+/** What a pod address is checked against: the node subnet, or a Subnet's cidrBlock, gateway and excludeIps. */
+interface SwitchNet {
+  net: IPNet;
+  /** "the node subnet 10.244.1.0/24" or "Subnet net2 (12.0.1.0/24)". */
+  label: string;
+  /** "the node subnet's" or "Subnet net2's". */
+  owner: string;
+  gateway: string;
+  reserved: Map<string, string>;
+  excluded?: (offset: bigint) => boolean;
 }
 
-function addressProblem(ips: unknown, node: NodeNet): string | undefined {
+const str = (v: unknown): string => JSON.stringify(v) ?? String(v);
+
+function nodeSwitchNet(node: NodeNet): SwitchNet {
+  const net = parseCIDR(node.subnet);
+  return {
+    net, label: `the node subnet ${node.subnet}`, owner: "the node subnet's", gateway: node.gateway,
+    reserved: new Map([
+      [formatIP(firstAddress(net)), `the subnet address of ${node.subnet}`],
+      [formatIP(lastAddress(net)), `the broadcast address of ${node.subnet}`],
+      [node.gateway, `the gateway of ${node.subnet}`],
+      [node.mgmtAddress.split('/')[0], `the management port address of ${node.subnet}`],
+    ]),
+  };
+}
+
+function subnetSwitchNet(name: string, a: SubnetAddressing): SwitchNet {
+  const cidr = formatCIDR(a.cidr);
+  return {
+    net: a.cidr, label: `Subnet ${name} (${cidr})`, owner: `Subnet ${name}'s`, gateway: formatIP(a.gateway),
+    reserved: new Map([
+      [formatIP(firstAddress(a.cidr)), `the subnet address of ${cidr}`],
+      [formatIP(lastAddress(a.cidr)), `the broadcast address of ${cidr}`],
+      [formatIP(a.gateway), `the gateway of Subnet ${name}`],
+    ]),
+    excluded: (o) => a.exclude.some(([lo, hi]) => o >= lo && o <= hi),
+  };
+}
+
+/** The first problem with the network, naming the offending value; undefined when it can be wired. */
+export function podNetworkProblem(n: PodNetwork, nodeName: string, node: NodeNet, subnets?: SubnetLookup): string | undefined {
+  if (typeof n !== 'object' || n === null) return 'the network is not an object';
+  let sw: SwitchNet;
+  if (n.logical_switch !== undefined && n.logical_switch !== nodeSwitch(nodeName)) {
+    const found = subnets && typeof n.logical_switch === 'string' ? subnets(n.logical_switch) : undefined;
+    if (found === undefined) return `logical_switch ${str(n.logical_switch)} is not this node's switch "${nodeSwitch(nodeName)}"`;
+    if (typeof found === 'string') return `logical_switch ${str(n.logical_switch)} is not this node's switch "${nodeSwitch(nodeName)}" nor a Subnet it can wire: ${found}`;
+    sw = subnetSwitchNet(n.logical_switch, found);
+  } else sw = nodeSwitchNet(node);
+  return addressProblem(n.ip_addresses, sw) ?? macProblem(n.mac_address) ?? gatewayProblem(n.gateway_ips, sw) ?? routesProblem(n.routes, sw) ?? mtuProblem(n.mtu);
+}
+
+function addressProblem(ips: unknown, sw: SwitchNet): string | undefined {
   if (!Array.isArray(ips) || ips.length === 0) return 'no ip_addresses';
-  const subnet = parseCIDR(node.subnet);
-  const reserved = new Map([
-    [formatIP(firstAddress(subnet)), 'the subnet address'],
-    [formatIP(lastAddress(subnet)), 'the broadcast address'],
-    [node.gateway, 'the gateway'],
-    [node.mgmtAddress.split('/')[0], 'the management port address'],
-  ]);
   for (const a of ips as unknown[]) {
     let parsed;
     try {
@@ -46,10 +90,11 @@ function addressProblem(ips: unknown, node: NodeNet): string | undefined {
     } catch {
       return `ip address ${str(a)} is not in CIDR form`;
     }
-    if (!contains(subnet, parsed.address)) return `ip address ${str(a)} is outside the node subnet ${node.subnet}`;
-    if (parsed.network.prefix !== subnet.prefix) return `ip address ${str(a)} does not have the node subnet's prefix /${subnet.prefix}`;
-    const what = reserved.get(formatIP(parsed.address));
-    if (what) return `ip address ${str(a)} is ${what} of ${node.subnet}`;
+    if (!contains(sw.net, parsed.address)) return `ip address ${str(a)} is outside ${sw.label}`;
+    if (parsed.network.prefix !== sw.net.prefix) return `ip address ${str(a)} does not have ${sw.owner} prefix /${sw.net.prefix}`;
+    const what = sw.reserved.get(formatIP(parsed.address));
+    if (what) return `ip address ${str(a)} is ${what}`;
+    if (sw.excluded?.(offsetOf(sw.net, parsed.address))) return `ip address ${str(a)} is in the excludeIps of ${sw.label}`;
   }
   return undefined;
 }
@@ -61,18 +106,17 @@ function macProblem(mac: unknown): string | undefined {
   return undefined;
 }
 
-function gatewayProblem(gws: unknown, node: NodeNet): string | undefined {
-  if (!Array.isArray(gws) || gws.length === 0) return `no gateway_ips (expected ["${node.gateway}"])`;
+function gatewayProblem(gws: unknown, sw: SwitchNet): string | undefined {
+  if (!Array.isArray(gws) || gws.length === 0) return `no gateway_ips (expected ["${sw.gateway}"])`;
   for (const g of gws as unknown[]) {
-    if (g !== node.gateway) return `gateway ${str(g)} is not the node subnet's gateway ${node.gateway}`;
+    if (g !== sw.gateway) return `gateway ${str(g)} is not ${sw.owner} gateway ${sw.gateway}`;
   }
   return undefined;
 }
 
-function routesProblem(routes: unknown, node: NodeNet): string | undefined {
+function routesProblem(routes: unknown, sw: SwitchNet): string | undefined {
   if (routes === undefined || routes === null) return undefined;
   if (!Array.isArray(routes)) return `routes ${str(routes)} is not a list`;
-  const subnet = parseCIDR(node.subnet);
   for (const r of routes as unknown[]) {
     const { dest, nextHop } = (typeof r === 'object' && r !== null ? r : {}) as Record<string, unknown>;
     let net;
@@ -82,8 +126,8 @@ function routesProblem(routes: unknown, node: NodeNet): string | undefined {
       return `route ${str(r)}: dest is not a network in CIDR form`;
     }
     if (net.family !== 4) return `route ${str(r)}: dest is not IPv4`;
-    if (nextHop !== node.gateway) return `route ${str(r)}: nextHop is not the node subnet's gateway ${node.gateway}`;
-    if (containsNet(subnet, net)) return `route ${str(r)}: dest lies inside the node subnet ${node.subnet}, which the pod reaches directly`;
+    if (nextHop !== sw.gateway) return `route ${str(r)}: nextHop is not ${sw.owner} gateway ${sw.gateway}`;
+    if (containsNet(sw.net, net)) return `route ${str(r)}: dest lies inside ${sw.label}, which the pod reaches directly`;
   }
   return undefined;
 }

@@ -1,4 +1,5 @@
 // What the CNI verbs need from the running agent, shared by the handler modules.
+import type { SubnetLookup } from './annotation-check.js';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../lib/log.js';
 import type { Informer } from '../lib/kube/informer.js';
@@ -25,6 +26,8 @@ export interface HandlerDeps {
   inflight: Set<string>;
   /** Serialises ADD, DEL and CHECK per attachment and per pod. */
   locks: KeyedMutex;
+  /** kubeovn.io Subnets by name, for pods placed on one (absent: node switch only). */
+  subnets?: SubnetLookup;
   /** Where CNI requests and ADD stages are measured (absent: not measured). */
   metrics?: AgentMetrics;
 }

@@ -6,6 +6,8 @@ import { loadKubeConfig, makeClients } from '../lib/kube/client.js';
 import { Informer } from '../lib/kube/informer.js';
 import { MERGE_PATCH, annotationsPatch } from '../lib/kube/patch.js';
 import type { AgentConfig } from './config.js';
+import type { Subnet } from '../lib/kube/kubeovn.js';
+import { subnetInformer } from './subnets.js';
 
 export { WaitTimeout } from '../lib/kube/informer.js';
 
@@ -16,6 +18,8 @@ export function kubeConfigFrom(cfg: AgentConfig): KubeConfig {
 export interface KubeViews {
   pods: Informer<V1Pod>;
   node: Informer<V1Node>;
+  /** kubeovn.io Subnets, to check an annotation that places a pod on one (agent/subnets.ts). */
+  subnets: Informer<Subnet>;
   /** Merge-patches annotations onto this node's Node object. */
   annotateNode(annotations: Record<string, string>): Promise<void>;
 }
@@ -33,6 +37,7 @@ export function kubeViews(cfg: AgentConfig, log: Logger): KubeViews {
       kc, name: 'node', path: '/api/v1/nodes', fieldSelector: fieldSelector.node, logger: log, backoff: { minMs: 250, maxMs: 10_000 },
       list: () => api.listNode({ fieldSelector: fieldSelector.node }),
     }),
+    subnets: subnetInformer(kc, log),
     annotateNode: async (annotations) => {
       await api.patchNode({ name: cfg.nodeName, body: annotationsPatch(annotations) }, MERGE_PATCH);
     },
@@ -40,7 +45,7 @@ export function kubeViews(cfg: AgentConfig, log: Logger): KubeViews {
 }
 
 /** Starts an informer and resolves once its first list succeeded (it retries with backoff until then). */
-export async function startSynced(inf: Informer<V1Pod> | Informer<V1Node>): Promise<void> {
+export async function startSynced(inf: Informer<V1Pod> | Informer<V1Node> | Informer<Subnet>): Promise<void> {
   await inf.start();
   await inf.synced;
 }

@@ -10,6 +10,7 @@ import { annotationSubnet, announceManagementMac } from './node-annotation.js';
 import { parseConfig, spec } from './config.js';
 import { withConfigFile } from '../lib/config-file.js';
 import { kubeViews, startSynced } from './kube.js';
+import { subnetLookup } from './subnets.js';
 import { connectVswitch, OvsPorts } from './ovs-ports.js';
 import { ensureManagementPort, nodeNet } from './node-init.js';
 import { followInterconnLabel } from './ic-gateway.js';
@@ -82,6 +83,7 @@ runMain('tessera-agent', async () => {
     retry('connecting to the Open_vSwitch database', () => connectVswitch(cfg.ovsDb, log, cfg.tls)),
     startSynced(views.pods),
     startSynced(views.node),
+    startSynced(views.subnets),
   ]);
   ports = new OvsPorts(ovs);
   instrumentOvsdb(registry, 'ovs', ovs);
@@ -90,7 +92,7 @@ runMain('tessera-agent', async () => {
     const node = views.node.get(cfg.nodeName);
     return node ? annotationSubnet(node) : undefined;
   };
-  deps = { nodeName: cfg.nodeName, mtu: cfg.mtu, log, pods: views.pods, ports, netdev, notReady, nodeSubnet, inflight, locks: new KeyedMutex(), metrics };
+  deps = { nodeName: cfg.nodeName, mtu: cfg.mtu, log, pods: views.pods, ports, netdev, notReady, nodeSubnet, inflight, locks: new KeyedMutex(), metrics, subnets: subnetLookup(views.subnets) };
   const p = ports;
 
   let stopping = false;
@@ -105,7 +107,7 @@ runMain('tessera-agent', async () => {
     stopWatchdog?.();
     cni.close();
     health?.close();
-    await Promise.allSettled([views.pods.stop(), views.node.stop()]);
+    await Promise.allSettled([views.pods.stop(), views.node.stop(), views.subnets.stop()]);
     ovs.close();
     netdev.close();
     process.exit(0);

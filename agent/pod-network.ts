@@ -6,7 +6,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { CniError, CniErrorCode, type AgentRequest, type CniRoute } from '../lib/cni-protocol.js';
 import { DEFAULT_NETWORK, parsePodNetworks, podNetworkError, POD_NETWORK_ERROR_ANNOTATION, POD_NETWORKS_ANNOTATION, type PodNetwork } from '../lib/kube/annotations.js';
 import { podPort } from '../lib/ovn/names.js';
-import { addressHolder, podNetworkProblem, type PortAddresses } from './annotation-check.js';
+import { addressHolder, podNetworkProblem, type PortAddresses, type SubnetLookup } from './annotation-check.js';
 import { AGENT_FAILURE, type HandlerDeps } from './cni-deps.js';
 import { WaitTimeout } from './kube.js';
 import { nodeNet, type NodeNet } from './node-init.js';
@@ -22,7 +22,7 @@ export function podRef(req: AgentRequest): { ns: string; name: string } {
 type Annotated = { net: PodNetwork } | { problem: string } | undefined;
 
 /** The pod's default network, a problem naming the bad value, or undefined while there is no annotation. */
-function annotated(pod: V1Pod, nodeName: string, node: NodeNet, others: () => PortAddresses[]): Annotated {
+function annotated(pod: V1Pod, nodeName: string, node: NodeNet, others: () => PortAddresses[], subnets?: SubnetLookup): Annotated {
   const raw = pod.metadata?.annotations?.[POD_NETWORKS_ANNOTATION];
   if (!raw) return undefined;
   let net: PodNetwork | undefined;
@@ -32,7 +32,7 @@ function annotated(pod: V1Pod, nodeName: string, node: NodeNet, others: () => Po
     return { problem: (err as Error).message };
   }
   if (!net) return { problem: `has no "${DEFAULT_NETWORK}" network` };
-  const problem = podNetworkProblem(net, nodeName, node);
+  const problem = podNetworkProblem(net, nodeName, node, subnets);
   if (problem) return { problem };
   const self = podPort(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '');
   const holder = addressHolder(net.ip_addresses, self, others());
@@ -62,7 +62,7 @@ export async function waitForPodNetwork(req: AgentRequest, d: HandlerDeps): Prom
   let last: Annotated;
   const evaluate = (p: V1Pod): Annotated => {
     if (req.podUid && p.metadata?.uid !== req.podUid) return undefined;
-    last = annotated(p, d.nodeName, node, () => livePortAddresses(d));
+    last = annotated(p, d.nodeName, node, () => livePortAddresses(d), d.subnets);
     return last;
   };
   const timeout = req.config.annotationTimeoutMs;

@@ -3,6 +3,7 @@
 import { canonicalJson, jsonEqual, type KubeObject, type ResourceType } from './resources.js';
 import type { StatusCause } from './status.js';
 import { labelKeyError, labelValueError } from './selectors.js';
+import { validateCustom } from './crds.js';
 
 const DNS_LABEL_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -265,6 +266,7 @@ function defaultNetworkPolicy(obj: KubeObject): void {
 export function validateObject(rt: ResourceType, obj: KubeObject, old: KubeObject | undefined, alloc: ServiceAllocator): StatusCause[] {
   const causes: StatusCause[] = [];
   validateMeta(obj, causes);
+  if (rt.custom) validateCustom(rt, obj, old, causes);
   switch (rt.kind) {
     case 'Pod':
       validatePod(obj, old, causes);

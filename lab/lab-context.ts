@@ -71,6 +71,8 @@ export interface LabOptions {
   services?: LabServiceSpec[];
   /** Start the demo TCP server (port 8080) in every pod. Default true. */
   podServers?: boolean;
+  /** Add two kubeovn.io Vpcs with overlapping Subnets and a pod of each on every node (lab/vpc.ts). Default false. */
+  vpc?: boolean;
   /** Directory with the built tessera-* executables. Default <repo>/dist/bin. */
   binDir?: string;
   /** On a failed start, leave everything up for inspection (clean with teardownLab / make lab-down). Default false. */
@@ -101,6 +103,7 @@ export interface LabSettings {
   policies: LabPolicySpec[];
   gateway: Omit<GatewayOptions, 'binDir'> | undefined;
   podServers: boolean;
+  vpc: boolean;
   watcherArgs: string[];
   binDir: string;
   pkiDir: string | undefined;
@@ -165,6 +168,7 @@ export function labSettings(opts: LabOptions): LabSettings {
     policies: opts.policies ?? [],
     gateway: opts.gateway === true ? {} : opts.gateway || undefined,
     podServers: opts.podServers ?? true,
+    vpc: opts.vpc ?? false,
     watcherArgs: opts.watcherArgs ?? [],
     binDir: opts.binDir ?? BIN_DIR,
     pkiDir: opts.pki === false ? undefined : opts.pki ?? join(stateDir, 'pki'),

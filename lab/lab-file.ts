@@ -39,6 +39,8 @@ export interface LabFile {
   gateways?: LabGatewayInfo[];
   /** The egress/ingress matrix's listeners and kubernetes-style service (egress-matrix.ts), with the gateways. */
   egress?: LabEgressInfo;
+  /** kubeovn.io Vpcs with a Subnet each and their pods (make lab --vpc, lab/vpc.ts); not in pods[]. */
+  vpcs?: Array<{ vpc: string; subnet: string; namespace: string; cidrBlock: string; pods: LabFile['pods'] }>;
 }
 
 export interface LabEgressInfo {

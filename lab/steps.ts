@@ -6,6 +6,7 @@ import type { CheckResult } from './report.js';
 import { apiStep, centralStep, nodesStep, underlayStep } from './step-infra.js';
 import { agentsStep, watcherStep } from './step-tessera.js';
 import { describeStep, gatewayStep, podsStep, policyStep, servicesStep } from './step-workloads.js';
+import { vpcStep } from './vpc.js';
 import { allSettledOrThrow } from './wait.js';
 
 /** Steps that need nothing of each other, run concurrently (each still fails on its own). */
@@ -28,6 +29,7 @@ export const LAB_STEPS: readonly LabStep[] = [
   describeStep,
   policyStep,
   gatewayStep,
+  vpcStep,
 ];
 
 /** Every step's checks against a running lab, in step order. */

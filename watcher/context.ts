@@ -1,4 +1,5 @@
 // State shared by the controllers of one watcher process.
+import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../lib/log.js';
 import type { WatcherConfig } from './config.js';
 import type { NbClient } from '../lib/ovn/commit.js';
@@ -14,6 +15,10 @@ export interface WatcherContext {
   log: Logger;
   subnets: SubnetAllocator;
   ipam: PodIPAM;
+  /** Which switch a pod's address comes from (watcher/vpc/placement.ts); unset: the node's switch. */
+  placement?: (pod: V1Pod) => { ls: string; requested: boolean };
+  /** Whether the pod address `ip` on switch `ls` is a next hop of its Vpc's routes (watcher/vpc/next-hops.ts). */
+  forwards?: (ls: string, ip: string) => boolean;
 }
 
 export function newIpamState(config: WatcherConfig): { subnets: SubnetAllocator; ipam: PodIPAM } {

@@ -17,6 +17,7 @@ import { startInterconnectController, type InterconnectController } from './inte
 import { startWatcherHealth } from './health.js';
 import { instrumentOvsdb, newRegistry } from '../lib/metrics.js';
 import { WatcherMetrics } from './metrics.js';
+import { VpcKube } from './vpc/index.js';
 
 runMain(WATCHER_SPEC.name, async () => {
   const config = loadConfig(parseCommand(WATCHER_SPEC, withConfigFile(WATCHER_SPEC, 'watcher', process.argv.slice(2))));
@@ -41,6 +42,8 @@ runMain(WATCHER_SPEC.name, async () => {
   instrumentOvsdb(registry, 'nb', nb);
   const metrics = new WatcherMetrics(registry);
   const watcher = new Watcher(config, nb, informers.stores, writer, log, metrics);
+  const vpcKube = new VpcKube(clients, log, (plural, name) => watcher.vpc?.changed(plural, name));
+  watcher.useVpc(vpcKube);
   informers.register({
     nodes: { changed: (n) => watcher.nodeChanged(keyOf(n)) },
     pods: { changed: (p, old, del) => watcher.podChanged(p, old, del) },
@@ -81,6 +84,7 @@ runMain(WATCHER_SPEC.name, async () => {
   let interconnect: InterconnectController | undefined;
   const run = async (): Promise<void> => {
     await informers.start();
+    await vpcKube.start();
     const open = await writer.preconnect();
     log.info(`API connections for annotations: ${open}/${config.apiConnections} open`);
     await watcher.start();
@@ -119,6 +123,7 @@ runMain(WATCHER_SPEC.name, async () => {
     await interconnect?.stop().catch(() => {});
     await elector?.stop().catch(() => {});
     await informers.stop().catch(() => {});
+    await vpcKube.stop().catch(() => {});
     nb.close();
     process.exit(code);
   };

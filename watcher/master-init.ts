@@ -56,5 +56,5 @@ export async function masterInit(nb: NbClient, config: WatcherConfig): Promise<n
 /** Tables the watcher monitors (everything its lib/ovn operations read). */
 export const WATCHED_TABLES = [
   'Logical_Router', 'Logical_Router_Port', 'Logical_Switch', 'Logical_Switch_Port', 'Load_Balancer', 'Load_Balancer_Group',
-  'Port_Group', 'ACL', 'Address_Set',
+  'Port_Group', 'ACL', 'Address_Set', 'Logical_Router_Static_Route', 'Logical_Router_Policy',
 ] as const;

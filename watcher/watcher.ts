@@ -16,6 +16,7 @@ import { ServiceController } from './controllers/services.js';
 import { PolicyController } from './controllers/policies.js';
 import { masterInit } from './master-init.js';
 import type { WatcherMetrics } from './metrics.js';
+import { attachVpc, namespaceSwitchChanged, type VpcApi, type VpcController } from './vpc/index.js';
 import { OwnWrites } from '../lib/drift/own-writes.js';
 import type { RowChange } from '../lib/drift/repair.js';
 import { WatcherDrift, watcherOwner } from './drift.js';
@@ -34,6 +35,8 @@ export class Watcher {
   readonly drift: WatcherDrift;
   private running = false;
   reconciles = 0;
+  /** Vpcs and Subnets (kubeovn.io), when the process serves them (useVpc). */
+  vpc?: VpcController;
   /** When the watcher first saw a pod that still needs its annotation (bounded), and the resulting latencies. */
   private readonly firstSeen = new Map<string, number>();
   private readonly latencies: Record<'nb' | 'annotated', number[]> = { nb: [], annotated: [] };
@@ -79,6 +82,12 @@ export class Watcher {
     };
   }
 
+  useVpc(api: VpcApi): VpcController {
+    this.vpc = attachVpc(this.ctx, api, this.queues.pods);
+    this.drift.addTargets(this.vpc.driftTargets());
+    return this.vpc;
+  }
+
   // ---- informer event entry points (cheap: enqueue keys only) ----
 
   nodeChanged(name: string): void {
@@ -101,6 +110,7 @@ export class Watcher {
 
   namespaceChanged(ns: V1Namespace, old: V1Namespace | undefined, deleted: boolean): void {
     if (!this.running) return;
+    if (this.vpc) namespaceSwitchChanged(this.ctx, ns, old, this.queues.pods);
     if (deleted || !old || !sameLabels(ns.metadata?.labels, old.metadata?.labels)) this.policies.namespaceChanged(ns.metadata?.name ?? '');
   }
 
@@ -123,6 +133,7 @@ export class Watcher {
     const n = await masterInit(ctx.nb, ctx.config);
     ctx.log.info(`master-init: ${n ? `${n} operations written` : 'already in place'}`);
     this.nodes.rebuild();
+    await this.vpc?.start();
     this.pods.rebuild();
     ctx.log.info(`IPAM rebuilt: ${ctx.subnets.nodes().length} node subnets, ${ctx.ipam.allocated} pod addresses`);
     this.running = true;
@@ -138,6 +149,7 @@ export class Watcher {
     for (const n of stores.nodes.list()) this.queues.nodes.add(keyOf(n));
     for (const k of this.nodes.staleKeys()) this.queues.nodes.add(k);
     await this.queues.nodes.idle();
+    await this.vpc?.reconcile();
     for (const p of stores.pods.list()) this.queues.pods.add(keyOf(p));
     for (const k of this.pods.staleKeys()) this.queues.pods.add(k);
     for (const s of stores.services.list()) this.queues.services.add(keyOf(s));
@@ -157,6 +169,7 @@ export class Watcher {
 
   stop(): void {
     this.running = false;
+    this.vpc?.stop();
     this.drift.stop();
     for (const q of Object.values(this.queues)) q.shutdown();
   }

@@ -1,4 +1,4 @@
-// Folders depend one way: the components (agent, watcher, gateway, cni) on lib/; the API test double on lib/;
+// Folders depend one way: the components (agent, watcher, gateway, cni) on lib/; the API test double on lib/ (and deploy/crds/);
 // lab/ on the components and the double; testkit/ (fixtures tests and benches share) on those and lab/; bench/ on
 // anything but test/; test/ on anything. This reads every TypeScript file's imports, and the repo paths it names in
 // string literals (a daemon spawned from a file, a fixture read at run time), and fails on a wrong-way dependency.
@@ -17,7 +17,8 @@ export const MAY_DEPEND_ON: Record<string, readonly string[]> = {
   ...Object.fromEntries(COMPONENTS.map((c) => [c, ['lib']])),
   // cni/'s TypeScript is the CNI plugin's logic, which runs inside the agent (cni/README.md); the shim is C.
   agent: ['lib', 'cni'],
-  'kube-double': ['lib'],
+  // The double serves the kubeovn.io kinds with the schema of their CRD manifests in deploy/crds/ (crds.ts).
+  'kube-double': ['lib', 'deploy'],
   lab: ['lib', ...COMPONENTS, 'kube-double', 'deploy'],
   testkit: ['lib', ...COMPONENTS, 'kube-double', 'lab', 'deploy'],
   bench: ['lib', ...COMPONENTS, 'kube-double', 'lab', 'testkit', 'deploy'],

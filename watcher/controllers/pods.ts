@@ -181,7 +181,8 @@ export class PodController {
     createOrUpdatePort(txn, at.ls, {
       name: podPort(ns, name),
       addresses: [`${at.mac} ${ipText}`],
-      port_security: [`${at.mac} ${ipText}`],
+      // A next hop its Vpc's routes name forwards others' packets: MAC-only port security (watcher/vpc/next-hops.ts).
+      port_security: [ctx.forwards?.(at.ls, ipText) ? at.mac : `${at.mac} ${ipText}`],
       external_ids: ownerIds('pod', key, { namespace: ns, pod: name, [POD_UID_KEY]: pod.metadata?.uid ?? '' }),
     });
     await commit(ctx.nb, txn);
@@ -220,8 +221,10 @@ export class PodController {
    */
   private place(key: string, pod: V1Pod): { at: Placement; refused?: string } | undefined {
     const { ctx } = this;
-    const requestedLs = pod.metadata?.annotations?.[KUBEOVN_SWITCH_ANNOTATION];
-    const ls = requestedLs || nodeSwitch(pod.spec!.nodeName!);
+    const own = pod.metadata?.annotations?.[KUBEOVN_SWITCH_ANNOTATION];
+    const chosen = ctx.placement?.(pod) ?? { ls: own || nodeSwitch(pod.spec!.nodeName!), requested: !!own };
+    const requestedLs = chosen.requested ? chosen.ls : undefined;
+    const ls = chosen.ls;
     const held = ctx.ipam.holding(key);
     let refused: string | undefined;
     if (!ctx.ipam.forSwitch(ls)) {

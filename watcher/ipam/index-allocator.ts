@@ -9,7 +9,8 @@ export class IndexAllocator {
   private readonly byOwner = new Map<string, bigint>();
   private cursor: bigint;
 
-  constructor(readonly start: bigint, readonly end: bigint) {
+  /** `skip` marks indexes inside the range that are never handed out (a Subnet's excludeIps and gateway). */
+  constructor(readonly start: bigint, readonly end: bigint, private readonly skip?: (i: bigint) => boolean) {
     if (end < start) throw new RangeError(`index range [${start}, ${end}) is inverted`);
     this.cursor = start;
   }
@@ -52,7 +53,7 @@ export class IndexAllocator {
     const span = this.span;
     for (let k = 0n; k < span; k++) {
       const i = this.start + ((this.cursor - this.start + k) % span);
-      if (!this.byIndex.has(i)) {
+      if (!this.byIndex.has(i) && !this.skip?.(i)) {
         this.claim(i, owner);
         this.cursor = i + 1n >= this.end ? this.start : i + 1n;
         return i;

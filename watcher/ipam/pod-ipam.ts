@@ -12,18 +12,36 @@ export const GATEWAY_OFFSET = 1n;
 export const MANAGEMENT_OFFSET = 2n;
 export const FIRST_POD_OFFSET = 3n;
 
+/**
+ * A Subnet's own layout (kubeovn.io/v1): the gateway where it says, no management port, and excludeIps
+ * (offsets, inclusive ranges) never handed out. Without it, a node subnet's fixed layout applies.
+ */
+export interface SubnetLayout {
+  gateway: IPAddr;
+  exclude: Array<[bigint, bigint]>;
+}
+
 export class SubnetIPAM {
   private readonly slots: IndexAllocator;
+  private readonly gatewayOffset: bigint;
+  /** Offsets inside the pod range that are never handed out. */
+  private readonly skipped: (o: bigint) => boolean;
+  private readonly skippedCount: bigint;
 
-  constructor(readonly subnet: IPNet) {
+  constructor(readonly subnet: IPNet, readonly layout?: SubnetLayout) {
     const n = size(subnet);
     const end = subnet.family === 4 ? n - 1n : n;
-    if (end <= FIRST_POD_OFFSET) throw new Error(`subnet ${formatCIDR(subnet)} is too small for pods`);
-    this.slots = new IndexAllocator(FIRST_POD_OFFSET, end);
+    const first = layout ? 1n : FIRST_POD_OFFSET;
+    if (end <= first) throw new Error(`subnet ${formatCIDR(subnet)} is too small for pods`);
+    this.gatewayOffset = layout ? offsetOf(subnet, layout.gateway) : GATEWAY_OFFSET;
+    const ranges: Array<[bigint, bigint]> = layout ? [[this.gatewayOffset, this.gatewayOffset], ...layout.exclude] : [];
+    this.skipped = (o) => ranges.some(([lo, hi]) => o >= lo && o <= hi);
+    this.skippedCount = countSkipped(ranges, first, end);
+    this.slots = new IndexAllocator(first, end, layout ? this.skipped : undefined);
   }
 
   get gateway(): IPAddr {
-    return addressAt(this.subnet, GATEWAY_OFFSET);
+    return addressAt(this.subnet, this.gatewayOffset);
   }
 
   get managementIP(): IPAddr {
@@ -47,6 +65,7 @@ export class SubnetIPAM {
     if (!contains(this.subnet, ip)) return `${formatIP(ip)} is not in subnet ${formatCIDR(this.subnet)}`;
     const o = offsetOf(this.subnet, ip);
     if (o < this.slots.start || o >= this.slots.end) return `${formatIP(ip)} is reserved in subnet ${formatCIDR(this.subnet)} (network, gateway, management or broadcast)`;
+    if (this.layout && this.skipped(o)) return `${formatIP(ip)} is the gateway or in excludeIps of subnet ${formatCIDR(this.subnet)}`;
     const holder = this.slots.holder(o);
     if (holder !== undefined && holder !== owner) return `${formatIP(ip)} is already allocated to ${holder}`;
     const mine = this.slots.indexOf(owner);
@@ -81,7 +100,7 @@ export class SubnetIPAM {
 
   /** How many pod addresses the subnet has in all. */
   get capacity(): number {
-    return Number(this.slots.span);
+    return Number(this.slots.span - this.skippedCount);
   }
 
   entries(): Array<[string, string]> {
@@ -89,16 +108,37 @@ export class SubnetIPAM {
   }
 }
 
+/** How many offsets of [start, end) the (possibly overlapping) inclusive ranges cover. */
+function countSkipped(ranges: Array<[bigint, bigint]>, start: bigint, end: bigint): bigint {
+  const sorted = ranges.map(([lo, hi]): [bigint, bigint] => [lo < start ? start : lo, hi >= end ? end - 1n : hi]).filter(([lo, hi]) => lo <= hi).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  let n = 0n;
+  let upTo = start - 1n;
+  for (const [lo, hi] of sorted) {
+    const from = lo > upTo ? lo : upTo + 1n;
+    if (hi >= from) n += hi - from + 1n;
+    if (hi > upTo) upTo = hi;
+  }
+  return n;
+}
+
+const layoutKey = (l: SubnetLayout | undefined): string => (l ? `${formatIP(l.gateway)} ${l.exclude.map(([a, b]) => `${a}-${b}`).join(',')}` : '');
+
 /** One SubnetIPAM per logical switch (node), plus which switch each owner's address is on. */
 export class PodIPAM {
   private readonly switches = new Map<string, SubnetIPAM>();
   private readonly switchOf = new Map<string, string>();
 
-  setSubnet(ls: string, subnet: IPNet): SubnetIPAM {
+  setSubnet(ls: string, subnet: IPNet, layout?: SubnetLayout): SubnetIPAM {
     const have = this.switches.get(ls);
-    if (have && formatCIDR(have.subnet) === formatCIDR(subnet)) return have;
-    if (have) for (const [owner] of have.entries()) this.switchOf.delete(owner);
-    const s = new SubnetIPAM(subnet);
+    if (have && formatCIDR(have.subnet) === formatCIDR(subnet) && layoutKey(have.layout) === layoutKey(layout)) return have;
+    const s = new SubnetIPAM(subnet, layout);
+    // Same network, other gateway/excludeIps: the holders keep their addresses where the new layout allows them.
+    if (have && formatCIDR(have.subnet) === formatCIDR(subnet)) {
+      for (const [owner, ip] of have.entries()) {
+        if (s.problem(parseIP(ip), owner)) this.switchOf.delete(owner);
+        else s.reserve(ip, owner);
+      }
+    } else if (have) for (const [owner] of have.entries()) this.switchOf.delete(owner);
     this.switches.set(ls, s);
     return s;
   }

@@ -1,5 +1,5 @@
 // The DaemonSet manifests must agree with the code: agent flags that exist, a conflist the shim accepts, RBAC that
-// reads pods and nodes and patches only nodes, held to the agent's own Node and annotation.
+// reads pods, nodes and kubeovn.io subnets and patches only nodes, held to the agent's own Node and annotation.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,12 +32,13 @@ describe('deploy/agent manifests', () => {
     assert.doesNotMatch(read('config.yaml'), /ovn-nb/);
   });
 
-  it('grants get/list/watch on pods and nodes and patch on nodes, nothing else', () => {
+  it('grants get/list/watch on pods, nodes and kubeovn.io subnets and patch on nodes, nothing else', () => {
     const rbac = read('rbac.yaml');
     const rules = rbac.slice(rbac.indexOf('rules:'), rbac.indexOf('---', rbac.indexOf('rules:')));
     const got = [...rules.matchAll(/- apiGroups: \[(.*)\]\n\s+resources: \[(.*)\]\n\s+verbs: \[(.*)\]/g)].map((m) => m.slice(1).join(' | '));
-    assert.deepEqual(got, ['"" | "pods" | "get", "list", "watch"', '"" | "nodes" | "get", "list", "watch", "patch"']);
-    assert.equal((rules.match(/apiGroups/g) ?? []).length, 2);
+    assert.deepEqual(got, ['"" | "pods" | "get", "list", "watch"', '"" | "nodes" | "get", "list", "watch", "patch"',
+      '"kubeovn.io" | "subnets" | "get", "list", "watch"']);
+    assert.equal((rules.match(/apiGroups/g) ?? []).length, 3);
   });
 
   it('holds Node updates by the agent to its own Node and the annotation the code writes', () => {

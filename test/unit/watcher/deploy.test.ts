@@ -27,20 +27,24 @@ describe('deploy/watcher manifests', () => {
     for (const d of docs.filter((x) => x.kind === 'ClusterRole' || x.kind === 'Role')) {
       for (const r of d.rules ?? []) for (const g of r.apiGroups) for (const res of r.resources) for (const v of r.verbs) grants.add(`${d.kind}:${g}/${res}:${v}${r.resourceNames ? `@${r.resourceNames.join(',')}` : ''}`);
     }
-    const expected = [
+    // A Set: the Vpc/Subnet controllers and the interconnect controller both read Subnets, one rule grants it.
+    const expected = new Set([
       ...['nodes', 'pods'].flatMap((r) => ['get', 'list', 'watch', 'patch'].map((v) => `ClusterRole:/${r}:${v}`)),
       ...['namespaces', 'services'].flatMap((r) => ['get', 'list', 'watch'].map((v) => `ClusterRole:/${r}:${v}`)),
       ...['get', 'list', 'watch'].map((v) => `ClusterRole:discovery.k8s.io/endpointslices:${v}`),
       ...['get', 'list', 'watch'].map((v) => `ClusterRole:networking.k8s.io/networkpolicies:${v}`),
       ...['', 'events.k8s.io'].flatMap((g) => ['create', 'patch'].map((v) => `ClusterRole:${g}/events:${v}`)),
+      // The Vpc/Subnet controller: informers, the default Vpc and Subnets created, finalizers patched, and status.
+      ...['vpcs', 'subnets'].flatMap((r) => ['get', 'list', 'watch', 'create', 'patch'].map((v) => `ClusterRole:kubeovn.io/${r}:${v}`)),
+      ...['vpcs/status', 'subnets/status'].map((r) => `ClusterRole:kubeovn.io/${r}:patch`),
       'Role:coordination.k8s.io/leases:create',
       ...['get', 'update', 'patch'].map((v) => `Role:coordination.k8s.io/leases:${v}@tessera-watcher`),
       // The interconnect controller: ovn-ic-config (informer), ovn-ic-status (written), kubeovn.io Subnets.
       ...['get', 'list', 'watch'].map((v) => `ClusterRole:kubeovn.io/subnets:${v}`),
       ...['get', 'list', 'watch', 'create'].map((v) => `Role:/configmaps:${v}`),
       ...['update', 'patch'].map((v) => `Role:/configmaps:${v}@ovn-ic-status`),
-    ];
-    assert.deepEqual([...grants].sort(), expected.sort());
+    ]);
+    assert.deepEqual([...grants].sort(), [...expected].sort());
     assert.ok(!docs.some((d) => d.rules?.some((r) => r.verbs.includes('*') || r.resources.includes('*'))), 'no wildcards');
   });
 });
