@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { apiVersionOf, jsonEqual, RESOURCE_TYPES, type KubeObject, type ResourceType } from './resources.js';
 import { ApiError, errors } from './status.js';
+import { establishCrd } from './crd-status.js';
 import { matchFields, matchLabels, type FieldRequirement, type LabelRequirement } from './selectors.js';
 import { jsonPatch, mergePatch, parseJsonPatch, PatchError, strategicMergePatch, type Json } from './patch.js';
 import { releaseService, ServiceAllocator, validateObject } from './validate.js';
@@ -188,6 +189,7 @@ export class Store {
     meta.creationTimestamp = timestamp();
     meta.generation = 1;
     this.validate(rt, obj, undefined);
+    if (rt.plural === 'customresourcedefinitions') establishCrd(obj, meta.creationTimestamp);
     meta.resourceVersion = String(++this.rv);
     all.set(keyOf(meta.namespace, meta.name), obj);
     this.emit({ rv: this.rv, rt, type: 'ADDED', object: obj });
