@@ -1,36 +1,14 @@
-// The object store behind the test double: objects per resource type, one global resourceVersion,
-// a bounded event history for watch resumption, and the watchers to fan events out to.
+// The object store behind the test double: objects per resource type, one global resourceVersion, and
+// Kubernetes' write rules (create, update, patch, delete, bind); watch-hub.ts sends each change to the watches.
 import { randomUUID } from 'node:crypto';
 import { apiVersionOf, jsonEqual, RESOURCE_TYPES, type KubeObject, type ResourceType } from './resources.js';
 import { ApiError, errors } from './status.js';
 import { establishCrd } from './crd-status.js';
-import { matchFields, matchLabels, type FieldRequirement, type LabelRequirement } from './selectors.js';
 import { jsonPatch, mergePatch, parseJsonPatch, PatchError, strategicMergePatch, type Json } from './patch.js';
 import { releaseService, ServiceAllocator, validateObject } from './validate.js';
+import { matches, WatchHub, type Filter, type WatchSink } from './watch-hub.js';
 
-export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
-
-export interface StoreEvent {
-  rv: number;
-  rt: ResourceType;
-  type: EventType;
-  object: KubeObject;
-  /** The object before the change (MODIFIED), so selector watchers can see transitions. */
-  old?: KubeObject;
-  /** JSON of `object`, computed once and shared by every watcher. */
-  json?: string;
-}
-
-export interface Filter {
-  namespace?: string;
-  labels: LabelRequirement[];
-  fields: FieldRequirement[];
-}
-
-export interface WatchSink {
-  /** `json` is the object's serialization, shared across watchers. */
-  send(type: EventType, event: StoreEvent, json: string): void;
-}
+export type { EventType, Filter, StoreEvent, WatchSink } from './watch-hub.js';
 
 export interface StoreOptions {
   /** Events retained for watch resumption; older resourceVersions get 410 Gone. */
@@ -77,23 +55,16 @@ function sameIgnoringRV(a: KubeObject, b: KubeObject): boolean {
 export class Store {
   private rv = 0;
   private readonly objects = new Map<ResourceType, Map<string, KubeObject>>();
-  private readonly history: StoreEvent[] = [];
-  private readonly historySize: number;
-  /** resourceVersion of the newest event dropped from history: watches must start at or after it. */
-  private compactedRV = 0;
-  private readonly watchers = new Map<ResourceType, Set<{ filter: Filter; sink: WatchSink }>>();
+  private readonly hub: WatchHub;
   private readonly alloc: ServiceAllocator;
   private readonly nsType: ResourceType;
   /** JSON of stored objects, made once: watch events and the write's own response send the same bytes. */
   private readonly jsonCache = new WeakMap<KubeObject, string>();
 
   constructor(opts: StoreOptions = {}) {
-    this.historySize = Math.max(1, opts.historySize ?? 10000);
+    this.hub = new WatchHub(Math.max(1, opts.historySize ?? 10000), (obj) => this.json(obj));
     this.alloc = new ServiceAllocator(opts.serviceCidr ?? '10.96.0.0/16');
-    for (const rt of RESOURCE_TYPES) {
-      this.objects.set(rt, new Map());
-      this.watchers.set(rt, new Set());
-    }
+    for (const rt of RESOURCE_TYPES) this.objects.set(rt, new Map());
     this.nsType = RESOURCE_TYPES.find((r) => r.kind === 'Namespace') as ResourceType;
     for (const ns of opts.namespaces ?? ['default', 'kube-system', 'kube-public', 'kube-node-lease']) this.createShared(this.nsType, undefined, { metadata: { name: ns } });
   }
@@ -104,21 +75,7 @@ export class Store {
 
   /** The oldest resourceVersion a watch can still resume from. */
   get oldestResumableVersion(): number {
-    return this.compactedRV;
-  }
-
-  matches(rt: ResourceType, filter: Filter, obj: KubeObject): boolean {
-    if (filter.namespace !== undefined && obj.metadata.namespace !== filter.namespace) return false;
-    if (filter.labels.length && !matchLabels(filter.labels, obj.metadata.labels)) return false;
-    if (filter.fields.length) {
-      return matchFields(filter.fields, (f) => {
-        if (f === 'metadata.name') return obj.metadata.name ?? '';
-        if (f === 'metadata.namespace') return obj.metadata.namespace ?? '';
-        const get = rt.fields[f];
-        return get ? get(obj) : '';
-      });
-    }
-    return true;
+    return this.hub.oldestResumableVersion;
   }
 
   /** The stored object itself, shared: callers must not mutate it (the HTTP layer only serializes). */
@@ -152,7 +109,7 @@ export class Store {
     const keys = [...all.keys()].sort();
     for (const k of keys) {
       const o = all.get(k) as KubeObject;
-      if (this.matches(rt, filter, o)) items.push(o);
+      if (matches(rt, filter, o)) items.push(o);
     }
     return { items, resourceVersion: this.rv };
   }
@@ -192,7 +149,7 @@ export class Store {
     if (rt.plural === 'customresourcedefinitions') establishCrd(obj, meta.creationTimestamp);
     meta.resourceVersion = String(++this.rv);
     all.set(keyOf(meta.namespace, meta.name), obj);
-    this.emit({ rv: this.rv, rt, type: 'ADDED', object: obj });
+    this.hub.emit({ rv: this.rv, rt, type: 'ADDED', object: obj });
     return obj;
   }
 
@@ -257,7 +214,7 @@ export class Store {
     if (m.deletionTimestamp && (m.finalizers ?? []).length === 0) return this.remove(rt, key, next);
     m.resourceVersion = String(++this.rv);
     all.set(key, next);
-    this.emit({ rv: this.rv, rt, type: 'MODIFIED', object: next, old: cur });
+    this.hub.emit({ rv: this.rv, rt, type: 'MODIFIED', object: next, old: cur });
     return next;
   }
 
@@ -304,7 +261,7 @@ export class Store {
       if (cur.metadata.deletionTimestamp) return cur;
       const next: KubeObject = { ...cur, metadata: { ...cur.metadata, deletionTimestamp: timestamp(), deletionGracePeriodSeconds: 0, resourceVersion: String(++this.rv) } };
       (this.objects.get(rt) as Map<string, KubeObject>).set(key, next);
-      this.emit({ rv: this.rv, rt, type: 'MODIFIED', object: next, old: cur });
+      this.hub.emit({ rv: this.rv, rt, type: 'MODIFIED', object: next, old: cur });
       return next;
     }
     return this.remove(rt, key, cur);
@@ -334,31 +291,19 @@ export class Store {
     if (typeof spec.nodeName === 'string' && spec.nodeName !== '') throw errors.conflict(rt.group, rt.plural, name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
     const next: KubeObject = { ...cur, spec: { ...spec, nodeName }, metadata: { ...cur.metadata, resourceVersion: String(++this.rv) } };
     (this.objects.get(rt) as Map<string, KubeObject>).set(keyOf(namespace, name), next);
-    this.emit({ rv: this.rv, rt, type: 'MODIFIED', object: next, old: cur });
+    this.hub.emit({ rv: this.rv, rt, type: 'MODIFIED', object: next, old: cur });
   }
 
+  /** A watch from `fromRV` (without one: the current objects as ADDED first); returns what ends it. */
   watch(rt: ResourceType, filter: Filter, sink: WatchSink, fromRV: number | undefined): () => void {
-    if (fromRV !== undefined && fromRV < this.compactedRV) throw errors.gone(`too old resource version: ${fromRV} (${this.compactedRV})`);
-    // A version this server never issued (the client saw a previous incarnation of it): make the
-    // client relist rather than wait for versions that will mean something else.
-    if (fromRV !== undefined && fromRV > this.rv) throw errors.gone(`resource version ${fromRV} is newer than the server's (${this.rv}); relist`);
-    if (fromRV === undefined) {
-      // No resourceVersion: the current state as ADDED events, then changes.
-      for (const o of this.listShared(rt, filter).items) sink.send('ADDED', { rv: Number(o.metadata.resourceVersion), rt, type: 'ADDED', object: o }, this.json(o));
-    } else {
-      for (const ev of this.history) if (ev.rt === rt && ev.rv > fromRV) this.deliver(ev, filter, sink);
-    }
-    const entry = { filter, sink };
-    const set = this.watchers.get(rt) as Set<{ filter: Filter; sink: WatchSink }>;
-    set.add(entry);
-    return () => set.delete(entry);
+    return this.hub.watch(rt, filter, sink, fromRV, this.rv, () => this.listShared(rt, filter).items);
   }
 
   private remove(rt: ResourceType, key: string, cur: KubeObject): KubeObject {
     const gone: KubeObject = { ...cur, metadata: { ...cur.metadata, resourceVersion: String(++this.rv) } };
     (this.objects.get(rt) as Map<string, KubeObject>).delete(key);
     if (rt.kind === 'Service') releaseService(cur, this.alloc);
-    this.emit({ rv: this.rv, rt, type: 'DELETED', object: gone, old: cur });
+    this.hub.emit({ rv: this.rv, rt, type: 'DELETED', object: gone, old: cur });
     return gone;
   }
 
@@ -380,26 +325,5 @@ export class Store {
       this.alloc.rollback();
       throw errors.invalid(rt.group, rt.kind, obj.metadata.name ?? '', causes);
     }
-  }
-
-  private deliver(ev: StoreEvent, filter: Filter, sink: WatchSink): void {
-    const now = this.matches(ev.rt, filter, ev.object);
-    const before = ev.type === 'MODIFIED' && ev.old ? this.matches(ev.rt, filter, ev.old) : now;
-    let type: EventType;
-    if (ev.type !== 'MODIFIED') {
-      if (!now) return;
-      type = ev.type;
-    } else if (now && before) type = 'MODIFIED';
-    else if (now) type = 'ADDED';
-    else if (before) type = 'DELETED';
-    else return;
-    ev.json ??= this.json(ev.object);
-    sink.send(type, ev, ev.json);
-  }
-
-  private emit(ev: StoreEvent): void {
-    this.history.push(ev);
-    while (this.history.length > this.historySize) this.compactedRV = (this.history.shift() as StoreEvent).rv;
-    for (const w of this.watchers.get(ev.rt) as Set<{ filter: Filter; sink: WatchSink }>) this.deliver(ev, w.filter, w.sink);
   }
 }

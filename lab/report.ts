@@ -22,18 +22,20 @@ export interface CheckResult {
 type LabPod = LabFile['pods'][number];
 const podId = (p: LabPod): string => `${p.namespace}/${p.name}`;
 
-/** Ping from a pod; tolerates a lost first packet (tunnel ARP) by asking for 2 replies within a deadline. */
-export async function pingCheck(from: LabPod, toIp: string, toName: string): Promise<CheckResult> {
-  const r: CheckResult = { kind: 'ping', from: podId(from), to: toName, target: toIp, ok: false, detail: '' };
+/** Ping from a netns; tolerates a lost first packet (tunnel ARP) by asking for 2 replies within a deadline. */
+export async function ping(netns: string, ip: string): Promise<{ ok: boolean; detail: string }> {
   try {
-    const out = await run('ping', ['-n', '-q', '-c', '2', '-i', '0.2', '-w', '5', toIp], { netns: from.netns, timeoutMs: 8_000 });
+    const out = await run('ping', ['-n', '-q', '-c', '2', '-i', '0.2', '-w', '5', ip], { netns, timeoutMs: 8_000 });
     const rtt = /= [\d.]+\/([\d.]+)\//.exec(out);
-    r.ok = true;
-    r.detail = rtt ? `rtt ${rtt[1]} ms` : 'replies received';
+    return { ok: true, detail: rtt ? `rtt ${rtt[1]} ms` : 'replies received' };
   } catch (err) {
-    r.detail = (err as Error).message.split('\n')[0].slice(0, 160);
+    return { ok: false, detail: (err as Error).message.split('\n')[0].slice(0, 160) };
   }
-  return r;
+}
+
+/** Ping from a pod (see ping). */
+export async function pingCheck(from: LabPod, toIp: string, toName: string): Promise<CheckResult> {
+  return { kind: 'ping', from: podId(from), to: toName, target: toIp, ...(await ping(from.netns, toIp)) };
 }
 
 /** Sends TCP_BYTES to the pod server at ip:port and expects its greeting plus the byte count back. */

@@ -12,6 +12,26 @@ export const PREFIX = 'tessera_';
 /** Seconds buckets from 1 ms to 60 s: CNI calls, syncs and NB transactions all fall in this range. */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
+/** A histogram tessera_<name> of seconds, with LATENCY_BUCKETS. */
+export function latencyHistogram<L extends string = string>(reg: Registry, name: string, help: string, labelNames: readonly L[] = []): Histogram<L> {
+  return new Histogram({ name: PREFIX + name, help, labelNames, buckets: LATENCY_BUCKETS, registers: [reg] });
+}
+
+/** A counter tessera_<name>. */
+export function counter<L extends string = string>(reg: Registry, name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
+  return new Counter({ name: PREFIX + name, help, labelNames, registers: [reg] });
+}
+
+/** A gauge tessera_<name> that `read` sets at scrape time, so nothing is kept up to date between scrapes. */
+export function scrapedGauge<L extends string = string>(reg: Registry, name: string, help: string, labelNames: readonly L[], read: (g: Gauge<L>) => void): Gauge<L> {
+  return new Gauge({
+    name: PREFIX + name, help, labelNames, registers: [reg],
+    collect() {
+      read(this);
+    },
+  });
+}
+
 /** A registry with the process metrics (CPU, RSS, event-loop lag, ...) under tessera_process_* and friends. */
 export function newRegistry(opts: { processMetrics?: boolean } = {}): Registry {
   const reg = new Registry();
@@ -55,12 +75,8 @@ export interface MonitoredClient {
  * with `db` (e.g. "nb", "ovs"). Rows are counted at scrape time from the cache, so nothing is done per update.
  */
 export function instrumentOvsdb(reg: Registry, db: string, client: MonitoredClient): void {
-  const reconnects = metricOnce(reg, `${PREFIX}ovsdb_reconnects_total`, () => new Counter({
-    name: `${PREFIX}ovsdb_reconnects_total`,
-    help: 'OVSDB sessions re-established after a lost connection (the cache is then resynced).',
-    labelNames: ['db'],
-    registers: [reg],
-  }));
+  const reconnects = metricOnce(reg, `${PREFIX}ovsdb_reconnects_total`, () =>
+    counter(reg, 'ovsdb_reconnects_total', 'OVSDB sessions re-established after a lost connection (the cache is then resynced).', ['db']));
   reconnects.inc({ db }, 0);
   client.on('resynced', () => reconnects.inc({ db }));
   ovsdbClients(reg).set(db, client);
@@ -74,24 +90,12 @@ function ovsdbClients(reg: Registry): Map<string, MonitoredClient> {
   if (have) return have;
   const clients = new Map<string, MonitoredClient>();
   clientMaps.set(reg, clients);
-  new Gauge({
-    name: `${PREFIX}ovsdb_connected`,
-    help: '1 while the OVSDB session is up, else 0.',
-    labelNames: ['db'],
-    registers: [reg],
-    collect() {
-      for (const [db, c] of clients) this.set({ db }, c.connected ? 1 : 0);
-    },
+  scrapedGauge(reg, 'ovsdb_connected', '1 while the OVSDB session is up, else 0.', ['db'], (g) => {
+    for (const [db, c] of clients) g.set({ db }, c.connected ? 1 : 0);
   });
-  new Gauge({
-    name: `${PREFIX}ovsdb_monitor_rows`,
-    help: 'Rows held in the OVSDB client cache per monitored table.',
-    labelNames: ['db', 'table'],
-    registers: [reg],
-    collect() {
-      this.reset();
-      for (const [db, c] of clients) for (const table of c.cache.monitoredTables()) this.set({ db, table }, c.cache.size(table as never));
-    },
+  scrapedGauge(reg, 'ovsdb_monitor_rows', 'Rows held in the OVSDB client cache per monitored table.', ['db', 'table'], (g) => {
+    g.reset();
+    for (const [db, c] of clients) for (const table of c.cache.monitoredTables()) g.set({ db, table }, c.cache.size(table as never));
   });
   return clients;
 }

@@ -1,7 +1,7 @@
 // The watcher's Prometheus metrics. Labels are bounded: controller, stage, and per node subnet the node's switch
 // and CIDR (one series per node, as kube-state-metrics has); never a pod name. Gauges read their state at scrape
 // time from the sources main.ts hands over, so nothing is counted twice.
-import { Counter, Gauge, Histogram, LATENCY_BUCKETS, PREFIX, type Registry } from '../lib/metrics.js';
+import { counter, latencyHistogram, scrapedGauge, type Counter, type Histogram, type Registry } from '../lib/metrics.js';
 import type { Op } from '../lib/ovsdb/ops.js';
 import type { NbClient } from '../lib/ovn/commit.js';
 
@@ -23,75 +23,30 @@ export class WatcherMetrics {
   private sources?: WatcherSources;
 
   constructor(reg: Registry) {
-    this.syncDuration = new Histogram({
-      name: `${PREFIX}watcher_sync_duration_seconds`,
-      help: 'Duration of one controller sync of one object (node, pod, service, networkpolicy).',
-      labelNames: ['controller'],
-      buckets: LATENCY_BUCKETS,
-      registers: [reg],
-    });
-    this.syncErrors = new Counter({
-      name: `${PREFIX}watcher_sync_errors_total`,
-      help: 'Controller syncs that failed (each is retried with backoff).',
-      labelNames: ['controller'],
-      registers: [reg],
-    });
-    this.podLatency = new Histogram({
-      name: `${PREFIX}watcher_pod_latency_seconds`,
-      help: 'From the watcher seeing a scheduled pod without a network to its port committed in NB (stage nb) and to its annotation written (stage annotated).',
-      labelNames: ['stage'],
-      buckets: LATENCY_BUCKETS,
-      registers: [reg],
-    });
-    this.nbTxn = new Histogram({
-      name: `${PREFIX}watcher_nb_transaction_duration_seconds`,
-      help: 'Northbound database transactions of the controllers, from sending to the reply, by result (ok or error).',
-      labelNames: ['result'],
-      buckets: LATENCY_BUCKETS,
-      registers: [reg],
-    });
+    this.syncDuration = latencyHistogram(reg, 'watcher_sync_duration_seconds',
+      'Duration of one controller sync of one object (node, pod, service, networkpolicy).', ['controller']);
+    this.syncErrors = counter(reg, 'watcher_sync_errors_total', 'Controller syncs that failed (each is retried with backoff).', ['controller']);
+    this.podLatency = latencyHistogram(reg, 'watcher_pod_latency_seconds',
+      'From the watcher seeing a scheduled pod without a network to its port committed in NB (stage nb) and to its annotation written (stage annotated).', ['stage']);
+    this.nbTxn = latencyHistogram(reg, 'watcher_nb_transaction_duration_seconds',
+      'Northbound database transactions of the controllers, from sending to the reply, by result (ok or error).', ['result']);
     const src = (): WatcherSources | undefined => this.sources;
-    new Gauge({
-      name: `${PREFIX}watcher_leader`,
-      help: '1 while this replica holds the leader Lease (and runs the controllers), else 0.',
-      registers: [reg],
-      collect() {
-        this.set(src()?.leading() ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: `${PREFIX}watcher_queue_depth`,
-      help: 'Keys in a controller work queue: waiting, being synced, or waiting to retry.',
-      labelNames: ['controller'],
-      registers: [reg],
-      collect() {
-        for (const [controller, n] of Object.entries(src()?.queueDepths() ?? {})) this.set({ controller }, n);
-      },
+    scrapedGauge(reg, 'watcher_leader', '1 while this replica holds the leader Lease (and runs the controllers), else 0.', [], (g) => g.set(src()?.leading() ? 1 : 0));
+    scrapedGauge(reg, 'watcher_queue_depth', 'Keys in a controller work queue: waiting, being synced, or waiting to retry.', ['controller'], (g) => {
+      for (const [controller, n] of Object.entries(src()?.queueDepths() ?? {})) g.set({ controller }, n);
     });
     const ipam = (name: string, help: string, field: 'used' | 'free') =>
-      new Gauge({
-        name,
-        help,
-        labelNames: ['switch', 'subnet'],
-        registers: [reg],
-        collect() {
-          this.reset(); // a removed node's series goes with it
-          for (const u of src()?.ipam() ?? []) this.set({ switch: u.ls, subnet: u.subnet }, u[field]);
-        },
+      scrapedGauge(reg, name, help, ['switch', 'subnet'], (g) => {
+        g.reset(); // a removed node's series goes with it
+        for (const u of src()?.ipam() ?? []) g.set({ switch: u.ls, subnet: u.subnet }, u[field]);
       });
-    ipam(`${PREFIX}watcher_ipam_used_addresses`, 'Pod addresses allocated in a node subnet.', 'used');
-    ipam(`${PREFIX}watcher_ipam_free_addresses`, 'Pod addresses still free in a node subnet (gateway, management, network and broadcast not counted).', 'free');
-    new Gauge({
-      name: `${PREFIX}watcher_node_subnets`,
-      help: 'Node subnets of the cluster CIDR, by state (used or free).',
-      labelNames: ['state'],
-      registers: [reg],
-      collect() {
-        const s = src()?.nodeSubnets();
-        if (!s) return;
-        this.set({ state: 'used' }, s.used);
-        this.set({ state: 'free' }, s.free);
-      },
+    ipam('watcher_ipam_used_addresses', 'Pod addresses allocated in a node subnet.', 'used');
+    ipam('watcher_ipam_free_addresses', 'Pod addresses still free in a node subnet (gateway, management, network and broadcast not counted).', 'free');
+    scrapedGauge(reg, 'watcher_node_subnets', 'Node subnets of the cluster CIDR, by state (used or free).', ['state'], (g) => {
+      const s = src()?.nodeSubnets();
+      if (!s) return;
+      g.set({ state: 'used' }, s.used);
+      g.set({ state: 'free' }, s.free);
     });
   }
 

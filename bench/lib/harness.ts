@@ -61,7 +61,9 @@ export interface ApiProcess {
  */
 export async function startApiProcess(dir: string, history = 200000): Promise<ApiProcess> {
   const entry = join(dir, 'apiserver.mjs');
-  await esbuild({ entryPoints: [join(ROOT, 'kube-double/main.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: entry, logLevel: 'warning' });
+  // The bundle lives in `dir`: import.meta.dirname keeps naming kube-double/, whose ../deploy/crds the double reads.
+  await esbuild({ entryPoints: [join(ROOT, 'kube-double/main.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: entry, logLevel: 'warning',
+    define: { 'import.meta.dirname': JSON.stringify(join(ROOT, 'kube-double')) } });
   const nodeArgs = (process.env.BENCH_API_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const logArgs = process.env.BENCH_API_LOG ? ['--log-file', process.env.BENCH_API_LOG] : [];
   const child = spawn(process.execPath, [...nodeArgs, entry, '--listen', '127.0.0.1:0', '--token-file', writeTokenFile(join(dir, 'token'), TOKEN), '--history', String(history), ...logArgs], {

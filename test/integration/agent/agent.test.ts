@@ -6,7 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { alive, readPid } from '../../../lab/daemon.js';
 import { waitFor } from '../../../lab/wait.js';
 import { patchKeysInto } from '../../../lib/ovn/patch-flows.js';
-import { AgentFixture, GATEWAY, NODE, type TestPod } from './fixture.js';
+import { useAgentFixture, GATEWAY, NODE, type TestPod } from './fixture.js';
 import { nodePath } from '../../../lab/kube.js';
 import { NODE_MGMT_MAC_ANNOTATION } from '../../../lib/kube/annotations.js';
 import { hostVethName, type AgentError, type AgentOk, type AgentResponse } from '../../../lib/cni-protocol.js';
@@ -29,21 +29,9 @@ const err = (r: AgentResponse): AgentError => {
 
 describe('tessera-agent (integration, real OVS/OVN)', function () {
   this.timeout(120_000);
-  const f = new AgentFixture();
+  const f = useAgentFixture();
   let a: TestPod;
   let b: TestPod;
-
-  before(async function () {
-    this.timeout(180_000);
-    await f.start();
-    f.startAgent();
-  });
-
-  after(async function () {
-    this.timeout(60_000);
-    if (this.currentTest?.state === 'failed' || process.env.TAG_LOG) process.stderr.write(f.agentLog().split('\n').slice(-40).join('\n') + '\n');
-    await f.teardown();
-  });
 
   it('serves the CNI socket root-only and answers STATUS "not available" before node init', async () => {
     await waitFor('the CNI socket', () => f.request({ command: 'STATUS' }).then(() => true, () => false), 20_000);

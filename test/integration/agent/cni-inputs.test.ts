@@ -10,7 +10,7 @@ import { waitFor } from '../../../lab/wait.js';
 import { podPath } from '../../../lab/kube.js';
 import { POD_NETWORKS_ANNOTATION, type PodNetwork } from '../../../lib/kube/annotations.js';
 import type { AgentError, AgentOk, AgentResponse, Result1x } from '../../../lib/cni-protocol.js';
-import { AgentFixture, GATEWAY, NODE, type TestPod } from './fixture.js';
+import { useAgentFixture, GATEWAY, NODE, type TestPod } from './fixture.js';
 
 const ok = (r: AgentResponse): AgentOk => {
   if (!r.ok) assert.fail(`agent error ${r.code}: ${r.msg}`);
@@ -23,23 +23,11 @@ const err = (r: AgentResponse): AgentError => {
 
 describe('tessera-agent input checks and serialisation (integration, real OVS/OVN)', function () {
   this.timeout(120_000);
-  const f = new AgentFixture();
   let a: TestPod;
-
-  before(async function () {
-    this.timeout(180_000);
-    await f.start();
-    f.startAgent();
-    await f.annotateNode();
-    await waitFor('readyz', async () => (await f.health('/readyz')) === 200, 60_000);
+  const f = useAgentFixture(async (f) => {
+    await f.startReadyAgent();
     a = await f.makePod('pod-a');
     ok(await f.request(f.addRequest(a)));
-  });
-
-  after(async function () {
-    this.timeout(60_000);
-    if (this.currentTest?.state === 'failed' || process.env.TAG_LOG) process.stderr.write(f.agentLog().split('\n').slice(-40).join('\n') + '\n');
-    await f.teardown();
   });
 
   /** Nothing of the attachment exists: no host veth, no OVS interface, no eth0 in the pod or the node netns. */

@@ -93,6 +93,13 @@ export class AgentFixture {
     return spawnDaemon({ dir: this.agentDir, name: 'tessera-agent', netns: this.nodeNs, cmd: AGENT_BIN, args: this.agentArgs() });
   }
 
+  /** Starts the agent, does the watcher's node sync and waits until the agent reports ready. */
+  async startReadyAgent(): Promise<void> {
+    this.startAgent();
+    await this.annotateNode();
+    await waitFor('readyz', async () => (await this.health('/readyz')) === 200, 60_000);
+  }
+
   agentPid(): number | undefined {
     const pid = readPid(join(this.agentDir, 'tessera-agent.pid'));
     return pid !== undefined && alive(pid) ? pid : undefined;
@@ -282,4 +289,24 @@ export class AgentFixture {
     for (const ns of await listNetns()) if (ns.startsWith(`tag-${this.id}-`)) await delNetns(ns).catch(() => undefined);
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * An AgentFixture for the enclosing mocha suite: started before its tests, then `setup` (by default: start the
+ * agent); torn down after them, with the agent log's tail on stderr when a test failed or TAG_LOG is set.
+ * Call it inside `describe`.
+ */
+export function useAgentFixture(setup: (f: AgentFixture) => Promise<void> | void = (f) => void f.startAgent()): AgentFixture {
+  const f = new AgentFixture();
+  before(async function () {
+    this.timeout(180_000);
+    await f.start();
+    await setup(f);
+  });
+  after(async function () {
+    this.timeout(60_000);
+    if (this.currentTest?.state === 'failed' || process.env.TAG_LOG) process.stderr.write(f.agentLog().split('\n').slice(-40).join('\n') + '\n');
+    await f.teardown();
+  });
+  return f;
 }

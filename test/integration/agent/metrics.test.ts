@@ -9,7 +9,7 @@ import { podPath } from '../../../lab/kube.js';
 import { POD_NETWORK_ERROR_ANNOTATION } from '../../../lib/kube/annotations.js';
 import type { AgentError, AgentResponse } from '../../../lib/cni-protocol.js';
 import { sample } from '../../fixtures/prom.js';
-import { AgentFixture, type TestPod } from './fixture.js';
+import { useAgentFixture, type TestPod } from './fixture.js';
 
 const ok = (r: AgentResponse): void => {
   if (!r.ok) assert.fail(`agent error ${r.code}: ${r.msg}`);
@@ -21,7 +21,7 @@ const err = (r: AgentResponse): AgentError => {
 
 describe('tessera-agent /metrics and the annotation-timeout cause (integration, real OVS/OVN)', function () {
   this.timeout(120_000);
-  const f = new AgentFixture();
+  const f = useAgentFixture((f) => f.startReadyAgent());
   const pods: TestPod[] = [];
   let adds = 0;
   const metrics = async (): Promise<string> => {
@@ -32,20 +32,6 @@ describe('tessera-agent /metrics and the annotation-timeout cause (integration, 
   /** Pod interfaces on br-int, counted by OVS itself. */
   const ovsPodPorts = async (): Promise<number> =>
     (await f.vsctl(['--bare', '--columns=name', 'find', 'Interface', 'external_ids:tessera.io/ifname=eth0'])).split('\n').filter(Boolean).length;
-
-  before(async function () {
-    this.timeout(180_000);
-    await f.start();
-    f.startAgent();
-    await f.annotateNode();
-    await waitFor('readyz', async () => (await f.health('/readyz')) === 200, 60_000);
-  });
-
-  after(async function () {
-    this.timeout(60_000);
-    if (this.currentTest?.state === 'failed') process.stderr.write(f.agentLog().split('\n').slice(-40).join('\n') + '\n');
-    await f.teardown();
-  });
 
   it('counts every ADD in the request histogram and the ovn-installed wait of each wired one', async () => {
     for (const name of ['m1', 'm2', 'm3']) {

@@ -9,7 +9,7 @@ import { scriptNodeSwitch } from '../../fixtures/nb-script.js';
 import { succeeds } from '../../../lab/exec.js';
 import { NODE_MGMT_MAC_ANNOTATION, NODE_SUBNET_ANNOTATION } from '../../../lib/kube/annotations.js';
 import type { AgentResponse } from '../../../lib/cni-protocol.js';
-import { AgentFixture, GATEWAY, NODE, SUBNET, type TestPod } from './fixture.js';
+import { useAgentFixture, GATEWAY, NODE, SUBNET, type TestPod } from './fixture.js';
 
 const MGMT_IP = '10.244.1.2';
 const MGMT_MAC = '0a:58:0a:f4:01:02';
@@ -20,13 +20,9 @@ const ok = (r: AgentResponse): void => {
 
 describe('tessera-agent without any Northbound database (integration, real OVS/OVN)', function () {
   this.timeout(120_000);
-  const f = new AgentFixture();
   let a: TestPod;
   let b: TestPod;
-
-  before(async function () {
-    this.timeout(180_000);
-    await f.start();
+  const f = useAgentFixture(async (f) => {
     // What the watcher writes, while NB still runs: the node switch, k8s-n1 and two pod ports.
     await scriptNodeSwitch(f.central, NODE, SUBNET, GATEWAY);
     await nbctl(f.central, ['lsp-add', NODE, `k8s-${NODE}`, '--', 'lsp-set-addresses', `k8s-${NODE}`, `${MGMT_MAC} ${MGMT_IP}`]);
@@ -37,12 +33,6 @@ describe('tessera-agent without any Northbound database (integration, real OVS/O
     }
     await f.stopNorthbound();
     f.startAgent();
-  });
-
-  after(async function () {
-    this.timeout(60_000);
-    if (this.currentTest?.state === 'failed' || process.env.TAG_LOG) process.stderr.write(f.agentLog().split('\n').slice(-40).join('\n') + '\n');
-    await f.teardown();
   });
 
   it('has no Northbound to reach: the NB server is gone', async () => {

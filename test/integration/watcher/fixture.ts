@@ -195,3 +195,19 @@ export class WatcherFixture {
     return this.nb.cache.lookup('Logical_Switch', 'name', name);
   }
 }
+
+/**
+ * A fixture for the enclosing mocha suite: started (with a Node object per name in `nodes`) before its tests, stopped
+ * after them. Call it inside `describe`.
+ */
+export function useWatcherFixture(nodes: string[] = ['n1']): WatcherFixture {
+  const f = new WatcherFixture();
+  before(async () => {
+    await f.start();
+    for (const n of nodes) f.node(n);
+  });
+  after(async () => {
+    await f.stop();
+  });
+  return f;
+}

@@ -1,20 +1,13 @@
 // Two replicas over one Lease: only the leader writes; kill -9 the leader and the other takes over.
 import assert from 'node:assert/strict';
-import { WatcherFixture, until, sleep } from './fixture.js';
+import { useWatcherFixture, until, sleep } from './fixture.js';
 import { findResource } from '../../../kube-double/resources.js';
 
 const leaseRt = findResource('coordination.k8s.io', 'v1', 'leases')!;
 
 describe('watcher: leader election over a Lease (two replicas)', function () {
   this.timeout(120000);
-  const f = new WatcherFixture();
-  before(async () => {
-    await f.start();
-    f.node('n1');
-  });
-  after(async () => {
-    await f.stop();
-  });
+  const f = useWatcherFixture();
 
   const holder = (): string | undefined => {
     try {

@@ -1,18 +1,11 @@
 // /readyz tells the truth: the leader is not ready while its Northbound database is down.
 import assert from 'node:assert/strict';
 import { freePort } from '../../../testkit/ovsdb-server.js';
-import { WatcherFixture, until } from './fixture.js';
+import { useWatcherFixture, until } from './fixture.js';
 
 describe('watcher: /readyz follows the NB connection', function () {
   this.timeout(90000);
-  const f = new WatcherFixture();
-  before(async () => {
-    await f.start();
-    f.node('n1');
-  });
-  after(async () => {
-    await f.stop();
-  });
+  const f = useWatcherFixture();
 
   it('is 503 naming NB within seconds of the NB server stopping, and 200 once it is back', async () => {
     const port = await freePort();

@@ -2,19 +2,12 @@
 // token (the kubelet swaps a projected token's file) is picked up while the old one is revoked.
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
-import { WatcherFixture, TOKEN, WATCHER_USER, until } from './fixture.js';
+import { useWatcherFixture, TOKEN, WATCHER_USER, until } from './fixture.js';
 import { writeTokenFile } from '../../../testkit/token-file.js';
 
 describe('watcher: API token from a rotating file', function () {
   this.timeout(90000);
-  const f = new WatcherFixture();
-  before(async () => {
-    await f.start();
-    f.node('n1');
-  });
-  after(async () => {
-    await f.stop();
-  });
+  const f = useWatcherFixture();
 
   const status = async (token: string): Promise<number> => (await fetch(`${f.api.url}/api/v1/nodes`, { headers: { Authorization: `Bearer ${token}` } })).status;
 
