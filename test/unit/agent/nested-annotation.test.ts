@@ -39,3 +39,32 @@ describe('agent nested: annotation', () => {
     assert.equal(portUpFor(pod('default_a', 5, 'u0'), 'u1', 'default_a', 5), false, 'an earlier pod of that name');
   });
 });
+
+describe('agent nested: --nested-parent-iface', () => {
+  const base = ['--node-name', 'vm1', '--kube-api', 'http://10.0.0.1:6443'];
+  it('is off by default, takes an interface name, and refuses anything else', async () => {
+    const { parseConfig } = await import('../../../agent/config.js');
+    const { ConfigError } = await import('../../../lib/cli.js');
+    assert.equal(parseConfig(base).nestedParentIface, undefined);
+    assert.equal(parseConfig([...base, '--nested-parent-iface', 'eth0']).nestedParentIface, 'eth0');
+    for (const bad of ['eth0 x', '../x', 'a-very-long-interface-name', '-x']) {
+      assert.throws(() => parseConfig([...base, `--nested-parent-iface=${bad}`]), (e: unknown) => e instanceof ConfigError && /nested-parent-iface/.test((e as Error).message), bad);
+    }
+  });
+
+  it('comes from the config file\'s agent section too', async () => {
+    const { parseConfig, spec } = await import('../../../agent/config.js');
+    const { withConfigFile } = await import('../../../lib/config-file.js');
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'nested-cfg-'));
+    try {
+      const file = join(dir, 'config.json');
+      writeFileSync(file, JSON.stringify({ agent: { 'nested-parent-iface': 'ens3' } }));
+      assert.equal(parseConfig(withConfigFile(spec, 'agent', [...base, '--config', file])).nestedParentIface, 'ens3');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
