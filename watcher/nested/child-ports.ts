@@ -33,7 +33,7 @@ export class ChildPorts {
   async placement(pod: V1Pod, port: string): Promise<ChildPlacement | undefined> {
     const nodeName = pod.spec?.nodeName ?? '';
     const { stores } = this.ctx;
-    const p = nestedParent(stores.nodes.get(nodeName), stores.nodes.list(), this.ctx.nb.cache);
+    const p = nestedParent(stores.nodes.get(nodeName), () => stores.nodes.list(), this.ctx.nb.cache);
     if (!p) return undefined;
     if ('problem' in p) {
       await this.reportNode(nodeName, p.problem);

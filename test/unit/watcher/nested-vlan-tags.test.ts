@@ -59,7 +59,7 @@ describe('watcher: nested parent port', () => {
       child('default_kid', 'vm1-nic', 4),
     ],
   });
-  const check = (n: V1Node, all: V1Node[] = [n]) => nestedParent(n, all, nb);
+  const check = (n: V1Node, all: V1Node[] = [n]) => nestedParent(n, () => all, nb);
 
   it('is undefined for an ordinary node and accepts a plain foreign port', () => {
     assert.equal(check(node('n1')), undefined);
