@@ -101,8 +101,10 @@ async function startNestedNode(c: LabContext, vm: (typeof NESTED_LAB.vms)[number
     return httpOk(netns, AGENT_HEALTH_PORT, '/readyz');
   }, 30_000, 200);
   c.cniConf.set(vm.name, writeNodeConflist({ dir, network: c.names.cniNetwork, agentSocket, logFile: join(dir, 'tessera-cni.log'), mtu: POD_MTU }));
-  // bringUpPod finds a pod's node here: the VM's netns (where cnitool runs) and its IP.
+  // bringUpPod finds a pod's node here: the VM's netns (where cnitool runs) and its IP; lab.addPod accepts the VM as a
+  // pod's node (the steps that iterate nodeNames have run by now).
   c.nodes.push({ name: vm.name, netns, dir, dbSocket: '', ip: underlayIp });
+  c.nodeNames.push(vm.name);
   return { subnet, dir };
 }
 
