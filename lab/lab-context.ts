@@ -73,6 +73,8 @@ export interface LabOptions {
   podServers?: boolean;
   /** Add two kubeovn.io Vpcs with overlapping Subnets and a pod of each on every node (lab/vpc.ts). Default false. */
   vpc?: boolean;
+  /** Add a hypervisor with two VMs running nested nodes and pods (lab/nested.ts). Default false. */
+  nested?: boolean;
   /** Directory with the built tessera-* executables. Default <repo>/dist/bin. */
   binDir?: string;
   /** On a failed start, leave everything up for inspection (clean with teardownLab / make lab-down). Default false. */
@@ -104,6 +106,7 @@ export interface LabSettings {
   gateway: Omit<GatewayOptions, 'binDir'> | undefined;
   podServers: boolean;
   vpc: boolean;
+  nested: boolean;
   watcherArgs: string[];
   binDir: string;
   pkiDir: string | undefined;
@@ -169,6 +172,7 @@ export function labSettings(opts: LabOptions): LabSettings {
     gateway: opts.gateway === true ? {} : opts.gateway || undefined,
     podServers: opts.podServers ?? true,
     vpc: opts.vpc ?? false,
+    nested: opts.nested ?? false,
     watcherArgs: opts.watcherArgs ?? [],
     binDir: opts.binDir ?? BIN_DIR,
     pkiDir: opts.pki === false ? undefined : opts.pki ?? join(stateDir, 'pki'),

@@ -3,6 +3,7 @@ import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { LabPolicySpec } from './policy.js';
 import type { LabPki } from './pki.js';
 import type { OpenstackLabInfo } from './openstack/ic-az.js';
+import type { NestedLabInfo } from './nested.js';
 
 /** The Tessera pieces a lab runs; the lab runs all of them, and lab.json names them for its readers. */
 export interface Components {
@@ -41,6 +42,8 @@ export interface LabFile {
   egress?: LabEgressInfo;
   /** kubeovn.io Vpcs with a Subnet each and their pods (make lab --vpc, lab/vpc.ts); not in pods[]. */
   vpcs?: Array<{ vpc: string; subnet: string; namespace: string; cidrBlock: string; pods: LabFile['pods'] }>;
+  /** The hypervisor, its VMs (nested nodes) and their pods (make lab --nested, lab/nested.ts); not in pods[]. */
+  nested?: NestedLabInfo;
 }
 
 export interface LabEgressInfo {

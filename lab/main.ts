@@ -12,13 +12,15 @@ import { DEFAULT_POLICY } from './policy.js';
 import { POD_SERVER_PORT, formatReport } from './report.js';
 import { labChecks } from './steps.js';
 import { vpcReport } from './vpc.js';
+import { nestedReport } from './nested-checks.js';
 
 const log = (m: string): void => void process.stderr.write(`[lab ${new Date().toISOString().slice(11, 23)}] ${m}\n`);
 
 const usage = 'usage: lab/main.ts up|down|status [--prefix tessera-] [--state-dir DIR (default .lab; /tmp/<prefix>lab for other prefixes)]\n' +
   '  [--nodes 2 (per cluster)] [--clusters 1 (2..4: clusters interconnected by OVN-IC)] [--openstack ic (an OpenStack AZ with a real Neutron, interconnected too)]\n' +
   '  [--no-policy (one cluster: skip the NetworkPolicy)] [--no-gateway (one cluster: skip the gateway node and external host)]\n' +
-  '  [--vpc (one cluster: two kubeovn.io Vpcs with overlapping Subnets, and their isolation matrix)]';
+  '  [--vpc (one cluster: two kubeovn.io Vpcs with overlapping Subnets, and their isolation matrix)]\n' +
+  '  [--nested (one cluster: a hypervisor with two VMs running nested nodes and pods, and their reachability)]';
 
 function parse(): ReturnType<typeof parseOpts> {
   try {
@@ -31,7 +33,7 @@ function parse(): ReturnType<typeof parseOpts> {
 function parseOpts() {
   return parseArgs({ allowPositionals: true, options: { prefix: { type: 'string' }, 'state-dir': { type: 'string' }, nodes: { type: 'string' },
     clusters: { type: 'string' }, 'no-policy': { type: 'boolean' }, 'no-gateway': { type: 'boolean' }, openstack: { type: 'string' },
-    vpc: { type: 'boolean' } } });
+    vpc: { type: 'boolean' }, nested: { type: 'boolean' } } });
 }
 const parsed = parse();
 const prefix = parsed.values.prefix ?? DEFAULT_PREFIX;
@@ -68,10 +70,11 @@ async function up(): Promise<number> {
   const gateway = !parsed.values['no-gateway'];
   // With the gateway, NodePort traffic reaches the web pods SNATed to a join IP: the policy lets that in too.
   const policies = parsed.values['no-policy'] ? [] : [DEFAULT_POLICY(POD_SERVER_PORT, gateway ? [CIDRS.join] : [])];
-  const lab = await startLab({ prefix, stateDir, nodes, log, keepOnFailure: true, policies, gateway, vpc: parsed.values.vpc });
+  const lab = await startLab({ prefix, stateDir, nodes, log, keepOnFailure: true, policies, gateway, vpc: parsed.values.vpc, nested: parsed.values.nested });
   const checks = await lab.check();
   process.stdout.write(lab.report(checks, Date.now() - t0) + '\n');
   if (lab.file.vpcs) process.stdout.write(await vpcReport(lab.file, lab.kube, checks));
+  if (lab.file.nested) process.stdout.write(nestedReport(lab.file, checks));
   const from = lab.file.pods.find((p) => p.labels?.role === 'client') ?? lab.file.pods[0];
   const to = lab.file.pods.find((p) => p !== from && p.node !== from?.node) ?? lab.file.pods.find((p) => p !== from);
   process.stdout.write(`Lab description: ${lab.labFilePath}. Try: ip netns exec ${from?.netns ?? ''} nc -N ${to?.ip ?? ''} ${POD_SERVER_PORT} </dev/null. Remove with: make lab-down\n`);
