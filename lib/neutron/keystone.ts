@@ -126,23 +126,30 @@ function keystoneMessage(text: string): string {
 
 /** A Keystone session for one user and project: hands out a valid token and Neutron's endpoint. */
 export class KeystoneSession implements TokenSource {
-  private cached?: KeystoneToken;
-  private pending?: Promise<KeystoneToken>;
+  // #private, like the password: a token is a credential too, and must not show up in a logged object.
+  #cached?: KeystoneToken;
+  #pending?: Promise<KeystoneToken>;
   private readonly tokensUrl: URL;
   private readonly now: () => number;
+  /** Everything but the password, which lives in a #private field that util.inspect and JSON.stringify never show. */
+  readonly options: Omit<KeystonePasswordOptions, 'password'>;
+  readonly #password: string;
 
-  constructor(private readonly o: KeystonePasswordOptions) {
+  constructor(o: KeystonePasswordOptions) {
+    const { password, ...rest } = o;
+    this.options = rest;
+    this.#password = password;
     this.tokensUrl = new URL('auth/tokens', identityV3Url(o.authUrl));
     this.now = o.now ?? Date.now;
   }
 
   /** A token that is not about to expire: the cached one, else a new one (concurrent callers share one request). */
   async token(): Promise<KeystoneToken> {
-    if (this.cached && !this.expiringSoon(this.cached)) return this.cached;
-    this.pending ??= this.issue().finally(() => {
-      this.pending = undefined;
+    if (this.#cached && !this.expiringSoon(this.#cached)) return this.#cached;
+    this.#pending ??= this.issue().finally(() => {
+      this.#pending = undefined;
     });
-    return this.pending;
+    return this.#pending;
   }
 
   async current(): Promise<{ token: string; projectId: string }> {
@@ -152,33 +159,33 @@ export class KeystoneSession implements TokenSource {
 
   /** Forgets `token` (Neutron refused it: revoked, or Keystone's clock differs), so the next call gets a new one. */
   invalidate(token: string): void {
-    if (this.cached?.id === token) this.cached = undefined;
+    if (this.#cached?.id === token) this.#cached = undefined;
   }
 
   /** Neutron's endpoint from the catalog: service type `network`, the configured interface, and region if set. */
   async endpoint(): Promise<string> {
     const t = await this.token();
-    const o = this.o;
+    const o = this.options;
     for (const svc of t.catalog.filter((s) => s.type === 'network')) {
       const e = (svc.endpoints ?? []).find((x) => x.interface === o.interface && (!o.region || (x.region_id ?? x.region) === o.region));
       if (e?.url) return e.url;
     }
-    throw new KeystoneAuthError(0, `Keystone ${this.o.authUrl}: the catalog of user "${o.username}" has no network endpoint ` +
+    throw new KeystoneAuthError(0, `Keystone ${o.authUrl}: the catalog of user "${o.username}" has no network endpoint ` +
       `(interface ${o.interface}${o.region ? `, region ${o.region}` : ''}); set OS_ENDPOINT or OS_REGION_NAME/OS_INTERFACE`);
   }
 
   private expiringSoon(t: KeystoneToken): boolean {
-    const margin = Math.min(this.o.renewBeforeMs ?? 120_000, (t.expiresAt - t.issuedAt) / 2);
+    const margin = Math.min(this.options.renewBeforeMs ?? 120_000, (t.expiresAt - t.issuedAt) / 2);
     return this.now() >= t.expiresAt - margin;
   }
 
   private async issue(): Promise<KeystoneToken> {
-    const o = this.o;
+    const o = this.options;
     const issuedAt = this.now();
     const scope = 'id' in o.project ? { id: o.project.id } : { name: o.project.name, domain: { name: o.project.domainName } };
     const body = {
       auth: {
-        identity: { methods: ['password'], password: { user: { name: o.username, domain: { name: o.userDomainName }, password: o.password } } },
+        identity: { methods: ['password'], password: { user: { name: o.username, domain: { name: o.userDomainName }, password: this.#password } } },
         scope: { project: scope },
       },
     };
@@ -189,8 +196,8 @@ export class KeystoneSession implements TokenSource {
     if (res.status !== 201 && res.status !== 200) {
       throw new KeystoneAuthError(res.status, `Keystone could not issue a token for ${who}: ${res.status} ${keystoneMessage(res.text)}`);
     }
-    this.cached = parseToken(res, issuedAt, who);
-    return this.cached;
+    this.#cached = parseToken(res, issuedAt, who);
+    return this.#cached;
   }
 }
 
