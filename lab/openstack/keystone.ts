@@ -72,7 +72,9 @@ export async function startKeystone(o: KeystoneOptions): Promise<Keystone> {
     dir: join(o.dir, 'api'), name: 'keystone', netns: o.netns, cmd: 'uwsgi',
     args: ['--plugin', 'python3', '--http-socket', `${o.bindHost}:${KEYSTONE_PORT}`, '--wsgi-file', '/usr/bin/keystone-wsgi-public',
       // Processes, not threads: keystone's greenlet crashes uwsgi worker threads (segfault on the first POST).
-      '--master', '--processes', '2', '--die-on-term', '--buffer-size', '65535', '--lazy-apps'],
+      // http-socket closes every connection after its answer; saying so keeps keystoneauth (neutron-server's
+      // keystonemiddleware) from reusing it and failing with RemoteDisconnected.
+      '--master', '--processes', '2', '--die-on-term', '--buffer-size', '65535', '--lazy-apps', '--add-header', 'Connection: close'],
     env: { OS_KEYSTONE_CONFIG_DIR: o.dir, OS_KEYSTONE_CONFIG_FILES: 'keystone.conf' },
   });
   const socket = join(o.dir, 'keystone.sock');
