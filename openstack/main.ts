@@ -1,10 +1,11 @@
 // tessera-openstack: the OpenStack-side steps of joining an OpenStack (Neutron ML2/OVN) to Tessera clusters.
 //   tessera-openstack ic connect    --router router0 --az-name op-az --nb ... --sb ... --ic-nb ... --ic-sb ... --gateway-chassis ...
 //   tessera-openstack ic disconnect --az-name op-az --nb ...
-import { readFileSync } from 'node:fs';
+// Neutron credentials come from --credentials-file (an openrc's KEY=VALUE lines) or the OS_* environment.
 import { ConfigError, parseCommand, requireString, runMain, type CommandSpec } from '../lib/cli.js';
 import { OVSDB_TLS_FLAGS, parseOvsdbTls } from '../lib/ovsdb-tls-flags.js';
-import { NeutronClient, type NeutronAuth } from '../lib/neutron/client.js';
+import { NeutronClient } from '../lib/neutron/client.js';
+import { neutronOptions } from './credentials.js';
 import { icConnect, icDisconnect } from './ic-connect.js';
 
 const SPEC: CommandSpec = {
@@ -13,9 +14,7 @@ const SPEC: CommandSpec = {
   usage: 'tessera-openstack ic connect|disconnect [flags]',
   positionals: true,
   flags: {
-    'neutron-url': { type: 'string', help: 'Neutron endpoint, e.g. http://controller:9696' },
-    'neutron-project': { type: 'string', help: 'project for a noauth Neutron (X-Project-Id)' },
-    'neutron-token-file': { type: 'string', help: 'file holding a Keystone token for Neutron (mode 0600)' },
+    'credentials-file': { type: 'string', help: 'OS_* KEY=VALUE lines (an openrc without export); default: the OS_* environment' },
     router: { type: 'string', help: 'Neutron router to interconnect (created when missing)', default: 'router0' },
     'az-name': { type: 'string', help: 'this OpenStack OVN\'s availability-zone name in OVN-IC', default: 'op-az' },
     nb: { type: 'string', help: 'OpenStack\'s OVN NB remote(s), comma list (as ml2_conf.ini ovn_nb_connection)' },
@@ -29,14 +28,6 @@ const SPEC: CommandSpec = {
 };
 
 const list = (v: string | undefined): string[] => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-
-function neutronAuth(values: Record<string, unknown>): NeutronAuth {
-  const tokenFile = values['neutron-token-file'] as string | undefined;
-  const project = (values['neutron-project'] as string | undefined) ?? '';
-  if (tokenFile) return { kind: 'token', projectId: project, token: async () => readFileSync(tokenFile, 'utf8').trim() };
-  if (!project) throw new ConfigError('--neutron-project (noauth) or --neutron-token-file is required');
-  return { kind: 'noauth', projectId: project };
-}
 
 async function main(): Promise<void> {
   const { values, positionals } = parseCommand(SPEC, process.argv.slice(2));
@@ -52,7 +43,7 @@ async function main(): Promise<void> {
   }
   const [sb, icNb, icSb] = ['sb', 'ic-nb', 'ic-sb'].map((f) => list(requireString(values, f)));
   const tls = parseOvsdbTls(values, [['nb', nb], ['sb', sb!], ['ic-nb', icNb!], ['ic-sb', icSb!]]);
-  const neutron = new NeutronClient({ url: requireString(values, 'neutron-url'), auth: neutronAuth(values) });
+  const neutron = new NeutronClient(neutronOptions(values['credentials-file'] as string | undefined, process.env));
   const gatewayChassis = list(requireString(values, 'gateway-chassis'));
   const r = await icConnect({ neutron, router: requireString(values, 'router'), azName, nb, sb: sb!, icNb: icNb!, icSb: icSb!, gatewayChassis, tls, runDir, log });
   log(`connected: router ${r.routerId} (${r.ovnRouter}) at ${r.address.cidr}`);

@@ -7,7 +7,8 @@ APT_PKGS=(openvswitch-switch ovn-central ovn-host ovn-ic ovn-ic-db iproute2 etht
           golang-go golang-github-appc-cni-dev containernetworking-plugins xz-utils gcc libc6-dev iperf3
           mmdebstrap umoci containerd skopeo file     # make image and its tests
           chromium   # headless rendering of kubectl-tessera's topology page (test/e2e/kubectl-tessera.test.ts)
-          neutron-server mariadb-server python3-pymysql socat)  # the lab's real OpenStack Neutron (lab/openstack/)
+          neutron-server mariadb-server python3-pymysql socat  # the lab's real OpenStack Neutron (lab/openstack/)
+          keystone uwsgi-plugin-python3)  # the real Keystone of test/integration/openstack/keystone.test.ts
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -16,7 +17,7 @@ if ((${#missing[@]})); then
   echo "setup: installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   # The lab and tests start their own daemons: keep Debian from starting system services (containerd, mariadb,
-  # neutron-server, ovn) while installing, with a policy-rc.d that denies every start, removed afterwards.
+  # neutron-server, keystone, ovn) while installing, with a policy-rc.d that denies every start, removed afterwards.
   prc=/usr/sbin/policy-rc.d ours=
   if [ ! -e "$prc" ]; then
     printf '#!/bin/sh\nexit 101\n' > "$prc" && chmod +x "$prc" && ours=1

@@ -66,10 +66,10 @@ export async function startOpenstackIcAz(o: {
   await vsctl(node, ['set', 'Open_vSwitch', '.', 'external_ids:ovn-is-interconn=true']);
 
   // The operator's step, through the command a real operator runs on the OpenStack side.
-  const out = await run(join(o.binDir, 'tessera-openstack'), ['ic', 'connect', '--neutron-url', `http://${o.ip}:${NEUTRON_PORT}`,
-    '--neutron-project', LAB_PROJECT, '--router', OPENSTACK_ROUTER, '--az-name', OPENSTACK_AZ, '--nb', central.nbRemote,
+  const out = await run(join(o.binDir, 'tessera-openstack'), ['ic', 'connect', '--router', OPENSTACK_ROUTER, '--az-name', OPENSTACK_AZ, '--nb', central.nbRemote,
     '--sb', central.sbRemote, '--ic-nb', o.icNb.join(','), '--ic-sb', o.icSb.join(','), '--gateway-chassis', nodeName,
-    '--run-dir', join(dir, 'ovn-ic')], { netns, timeoutMs: 120_000 });
+    '--run-dir', join(dir, 'ovn-ic')],
+  { netns, timeoutMs: 120_000, env: { OS_AUTH_TYPE: 'noauth', OS_ENDPOINT: `http://${o.ip}:${NEUTRON_PORT}`, OS_PROJECT_ID: LAB_PROJECT } });
   for (const l of out.split('\n')) o.log(`${OPENSTACK_AZ}: ${l}`);
 
   const api = neutronClient(neutron);

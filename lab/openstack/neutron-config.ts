@@ -14,6 +14,26 @@ export interface NeutronConfigInput {
   tls?: TlsOptions;
   /** neutron_sync_mode: what neutron-server does with NB rows its database does not know, at start. */
   syncMode?: 'off' | 'log' | 'repair';
+  /** auth_strategy = keystone, validating tokens at this Keystone as this service user; noauth when unset. */
+  keystone?: NeutronKeystoneAuth;
+}
+
+export interface NeutronKeystoneAuth {
+  /** Keystone's v3 URL, e.g. http://192.168.0.1:5000/v3. */
+  url: string;
+  region: string;
+  username: string;
+  password: string;
+  project: string;
+}
+
+/** [keystone_authtoken]: no token cache, so a revoked token is refused at once (the lab tests renewal on that). */
+function keystoneAuthtoken(k: NeutronKeystoneAuth): Record<string, string> {
+  return {
+    www_authenticate_uri: k.url, auth_url: k.url, auth_type: 'password', region_name: k.region,
+    username: k.username, password: k.password, project_name: k.project, user_domain_name: 'Default', project_domain_name: 'Default',
+    token_cache_time: '-1',
+  };
 }
 
 export function neutronConf(c: NeutronConfigInput): string {
@@ -21,7 +41,7 @@ export function neutronConf(c: NeutronConfigInput): string {
     DEFAULT: {
       core_plugin: 'ml2',
       service_plugins: 'ovn-router,trunk',
-      auth_strategy: 'noauth',
+      auth_strategy: c.keystone ? 'keystone' : 'noauth',
       bind_host: c.bindHost,
       bind_port: String(c.port),
       allow_overlapping_ips: 'true',
@@ -35,6 +55,7 @@ export function neutronConf(c: NeutronConfigInput): string {
     database: { connection: c.dbUrl },
     oslo_concurrency: { lock_path: `${c.dir}/lock` },
     oslo_policy: { enforce_new_defaults: 'false', enforce_scope: 'false' },
+    ...(c.keystone ? { keystone_authtoken: keystoneAuthtoken(c.keystone) } : {}),
   });
 }
 

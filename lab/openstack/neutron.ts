@@ -3,12 +3,12 @@
 // they are pointed at. The lab reaches the API through a unix socket that socat forwards into the netns.
 import { chownSync, cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { NeutronClient } from '../../lib/neutron/client.js';
+import { NeutronApiError, NeutronClient } from '../../lib/neutron/client.js';
 import type { TlsOptions } from '../../lib/ovsdb/remote.js';
 import { spawnDaemon, stopDaemons } from '../daemon.js';
 import { run } from '../exec.js';
 import { REPO_ROOT } from '../paths.js';
-import { ml2Conf, neutronConf, type NeutronConfigInput } from './neutron-config.js';
+import { ml2Conf, neutronConf, type NeutronConfigInput, type NeutronKeystoneAuth } from './neutron-config.js';
 
 export const NEUTRON_PORT = 9696;
 const DB_PORT = 3306;
@@ -25,6 +25,7 @@ export interface NeutronOptions {
   sb: string;
   tls?: TlsOptions;
   syncMode?: NeutronConfigInput['syncMode'];
+  keystone?: NeutronKeystoneAuth;
 }
 
 export interface Neutron {
@@ -49,7 +50,7 @@ export async function startNeutron(o: NeutronOptions): Promise<Neutron> {
   cpSync(template, join(o.dir, 'mysql'), { recursive: true, preserveTimestamps: true });
   await chownMysql(o.dir);
   await startMariadb(o.dir, o.netns);
-  const configFiles = writeConfig({ dir: o.dir, bindHost, port: NEUTRON_PORT, dbUrl: DB_URL, nb: o.nb, sb: o.sb, tls: o.tls, syncMode: o.syncMode }, join(o.dir, 'server'));
+  const configFiles = writeConfig({ dir: o.dir, bindHost, port: NEUTRON_PORT, dbUrl: DB_URL, nb: o.nb, sb: o.sb, tls: o.tls, syncMode: o.syncMode, keystone: o.keystone }, join(o.dir, 'server'));
   const socket = join(o.dir, 'neutron.sock');
   rmSync(socket, { force: true });
   mkdirSync(join(o.dir, 'fwd'), { recursive: true });
@@ -95,7 +96,7 @@ function writeConfig(c: NeutronConfigInput, confDir: string): string[] {
   return files;
 }
 
-async function chownMysql(dir: string): Promise<void> {
+export async function chownMysql(dir: string): Promise<void> {
   const uid = Number(await run('id', ['-u', 'mysql']));
   const gid = Number(await run('id', ['-g', 'mysql']));
   for (const d of ['mysql', 'mrun']) chownTree(join(dir, d), uid, gid);
@@ -119,7 +120,7 @@ function readdirRecursive(dir: string): string[] {
 
 const readdirSyncTyped = (d: string) => readdirSync(d, { withFileTypes: true });
 
-async function startMariadb(dir: string, netns: string): Promise<void> {
+export async function startMariadb(dir: string, netns: string): Promise<void> {
   spawnDaemon({
     dir, name: 'mariadb', netns, cmd: 'mariadbd',
     args: ['--user=mysql', `--datadir=${join(dir, 'mysql')}`, '--bind-address=127.0.0.1', `--port=${DB_PORT}`,
@@ -136,6 +137,8 @@ async function waitForApi(n: Neutron, timeoutMs: number): Promise<void> {
       await c.listNetworks();
       return true;
     } catch (e) {
+      // With Keystone auth, a 401 to the noauth probe means the API is up.
+      if (e instanceof NeutronApiError && e.status === 401) return true;
       last = (e as Error).message;
       return false;
     }

@@ -8,18 +8,32 @@ import type {
   NeutronSubnet, NeutronTrunk, TrunkSubport,
 } from './types.js';
 
-/** How requests authenticate: noauth Neutron takes the project from a header; Keystone gives a token. */
+/** A Keystone session (lib/neutron/keystone.ts): a valid token, its project, and Neutron's catalog endpoint. */
+export interface TokenSource {
+  current(): Promise<{ token: string; projectId: string }>;
+  /** Neutron refused this token: the next current() must not return it. */
+  invalidate(token: string): void;
+  endpoint(): Promise<string>;
+}
+
+/**
+ * How requests authenticate: noauth Neutron takes the project from a header; `token` sends a fixed token; `keystone`
+ * sends the session's token and, when Neutron answers 401, renews it and retries once.
+ */
 export type NeutronAuth =
   | { kind: 'noauth'; projectId: string }
-  | { kind: 'token'; projectId: string; token: () => Promise<string> };
+  | { kind: 'token'; projectId: string; token: () => Promise<string> }
+  | { kind: 'keystone'; session: TokenSource };
 
 export interface NeutronClientOptions {
-  /** Base URL, e.g. http://192.168.77.3:9696 (the client appends /v2.0). */
+  /** Base URL, e.g. http://192.168.77.3:9696 (the client appends /v2.0). Empty with `keystone` auth: the catalog's. */
   url: string;
   /** Connect through this unix socket instead of the URL's host and port. */
   socketPath?: string;
   auth: NeutronAuth;
   timeoutMs?: number;
+  /** PEM CA bundle for an https Neutron. */
+  caCert?: string;
 }
 
 /** Neutron answered with an error status: `type` is Neutron's error type (NotFound, OverQuota, PortInUse, …). */
@@ -41,14 +55,16 @@ export class NeutronUnreachableError extends Error {
 type Query = Record<string, string | undefined>;
 
 export class NeutronClient {
-  private readonly base: URL;
+  private base?: URL;
+  private keystoneProject = '';
 
   constructor(private readonly o: NeutronClientOptions) {
-    this.base = new URL(o.url.replace(/\/+$/, '') + '/v2.0/');
+    if (o.url) this.base = baseUrl(o.url);
   }
 
+  /** The project requests act in; with `keystone` auth, the token's (known after the first request). */
   get projectId(): string {
-    return this.o.auth.projectId;
+    return this.o.auth.kind === 'keystone' ? this.keystoneProject : this.o.auth.projectId;
   }
 
   listRouters = (q: Query = {}) => this.list<NeutronRouter>('routers', q);
@@ -104,7 +120,9 @@ export class NeutronClient {
   }
 
   private async create<T>(key: string, path: string, fields: object): Promise<T> {
-    const body = { [key]: { ...fields, project_id: this.projectId } };
+    // A Keystone token carries its project: Neutron takes it from there, as the openstack CLI relies on.
+    const project = this.o.auth.kind === 'keystone' ? {} : { project_id: this.projectId };
+    const body = { [key]: { ...fields, ...project } };
     return this.unwrap<T>(key, 'POST', path, await this.call('POST', path, body));
   }
 
@@ -128,18 +146,40 @@ export class NeutronClient {
   }
 
   async call(method: string, path: string, body?: unknown): Promise<unknown> {
-    const headers: Record<string, string> = { Accept: 'application/json', 'X-Project-Id': this.projectId };
-    if (this.o.auth.kind === 'token') headers['X-Auth-Token'] = await this.o.auth.token();
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    if (payload !== undefined) headers['Content-Type'] = 'application/json';
-    const { status, text } = await this.send(method, new URL(path, this.base), headers, payload);
+    let { status, text, token } = await this.attempt(method, path, payload);
+    if (status === 401 && this.o.auth.kind === 'keystone' && token !== undefined) {
+      // Revoked, or expired early by Keystone's clock: one new token, one retry, never a loop.
+      this.o.auth.session.invalidate(token);
+      ({ status, text } = await this.attempt(method, path, payload));
+    }
     if (status >= 400) throw apiError(method, path, status, text);
     return text === '' ? undefined : (JSON.parse(text) as unknown);
   }
 
+  private async attempt(method: string, path: string, payload?: string): Promise<{ status: number; text: string; token?: string }> {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    let token: string | undefined;
+    const a = this.o.auth;
+    if (a.kind === 'keystone') {
+      const cur = await a.session.current();
+      ({ token } = cur);
+      this.keystoneProject = cur.projectId;
+      this.base ??= baseUrl(await a.session.endpoint());
+    } else {
+      headers['X-Project-Id'] = a.projectId;
+      if (a.kind === 'token') token = await a.token();
+    }
+    if (token !== undefined) headers['X-Auth-Token'] = token;
+    if (payload !== undefined) headers['Content-Type'] = 'application/json';
+    if (!this.base) throw new NeutronUnreachableError('no Neutron URL: set OS_ENDPOINT or use Keystone auth');
+    return { ...(await this.send(method, new URL(path, this.base), headers, payload)), token };
+  }
+
   private send(method: string, url: URL, headers: Record<string, string>, payload?: string): Promise<{ status: number; text: string }> {
-    const opts: RequestOptions = { method, headers, timeout: this.o.timeoutMs ?? 30_000 };
+    const opts: RequestOptions & { ca?: string } = { method, headers, timeout: this.o.timeoutMs ?? 30_000 };
     if (this.o.socketPath) opts.socketPath = this.o.socketPath;
+    if (this.o.caCert) opts.ca = this.o.caCert;
     const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, opts);
     return new Promise((resolve, reject) => {
       req.on('timeout', () => req.destroy(new Error(`no answer within ${opts.timeout} ms`)));
@@ -154,6 +194,9 @@ export class NeutronClient {
     });
   }
 }
+
+/** Neutron's API root; a catalog URL may already end in /v2.0. */
+const baseUrl = (url: string): URL => new URL(url.replace(/\/+$/, '').replace(/\/v2\.0$/, '') + '/v2.0/');
 
 function apiError(method: string, path: string, status: number, text: string): NeutronApiError {
   let type = `HTTP${status}`;

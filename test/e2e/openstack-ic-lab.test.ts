@@ -2,6 +2,7 @@
 // cluster through OVN-IC by `tessera-openstack ic connect`. Pods and VMs reach each other both ways; router0 shows
 // the cluster's CIDR as learned; connect is idempotent; disconnect removes only what connect added.
 import { strict as assert } from 'node:assert';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startMultiLab, type MultiLab } from '../../lab/multi-cluster.js';
 import { run } from '../../lab/exec.js';
@@ -12,6 +13,13 @@ import { OPENSTACK_AZ } from '../../lab/openstack/ic-az.js';
 
 const PREFIX = 'tosic-';
 
+/** An openrc-style file for the lab's noauth Neutron, as an operator would pass with --credentials-file. */
+function credentialsFile(dir: string, url: string, project: string): string {
+  const file = join(dir, 'openrc');
+  writeFileSync(file, `# lab Neutron (noauth)\nOS_AUTH_TYPE=noauth\nexport OS_ENDPOINT="${url}"\nOS_PROJECT_ID='${project}'\n`, { mode: 0o600 });
+  return file;
+}
+
 describe('OpenStack over OVN-IC (real Neutron, make lab OPENSTACK=ic)', function () {
   this.timeout(600_000);
   let lab: MultiLab;
@@ -21,7 +29,7 @@ describe('OpenStack over OVN-IC (real Neutron, make lab OPENSTACK=ic)', function
     const os = lab.file.openstack!;
     const ip = new URL(os.neutronUrl).hostname;
     const args = verb === 'connect'
-      ? ['--neutron-url', os.neutronUrl, '--neutron-project', os.project, '--router', 'router0', '--sb', `tcp:${ip}:6642`,
+      ? ['--credentials-file', credentialsFile(join(lab.clusters[0]!.stateDir, '..', 'os'), os.neutronUrl, os.project), '--router', 'router0', '--sb', `tcp:${ip}:6642`,
         '--ic-nb', lab.file.interconnect.icNb.join(','), '--ic-sb', lab.file.interconnect.icSb.join(','), '--gateway-chassis', `${OPENSTACK_AZ}-gw`]
       : [];
     return run(join(BIN_DIR, 'tessera-openstack'), ['ic', verb, '--az-name', OPENSTACK_AZ, '--nb', `tcp:${ip}:6641`,
