@@ -11,8 +11,8 @@ import { ICSB_MODEL } from '../lib/ovsdb/models/icsb.js';
 import type { TlsOptions } from '../lib/ovsdb/remote.js';
 import { SB_CHASSIS_INTERCONN_KEY } from '../lib/ovnic/gateway-flag.js';
 import type { NeutronClient } from '../lib/neutron/client.js';
-import { TS_NAME, deriveTsPortAddress, ipsOfPortAddress, tsRouterPort, type TsPortAddress } from '../watcher/interconnect/address.js';
-import { ensureTsPortOps, gatewayPriorities, nbGlobalOps, removeLearnedRoutesOps, removeTsPortOps } from '../watcher/interconnect/nb-ops.js';
+import { TS_NAME, tsRouterPort } from '../lib/ovn/names.js';
+import { deriveTsPortAddress, ensureTsPortOps, gatewayPriorities, ipsOfPortAddress, nbGlobalOps, removeLearnedRoutesOps, removeTsPortOps, type TsPortAddress } from '../lib/ovn/interconnect.js';
 
 /** NB_Global external_ids: which Neutron router `connect` attached, so `disconnect` finds it again. */
 export const OS_IC_ROUTER_KEY = 'tessera.io/openstack-ic-router';

@@ -1,11 +1,11 @@
 // Applying an ovn-ic-config: the managed ovn-ic, gateway labels, the transit switch, the ts router port with its
 // HA gateway chassis, the route plan (denylist, overlaps) and the NB_Global options, then the status.
 import type { V1ConfigMap } from '@kubernetes/client-node';
-import { CLUSTER_ROUTER } from '../../lib/ovn/names.js';
+import { APPLIED_KEY, APPLIED_UID_KEY, CLUSTER_ROUTER, LEARNED_ROUTE_KEY, OVERLAPS_KEY, TS_NAME, tsRouterPort, tsSwitchPort } from '../../lib/ovn/names.js';
 import { SB_CHASSIS_INTERCONN_KEY } from '../../lib/ovnic/gateway-flag.js';
 import { fingerprint, icRemotes, type IcConfig } from './config.js';
-import { TS_NAME, deriveTsPortAddress, ipsOfPortAddress, tsRouterPort, tsSwitchPort, yieldsTo, type TsPortAddress } from './address.js';
-import { APPLIED_KEY, APPLIED_UID_KEY, LEARNED_ROUTE_KEY, OVERLAPS_KEY, ROUTE_FILTER_KEYS, ensureTsPortOps, gatewayPriorities, nbGlobalOps, routerPortNetworks } from './nb-ops.js';
+import { ROUTE_FILTER_KEYS, deriveTsPortAddress, ensureTsPortOps, gatewayPriorities, ipsOfPortAddress, nbGlobalOps, yieldsTo, type TsPortAddress } from '../../lib/ovn/interconnect.js';
+import type { LogicalRouter, LogicalRouterPort } from '../../lib/ovsdb/models/nb.js';
 import { planRoutes, type LocalPrefix, type RemoteRoute } from './routes.js';
 import type { IcContext, IcState } from './context.js';
 
@@ -127,3 +127,13 @@ export async function applyInterconnect(c: IcContext, config: IcConfig, cm: V1Co
   c.setStatus({ ...c.st, state, message, az, localPort: addr, remotePorts, denylist, overlaps });
 }
 
+/** Networks of the router's ports other than `except`: the "connected" routes ovn-ic advertises. */
+export function routerPortNetworks(nb: IcContext['nb'], router: LogicalRouter, except: string): { prefix: string; port: LogicalRouterPort }[] {
+  const out: { prefix: string; port: LogicalRouterPort }[] = [];
+  for (const u of router.ports) {
+    const p = nb.cache.get('Logical_Router_Port', u);
+    if (!p || p.name === except) continue;
+    for (const n of p.networks) out.push({ prefix: n, port: p });
+  }
+  return out;
+}

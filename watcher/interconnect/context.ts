@@ -8,7 +8,7 @@ import type { SBTables } from '../../lib/ovsdb/models/sb.js';
 import type { ICNBTables } from '../../lib/ovsdb/models/icnb.js';
 import type { ICSBTables } from '../../lib/ovsdb/models/icsb.js';
 import type { OvnIcDaemon } from '../../lib/ovnic/daemon.js';
-import type { TsPortAddress } from './address.js';
+import type { TsPortAddress } from '../../lib/ovn/interconnect.js';
 import type { IcConfig } from './config.js';
 import type { IcKube } from './kube.js';
 

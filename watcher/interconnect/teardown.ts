@@ -2,7 +2,7 @@
 // the ts ports, learned routes, our NB_Global records and this AZ's IC-SB rows; the AZ name goes last.
 import { CLUSTER_ROUTER } from '../../lib/ovn/names.js';
 import type { IcConfig } from './config.js';
-import { clearAzNameOps, forgetNbGlobalOps, removeLearnedRoutesOps, removeTsPortOps, routesOffOps } from './nb-ops.js';
+import { clearAzNameOps, forgetNbGlobalOps, removeLearnedRoutesOps, removeTsPortOps, routesOffOps } from '../../lib/ovn/interconnect.js';
 import type { IcContext } from './context.js';
 
 /** Polls (bounded) until `done`; used only while our own ovn-ic withdraws what it published. */

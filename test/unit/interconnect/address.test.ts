@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { deriveTsPortAddress, preferredOffset, addressAtOffset, ipsOfPortAddress, yieldsTo, tsRouterPort, tsSwitchPort } from '../../../watcher/interconnect/address.js';
+import { deriveTsPortAddress, preferredOffset, addressAtOffset, ipsOfPortAddress, yieldsTo } from '../../../lib/ovn/interconnect.js';
+import { tsRouterPort, tsSwitchPort } from '../../../lib/ovn/names.js';
 
 describe('interconnect ts port address', () => {
   it('is stable per AZ name, inside 169.254.100.1-254, with a MAC derived from the IP', () => {

@@ -1,18 +1,78 @@
-// The interconnection's NB changes, composed from lib/ovn: the ts router port (with its gateway chassis) and its
-// switch port, NB_Global name/options/records, learned routes. Each returns the operations of one transaction; the
-// controller sends them.
-import type { Op, OvsdbClient } from '../../lib/ovsdb/index.js';
-import type { NBTables, LogicalRouter, LogicalRouterPort, LogicalSwitch } from '../../lib/ovsdb/models/nb.js';
-import { APPLIED_KEY, APPLIED_UID_KEY, LEARNED_ROUTE_KEY, OVERLAPS_KEY, icIds, tsGatewayChassisName, tsRouterPort, tsSwitchPort } from '../../lib/ovn/names.js';
-import { Txn } from '../../lib/ovn/txn.js';
-import { toOps } from '../../lib/ovn/commit.js';
-import { deleteRouterPort, ensureRouterPort } from '../../lib/ovn/router.js';
-import { createOrUpdatePort, deletePort, setPortOptions } from '../../lib/ovn/lsp.js';
-import { changeNbGlobal } from '../../lib/ovn/nb-global.js';
-import { dropRoutesMarked } from '../../lib/ovn/router-children.js';
-import type { TsPortAddress } from './address.js';
+// The OVN-IC attachment of a logical router, for any NB (a Tessera cluster's, an OpenStack's): the address of its
+// port on a transit switch, the ts router port (with its gateway chassis) and switch port, the NB_Global name and
+// route options, learned routes. Each operation returns the ops of one transaction; the caller sends them.
+// A ts port's address is one per AZ in 169.254.100.0/24: derived from the AZ name (stable across restarts and
+// re-enables), then probed past addresses other AZs already hold in IC-SB Port_Binding, so two AZs never share one.
+import { createHash } from 'node:crypto';
+import type { Op, OvsdbClient } from '../ovsdb/index.js';
+import type { NBTables, LogicalRouter, LogicalSwitch } from '../ovsdb/models/nb.js';
+import { APPLIED_KEY, APPLIED_UID_KEY, LEARNED_ROUTE_KEY, OVERLAPS_KEY, icIds, macFromIPv4, tsGatewayChassisName, tsRouterPort, tsSwitchPort } from './names.js';
+import { Txn } from './txn.js';
+import { toOps } from './commit.js';
+import { deleteRouterPort, ensureRouterPort } from './router.js';
+import { createOrUpdatePort, deletePort, setPortOptions } from './lsp.js';
+import { changeNbGlobal } from './nb-global.js';
+import { dropRoutesMarked } from './router-children.js';
 
-export { APPLIED_KEY, APPLIED_UID_KEY, IC_OWNER, LEARNED_ROUTE_KEY, OVERLAPS_KEY } from '../../lib/ovn/names.js';
+export const TS_SUBNET = '169.254.100.0/24';
+const TS_BASE = '169.254.100.';
+const HOSTS = 254; // .1 .. .254
+
+/** First host offset (1..254) tried for an AZ name. */
+export function preferredOffset(az: string): number {
+  const h = createHash('sha256').update(az).digest();
+  return (h.readUInt32BE(0) % HOSTS) + 1;
+}
+
+export interface TsPortAddress {
+  ip: string;
+  /** "169.254.100.N/24", the form Logical_Router_Port.networks holds. */
+  cidr: string;
+  mac: string;
+}
+
+export function addressAtOffset(offset: number): TsPortAddress {
+  if (!Number.isInteger(offset) || offset < 1 || offset > HOSTS) throw new Error(`ts port offset ${offset} outside 1..${HOSTS}`);
+  const ip = `${TS_BASE}${offset}`;
+  return { ip, cidr: `${ip}/24`, mac: macFromIPv4(ip) };
+}
+
+/**
+ * Picks this AZ's address: the preferred one, else the next free one (wrapping), skipping every IP in
+ * `taken` (addresses of other AZs' ts ports). Throws when all 254 are taken.
+ */
+export function deriveTsPortAddress(az: string, taken: Iterable<string>): TsPortAddress {
+  const used = new Set(taken);
+  const start = preferredOffset(az);
+  for (let i = 0; i < HOSTS; i++) {
+    const off = ((start - 1 + i) % HOSTS) + 1;
+    const a = addressAtOffset(off);
+    if (!used.has(a.ip)) return a;
+  }
+  throw new Error(`no free address left in ${TS_SUBNET} for AZ "${az}": ${used.size} taken`);
+}
+
+/**
+ * IPs in an IC-SB Port_Binding `address` ("00:00:00:50:AC:8C 169.254.100.45/24" or several words,
+ * as OVN writes LSP addresses). Words that are not IPv4 addresses (MACs, "router") are skipped.
+ */
+export function ipsOfPortAddress(address: string): string[] {
+  const out: string[] = [];
+  for (const w of address.split(/\s+/)) {
+    const ip = w.split('/')[0];
+    if (/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) out.push(ip);
+  }
+  return out;
+}
+
+/**
+ * Whether two AZs that collided must give way: the AZ whose name sorts later re-derives, so both sides
+ * of a race settle on the same answer without talking to each other.
+ */
+export const yieldsTo = (ourAz: string, otherAz: string): boolean => ourAz > otherAz;
+
+// ---------------------------------------------------------------- NB operations
+
 /** The route filter: OVN 23.03 reads ic-route-blacklist, later releases ic-route-denylist; both are written. */
 export const ROUTE_FILTER_KEYS = ['ic-route-blacklist', 'ic-route-denylist'] as const;
 export const ROUTE_OPTION_KEYS = ['ic-route-adv', 'ic-route-learn', ...ROUTE_FILTER_KEYS] as const;
@@ -98,15 +158,4 @@ export function removeTsPortOps(nb: Nb, az: string): Op[] {
 /** Drops every route ovn-ic learned into `router` (they point at peers that are no longer reachable). */
 export function removeLearnedRoutesOps(nb: Nb, router: LogicalRouter | undefined): Op[] {
   return ops(nb, 'ic learned routes', (txn) => dropRoutesMarked(txn, router, LEARNED_ROUTE_KEY));
-}
-
-/** Networks of the router's ports other than `except`: the "connected" routes ovn-ic advertises. */
-export function routerPortNetworks(nb: Nb, router: LogicalRouter, except: string): { prefix: string; port: LogicalRouterPort }[] {
-  const out: { prefix: string; port: LogicalRouterPort }[] = [];
-  for (const u of router.ports) {
-    const p = nb.cache.get('Logical_Router_Port', u);
-    if (!p || p.name === except) continue;
-    for (const n of p.networks) out.push({ prefix: n, port: p });
-  }
-  return out;
 }
