@@ -1,12 +1,13 @@
 // The OVN-IC attachment of a logical router, for any NB (a Tessera cluster's, an OpenStack's): the address of its
 // port on a transit switch, the ts router port (with its gateway chassis) and switch port, the NB_Global name and
 // route options, learned routes. Each operation returns the ops of one transaction; the caller sends them.
-// A ts port's address is one per AZ in 169.254.100.0/24: derived from the AZ name (stable across restarts and
-// re-enables), then probed past addresses other AZs already hold in IC-SB Port_Binding, so two AZs never share one.
+// A ts port's address is one per AZ and transit switch in 169.254.100.0/24: derived from the AZ name (and the ts
+// name for a ts other than `ts`), stable across restarts and re-enables, then probed past addresses other AZs already
+// hold on that transit switch in IC-SB Port_Binding, so two AZs never share one.
 import { createHash } from 'node:crypto';
 import type { Op, OvsdbClient } from '../ovsdb/index.js';
 import type { NBTables, LogicalRouter, LogicalSwitch } from '../ovsdb/models/nb.js';
-import { APPLIED_KEY, APPLIED_UID_KEY, LEARNED_ROUTE_KEY, OVERLAPS_KEY, icIds, macFromIPv4, tsGatewayChassisName, tsRouterPort, tsSwitchPort } from './names.js';
+import { APPLIED_KEY, APPLIED_UID_KEY, LEARNED_ROUTE_KEY, OVERLAPS_KEY, TS_NAME, icIds, macFromIPv4, tsGatewayChassisName, tsRouterPort, tsSwitchPort } from './names.js';
 import { Txn } from './txn.js';
 import { toOps } from './commit.js';
 import { deleteRouterPort, ensureRouterPort } from './router.js';
@@ -18,9 +19,13 @@ export const TS_SUBNET = '169.254.100.0/24';
 const TS_BASE = '169.254.100.';
 const HOSTS = 254; // .1 .. .254
 
-/** First host offset (1..254) tried for an AZ name. */
-export function preferredOffset(az: string): number {
-  const h = createHash('sha256').update(az).digest();
+/**
+ * First host offset (1..254) tried for an AZ name on a transit switch. On `ts` it depends on the AZ name alone; on
+ * another ts the ts name is mixed in, so one AZ's ports on several transit switches (an OpenStack AZ with one router
+ * per tenant) get different addresses and `lr-route-list` tells them apart.
+ */
+export function preferredOffset(az: string, ts: string = TS_NAME): number {
+  const h = createHash('sha256').update(ts === TS_NAME ? az : `${az}@${ts}`).digest();
   return (h.readUInt32BE(0) % HOSTS) + 1;
 }
 
@@ -38,18 +43,18 @@ export function addressAtOffset(offset: number): TsPortAddress {
 }
 
 /**
- * Picks this AZ's address: the preferred one, else the next free one (wrapping), skipping every IP in
- * `taken` (addresses of other AZs' ts ports). Throws when all 254 are taken.
+ * Picks this AZ's address on transit switch `ts`: the preferred one, else the next free one (wrapping), skipping
+ * every IP in `taken` (addresses of other AZs' ports on that ts). Throws when all 254 are taken.
  */
-export function deriveTsPortAddress(az: string, taken: Iterable<string>): TsPortAddress {
+export function deriveTsPortAddress(az: string, taken: Iterable<string>, ts: string = TS_NAME): TsPortAddress {
   const used = new Set(taken);
-  const start = preferredOffset(az);
+  const start = preferredOffset(az, ts);
   for (let i = 0; i < HOSTS; i++) {
     const off = ((start - 1 + i) % HOSTS) + 1;
     const a = addressAtOffset(off);
     if (!used.has(a.ip)) return a;
   }
-  throw new Error(`no free address left in ${TS_SUBNET} for AZ "${az}": ${used.size} taken`);
+  throw new Error(`no free address left in ${TS_SUBNET} for AZ "${az}" on transit switch ${ts}: ${used.size} taken`);
 }
 
 /**
@@ -124,16 +129,16 @@ export function clearAzNameOps(nb: Nb): Op[] {
 }
 
 /**
- * Ensures `<az>-ts` on the router (MAC, network, gateway chassis in priority order) and `ts-<az>` on the transit
- * switch. Returns no ops when everything already matches.
+ * Ensures `<az>-<ts>` on the router (MAC, network, gateway chassis in priority order) and `<ts>-<az>` on the transit
+ * switch `ts` (`<az>-ts` and `ts-<az>` on the default one). Returns no ops when everything already matches.
  */
 export function ensureTsPortOps(nb: Nb, o: { az: string; router: LogicalRouter; ts: LogicalSwitch; addr: TsPortAddress; gateways: GatewayChassisWant[] }): Op[] {
-  const lrpName = tsRouterPort(o.az);
-  const lspName = tsSwitchPort(o.az);
+  const lrpName = tsRouterPort(o.az, o.ts.name);
+  const lspName = tsSwitchPort(o.az, o.ts.name);
   return ops(nb, 'ic ts port', (txn) => {
     ensureRouterPort(txn, o.router.name, {
       name: lrpName, mac: o.addr.mac, networks: [o.addr.cidr], external_ids: icIds(),
-      gateway_chassis: o.gateways.map((w) => ({ name: tsGatewayChassisName(o.az, w.chassis), chassis_name: w.chassis, priority: w.priority, external_ids: icIds() })),
+      gateway_chassis: o.gateways.map((w) => ({ name: tsGatewayChassisName(o.az, w.chassis, o.ts.name), chassis_name: w.chassis, priority: w.priority, external_ids: icIds() })),
     });
     const lsp = nb.cache.lookup('Logical_Switch_Port', 'name', lspName);
     // Only our option key is set on an existing port: options also carries ovn-ic's requested-tnl-key (the port's
@@ -147,11 +152,11 @@ export function ensureTsPortOps(nb: Nb, o: { az: string; router: LogicalRouter; 
   });
 }
 
-/** Removes `<az>-ts` (with its gateway chassis) and `ts-<az>` wherever they are referenced. */
-export function removeTsPortOps(nb: Nb, az: string): Op[] {
+/** Removes `<az>-<ts>` (with its gateway chassis) and `<ts>-<az>` wherever they are referenced. */
+export function removeTsPortOps(nb: Nb, az: string, ts: string = TS_NAME): Op[] {
   return ops(nb, 'ic ts port removal', (txn) => {
-    deleteRouterPort(txn, tsRouterPort(az));
-    deletePort(txn, tsSwitchPort(az));
+    deleteRouterPort(txn, tsRouterPort(az, ts));
+    deletePort(txn, tsSwitchPort(az, ts));
   });
 }
 

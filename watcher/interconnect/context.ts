@@ -34,6 +34,8 @@ export interface IcStatus {
   state: IcState;
   message: string;
   az?: string;
+  /** The transit switch this AZ is attached to (ovn-ic-config `ts-name`, default `ts`). */
+  ts?: string;
   localPort?: TsPortAddress;
   /** Other AZs' ts ports: AZ name, port name, IP. */
   remotePorts: { az: string; port: string; ip: string; address: string }[];

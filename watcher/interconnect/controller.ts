@@ -247,7 +247,7 @@ class Controller implements InterconnectController, IcContext {
       state: s.state,
       message: s.message,
       'az-name': s.az ?? '',
-      'local-ts-port': s.localPort ? `${tsSwitchPort(s.az ?? '')} ${s.localPort.mac} ${s.localPort.cidr}` : '',
+      'local-ts-port': s.localPort ? `${tsSwitchPort(s.az ?? '', s.ts)} ${s.localPort.mac} ${s.localPort.cidr}` : '',
       'remote-ts-ports': s.remotePorts.map((p) => `${p.az} ${p.port} ${p.address}`).join('\n'),
       'route-denylist': s.denylist.join(','),
       overlaps: s.overlaps.join(','),

@@ -27,7 +27,7 @@ export async function teardownInterconnect(c: IcContext, config: IcConfig): Prom
   // 2. The ts ports, anything still learned, our options and records.
   const router = c.nb.cache.lookup('Logical_Router', 'name', CLUSTER_ROUTER);
   await c.nb.transact([
-    ...removeTsPortOps(c.nb, az),
+    ...removeTsPortOps(c.nb, az, config.tsName),
     ...removeLearnedRoutesOps(c.nb, router),
     ...forgetNbGlobalOps(c.nb),
   ]);

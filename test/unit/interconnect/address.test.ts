@@ -41,4 +41,18 @@ describe('interconnect ts port address', () => {
     assert.equal(tsRouterPort('az1'), 'az1-ts');
     assert.equal(tsSwitchPort('az1'), 'ts-az1');
   });
+
+  it('derives per transit switch: unchanged on ts, another preferred address on another ts, ports named <az>-<ts> / <ts>-<az>', () => {
+    assert.equal(preferredOffset('op-az', 'ts'), preferredOffset('op-az'));
+    assert.deepEqual(deriveTsPortAddress('op-az', [], 'ts'), deriveTsPortAddress('op-az', []));
+    const onB = deriveTsPortAddress('op-az', [], 'ts-b');
+    assert.notEqual(onB.ip, deriveTsPortAddress('op-az', []).ip, 'one AZ\'s ports on two transit switches share an address');
+    assert.deepEqual(deriveTsPortAddress('op-az', [], 'ts-b'), onB, 'stable');
+    assert.notEqual(deriveTsPortAddress('op-az', [onB.ip], 'ts-b').ip, onB.ip, 'skips what another AZ holds on that ts');
+    assert.throws(() => deriveTsPortAddress('az1', Array.from({ length: 254 }, (_, i) => addressAtOffset(i + 1).ip), 'ts-b'), /on transit switch ts-b/);
+    assert.equal(tsRouterPort('op-az', 'ts-b'), 'op-az-ts-b');
+    assert.equal(tsSwitchPort('op-az', 'ts-b'), 'ts-b-op-az');
+    assert.equal(tsRouterPort('op-az', 'ts'), tsRouterPort('op-az'));
+  });
 });
+
