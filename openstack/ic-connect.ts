@@ -15,6 +15,7 @@ import { ICNB_MODEL } from '../lib/ovsdb/models/icnb.js';
 import type { TlsOptions } from '../lib/ovsdb/remote.js';
 import { SB_CHASSIS_INTERCONN_KEY } from '../lib/ovnic/gateway-flag.js';
 import type { NeutronClient } from '../lib/neutron/client.js';
+import { ConfigError } from '../lib/cli.js';
 import { TS_NAME, tsRouterPort } from '../lib/ovn/names.js';
 import { deriveTsPortAddress, ensureTsPortOps, gatewayPriorities, ipsOfPortAddress, nbGlobalOps, removeLearnedRoutesOps, removeTsPortOps, type TsPortAddress } from '../lib/ovn/interconnect.js';
 
@@ -79,12 +80,12 @@ export async function icConnect(o: IcConnectOptions): Promise<IcConnectResult> {
   }
 }
 
-/** One transit switch, one router: another router already on it (another tenant's) is never moved. */
+/** One transit switch, one router: another router already on it (another tenant's) is never moved; a usage error. */
 function refuseOtherRouter(nb: Nb, o: IcConnectOptions, ovnRouter: string): void {
   const lrp = nb.cache.lookup('Logical_Router_Port', 'name', tsRouterPort(o.azName, o.ts));
   const holder = lrp && nb.cache.find('Logical_Router', (r) => r.ports.includes(lrp._uuid));
   if (holder && holder.name !== ovnRouter) {
-    throw new Error(`transit switch ${o.ts} is attached to ${holder.name}, not ${ovnRouter}: ` +
+    throw new ConfigError(`transit switch ${o.ts} is attached to ${holder.name}, not ${ovnRouter}: ` +
       `run \`tessera-openstack ic disconnect --ts ${o.ts}\` first, or give this router its own --ts`);
   }
 }
@@ -170,6 +171,7 @@ async function withdrawFromIcSb(o: IcDisconnectOptions): Promise<void> {
     icsb.close();
   }
 }
+
 async function checkGateways(o: IcConnectOptions): Promise<void> {
   const sb = await OvsdbClient.connect(SB_MODEL, { remotes: o.sb, tls: o.tls, leaderOnly: false });
   try {

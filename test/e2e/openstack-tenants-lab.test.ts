@@ -62,6 +62,8 @@ describe('OpenStack tenants over OVN-IC, one cluster each (real Neutron, make la
 
   it('each router learned only its own cluster\'s subnets, and each cluster only its own tenant\'s network', async () => {
     const [a, b] = [tenant('A'), tenant('B')];
+    assert.match(lab.file.clusters[0]!.icStatus.message, / transit switch ts at /);
+    assert.match(lab.file.clusters[1]!.icStatus.message, / transit switch ts-b at /, 'az2\'s ovn-ic-config ts-name');
     const subnets = (k: number): string[] => lab.file.clusters[k]!.nodes.map((n) => net24(n.subnet));
     const [ra, rb] = [await learned(a.routers[0]!.ovnName), await learned(b.routers[0]!.ovnName)];
     for (const s of subnets(0)) assert.ok(ra.includes(s) && !rb.includes(s), `az1 subnet ${s}x: router0 ${ra}\nrouterB ${rb}`);
