@@ -17,7 +17,7 @@ import { nestedReport } from './nested-checks.js';
 const log = (m: string): void => void process.stderr.write(`[lab ${new Date().toISOString().slice(11, 23)}] ${m}\n`);
 
 const usage = 'usage: lab/main.ts up|down|status [--prefix tessera-] [--state-dir DIR (default .lab; /tmp/<prefix>lab for other prefixes)]\n' +
-  '  [--nodes 2 (per cluster)] [--clusters 1 (2..4: clusters interconnected by OVN-IC)] [--openstack ic (an OpenStack AZ with a real Neutron, interconnected too)]\n' +
+  '  [--nodes 2 (per cluster)] [--clusters 1 (2..4: clusters interconnected by OVN-IC)] [--openstack ic (an OpenStack AZ with a real Neutron, interconnected too) | ic-tenants (two clusters, one OpenStack tenant each)]\n' +
   '  [--no-policy (one cluster: skip the NetworkPolicy)] [--no-gateway (one cluster: skip the gateway node and external host)]\n' +
   '  [--vpc (one cluster: two kubeovn.io Vpcs with overlapping Subnets, and their isolation matrix)]\n' +
   '  [--nested (one cluster: a hypervisor with two VMs running nested nodes and pods, and their reachability)]';
@@ -45,20 +45,20 @@ if (!Number.isInteger(clusters) || clusters < 1 || clusters > 4) {
   process.exit(2);
 }
 
-const openstack = (parsed.values.openstack || undefined) as 'ic' | undefined;
-if (openstack !== undefined && openstack !== 'ic') {
-  process.stderr.write(`lab: --openstack ${JSON.stringify(openstack)}: want ic\n${usage}\n`);
+const openstack = (parsed.values.openstack || undefined) as 'ic' | 'ic-tenants' | undefined;
+if (openstack !== undefined && openstack !== 'ic' && openstack !== 'ic-tenants') {
+  process.stderr.write(`lab: --openstack ${JSON.stringify(openstack)}: want ic or ic-tenants\n${usage}\n`);
   process.exit(2);
 }
 
 async function upMulti(): Promise<number> {
   const t0 = Date.now();
-  const lab = await startMultiLab({ prefix, stateDir, clusters, nodes, log, keepOnFailure: true, openstack });
+  const lab = await startMultiLab({ prefix, stateDir, clusters: openstack === 'ic-tenants' ? 2 : clusters, nodes, log, keepOnFailure: true, openstack });
   const checks = await lab.check();
   process.stdout.write(lab.report(checks, Date.now() - t0) + '\n');
   const [a, b] = lab.file.clusters;
   const from = a?.pods.find((p) => p.name === 'client');
-  const target = b?.pods[0]?.ip ?? lab.file.openstack?.vms[0]?.ip ?? '';
+  const target = (lab.file.openstack?.tenants ? undefined : b?.pods[0]?.ip) ?? lab.file.openstack?.vms[0]?.ip ?? '';
   process.stdout.write(`Lab description: ${lab.labFilePath} (clusters[], interconnect{}${lab.file.openstack ? ', openstack{}' : ''}). Try: ip netns exec ${from?.netns ?? ''} nc -N ${target} ${POD_SERVER_PORT} </dev/null. ` +
     `Status: kubectl-style GET ${lab.file.interconnect.statusConfigMap} on each cluster's API. Remove with: make lab-down\n`);
   return checks.every((c) => c.ok) ? 0 : 1;

@@ -26,6 +26,8 @@ import { waitFor } from './wait.js';
 import { startOpenstackIcAz, type OpenstackLabInfo } from './openstack/ic-az.js';
 import { podVmChecks } from './openstack/checks.js';
 import { formatOpenstackReport } from './openstack/report.js';
+import { addTenantB, tenantIcConfig } from './openstack/tenants.js';
+import { formatTenantReport, tenantMatrixChecks } from './openstack/tenant-matrix.js';
 
 export const SEED_DIR = join(REPO_ROOT, 'deploy/interconnect/seeds');
 export const DEFAULT_SEED = 'seed-auto-route.yaml';
@@ -58,8 +60,9 @@ export interface MultiLabOptions {
   log?: (msg: string) => void;
   /** One OVSDB PKI for every cluster (lab/pki.ts). Default <stateDir>/pki; false: plain tcp:. */
   pki?: string | false;
-  /** 'ic': an OpenStack AZ (real Neutron on its own OVN) interconnected too; then one cluster is enough. */
-  openstack?: 'ic';
+  /** 'ic': an OpenStack AZ (real Neutron on its own OVN) interconnected too; then one cluster is enough.
+   *  'ic-tenants': two clusters, each with its own OpenStack tenant on its own transit switch (openstack/tenants.ts). */
+  openstack?: 'ic' | 'ic-tenants';
 }
 
 export interface MultiLab {
@@ -116,6 +119,7 @@ function multiSettings(o: MultiLabOptions): MultiSettings {
   const count = o.clusters ?? 2;
   const minClusters = o.openstack ? 1 : 2;
   if (!Number.isInteger(count) || count < minClusters || count > 4) throw new Error(`lab clusters: ${count} (want ${minClusters}..4)`);
+  if (o.openstack === 'ic-tenants' && count !== 2) throw new Error(`lab clusters: ${count} (the per-tenant OpenStack lab has two: one per tenant)`);
   const nodesPer = o.nodes ?? 2;
   if (!Number.isInteger(nodesPer) || nodesPer < 1 || nodesPer > 4) throw new Error(`lab nodes per cluster: ${nodesPer} (want 1..4)`);
   return { prefix, stateDir, runDir: join(stateDir, 'run'), count, nodesPer, seed: o.seed === undefined ? DEFAULT_SEED : o.seed,
@@ -193,12 +197,16 @@ async function startClusters(s: MultiSettings, o: MultiLabOptions, pki: LabPki |
 }
 
 /** Applies the seed in every cluster and waits until each reports itself connected to all the others. */
-async function connectClusters(s: MultiSettings, seed: string, clusters: Lab[]): Promise<Array<Record<string, string>>> {
+async function connectClusters(s: MultiSettings, seed: string, clusters: Lab[], tenants = false): Promise<Array<Record<string, string>>> {
   s.log(`kube-system/ovn-ic-config from ${seed} in every cluster`);
-  for (const [k, lab] of clusters.entries()) await lab.kube.create(IC_CM, seedConfigMap(seed, clusterName(k)));
+  // Per tenant, each cluster has a transit switch of its own (ts-name), so it waits for no other cluster.
+  for (const [k, lab] of clusters.entries()) {
+    const cm = seedConfigMap(seed, clusterName(k));
+    await lab.kube.create(IC_CM, tenants ? { ...cm, data: { ...cm.data, ...tenantIcConfig(k) } } : cm);
+  }
   const statuses: Array<Record<string, string>> = [];
   for (const [k, lab] of clusters.entries()) {
-    const others = clusters.map((_, j) => clusterName(j)).filter((_, j) => j !== k);
+    const others = tenants ? [] : clusters.map((_, j) => clusterName(j)).filter((_, j) => j !== k);
     let last: Record<string, string> = {};
     await waitFor(`${clusterName(k)} ovn-ic-status connected to ${others.join(', ')}`, async () => {
       last = await icStatus(lab);
@@ -256,15 +264,18 @@ async function settleCrossClusterPath(s: MultiSettings, clusters: Lab[], file: M
 }
 
 /** The OpenStack AZ of `--openstack ic`, connected by `tessera-openstack ic connect`; resolves once a pod reaches a VM. */
-async function addOpenstackIcAz(s: MultiSettings, file: MultiClusterLabFile): Promise<OpenstackLabInfo> {
+async function addOpenstackIcAz(s: MultiSettings, file: MultiClusterLabFile, tenants: boolean): Promise<OpenstackLabInfo> {
   const os = await startOpenstackIcAz({ prefix: s.prefix, underlay: `${s.prefix}ul`, runDir: s.runDir, ip: OPENSTACK_IP, nodeIp: OPENSTACK_NODE_IP,
     icNb: file.interconnect.icNb, icSb: file.interconnect.icSb, binDir: s.binDir, log: s.log });
-  const a = file.clusters[0]!;
-  const from = a.pods.find((p) => p.name === 'client') ?? a.pods[0];
-  const vm = os.info.vms[0]!;
-  if (from) {
+  if (tenants) await addTenantB(os, { prefix: s.prefix, runDir: s.runDir, icNb: file.interconnect.icNb, icSb: file.interconnect.icSb, binDir: s.binDir, log: s.log });
+  // Each tenant's first VM from its cluster's client (tenant A only, without tenants).
+  for (const [k, t] of (os.info.tenants ?? [{ cluster: file.clusters[0]!.name, vms: os.info.vms }]).entries()) {
+    const a = file.clusters.find((c) => c.name === t.cluster) ?? file.clusters[k]!;
+    const from = a.pods.find((p) => p.name === 'client') ?? a.pods[0];
+    const vm = t.vms[0]!;
+    if (!from) continue;
     const ms = await waitFor(`${a.name}/${from.name} to reach OpenStack ${vm.name} ${vm.ip}`, async () => (await pingCheck(from, vm.ip, vm.name)).ok, 60_000, 500);
-    s.log(`pod -> VM path up (${ms} ms of waiting)`);
+    s.log(`pod -> VM path up from ${a.name} (${ms} ms of waiting)`);
   }
   return os.info;
 }
@@ -282,11 +293,12 @@ export async function startMultiLab(o: MultiLabOptions = {}): Promise<MultiLab> 
     // Made once before the clusters start in parallel, which then only read it.
     const pki = o.pki === false ? undefined : await ensureLabPki(o.pki ?? join(s.stateDir, 'pki'));
     const clusters = await startClusters(s, o, pki);
-    const statuses = s.seed === null ? [] : await connectClusters(s, s.seed, clusters);
+    const tenants = o.openstack === 'ic-tenants';
+    const statuses = s.seed === null ? [] : await connectClusters(s, s.seed, clusters, tenants);
     s.log(`clusters connected ${Date.now() - t0} ms after start`);
     const file = describeMultiLab(s, clusters, statuses, ic);
-    const warnings = s.seed === null ? [] : await settleCrossClusterPath(s, clusters, file);
-    if (o.openstack === 'ic') file.openstack = await addOpenstackIcAz(s, file);
+    const warnings = s.seed === null || tenants ? [] : await settleCrossClusterPath(s, clusters, file);
+    if (o.openstack) file.openstack = await addOpenstackIcAz(s, file, tenants);
     if (warnings.length) file.warnings = warnings;
     const labFilePath = join(s.stateDir, 'lab.json');
     writeLabFile(labFilePath, file);
@@ -337,6 +349,7 @@ export async function crossClusterChecks(f: MultiClusterLabFile): Promise<CheckR
 export async function multiClusterChecks(f: MultiClusterLabFile): Promise<CheckResult[]> {
   const own = await Promise.all(f.clusters.map((c) => runChecks(c, { servers: true })));
   const tagged = own.flatMap((cs, k) => cs.map((c) => ({ ...c, from: `${f.clusters[k]!.name}:${c.from}`, to: `${f.clusters[k]!.name}:${c.to}` })));
+  if (f.openstack?.tenants) return [...tagged, ...await tenantMatrixChecks(f)];
   const vms = f.openstack ? await podVmChecks(f.clusters.flatMap((c) => c.pods.map((pod) => ({ pod, tag: tag(c, pod) }))), f.openstack.vms) : [];
   return [...tagged, ...await crossClusterChecks(f), ...vms];
 }
@@ -354,9 +367,9 @@ export function formatMultiReport(f: MultiClusterLabFile, checks: CheckResult[],
     lines.push(...formatReport(c, mine, undefined).split('\n').slice(1).map((l) => `  ${l}`));
   }
   const cross = checks.filter((x) => x.kind === 'cluster');
-  if (f.clusters.length > 1) lines.push(`Across clusters (pod IP to pod IP through the transit switch), performed just now: ${cross.filter((x) => x.ok).length}/${cross.length} ok`);
+  if (f.clusters.length > 1 && !f.openstack?.tenants) lines.push(`Across clusters (pod IP to pod IP through the transit switch), performed just now: ${cross.filter((x) => x.ok).length}/${cross.length} ok`);
   for (const x of cross) lines.push(`  ${x.ok ? 'ok  ' : 'FAIL'} ${x.from} -> ${x.to} ${x.target}: ${x.detail}`);
-  if (f.openstack) lines.push(...formatOpenstackReport(f.openstack, checks));
+  if (f.openstack) lines.push(...(f.openstack.tenants ? formatTenantReport(f, checks) : formatOpenstackReport(f.openstack, checks)));
   const passed = checks.filter((x) => x.ok).length;
   lines.push(`All checks: ${passed}/${checks.length} ok`);
   for (const w of f.warnings ?? []) lines.push(`Warning (at start): ${w}`);

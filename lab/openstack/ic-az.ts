@@ -7,7 +7,7 @@ import type { NeutronClient } from '../../lib/neutron/client.js';
 import { run } from '../exec.js';
 import { addAddr, addNetns } from '../netns.js';
 import { startCentral, type Central } from '../ovn-central.js';
-import { startOvsNode, vsctl } from '../ovs-node.js';
+import { startOvsNode, vsctl, type OvsNode } from '../ovs-node.js';
 import { plugUnderlay, UNDERLAY_NIC } from '../underlay.js';
 import { LAB_PROJECT, neutronClient, startNeutron, NEUTRON_PORT, type Neutron } from './neutron.js';
 import { plugVm, type LabVm } from './vm.js';
@@ -27,16 +27,31 @@ export interface OpenstackLabInfo {
   routers: Array<{ name: string; id: string; ovnName: string }>;
   networks: Array<{ name: string; id: string; cidr: string; router: string }>;
   vms: LabVm[];
+  /** The per-tenant lab (`--openstack ic-tenants`, tenants.ts): each tenant's router, transit switch and cluster. */
+  tenants?: OpenstackTenant[];
+}
+
+/** One OpenStack tenant (Neutron project) and the cluster its router is interconnected with through `ts`. */
+export interface OpenstackTenant {
+  name: string;
+  project: string;
+  ts: string;
+  cluster: string;
+  routers: OpenstackLabInfo['routers'];
+  networks: OpenstackLabInfo['networks'];
+  vms: LabVm[];
 }
 
 export interface OpenstackIcAz {
   info: OpenstackLabInfo;
   central: Central;
   neutron: Neutron;
+  /** The hypervisor and interconnection gateway node. */
+  node: OvsNode;
 }
 
 /** Lets the lab's VMs and pods talk: the project's default security group admits ICMP and TCP from anywhere. */
-async function openDefaultSecurityGroup(api: NeutronClient): Promise<void> {
+export async function openDefaultSecurityGroup(api: NeutronClient): Promise<void> {
   const sg = (await api.listSecurityGroups({ name: 'default', project_id: api.projectId }))[0];
   if (!sg) throw new Error('Neutron made no default security group');
   for (const protocol of ['icmp', 'tcp']) {
@@ -87,7 +102,7 @@ export async function startOpenstackIcAz(o: {
   }
   o.log(`${OPENSTACK_AZ}: ${vms.map((v) => `${v.name} ${v.ip}`).join(', ')} on net1 192.168.1.0/24 behind ${OPENSTACK_ROUTER}`);
   return {
-    central, neutron,
+    central, neutron, node,
     info: {
       scheme: 'ic', az: OPENSTACK_AZ, netns, neutronUrl: neutron.url, neutronSocket: neutron.socket, project: LAB_PROJECT,
       nbSocket: central.nbSocket,

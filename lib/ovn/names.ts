@@ -35,12 +35,12 @@ export const MGMT_ADDRESS_SET = 'tessera_node_mgmt';
 
 /** The interconnection's transit switch (created in IC-NB by the interconnect controller, mirrored into NB by ovn-ic). */
 export const TS_NAME = 'ts';
-/** Router port on ovn_cluster_router, as the Kube-OVN docs show it: `<az>-ts`. */
-export const tsRouterPort = (az: string): string => `${az}-ts`;
-/** Switch port on `ts` of type router: `ts-<az>`. */
-export const tsSwitchPort = (az: string): string => `ts-${az}`;
+/** Router port on the transit switch `ts` (or another one), as the Kube-OVN docs show it: `<az>-ts` (`<az>-<ts>`). */
+export const tsRouterPort = (az: string, ts: string = TS_NAME): string => `${az}-${ts}`;
+/** Switch port of type router on the transit switch: `ts-<az>` (`<ts>-<az>`). */
+export const tsSwitchPort = (az: string, ts: string = TS_NAME): string => `${ts}-${az}`;
 /** Gateway_Chassis row name for one gateway of the ts router port. */
-export const tsGatewayChassisName = (az: string, chassis: string): string => `${tsRouterPort(az)}-${chassis}`;
+export const tsGatewayChassisName = (az: string, chassis: string, ts: string = TS_NAME): string => `${tsRouterPort(az, ts)}-${chassis}`;
 
 /** Deterministic MAC for an IPv4 address, as ovn-kubernetes does: 0a:58 + the four address bytes. */
 export function macFromIPv4(ip: string): string {

@@ -22,8 +22,7 @@ export const MAY_DEPEND_ON: Record<string, readonly string[]> = {
   lab: ['lib', ...COMPONENTS, 'kube-double', 'deploy'],
   testkit: ['lib', ...COMPONENTS, 'kube-double', 'lab', 'deploy'],
   bench: ['lib', ...COMPONENTS, 'kube-double', 'lab', 'testkit', 'deploy'],
-  // tessera-openstack reuses the interconnect controller's ts-port operations for the OpenStack side.
-  openstack: ['lib', 'watcher'],
+  openstack: ['lib'],
   // kubectl-tessera reads the lab's description (lab.json's types) to find the lab's endpoints.
   'kubectl-tessera': ['lib', 'lab'],
   // cmd/tessera.ts is the one executable that runs each daemon.

@@ -1,6 +1,7 @@
 // The `kube-system/ovn-ic-config` ConfigMap, exactly as Kube-OVN documents it: parsing and validation.
 // Every error names the key and the value it refused, so a user can fix the YAML from the Event alone.
 import { isIP } from '../../lib/ipnet/index.js';
+import { TS_NAME } from '../../lib/ovn/names.js';
 
 export const IC_CONFIGMAP_NAMESPACE = 'kube-system';
 export const IC_CONFIGMAP_NAME = 'ovn-ic-config';
@@ -8,8 +9,11 @@ export const IC_CONFIGMAP_NAME = 'ovn-ic-config';
 export const DEFAULT_IC_NB_PORT = 6645;
 export const DEFAULT_IC_SB_PORT = 6646;
 
-/** Keys the documented ConfigMap may carry. Anything else is reported as a warning, not an error. */
-export const IC_CONFIG_KEYS = ['enable-ic', 'az-name', 'ic-db-host', 'ic-nb-port', 'ic-sb-port', 'gw-nodes', 'auto-route'] as const;
+/**
+ * Keys the documented ConfigMap may carry, and Tessera's `ts-name` (the transit switch to join, default `ts`; one per
+ * OpenStack tenant in seed 002's per-tenant variant). Anything else is reported as a warning, not an error.
+ */
+export const IC_CONFIG_KEYS = ['enable-ic', 'az-name', 'ic-db-host', 'ic-nb-port', 'ic-sb-port', 'gw-nodes', 'auto-route', 'ts-name'] as const;
 
 export interface IcConfig {
   enabled: true;
@@ -21,6 +25,8 @@ export interface IcConfig {
   /** Gateway nodes in HA priority order: the first gets the highest priority. */
   gwNodes: string[];
   autoRoute: boolean;
+  /** The transit switch this AZ joins: `ts` unless `ts-name` says otherwise. */
+  tsName: string;
 }
 
 export type ParsedIcConfig =
@@ -106,9 +112,12 @@ export function parseIcConfig(data: Record<string, string> | undefined): ParsedI
   if (icNbPort === icSbPort) errors.push(`ic-nb-port and ic-sb-port must differ (both ${icNbPort})`);
   const gwNodes = parseList('gw-nodes', d['gw-nodes'], errors, (n) => (NODE_NAME_RE.test(n) && n.length <= 253 ? undefined : 'is not a valid node name'));
   const autoRoute = parseBool('auto-route', d['auto-route'], false, errors) ?? false;
+  const tsName = d['ts-name']?.trim() || TS_NAME;
+  // The ts name goes into OVN port names (<az>-<ts>, <ts>-<az>) like the AZ name.
+  if (!AZ_NAME_RE.test(tsName)) errors.push(`ts-name: "${d['ts-name']}" must be 1-63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit`);
 
   if (errors.length) return { ok: false, errors, warnings };
-  return { ok: true, config: { enabled: true, azName: azRaw, icDbHosts, icNbPort, icSbPort, gwNodes, autoRoute }, warnings };
+  return { ok: true, config: { enabled: true, azName: azRaw, icDbHosts, icNbPort, icSbPort, gwNodes, autoRoute, tsName }, warnings };
 }
 
 /** The OVSDB remotes of the IC databases: every Raft member, in the order the user gave. */
@@ -126,15 +135,17 @@ export function fingerprint(c: IcConfig): string {
     sb: c.icSbPort,
     gw: c.gwNodes,
     auto: c.autoRoute,
+    // Only a non-default ts is recorded, so configs applied before `ts-name` existed keep their fingerprint.
+    ...(c.tsName !== TS_NAME ? { ts: c.tsName } : {}),
   });
 }
 
 export function fromFingerprint(s: string | undefined): IcConfig | undefined {
   if (!s) return undefined;
   try {
-    const v = JSON.parse(s) as { az: string; hosts: string[]; nb: number; sb: number; gw: string[]; auto: boolean };
+    const v = JSON.parse(s) as { az: string; hosts: string[]; nb: number; sb: number; gw: string[]; auto: boolean; ts?: string };
     if (typeof v.az !== 'string' || !Array.isArray(v.hosts) || !Array.isArray(v.gw)) return undefined;
-    return { enabled: true, azName: v.az, icDbHosts: v.hosts, icNbPort: v.nb, icSbPort: v.sb, gwNodes: v.gw, autoRoute: v.auto === true };
+    return { enabled: true, azName: v.az, icDbHosts: v.hosts, icNbPort: v.nb, icSbPort: v.sb, gwNodes: v.gw, autoRoute: v.auto === true, tsName: typeof v.ts === 'string' && v.ts ? v.ts : TS_NAME };
   } catch {
     return undefined;
   }
@@ -155,5 +166,6 @@ export function describeChange(applied: IcConfig, requested: IcConfig | { enable
   cmp('ic-sb-port', applied.icSbPort, requested.icSbPort);
   cmp('gw-nodes', applied.gwNodes, requested.gwNodes);
   cmp('auto-route', applied.autoRoute, requested.autoRoute);
+  cmp('ts-name', applied.tsName, requested.tsName);
   return diffs.join(', ');
 }

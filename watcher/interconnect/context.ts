@@ -8,7 +8,7 @@ import type { SBTables } from '../../lib/ovsdb/models/sb.js';
 import type { ICNBTables } from '../../lib/ovsdb/models/icnb.js';
 import type { ICSBTables } from '../../lib/ovsdb/models/icsb.js';
 import type { OvnIcDaemon } from '../../lib/ovnic/daemon.js';
-import type { TsPortAddress } from './address.js';
+import type { TsPortAddress } from '../../lib/ovn/interconnect.js';
 import type { IcConfig } from './config.js';
 import type { IcKube } from './kube.js';
 
@@ -34,6 +34,8 @@ export interface IcStatus {
   state: IcState;
   message: string;
   az?: string;
+  /** The transit switch this AZ is attached to (ovn-ic-config `ts-name`, default `ts`). */
+  ts?: string;
   localPort?: TsPortAddress;
   /** Other AZs' ts ports: AZ name, port name, IP. */
   remotePorts: { az: string; port: string; ip: string; address: string }[];

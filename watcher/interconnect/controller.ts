@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { Logger } from '../../lib/log.js';
-import { OWNER_KEY } from '../../lib/ovn/names.js';
+import { APPLIED_KEY, APPLIED_UID_KEY, IC_OWNER, OVERLAPS_KEY, OWNER_KEY, tsSwitchPort } from '../../lib/ovn/names.js';
 import { OvsdbClient, type ClientOptions } from '../../lib/ovsdb/index.js';
 import { NB_MODEL } from '../../lib/ovsdb/models/nb.js';
 import { SB_MODEL } from '../../lib/ovsdb/models/sb.js';
@@ -19,8 +19,7 @@ import { WorkQueue } from '../../lib/workqueue.js';
 import { OwnWrites } from '../../lib/drift/own-writes.js';
 import { DriftRepair } from '../../lib/drift/repair.js';
 import { IC_CONFIGMAP_NAME, IC_CONFIGMAP_NAMESPACE, describeChange, fingerprint, fromFingerprint, icRemotes, parseIcConfig, type IcConfig } from './config.js';
-import { tsSwitchPort } from './address.js';
-import { APPLIED_KEY, APPLIED_UID_KEY, IC_OWNER, OVERLAPS_KEY, nbGlobalOps } from './nb-ops.js';
+import { nbGlobalOps } from '../../lib/ovn/interconnect.js';
 import { IcKube, IC_STATUS_CONFIGMAP_NAME } from './kube.js';
 import { applyInterconnect } from './apply.js';
 import { teardownInterconnect } from './teardown.js';
@@ -248,7 +247,7 @@ class Controller implements InterconnectController, IcContext {
       state: s.state,
       message: s.message,
       'az-name': s.az ?? '',
-      'local-ts-port': s.localPort ? `${tsSwitchPort(s.az ?? '')} ${s.localPort.mac} ${s.localPort.cidr}` : '',
+      'local-ts-port': s.localPort ? `${tsSwitchPort(s.az ?? '', s.ts)} ${s.localPort.mac} ${s.localPort.cidr}` : '',
       'remote-ts-ports': s.remotePorts.map((p) => `${p.az} ${p.port} ${p.address}`).join('\n'),
       'route-denylist': s.denylist.join(','),
       overlaps: s.overlaps.join(','),

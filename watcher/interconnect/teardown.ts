@@ -2,7 +2,7 @@
 // the ts ports, learned routes, our NB_Global records and this AZ's IC-SB rows; the AZ name goes last.
 import { CLUSTER_ROUTER } from '../../lib/ovn/names.js';
 import type { IcConfig } from './config.js';
-import { clearAzNameOps, forgetNbGlobalOps, removeLearnedRoutesOps, removeTsPortOps, routesOffOps } from './nb-ops.js';
+import { clearAzNameOps, forgetNbGlobalOps, removeLearnedRoutesOps, removeTsPortOps, routesOffOps } from '../../lib/ovn/interconnect.js';
 import type { IcContext } from './context.js';
 
 /** Polls (bounded) until `done`; used only while our own ovn-ic withdraws what it published. */
@@ -27,7 +27,7 @@ export async function teardownInterconnect(c: IcContext, config: IcConfig): Prom
   // 2. The ts ports, anything still learned, our options and records.
   const router = c.nb.cache.lookup('Logical_Router', 'name', CLUSTER_ROUTER);
   await c.nb.transact([
-    ...removeTsPortOps(c.nb, az),
+    ...removeTsPortOps(c.nb, az, config.tsName),
     ...removeLearnedRoutesOps(c.nb, router),
     ...forgetNbGlobalOps(c.nb),
   ]);

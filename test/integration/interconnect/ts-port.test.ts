@@ -5,8 +5,8 @@ import { startOvsdbServer, spawnOut, type OvsdbServer } from '../../../testkit/o
 import { OvsdbClient } from '../../../lib/ovsdb/index.js';
 import { NB_MODEL, type NBTables } from '../../../lib/ovsdb/models/nb.js';
 import { CLUSTER_ROUTER } from '../../../lib/ovn/names.js';
-import { ensureTsPortOps, gatewayPriorities, TNL_KEY_OPTION } from '../../../watcher/interconnect/nb-ops.js';
-import { addressAtOffset, TS_NAME, tsRouterPort, tsSwitchPort } from '../../../watcher/interconnect/address.js';
+import { addressAtOffset, ensureTsPortOps, gatewayPriorities, TNL_KEY_OPTION } from '../../../lib/ovn/interconnect.js';
+import { TS_NAME, tsRouterPort, tsSwitchPort } from '../../../lib/ovn/names.js';
 
 describe('interconnect: ts port (real NB)', () => {
   let srv: OvsdbServer;

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { deriveTsPortAddress, preferredOffset, addressAtOffset, ipsOfPortAddress, yieldsTo, tsRouterPort, tsSwitchPort } from '../../../watcher/interconnect/address.js';
+import { deriveTsPortAddress, preferredOffset, addressAtOffset, ipsOfPortAddress, yieldsTo } from '../../../lib/ovn/interconnect.js';
+import { tsRouterPort, tsSwitchPort } from '../../../lib/ovn/names.js';
 
 describe('interconnect ts port address', () => {
   it('is stable per AZ name, inside 169.254.100.1-254, with a MAC derived from the IP', () => {
@@ -40,4 +41,18 @@ describe('interconnect ts port address', () => {
     assert.equal(tsRouterPort('az1'), 'az1-ts');
     assert.equal(tsSwitchPort('az1'), 'ts-az1');
   });
+
+  it('derives per transit switch: unchanged on ts, another preferred address on another ts, ports named <az>-<ts> / <ts>-<az>', () => {
+    assert.equal(preferredOffset('op-az', 'ts'), preferredOffset('op-az'));
+    assert.deepEqual(deriveTsPortAddress('op-az', [], 'ts'), deriveTsPortAddress('op-az', []));
+    const onB = deriveTsPortAddress('op-az', [], 'ts-b');
+    assert.notEqual(onB.ip, deriveTsPortAddress('op-az', []).ip, 'one AZ\'s ports on two transit switches share an address');
+    assert.deepEqual(deriveTsPortAddress('op-az', [], 'ts-b'), onB, 'stable');
+    assert.notEqual(deriveTsPortAddress('op-az', [onB.ip], 'ts-b').ip, onB.ip, 'skips what another AZ holds on that ts');
+    assert.throws(() => deriveTsPortAddress('az1', Array.from({ length: 254 }, (_, i) => addressAtOffset(i + 1).ip), 'ts-b'), /on transit switch ts-b/);
+    assert.equal(tsRouterPort('op-az', 'ts-b'), 'op-az-ts-b');
+    assert.equal(tsSwitchPort('op-az', 'ts-b'), 'ts-b-op-az');
+    assert.equal(tsRouterPort('op-az', 'ts'), tsRouterPort('op-az'));
+  });
 });
+

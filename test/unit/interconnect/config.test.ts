@@ -23,7 +23,7 @@ describe('interconnect config (ovn-ic-config ConfigMap)', () => {
     assert.equal(cm.metadata?.name, 'ovn-ic-config');
     assert.equal(cm.metadata?.namespace, 'kube-system');
     const c = expectConfig(cm.data!);
-    assert.deepEqual(c, { enabled: true, azName: 'az1', icDbHosts: ['192.168.65.3'], icNbPort: 6645, icSbPort: 6646, gwNodes: ['az1-gw'], autoRoute: true });
+    assert.deepEqual(c, { enabled: true, azName: 'az1', icDbHosts: ['192.168.65.3'], icNbPort: 6645, icSbPort: 6646, gwNodes: ['az1-gw'], autoRoute: true, tsName: 'ts' });
     assert.deepEqual(icRemotes(c), { nb: ['tcp:192.168.65.3:6645'], sb: ['tcp:192.168.65.3:6646'] });
   });
 
@@ -83,5 +83,19 @@ describe('interconnect config (ovn-ic-config ConfigMap)', () => {
     const changed = { ...c, gwNodes: ['az1-gw', 'az1-gw2'], autoRoute: false };
     assert.equal(describeChange(c, changed), 'gw-nodes: "az1-gw" -> "az1-gw,az1-gw2", auto-route: "true" -> "false"');
     assert.equal(describeChange(c, { enabled: false }), 'enable-ic: true -> false');
+  });
+
+  it('ts-name picks the transit switch: "ts" by default and in every seed, recorded in the fingerprint only when set', () => {
+    for (const f of ['seed-auto-route.yaml', 'seed-manual-route.yaml', 'seed-raft.yaml']) assert.equal(expectConfig(seed(f).data!).tsName, 'ts', f);
+    const c = expectConfig(seed('seed-auto-route.yaml').data!);
+    // A config applied before ts-name existed keeps its fingerprint, so a watcher upgrade changes nothing.
+    assert.equal(fingerprint(c), '{"az":"az1","hosts":["192.168.65.3"],"nb":6645,"sb":6646,"gw":["az1-gw"],"auto":true}');
+    assert.equal(fromFingerprint(fingerprint(c))!.tsName, 'ts');
+    const b = expectConfig({ ...seed('seed-auto-route.yaml').data!, 'ts-name': ' ts-b ' });
+    assert.equal(b.tsName, 'ts-b');
+    assert.deepEqual(fromFingerprint(fingerprint(b)), b);
+    assert.equal(describeChange(c, b), 'ts-name: "ts" -> "ts-b"');
+    assert.deepEqual(parseIcConfig({ ...seed('seed-auto-route.yaml').data!, 'ts-name': 'ts-b' }).warnings, [], 'ts-name is a known key');
+    assert.match(expectErrors({ ...seed('seed-auto-route.yaml').data!, 'ts-name': 'ts b' })[0], /^ts-name: "ts b" must be/);
   });
 });

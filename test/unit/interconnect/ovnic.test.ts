@@ -25,7 +25,7 @@ describe('ovn-ic daemon argv and gateway flag', () => {
 
 describe('gateway chassis priorities', () => {
   it('follow the gw-nodes order: the first node is preferred', async () => {
-    const { gatewayPriorities } = await import('../../../watcher/interconnect/nb-ops.js');
+    const { gatewayPriorities } = await import('../../../lib/ovn/interconnect.js');
     assert.deepEqual(gatewayPriorities(['gw-a', 'gw-b', 'gw-c']), [
       { chassis: 'gw-a', priority: 100 }, { chassis: 'gw-b', priority: 99 }, { chassis: 'gw-c', priority: 98 },
     ]);
