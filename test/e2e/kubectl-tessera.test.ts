@@ -4,7 +4,7 @@
 // under a blocking policy. The built executable dist/bin/kubectl-tessera is what runs.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CIDRS, startLab, teardownLab, type Lab } from '../../lab/cluster.js';
@@ -251,6 +251,63 @@ describe('kubectl-tessera (e2e, prefix tkt-)', function () {
     const d = await diagnose();
     assert.equal(d.code, 0, failed(d.rows).join('\n'));
   });
+
+  // Without --lab: kubectl-tessera as an operator runs it, from a host that reaches the API server's address (the
+  // central netns), with a kubeconfig whose user is the ServiceAccount of deploy/kubectl-tessera/rbac.yaml (so the
+  // shipped ClusterRole is what authorizes it). The pods are ordinary Pods of the Tessera image; the lab kubelet runs
+  // them and serves the exec that the double proxies; the endpointslice part is the lab kubelet's too.
+  const clusterKt = async (args: string[]): Promise<Ran> => {
+    const api = lab.file.apiserver as NonNullable<Lab['file']['apiserver']>;
+    const token = readFileSync(api.serviceAccountTokenFiles?.['tessera-connectivity'] as string, 'utf8').trim();
+    const kubeconfig = join(lab.stateDir, 'connectivity.kubeconfig');
+    // The double serves plain http; client-node 2 refuses an http:// server unless the cluster skips TLS verification.
+    writeFileSync(kubeconfig, JSON.stringify({ apiVersion: 'v1', kind: 'Config', 'current-context': 'lab',
+      clusters: [{ name: 'lab', cluster: { server: api.url, 'insecure-skip-tls-verify': true } }], users: [{ name: 'ct', user: { token } }],
+      contexts: [{ name: 'lab', context: { cluster: 'lab', user: 'ct' } }] }), { mode: 0o600 });
+    const gw = lab.file.gateway as NonNullable<Lab['file']['gateway']>;
+    return sh('ip', ['netns', 'exec', lab.file.central.netns, 'env', '-u', 'TESSERA_LAB', PLUGIN, '--kubeconfig', kubeconfig,
+      'connectivity', '--external-host', `${gw.extIp}:${gw.extPort}`, ...args], 180_000);
+  };
+
+  it('connectivity without --lab: real pods of the Tessera image, probes through pods/exec, passes and leaves nothing behind', async () => {
+    const r = await clusterKt([]);
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    for (const check of ['pod->pod same node', 'pod->pod cross node', 'service', 'NodePort', 'egress', 'policy allow', 'policy deny']) {
+      assert.match(r.stdout, new RegExp(`^OK +${check.replace(/[>]/g, '\\$&')} `, 'm'), `${check}:\n${r.stdout}`);
+    }
+    assert.match(r.stdout, /^all 8 paths OK$/m);
+    await waitNothingLeft();
+  });
+
+  it('connectivity without --lab: a policy that blocks the servers fails with a clear matrix, and is cleaned up', async () => {
+    const kube = lab.kube as NonNullable<Lab['kube']>;
+    const ns = 'tessera-connectivity';
+    await kube.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    await kube.create(`/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`, { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy',
+      metadata: { name: 'block-servers', namespace: ns }, spec: { podSelector: { matchLabels: { app: 'ct-server' } }, policyTypes: ['Ingress'] } });
+    try {
+      const r = await clusterKt([]);
+      assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+      for (const check of ['pod->pod same node', 'pod->pod cross node', 'service']) assert.match(r.stdout, new RegExp(`^FAIL +${check.replace(/[>]/g, '\\$&')} +client +.+? +reach +no connection to .*(timeout|ECONNREFUSED)`, 'm'), r.stdout);
+      for (const check of ['egress', 'policy allow', 'policy deny']) assert.match(r.stdout, new RegExp(`^OK +${check} `, 'm'), r.stdout);
+      assert.match(r.stdout, /^\d+ of 8 paths FAILED$/m);
+    } finally {
+      await kube.delete(`/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies/block-servers`).catch(() => undefined);
+    }
+    await waitNothingLeft();
+  });
+
+  /** The namespace is gone at once; the kubelet's teardown (CNI DEL, netns) follows the pods' deletion, as on a node. */
+  async function waitNothingLeft(): Promise<void> {
+    await assert.rejects((lab.kube as NonNullable<Lab['kube']>).get('/api/v1/namespaces/tessera-connectivity'), /404|not ?found/i);
+    await waitFor('the lab kubelet to remove the test pods\' netns and ports', async () => {
+      const netns = (await sh('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => l.includes('tessera-connectivity'));
+      const ovs = (await Promise.all(lab.file.nodes.map((n) => lab.vsctl(n.name, ['--bare', '--columns=external_ids', 'find', 'Interface']))))
+        .join('\n').split('\n').filter((l) => l.includes('tessera-connectivity_'));
+      return netns.length === 0 && ovs.length === 0;
+    }, 15_000);
+    await assertNoTestPods();
+  }
 
   async function assertNoTestPods(): Promise<void> {
     const netns = (await sh('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => l.includes('tessera-connectivity'));
