@@ -177,10 +177,11 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
             new Promise<void>((resolve) => {
               s.close(() => resolve());
               s.closeAllConnections();
+              // An upgraded (exec) connection is no longer the HTTP server's to close, but it keeps close() waiting.
+              for (const c of sockets) c.destroy();
             }),
         ),
       );
-      for (const c of sockets) c.destroy();
     },
   };
 }
