@@ -69,6 +69,8 @@ export interface ClusterRunnerOptions {
   image?: string;
   /** A host outside the cluster listening on TCP: egress goes there from a pod; NodePort is probed from here. */
   externalHost?: { ip: string; port: number };
+  /** Or one that probes NodePort itself (the lab's external host, in its own netns). */
+  external?: ExternalHost;
 }
 
 export class ClusterPodRunner implements PodRunner {
@@ -78,17 +80,13 @@ export class ClusterPodRunner implements PodRunner {
 
   private constructor(private readonly kube: KubeClients, private readonly exec: PodExec, readonly namespace: string, readonly nodes: NodeInfo[], o: ClusterRunnerOptions) {
     this.image = o.image ?? DEFAULT_IMAGE;
-    if (o.externalHost) this.external = { ...o.externalHost, probe: (ip, port) => tcpConnect(ip, port) };
+    this.external = o.external ?? (o.externalHost ? { ...o.externalHost, probe: (ip, port) => tcpConnect(ip, port) } : undefined);
   }
 
   static async create(kube: KubeClients, exec: PodExec, namespace: string, o: ClusterRunnerOptions = {}): Promise<ClusterPodRunner> {
     const nodes = pickNodes((await kube.core.listNode()).items);
     if (!nodes.length) throw new Error('no Ready, schedulable node with an InternalIP to run test pods on');
     return new ClusterPodRunner(kube, exec, namespace, nodes, o);
-  }
-
-  serviceAddress(): Promise<{ clusterIP?: string; nodePort?: number }> {
-    return Promise.resolve({});
   }
 
   async create(spec: TestPodSpec): Promise<TestPod> {

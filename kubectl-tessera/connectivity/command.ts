@@ -1,14 +1,15 @@
 // `kubectl tessera connectivity`: short-lived pods in their own namespace; pod<->pod on one node and across nodes,
 // a ClusterIP service, a NodePort from outside, egress to an external host, and a NetworkPolicy that must allow
 // one client and deny another. Prints the matrix and removes everything, also when a step fails or on Ctrl-C.
-// The pods: ClusterPodRunner (real pods from an image, probes through pods/exec) on a cluster, or with --lab
-// LabPodRunner (wired through the lab's cnitool from the root netns, which reaches the lab's API over its unix socket).
+// The pods: ClusterPodRunner, real pods from an image with probes through pods/exec, on a cluster and in the lab
+// alike (the lab's kubelet runs them; with --lab the API is reached over its unix socket, and the lab's external
+// host probes NodePort from its own netns).
 import { ConfigError } from '../../lib/cli.js';
 import { apiErrorCode, type KubeClients } from '../../lib/kube/client.js';
 import type { Target } from '../target.js';
 import { ClusterPodRunner } from './cluster-runner.js';
-import { LabPodRunner } from './lab-runner.js';
-import { podExec } from './pod-exec.js';
+import { execCmd } from '../exec.js';
+import { podExec, unixSocketExec } from './pod-exec.js';
 import type { PodRunner, TestPod } from './runner.js';
 
 export const CT_NAMESPACE = 'tessera-connectivity';
@@ -64,16 +65,14 @@ async function setUp(kube: KubeClients, r: PodRunner, log: (m: string) => void):
     r.create({ name: 'client', node: a.name, labels: { app: 'ct-client', 'ct-allowed': 'true' } }),
     r.create({ name: 'intruder', node: a.name, labels: { app: 'ct-client' } }),
   ]);
-  const addr = await r.serviceAddress();
+  // The API server allocates the ClusterIP and the NodePort; the endpointslice controller writes the slices.
   const svc = await kube.core.createNamespacedService({ namespace: ns, body: { metadata: { name: SERVICE }, spec: {
-    type: r.external ? 'NodePort' : 'ClusterIP', selector: server, ...(addr.clusterIP ? { clusterIP: addr.clusterIP, clusterIPs: [addr.clusterIP] } : {}),
-    ports: [{ name: 'tcp', protocol: 'TCP', port: 80, targetPort: CT_PORT as never, ...(r.external && addr.nodePort ? { nodePort: addr.nodePort } : {}) }] } } });
-  await r.publishEndpoints?.(SERVICE, CT_PORT, [srvA, srvB]);
+    type: r.external ? 'NodePort' : 'ClusterIP', selector: server, ports: [{ name: 'tcp', protocol: 'TCP', port: 80, targetPort: CT_PORT as never }] } } });
   await waitEndpoints(kube, ns, [srvA, srvB]);
   await kube.networking.createNamespacedNetworkPolicy({ namespace: ns, body: { metadata: { name: POLICY }, spec: {
     podSelector: { matchLabels: { app: 'ct-protected' } }, policyTypes: ['Ingress'],
     ingress: [{ _from: [{ podSelector: { matchLabels: { 'ct-allowed': 'true' } } }], ports: [{ protocol: 'TCP', port: CT_PORT as never }] }] } } });
-  return { srvA, srvB, protectedPod, client, intruder, clusterIP: svc.spec?.clusterIP ?? addr.clusterIP ?? '', nodePort: svc.spec?.ports?.[0]?.nodePort };
+  return { srvA, srvB, protectedPod, client, intruder, clusterIP: svc.spec?.clusterIP ?? '', nodePort: svc.spec?.ports?.[0]?.nodePort };
 }
 
 /** The service's EndpointSlices list both servers as ready (the endpointslice controller writes them asynchronously). */
@@ -165,7 +164,6 @@ export function formatMatrix(rows: Row[]): string {
 async function cleanUp(kube: KubeClients, r: PodRunner): Promise<string[]> {
   const errors = await r.cleanup();
   for (const f of [() => kube.networking.deleteNamespacedNetworkPolicy({ namespace: r.namespace, name: POLICY }),
-    ...(r.publishEndpoints ? [() => kube.discovery.deleteNamespacedEndpointSlice({ namespace: r.namespace, name: `${SERVICE}-ct` })] : []),
     () => kube.core.deleteNamespacedService({ namespace: r.namespace, name: SERVICE }),
     () => kube.core.deleteNamespace({ name: r.namespace })]) {
     await ignore404(f).catch((e: Error) => errors.push(e.message.split('\n')[0]));
@@ -187,7 +185,7 @@ async function cleanUp(kube: KubeClients, r: PodRunner): Promise<string[]> {
 export interface ConnectivityOptions {
   /** The test pods' image (cluster runner); default Tessera's own. */
   image?: string;
-  /** IP:PORT of a TCP listener outside the cluster (cluster runner; the lab has its external host). */
+  /** IP:PORT of a TCP listener outside the cluster (a lab has its external host). */
   externalHost?: string;
 }
 
@@ -199,9 +197,13 @@ export function parseHostPort(v: string): { ip: string; port: number } {
 }
 
 async function runnerFor(t: Target, o: ConnectivityOptions): Promise<PodRunner> {
-  if (t.lab) {
-    if (o.image || o.externalHost) throw new ConfigError('--image and --external-host are for a cluster; with --lab the pods are wired by the lab and its external host is used');
-    return new LabPodRunner(t.kube, t.lab.file, CT_NAMESPACE);
+  const lab = t.lab?.file;
+  if (lab?.apiserver) {
+    if (o.externalHost) throw new ConfigError('--external-host: with --lab the lab\'s external host is used (the root netns reaches no lab address)');
+    const gw = lab.gateway;
+    // The external host is a netns of the lab: NodePort is probed from there.
+    const external = gw ? { ip: gw.extIp, port: gw.extPort, probe: (ip: string, port: number) => execCmd('ip', ['netns', 'exec', gw.extNetns, 'nc', '-z', '-w', '3', ip, String(port)], { timeoutMs: 10_000 }) } : undefined;
+    return ClusterPodRunner.create(t.kube, unixSocketExec(t.kube.kc, lab.apiserver.unixSocket), CT_NAMESPACE, { image: o.image, external });
   }
   return ClusterPodRunner.create(t.kube, podExec(t.kube.kc), CT_NAMESPACE, { image: o.image, externalHost: o.externalHost ? parseHostPort(o.externalHost) : undefined });
 }

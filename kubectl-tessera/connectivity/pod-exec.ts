@@ -5,6 +5,8 @@
 // (the kubelet or the proxy went away) is an error here, never a success.
 import { Writable } from 'node:stream';
 import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
+import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
+import WebSocket from 'isomorphic-ws';
 import type { ExecResult } from '../exec.js';
 
 export type PodExec = (namespace: string, pod: string, container: string, command: string[], timeoutMs: number) => Promise<ExecResult>;
@@ -44,6 +46,15 @@ export function podExec(kc: KubeConfig, exec: Exec = new Exec(kc)): PodExec {
       ws.on('close', () => setImmediate(() => finish({ code: 1, stdout: out.text, stderr: `${err.text}exec in ${namespace}/${pod}: the connection closed without an exit status` })));
     }, (e: unknown) => finish({ code: 1, stdout: out.text, stderr: `exec in ${namespace}/${pod}: ${describeWsError(e)}` }));
   });
+}
+
+/** pods/exec to an API server on a unix socket (the lab's, whose TCP listener lives in a netns): ws's ws+unix: URL. */
+export function unixSocketExec(kc: KubeConfig, socketPath: string): PodExec {
+  const handler = new WebSocketHandler(kc, (uri, protocols, opts) => {
+    const u = new URL(uri);
+    return new WebSocket(`ws+unix://${socketPath}:${u.pathname}${u.search}`, protocols, opts);
+  });
+  return podExec(kc, new Exec(kc, handler));
 }
 
 /** ws reports a refused upgrade as "Unexpected server response: 403"; the status is what the user needs. */
