@@ -10,6 +10,8 @@ const DAEMONS: Record<string, () => Promise<unknown>> = {
   'tessera-gateway': () => import('../gateway/main.js'),
   'kubectl-tessera': () => import('../kubectl-tessera/main.js'),
   'tessera-openstack': () => import('../openstack/main.js'),
+  // connectivity's test pods: `tessera probe serve|connect|idle` (kubectl-tessera/connectivity/probe-main.ts)
+  'tessera-probe': () => import('../kubectl-tessera/connectivity/probe-main.js'),
 };
 
 /** The daemon to run: the name the executable was started under, else its first argument (removed from argv). */

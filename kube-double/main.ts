@@ -21,6 +21,7 @@ const SPEC: CommandSpec = {
     'service-cidr': { type: 'string', default: '10.96.0.0/16', help: 'range service cluster IPs are allocated from' },
     'log-file': { type: 'string', help: 'append one line per request to this file' },
     'manifest-file': { type: 'string', multiple: true, help: 'create the objects of this YAML file at start, as the admin (repeatable; e.g. deploy/*/rbac.yaml)' },
+    'kubelet-socket': { type: 'string', help: 'unix socket of the kubelet that pods/exec is proxied to (the lab kubelet)' },
     'service-account-token': { type: 'string', multiple: true, help: 'NAMESPACE/NAME=FILE: the token in FILE authenticates as that service account, authorized by RBAC (repeatable)' },
   },
 };
@@ -84,6 +85,7 @@ runMain(SPEC.name, async () => {
     bookmarkIntervalMs: positiveInt('bookmark-interval-ms', values['bookmark-interval-ms']),
     historySize: positiveInt('history', values.history),
     serviceCidr: values['service-cidr'] as string,
+    kubeletSocket: values['kubelet-socket'] as string | undefined,
     log: logStream ? (line) => logStream.write(`${new Date().toISOString()} ${line}\n`) : undefined,
   }).catch((err: NodeJS.ErrnoException) => {
     throw new ConfigError(`cannot listen: ${err.message}`);

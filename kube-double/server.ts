@@ -11,6 +11,7 @@ import { Store, type StoreOptions } from './store.js';
 import type { KubeObject } from './resources.js';
 import type { UserInfo } from './rbac.js';
 import { createAccess, createObjects, type Access } from './access.js';
+import { handlePodUpgrade } from './pod-connect.js';
 
 export interface ListenAddress {
   host: string;
@@ -34,6 +35,8 @@ export interface ApiServerOptions extends StoreOptions {
   bookmarkIntervalMs?: number;
   /** Request log, one line per request. */
   log?: (line: string) => void;
+  /** The kubelet that pods/exec is proxied to (pod-connect.ts). */
+  kubeletSocket?: string;
 }
 
 export interface ApiServer {
@@ -84,11 +87,12 @@ interface Listeners {
 }
 
 /** One HTTP server per TCP address and unix socket, all serving `onRequest`; open sockets are tracked for close(). */
-async function listen(opts: ApiServerOptions, onRequest: http.RequestListener): Promise<Listeners> {
+async function listen(opts: ApiServerOptions, onRequest: http.RequestListener, onUpgrade: (req: http.IncomingMessage, s: Socket, head: Buffer) => void): Promise<Listeners> {
   const servers: http.Server[] = [];
   const sockets = new Set<Socket>();
   const mk = () => {
     const s = http.createServer({ keepAliveTimeout: 30000 }, onRequest);
+    s.on('upgrade', onUpgrade);
     s.on('connection', (c: Socket) => {
       sockets.add(c);
       c.on('close', () => sockets.delete(c));
@@ -150,7 +154,11 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       });
   };
 
-  const { servers, sockets, urls, unixPaths } = await listen(opts, onRequest);
+  const onUpgrade = (req: http.IncomingMessage, s: Socket, head: Buffer): void => {
+    log?.(`${req.method} ${req.url} upgrade`);
+    handlePodUpgrade({ store, access, kubeletSocket: opts.kubeletSocket }, req, s, head);
+  };
+  const { servers, sockets, urls, unixPaths } = await listen(opts, onRequest, onUpgrade);
 
   return {
     store,
@@ -169,10 +177,11 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
             new Promise<void>((resolve) => {
               s.close(() => resolve());
               s.closeAllConnections();
+              // An upgraded (exec) connection is no longer the HTTP server's to close, but it keeps close() waiting.
+              for (const c of sockets) c.destroy();
             }),
         ),
       );
-      for (const c of sockets) c.destroy();
     },
   };
 }

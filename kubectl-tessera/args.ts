@@ -10,7 +10,7 @@ const GLOBAL = {
 } as const;
 const LOCAL = {
   tcp: { type: 'boolean' }, udp: { type: 'boolean' }, icmp: { type: 'boolean' }, raw: { type: 'boolean' }, json: { type: 'boolean' },
-  html: { type: 'string' }, 'keep-going': { type: 'boolean' },
+  html: { type: 'string' }, 'keep-going': { type: 'boolean' }, image: { type: 'string' }, 'external-host': { type: 'string' },
 } as const;
 export const PASSTHROUGH = new Set(['nbctl', 'sbctl', 'vsctl']);
 

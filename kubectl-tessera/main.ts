@@ -15,7 +15,9 @@ Usage: kubectl tessera [GLOBAL FLAGS] COMMAND ...
   nbctl ARGS... | sbctl ARGS...      ovn-nbctl / ovn-sbctl against the cluster's NB / SB
   vsctl NODE ARGS...                 ovs-vsctl on NODE
   topology [--html FILE]             routers, switches, subnets, gateway routers, transit switches, pods
-  connectivity [--keep-going]        test pods: pod<->pod, service, NodePort, egress, NetworkPolicy deny
+  connectivity [--image IMAGE] [--external-host IP:PORT]
+                                     test pods: pod<->pod, service, NodePort, egress, NetworkPolicy deny
+                                     (image default tessera/tessera:<version>; NodePort and egress need the external host)
 
 Global flags:
   --kubeconfig FILE, --context NAME, -n/--namespace NS (default "default")
@@ -25,12 +27,12 @@ Global flags:
   --watcher-metrics URL  the watcher's /metrics, for the IPAM allocator check (the lab finds it itself)
 `;
 
-async function target(v: Values): Promise<Target> {
+async function target(v: Values, ovn = true): Promise<Target> {
   const str = (k: string): string | undefined => (typeof v[k] === 'string' && v[k] !== '' ? (v[k] as string) : undefined);
   const nb = str('nb');
   const sb = str('sb');
   const tls = parseOvsdbTls(v, [['nb', nb?.split(',')], ['sb', sb?.split(',')]]);
-  return resolveTarget({ lab: str('lab'), kubeconfig: str('kubeconfig'), context: str('context'), nb, sb, tls, watcherMetrics: str('watcher-metrics') });
+  return resolveTarget({ lab: str('lab'), kubeconfig: str('kubeconfig'), context: str('context'), nb, sb, tls, watcherMetrics: str('watcher-metrics'), ovn });
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -61,7 +63,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'connectivity': {
       const { connectivityCommand } = await import('./connectivity/command.js');
-      return connectivityCommand(await target(v), {});
+      return connectivityCommand(await target(v, false), { image: typeof v.image === 'string' ? v.image : undefined,
+        externalHost: typeof v['external-host'] === 'string' ? v['external-host'] : undefined });
     }
     default:
       throw new ConfigError(`unknown command "${command}"\n${USAGE}`);

@@ -55,6 +55,8 @@ export interface TargetFlags {
   sb?: string;
   tls?: TlsOptions;
   watcherMetrics?: string;
+  /** false: the command needs no NB/SB (connectivity), so neither --nb/--sb nor the ConfigMap is looked for. */
+  ovn?: boolean;
 }
 
 export async function resolveTarget(f: TargetFlags, env: NodeJS.ProcessEnv = process.env): Promise<Target> {
@@ -88,23 +90,23 @@ async function labTarget(path: string): Promise<Target> {
 
 async function clusterTarget(f: TargetFlags): Promise<Target> {
   const kube = kubectlConfig({ kubeconfig: f.kubeconfig, context: f.context });
-  let nb = f.nb;
-  let sb = f.sb;
-  if (!nb || !sb) {
+  let nb = f.nb ?? (f.ovn === false ? '' : undefined);
+  let sb = f.sb ?? (f.ovn === false ? '' : undefined);
+  if (nb === undefined || sb === undefined) {
     const cm = await kube.core.readNamespacedConfigMap(ENDPOINTS_CONFIGMAP).catch(() => undefined);
     nb ??= cm?.data?.nb;
     sb ??= cm?.data?.sb;
   }
-  if (!nb || !sb) throw new ConfigError(`OVN endpoints unknown: give --nb and --sb, or create ConfigMap ${ENDPOINTS_CONFIGMAP.namespace}/${ENDPOINTS_CONFIGMAP.name} with keys nb and sb`);
+  if (f.ovn !== false && (!nb || !sb)) throw new ConfigError(`OVN endpoints unknown: give --nb and --sb, or create ConfigMap ${ENDPOINTS_CONFIGMAP.namespace}/${ENDPOINTS_CONFIGMAP.name} with keys nb and sb`);
   const split = (s: string): string[] => s.split(',').map((x) => x.trim()).filter(Boolean);
-  if ([...split(nb), ...split(sb)].some((r) => r.startsWith('ssl:')) && !f.tls) {
+  if ([...split(nb ?? ''), ...split(sb ?? '')].some((r) => r.startsWith('ssl:')) && !f.tls) {
     throw new ConfigError('ssl: OVN remotes need --ovsdb-private-key, --ovsdb-certificate and --ovsdb-ca-cert');
   }
   const kubectlArgs = [...(f.kubeconfig ? ['--kubeconfig', f.kubeconfig] : []), ...(f.context ? ['--context', f.context] : [])];
   return {
     kube, describe: `cluster ${kube.kc.getCurrentCluster()?.server ?? ''}`,
-    nb: { remotes: split(nb), tls: f.tls },
-    sb: { remotes: split(sb), tls: f.tls },
+    nb: { remotes: split(nb ?? ''), tls: f.tls },
+    sb: { remotes: split(sb ?? ''), tls: f.tls },
     node: async (name) => {
       const pods = await kube.core.listNamespacedPod({ namespace: 'kube-system', labelSelector: AGENT_SELECTOR, fieldSelector: `spec.nodeName=${name}` });
       const pod = pods.items.find((p) => p.status?.phase === 'Running');

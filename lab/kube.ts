@@ -47,7 +47,7 @@ export function writeTokenFile(path: string, token: string): void {
 }
 
 /** Starts the API test server in the central netns (TCP on the central IP, unix socket for root-netns tools). */
-export async function startApiServer(o: { repoRoot: string; dir: string; netns: string; ip: string; unixSocket: string }): Promise<ApiServerInfo> {
+export async function startApiServer(o: { repoRoot: string; dir: string; netns: string; ip: string; unixSocket: string; kubeletSocket?: string }): Promise<ApiServerInfo> {
   const token = randomBytes(16).toString('hex');
   const tokenFile = join(o.dir, 'apiserver.token');
   writeTokenFile(tokenFile, token);
@@ -64,7 +64,7 @@ export async function startApiServer(o: { repoRoot: string; dir: string; netns: 
     dir: o.dir, name: 'apiserver', netns: o.netns, cwd: o.repoRoot, cmd: process.execPath,
     args: ['--import', 'tsx', join(o.repoRoot, 'kube-double', 'main.ts'), '--listen', `${o.ip}:${APISERVER_PORT}`,
       '--unix', o.unixSocket, '--token-file', tokenFile, '--log-file', join(o.dir, 'apiserver-requests.log'),
-      ...rbacFiles.flatMap((f) => ['--manifest-file', f]), ...saArgs],
+      ...rbacFiles.flatMap((f) => ['--manifest-file', f]), ...saArgs, ...(o.kubeletSocket ? ['--kubelet-socket', o.kubeletSocket] : [])],
   });
   const log = join(o.dir, 'apiserver.log');
   await waitFor('the API test server to print ready', () => {

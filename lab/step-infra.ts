@@ -1,6 +1,7 @@
 // The lab's infrastructure steps: the underlay network, OVN central, the nodes' OVS and ovn-controller, and the
 // Kubernetes API (the test double) with the cluster's Node objects.
 import { join } from 'node:path';
+import { KUBELET_SOCKET } from './kubelet-step.js';
 import { REPO_ROOT } from './paths.js';
 import { kubeClient, nodePath, startApiServer } from './kube.js';
 import { need, type LabContext, type LabStep } from './lab-context.js';
@@ -61,7 +62,8 @@ export const apiStep: LabStep = {
   name: 'Kubernetes API',
   async run(c: LabContext): Promise<void> {
     const central = need(c.central, 'OVN central');
-    c.api = await startApiServer({ repoRoot: REPO_ROOT, dir: central.dir, netns: c.names.central, ip: c.net.centralIp, unixSocket: join(c.runDir, 'apiserver.sock') });
+    c.api = await startApiServer({ repoRoot: REPO_ROOT, dir: central.dir, netns: c.names.central, ip: c.net.centralIp, unixSocket: join(c.runDir, 'apiserver.sock'),
+      kubeletSocket: join(c.runDir, KUBELET_SOCKET) });
     const kube = (c.kube = kubeClient(c.api));
     c.log(`API test server ${c.api.url} (root netns: ${c.api.unixSocket})`);
     for (const [i, n] of c.nodeNames.entries()) {

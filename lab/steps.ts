@@ -4,6 +4,7 @@ import type { LabFile } from './lab-file.js';
 import type { LabContext, LabStep } from './lab-context.js';
 import type { CheckResult } from './report.js';
 import { apiStep, centralStep, nodesStep, underlayStep } from './step-infra.js';
+import { kubeletStep } from './kubelet-step.js';
 import { agentsStep, watcherStep } from './step-tessera.js';
 import { describeStep, gatewayStep, podsStep, policyStep, servicesStep } from './step-workloads.js';
 import { vpcStep } from './vpc.js';
@@ -25,6 +26,7 @@ export const LAB_STEPS: readonly LabStep[] = [
   together(nodesStep, apiStep),
   watcherStep,
   agentsStep,
+  kubeletStep,
   podsStep,
   servicesStep,
   describeStep,

@@ -1,10 +1,15 @@
 // `kubectl tessera connectivity`: short-lived pods in their own namespace; pod<->pod on one node and across nodes,
 // a ClusterIP service, a NodePort from outside, egress to an external host, and a NetworkPolicy that must allow
 // one client and deny another. Prints the matrix and removes everything, also when a step fails or on Ctrl-C.
+// The pods: ClusterPodRunner, real pods from an image with probes through pods/exec, on a cluster and in the lab
+// alike (the lab's kubelet runs them; with --lab the API is reached over its unix socket, and the lab's external
+// host probes NodePort from its own netns).
 import { ConfigError } from '../../lib/cli.js';
 import { apiErrorCode, type KubeClients } from '../../lib/kube/client.js';
 import type { Target } from '../target.js';
-import { LabPodRunner } from './lab-runner.js';
+import { ClusterPodRunner } from './cluster-runner.js';
+import { execCmd } from '../exec.js';
+import { podExec, unixSocketExec } from './pod-exec.js';
 import type { PodRunner, TestPod } from './runner.js';
 
 export const CT_NAMESPACE = 'tessera-connectivity';
@@ -13,6 +18,8 @@ const SERVICE = 'ct-server';
 const POLICY = 'ct-deny';
 const POLICY_WAIT_MS = 20_000;
 const NODEPORT_WAIT_MS = 15_000;
+const ENDPOINTS_WAIT_MS = 30_000;
+const NAMESPACE_GONE_MS = 60_000;
 
 export interface Row {
   check: string;
@@ -20,6 +27,8 @@ export interface Row {
   to: string;
   expect: 'reach' | 'blocked';
   ok: boolean;
+  /** Not performed (e.g. no external host given): neither a pass nor a failure. */
+  skipped?: boolean;
   detail: string;
 }
 
@@ -56,16 +65,30 @@ async function setUp(kube: KubeClients, r: PodRunner, log: (m: string) => void):
     r.create({ name: 'client', node: a.name, labels: { app: 'ct-client', 'ct-allowed': 'true' } }),
     r.create({ name: 'intruder', node: a.name, labels: { app: 'ct-client' } }),
   ]);
-  const addr = await r.serviceAddress();
+  // The API server allocates the ClusterIP and the NodePort; the endpointslice controller writes the slices.
   const svc = await kube.core.createNamespacedService({ namespace: ns, body: { metadata: { name: SERVICE }, spec: {
-    type: r.external ? 'NodePort' : 'ClusterIP', selector: server, ...(addr.clusterIP ? { clusterIP: addr.clusterIP, clusterIPs: [addr.clusterIP] } : {}),
-    ports: [{ name: 'tcp', protocol: 'TCP', port: 80, targetPort: CT_PORT as never, ...(r.external && addr.nodePort ? { nodePort: addr.nodePort } : {}) }] } } });
-  await r.publishEndpoints?.(SERVICE, CT_PORT, [srvA, srvB]);
+    type: r.external ? 'NodePort' : 'ClusterIP', selector: server, ports: [{ name: 'tcp', protocol: 'TCP', port: 80, targetPort: CT_PORT as never }] } } });
+  await waitEndpoints(kube, ns, [srvA, srvB]);
   await kube.networking.createNamespacedNetworkPolicy({ namespace: ns, body: { metadata: { name: POLICY }, spec: {
     podSelector: { matchLabels: { app: 'ct-protected' } }, policyTypes: ['Ingress'],
     ingress: [{ _from: [{ podSelector: { matchLabels: { 'ct-allowed': 'true' } } }], ports: [{ protocol: 'TCP', port: CT_PORT as never }] }] } } });
-  return { srvA, srvB, protectedPod, client, intruder, clusterIP: svc.spec?.clusterIP ?? addr.clusterIP ?? '', nodePort: svc.spec?.ports?.[0]?.nodePort };
+  return { srvA, srvB, protectedPod, client, intruder, clusterIP: svc.spec?.clusterIP ?? '', nodePort: svc.spec?.ports?.[0]?.nodePort };
 }
+
+/** The service's EndpointSlices list both servers as ready (the endpointslice controller writes them asynchronously). */
+async function waitEndpoints(kube: KubeClients, ns: string, servers: TestPod[]): Promise<void> {
+  const t0 = Date.now();
+  let have: string[] = [];
+  while (Date.now() - t0 < ENDPOINTS_WAIT_MS) {
+    const slices = await kube.discovery.listNamespacedEndpointSlice({ namespace: ns, labelSelector: `kubernetes.io/service-name=${SERVICE}` });
+    have = slices.items.flatMap((s) => (s.endpoints ?? []).filter((e) => e.conditions?.ready !== false).flatMap((e) => e.addresses));
+    if (servers.every((p) => have.includes(p.ip))) return;
+    await sleep(250);
+  }
+  throw new Error(`service ${ns}/${SERVICE}: its EndpointSlices list ${have.join(', ') || 'no ready address'} after ${ENDPOINTS_WAIT_MS / 1000} s, not both servers (${servers.map((p) => p.ip).join(', ')}): is the endpointslice controller running?`);
+}
+
+const skipRow = (check: string, from: string, to: string, why: string): Row => ({ check, from, to, expect: 'reach', ok: true, skipped: true, detail: `skipped: ${why}` });
 
 async function probeRow(r: PodRunner, check: string, from: TestPod, to: string, ip: string, port: number, tries = 1): Promise<Row> {
   for (let i = 0; i < tries; i++) {
@@ -118,6 +141,9 @@ export async function runConnectivity(kube: KubeClients, r: PodRunner, log: (m: 
     const deadline = Date.now() + NODEPORT_WAIT_MS;
     for (const n of r.nodes) rows.push(await nodePortRow(r.external, n, s.nodePort, deadline));
     rows.push(await probeRow(r, 'egress', s.client, 'external host', r.external.ip, r.external.port));
+  } else {
+    const why = 'no host outside the cluster: give --external-host IP:PORT (a TCP listener)';
+    rows.push(skipRow('NodePort', 'external host', 'every node', why), skipRow('egress', s.client.name, 'external host', why));
   }
   rows.push(await probeRow(r, 'policy allow', s.client, `${s.protectedPod.name} (${POLICY})`, s.protectedPod.ip, CT_PORT));
   rows.push(await denyRow(r, s));
@@ -128,25 +154,62 @@ export function formatMatrix(rows: Row[]): string {
   const w = (f: (r: Row) => string): number => Math.max(...rows.map((x) => f(x).length), 5);
   const [wc, wf, wt] = [w((x) => x.check), w((x) => x.from), w((x) => x.to)];
   const head = `      ${'check'.padEnd(wc)}  ${'from'.padEnd(wf)}  ${'to'.padEnd(wt)}  expect   result`;
-  const lines = rows.map((x) => `${x.ok ? 'OK  ' : 'FAIL'}  ${x.check.padEnd(wc)}  ${x.from.padEnd(wf)}  ${x.to.padEnd(wt)}  ${x.expect.padEnd(7)}  ${x.detail}`);
+  const lines = rows.map((x) => `${x.skipped ? 'SKIP' : x.ok ? 'OK  ' : 'FAIL'}  ${x.check.padEnd(wc)}  ${x.from.padEnd(wf)}  ${x.to.padEnd(wt)}  ${x.expect.padEnd(7)}  ${x.detail}`);
   const failed = rows.filter((x) => !x.ok).length;
-  return [head, ...lines, '', failed ? `${failed} of ${rows.length} paths FAILED` : `all ${rows.length} paths OK`].join('\n');
+  const done = rows.filter((x) => !x.skipped).length;
+  const skipped = rows.length - done ? `, ${rows.length - done} skipped` : '';
+  return [head, ...lines, '', failed ? `${failed} of ${done} paths FAILED${skipped}` : `all ${done} paths OK${skipped}`].join('\n');
 }
 
 async function cleanUp(kube: KubeClients, r: PodRunner): Promise<string[]> {
   const errors = await r.cleanup();
   for (const f of [() => kube.networking.deleteNamespacedNetworkPolicy({ namespace: r.namespace, name: POLICY }),
-    () => kube.discovery.deleteNamespacedEndpointSlice({ namespace: r.namespace, name: `${SERVICE}-ct` }),
     () => kube.core.deleteNamespacedService({ namespace: r.namespace, name: SERVICE }),
     () => kube.core.deleteNamespace({ name: r.namespace })]) {
     await ignore404(f).catch((e: Error) => errors.push(e.message.split('\n')[0]));
   }
+  // A real API server finalizes a namespace asynchronously (its pods terminate first): wait until it is gone.
+  for (const t0 = Date.now(); Date.now() - t0 < NAMESPACE_GONE_MS; await sleep(500)) {
+    try {
+      await kube.core.readNamespace({ name: r.namespace });
+    } catch (err) {
+      if (apiErrorCode(err) === 404) return errors;
+      errors.push(`namespace ${r.namespace}: ${(err as Error).message.split('\n')[0]}`);
+      return errors;
+    }
+  }
+  errors.push(`namespace ${r.namespace} still exists ${NAMESPACE_GONE_MS / 1000} s after its deletion`);
   return errors;
 }
 
-export async function connectivityCommand(t: Target, _o: Record<string, never>): Promise<number> {
-  if (!t.lab) throw new ConfigError('connectivity runs its test pods through the lab\'s machinery: give --lab FILE (a cluster runner with a real image is not built yet)');
-  const runner = new LabPodRunner(t.kube, t.lab.file, CT_NAMESPACE);
+export interface ConnectivityOptions {
+  /** The test pods' image (cluster runner); default Tessera's own. */
+  image?: string;
+  /** IP:PORT of a TCP listener outside the cluster (a lab has its external host). */
+  externalHost?: string;
+}
+
+export function parseHostPort(v: string): { ip: string; port: number } {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(v);
+  const port = Number(m?.[2]);
+  if (!m || m[1].split('.').some((o) => Number(o) > 255) || port < 1 || port > 65535) throw new ConfigError(`--external-host "${v}": expected IPV4:PORT`);
+  return { ip: m[1], port };
+}
+
+async function runnerFor(t: Target, o: ConnectivityOptions): Promise<PodRunner> {
+  const lab = t.lab?.file;
+  if (lab?.apiserver) {
+    if (o.externalHost) throw new ConfigError('--external-host: with --lab the lab\'s external host is used (the root netns reaches no lab address)');
+    const gw = lab.gateway;
+    // The external host is a netns of the lab: NodePort is probed from there.
+    const external = gw ? { ip: gw.extIp, port: gw.extPort, probe: (ip: string, port: number) => execCmd('ip', ['netns', 'exec', gw.extNetns, 'nc', '-z', '-w', '3', ip, String(port)], { timeoutMs: 10_000 }) } : undefined;
+    return ClusterPodRunner.create(t.kube, unixSocketExec(t.kube.kc, lab.apiserver.unixSocket), CT_NAMESPACE, { image: o.image, external });
+  }
+  return ClusterPodRunner.create(t.kube, podExec(t.kube.kc), CT_NAMESPACE, { image: o.image, externalHost: o.externalHost ? parseHostPort(o.externalHost) : undefined });
+}
+
+export async function connectivityCommand(t: Target, o: ConnectivityOptions): Promise<number> {
+  const runner = await runnerFor(t, o);
   const log = (m: string): void => void process.stderr.write(`connectivity: ${m}\n`);
   let interrupted = false;
   const onSignal = (): void => { interrupted = true; log('interrupted: cleaning up'); };

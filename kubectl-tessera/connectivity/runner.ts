@@ -1,4 +1,4 @@
-// Where connectivity's test pods run and how a probe is sent from them. The lab implementation is in lab-runner.ts.
+// Where connectivity's test pods run and how a probe is sent from them (cluster-runner.ts).
 import type { ExecResult } from '../exec.js';
 
 export interface TestPodSpec {
@@ -26,10 +26,6 @@ export interface PodRunner {
   namespace: string;
   nodes: Array<{ name: string; ip: string }>;
   external?: ExternalHost;
-  /** A free ClusterIP and NodePort for the test service (the lab's API server allocates neither). */
-  serviceAddress(): Promise<{ clusterIP?: string; nodePort?: number }>;
-  /** After the Service exists: what the cluster's endpointslice controller would write (the lab has none). */
-  publishEndpoints?(service: string, port: number, backends: TestPod[]): Promise<void>;
   create(spec: TestPodSpec): Promise<TestPod>;
   /** A TCP connect from `from` to ip:port within `timeoutS`. */
   probe(from: TestPod, ip: string, port: number, timeoutS?: number): Promise<ExecResult>;

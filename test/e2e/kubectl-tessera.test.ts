@@ -1,10 +1,11 @@
 // kubectl-tessera end to end, on one lab with make lab's policy and gateways (prefix tkt-): trace (allowed across
 // nodes, policy-denied, service), the topology page rendered in headless Chromium, diagnose green and then four
 // breakages one at a time (each reported with its hint, repaired in between), connectivity passing and then failing
-// under a blocking policy. The built executable dist/bin/kubectl-tessera is what runs.
+// under a blocking policy, with --lab and as on a cluster (kubeconfig, the shipped ClusterRole, the lab kubelet
+// running the Tessera image's pods, pods/exec); nothing is left behind. The built dist/bin/kubectl-tessera runs.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CIDRS, startLab, teardownLab, type Lab } from '../../lab/cluster.js';
@@ -228,7 +229,7 @@ describe('kubectl-tessera (e2e, prefix tkt-)', function () {
       assert.match(r.stdout, new RegExp(`^OK +${check.replace(/[>]/g, '\\$&')} `, 'm'), `${check}:\n${r.stdout}`);
     }
     assert.match(r.stdout, /^all \d+ paths OK$/m);
-    await assertNoTestPods();
+    await waitNothingLeft();
   });
 
   it('connectivity: a policy that blocks the servers fails with a clear matrix, and is still cleaned up', async () => {
@@ -247,10 +248,68 @@ describe('kubectl-tessera (e2e, prefix tkt-)', function () {
     } finally {
       await kube.delete(`/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies/block-servers`).catch(() => undefined);
     }
-    await assertNoTestPods();
+    await waitNothingLeft();
     const d = await diagnose();
     assert.equal(d.code, 0, failed(d.rows).join('\n'));
   });
+
+  // Without --lab: kubectl-tessera as an operator runs it, from a host that reaches the API server's address (the
+  // central netns), with a kubeconfig whose user is the ServiceAccount of deploy/kubectl-tessera/rbac.yaml (so the
+  // shipped ClusterRole is what authorizes it). The pods are ordinary Pods of the Tessera image; the lab kubelet runs
+  // them and serves the exec that the double proxies; the endpointslice part is the lab kubelet's too.
+  const clusterKt = async (args: string[], external = true): Promise<Ran> => {
+    const api = lab.file.apiserver as NonNullable<Lab['file']['apiserver']>;
+    const token = readFileSync(api.serviceAccountTokenFiles?.['tessera-connectivity'] as string, 'utf8').trim();
+    const kubeconfig = join(lab.stateDir, 'connectivity.kubeconfig');
+    // The double serves plain http; client-node 2 refuses an http:// server unless the cluster skips TLS verification.
+    writeFileSync(kubeconfig, JSON.stringify({ apiVersion: 'v1', kind: 'Config', 'current-context': 'lab',
+      clusters: [{ name: 'lab', cluster: { server: api.url, 'insecure-skip-tls-verify': true } }], users: [{ name: 'ct', user: { token } }],
+      contexts: [{ name: 'lab', context: { cluster: 'lab', user: 'ct' } }] }), { mode: 0o600 });
+    const gw = lab.file.gateway as NonNullable<Lab['file']['gateway']>;
+    return sh('ip', ['netns', 'exec', lab.file.central.netns, 'env', '-u', 'TESSERA_LAB', PLUGIN, '--kubeconfig', kubeconfig,
+      'connectivity', ...(external ? ['--external-host', `${gw.extIp}:${gw.extPort}`] : []), ...args], 180_000);
+  };
+
+  it('connectivity without --lab: real pods of the Tessera image, probes through pods/exec, passes and leaves nothing behind', async () => {
+    const r = await clusterKt([]);
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    for (const check of ['pod->pod same node', 'pod->pod cross node', 'service', 'NodePort', 'egress', 'policy allow', 'policy deny']) {
+      assert.match(r.stdout, new RegExp(`^OK +${check.replace(/[>]/g, '\\$&')} `, 'm'), `${check}:\n${r.stdout}`);
+    }
+    assert.match(r.stdout, /^all 8 paths OK$/m);
+    await waitNothingLeft();
+  });
+
+  it('connectivity without --lab or an external host: a policy that blocks the servers fails with a clear matrix, NodePort and egress are SKIP rows', async () => {
+    const kube = lab.kube as NonNullable<Lab['kube']>;
+    const ns = 'tessera-connectivity';
+    await kube.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    await kube.create(`/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`, { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy',
+      metadata: { name: 'block-servers', namespace: ns }, spec: { podSelector: { matchLabels: { app: 'ct-server' } }, policyTypes: ['Ingress'] } });
+    try {
+      const r = await clusterKt([], false);
+      assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+      for (const check of ['pod->pod same node', 'pod->pod cross node', 'service']) assert.match(r.stdout, new RegExp(`^FAIL +${check.replace(/[>]/g, '\\$&')} +client +.+? +reach +no connection to .*(timeout|ECONNREFUSED)`, 'm'), r.stdout);
+      for (const check of ['policy allow', 'policy deny']) assert.match(r.stdout, new RegExp(`^OK +${check} `, 'm'), r.stdout);
+      for (const check of ['NodePort', 'egress']) assert.match(r.stdout, new RegExp(`^SKIP +${check} .* skipped: no host outside the cluster: give --external-host`, 'm'), r.stdout);
+      assert.match(r.stdout, /^3 of 5 paths FAILED, 2 skipped$/m);
+    } finally {
+      await kube.delete(`/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies/block-servers`).catch(() => undefined);
+    }
+    await waitNothingLeft();
+  });
+
+  /** The namespace is gone at once; the kubelet's teardown (CNI DEL, netns) follows the pods' deletion, as on a node. */
+  async function waitNothingLeft(): Promise<void> {
+    await assert.rejects((lab.kube as NonNullable<Lab['kube']>).get('/api/v1/namespaces/tessera-connectivity'), /404|not ?found/i);
+    await waitFor('the lab kubelet to remove the test pods\' netns and ports', async () => {
+      const netns = (await sh('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => l.includes('tessera-connectivity'));
+      const ovs = (await Promise.all(lab.file.nodes.map((n) => lab.vsctl(n.name, ['--bare', '--columns=external_ids', 'find', 'Interface']))))
+        .join('\n').split('\n').filter((l) => l.includes('tessera-connectivity_'));
+      return netns.length === 0 && ovs.length === 0;
+    }, 15_000);
+    await assertNoTestPods();
+  }
 
   async function assertNoTestPods(): Promise<void> {
     const netns = (await sh('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => l.includes('tessera-connectivity'));

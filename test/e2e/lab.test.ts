@@ -93,7 +93,8 @@ describe('lab (e2e, prefix tle-)', function () {
     assert.ok(file.apiserver);
     const token = file.apiserver.token;
     const saFiles = Object.values(file.apiserver.serviceAccountTokenFiles ?? {});
-    assert.deepEqual(Object.keys(file.apiserver.serviceAccountTokenFiles ?? {}).sort(), ['tessera-agent', 'tessera-gateway', 'tessera-watcher']);
+    // tessera-connectivity (deploy/kubectl-tessera/rbac.yaml) is for `kubectl tessera connectivity`, not a daemon.
+    assert.deepEqual(Object.keys(file.apiserver.serviceAccountTokenFiles ?? {}).sort(), ['tessera-agent', 'tessera-connectivity', 'tessera-gateway', 'tessera-watcher']);
     const saTokens = saFiles.map((f) => readFileSync(f, 'utf8'));
     let readers = 0;
     for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
@@ -253,8 +254,8 @@ describe('lab (e2e, prefix tle-)', function () {
   it('stop() leaves no netns, daemons, state or cache entries behind', async () => {
     assert.ok(lab);
     const pids = lab.pids();
-    // central: NB, SB, northd, apiserver, watcher; per node: ovsdb-server, vswitchd, ovn-controller, agent; per pod: server.
-    assert.equal(pids.length, 5 + 4 * file.nodes.length + file.pods.length, `daemons recorded: ${pids.length}`);
+    // central: NB, SB, northd, apiserver, watcher; the lab kubelet; per node: ovsdb-server, vswitchd, ovn-controller, agent; per pod: server.
+    assert.equal(pids.length, 5 + 1 + 4 * file.nodes.length + file.pods.length, `daemons recorded: ${pids.length}`);
     // Every process that names the lab's state dir is a daemon the pidfiles know about or a helper in its process
     // group (tsx's esbuild service on a cold cache, an agent's ovs-appctl), which teardown stops with it.
     const naming = processesNaming(stateDir);
