@@ -73,6 +73,8 @@ export interface LabOptions {
   podServers?: boolean;
   /** Add two kubeovn.io Vpcs with overlapping Subnets and a pod of each on every node (lab/vpc.ts). Default false. */
   vpc?: boolean;
+  /** 'shared': a real Neutron on the lab's own NB/SB, its routers and VMs, and the seed's net2 on a Neutron Vpc (lab/openstack/shared.ts). */
+  openstack?: 'shared';
   /** Directory with the built tessera-* executables. Default <repo>/dist/bin. */
   binDir?: string;
   /** On a failed start, leave everything up for inspection (clean with teardownLab / make lab-down). Default false. */
@@ -104,6 +106,7 @@ export interface LabSettings {
   gateway: Omit<GatewayOptions, 'binDir'> | undefined;
   podServers: boolean;
   vpc: boolean;
+  openstack?: 'shared';
   watcherArgs: string[];
   binDir: string;
   pkiDir: string | undefined;
@@ -169,6 +172,7 @@ export function labSettings(opts: LabOptions): LabSettings {
     gateway: opts.gateway === true ? {} : opts.gateway || undefined,
     podServers: opts.podServers ?? true,
     vpc: opts.vpc ?? false,
+    openstack: opts.openstack,
     watcherArgs: opts.watcherArgs ?? [],
     binDir: opts.binDir ?? BIN_DIR,
     pkiDir: opts.pki === false ? undefined : opts.pki ?? join(stateDir, 'pki'),

@@ -41,6 +41,8 @@ export interface LabFile {
   egress?: LabEgressInfo;
   /** kubeovn.io Vpcs with a Subnet each and their pods (make lab --vpc, lab/vpc.ts); not in pods[]. */
   vpcs?: Array<{ vpc: string; subnet: string; namespace: string; cidrBlock: string; pods: LabFile['pods'] }>;
+  /** make lab OPENSTACK=shared: Neutron on this lab's NB/SB, its routers, networks, VMs and the net2 pods (not in pods[]). */
+  openstack?: OpenstackLabInfo;
 }
 
 export interface LabEgressInfo {

@@ -11,12 +11,13 @@ import { listNetns } from './netns.js';
 import { DEFAULT_POLICY } from './policy.js';
 import { POD_SERVER_PORT, formatReport } from './report.js';
 import { labChecks } from './steps.js';
-import { vpcReport } from './vpc.js';
+import { vpcListings, vpcReport } from './vpc.js';
+import { sharedLabReport } from './openstack/shared-checks.js';
 
 const log = (m: string): void => void process.stderr.write(`[lab ${new Date().toISOString().slice(11, 23)}] ${m}\n`);
 
 const usage = 'usage: lab/main.ts up|down|status [--prefix tessera-] [--state-dir DIR (default .lab; /tmp/<prefix>lab for other prefixes)]\n' +
-  '  [--nodes 2 (per cluster)] [--clusters 1 (2..4: clusters interconnected by OVN-IC)] [--openstack ic (an OpenStack AZ with a real Neutron, interconnected too)]\n' +
+  '  [--nodes 2 (per cluster)] [--clusters 1 (2..4: clusters interconnected by OVN-IC)] [--openstack ic|shared (a real Neutron: an AZ interconnected too, or writing into this cluster NB/SB)]\n' +
   '  [--no-policy (one cluster: skip the NetworkPolicy)] [--no-gateway (one cluster: skip the gateway node and external host)]\n' +
   '  [--vpc (one cluster: two kubeovn.io Vpcs with overlapping Subnets, and their isolation matrix)]';
 
@@ -43,15 +44,15 @@ if (!Number.isInteger(clusters) || clusters < 1 || clusters > 4) {
   process.exit(2);
 }
 
-const openstack = (parsed.values.openstack || undefined) as 'ic' | undefined;
-if (openstack !== undefined && openstack !== 'ic') {
-  process.stderr.write(`lab: --openstack ${JSON.stringify(openstack)}: want ic\n${usage}\n`);
+const openstack = (parsed.values.openstack || undefined) as 'ic' | 'shared' | undefined;
+if (openstack !== undefined && openstack !== 'ic' && openstack !== 'shared') {
+  process.stderr.write(`lab: --openstack ${JSON.stringify(openstack)}: want ic or shared\n${usage}\n`);
   process.exit(2);
 }
 
 async function upMulti(): Promise<number> {
   const t0 = Date.now();
-  const lab = await startMultiLab({ prefix, stateDir, clusters, nodes, log, keepOnFailure: true, openstack });
+  const lab = await startMultiLab({ prefix, stateDir, clusters, nodes, log, keepOnFailure: true, openstack: openstack === 'ic' ? 'ic' : undefined });
   const checks = await lab.check();
   process.stdout.write(lab.report(checks, Date.now() - t0) + '\n');
   const [a, b] = lab.file.clusters;
@@ -63,15 +64,16 @@ async function upMulti(): Promise<number> {
 }
 
 async function up(): Promise<number> {
-  if (clusters > 1 || openstack) return upMulti();
+  if (clusters > 1 || openstack === 'ic') return upMulti();
   const t0 = Date.now();
   const gateway = !parsed.values['no-gateway'];
   // With the gateway, NodePort traffic reaches the web pods SNATed to a join IP: the policy lets that in too.
   const policies = parsed.values['no-policy'] ? [] : [DEFAULT_POLICY(POD_SERVER_PORT, gateway ? [CIDRS.join] : [])];
-  const lab = await startLab({ prefix, stateDir, nodes, log, keepOnFailure: true, policies, gateway, vpc: parsed.values.vpc });
+  const lab = await startLab({ prefix, stateDir, nodes, log, keepOnFailure: true, policies, gateway, vpc: parsed.values.vpc, openstack });
   const checks = await lab.check();
   process.stdout.write(lab.report(checks, Date.now() - t0) + '\n');
   if (lab.file.vpcs) process.stdout.write(await vpcReport(lab.file, lab.kube, checks));
+  if (lab.file.openstack) process.stdout.write(sharedLabReport(lab.file, checks) + await vpcListings(lab.kube) + '\n');
   const from = lab.file.pods.find((p) => p.labels?.role === 'client') ?? lab.file.pods[0];
   const to = lab.file.pods.find((p) => p !== from && p.node !== from?.node) ?? lab.file.pods.find((p) => p !== from);
   process.stdout.write(`Lab description: ${lab.labFilePath}. Try: ip netns exec ${from?.netns ?? ''} nc -N ${to?.ip ?? ''} ${POD_SERVER_PORT} </dev/null. Remove with: make lab-down\n`);

@@ -7,6 +7,7 @@ import { apiStep, centralStep, nodesStep, underlayStep } from './step-infra.js';
 import { agentsStep, watcherStep } from './step-tessera.js';
 import { describeStep, gatewayStep, podsStep, policyStep, servicesStep } from './step-workloads.js';
 import { vpcStep } from './vpc.js';
+import { openstackSharedStep } from './openstack/shared.js';
 import { allSettledOrThrow } from './wait.js';
 
 /** Steps that need nothing of each other, run concurrently (each still fails on its own). */
@@ -30,6 +31,7 @@ export const LAB_STEPS: readonly LabStep[] = [
   policyStep,
   gatewayStep,
   vpcStep,
+  openstackSharedStep,
 ];
 
 /** Every step's checks against a running lab, in step order. */
