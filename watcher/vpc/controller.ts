@@ -75,7 +75,7 @@ export class VpcController {
         return obj && { event: (type, reason, message) => this.api.event(plural, obj, type, reason, message) };
       },
     });
-    return { vpc: target('vpcs'), subnet: target('subnets') };
+    return { vpc: target('vpcs'), subnet: this.external?.wrapSubnetTarget(target('subnets')) ?? target('subnets') };
   }
 
   /** Switch names of the Subnets being served (the pod IPAM knows them too). */

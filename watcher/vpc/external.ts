@@ -16,9 +16,25 @@ import type { RowChange } from '../../lib/drift/repair.js';
 import { WorkQueue } from '../../lib/workqueue.js';
 import type { Logger } from '../../lib/log.js';
 import type { Plural, VpcApi } from './kube.js';
+import { DRIFT_REPAIRED, type DriftTarget } from '../../lib/drift/repair.js';
+import type { Condition } from '../../lib/kube/kubeovn.js';
+
+/** Where a drift repair's Events go (the controller's sink for a Vpc or Subnet). */
+interface EventSink {
+  event(type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
+}
+
+/** The NeutronSync condition after a removal, replacing an earlier one. */
+export function neutronSyncConditions(have: Condition[] | undefined, message: string, now = new Date().toISOString()): Condition[] {
+  const mine: Condition = { type: NEUTRON_SYNC_CONDITION, status: 'True', reason: NEUTRON_REMOVED_ROWS, message, lastUpdateTime: now, lastTransitionTime: now };
+  return [...(have ?? []).filter((c) => c.type !== NEUTRON_SYNC_CONDITION), mine];
+}
 
 export const VPC_EXTERNAL_LABEL = 'ovn.kubernetes.io/vpc_external';
 export const NEUTRON_ROUTER_DELETED = 'NeutronRouterDeleted';
+/** Reason of the Warning Event and NeutronSync condition when rows of a Subnet on a Neutron router were removed and restored. */
+export const NEUTRON_REMOVED_ROWS = 'NeutronRemovedRows';
+export const NEUTRON_SYNC_CONDITION = 'NeutronSync';
 const NEUTRON_NETWORK_KEY = 'neutron:network_name';
 
 type Ids = Record<string, string> | undefined;
@@ -113,6 +129,35 @@ export class ExternalVpcs {
     } else if (ev.table === 'Logical_Router_Port' && rows.some((r) => hasNeutronIds(r.external_ids))) {
       for (const lr of this.cache.list('Logical_Router')) if (isExternalRouter(lr.external_ids)) this.resync('vpcs', lr.name);
     }
+  }
+
+  /**
+   * Drift repair of a Subnet's rows: when the Subnet sits on a Neutron router and rows were deleted by another
+   * writer, the repair's Normal Event is joined by a Warning NeutronRemovedRows and the NeutronSync condition:
+   * Neutron's DB sync (neutron_sync_mode=repair, neutron-ovn-db-sync-util --ovn-neutron_sync_mode repair) deletes
+   * router ports and ACLs its database does not know.
+   */
+  wrapSubnetTarget(t: DriftTarget<EventSink>): DriftTarget<EventSink> {
+    return {
+      sync: (name) => t.sync(name),
+      ref: (name) => {
+        const base = t.ref?.(name);
+        const s = this.api.subnets.get(name);
+        if (!base || !s || !externalView(this.cache, subnetVpc(s), this.api.vpcs.get(subnetVpc(s)))) return base;
+        return {
+          event: async (type, reason, message) => {
+            await base.event(type, reason, message);
+            if (reason !== DRIFT_REPAIRED || !/: deleted\b|-> \[\]/.test(message)) return;
+            const msg = `rows of this Subnet on Neutron router ${subnetVpc(s)} were removed by another NB writer (Neutron's DB sync in repair mode removes router ports and ACLs it does not know) and Tessera restored them: ${message.replace(/^[^:]*restored: /, '')}`;
+            this.log.warn(`subnet ${name}: ${msg}`);
+            await base.event('Warning', NEUTRON_REMOVED_ROWS, msg);
+            const now = this.api.subnets.get(name);
+            await this.api.patchStatus('subnets', name, { conditions: neutronSyncConditions(now?.status?.conditions, msg) }).catch((err: unknown) =>
+              this.log.warn(`subnet ${name}: NeutronSync condition not written: ${err instanceof Error ? err.message : String(err)}`));
+          },
+        };
+      },
+    };
   }
 
   async reconcile(): Promise<void> {
