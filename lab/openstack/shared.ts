@@ -3,7 +3,10 @@
 // network each, VMs on the lab nodes' br-int (their ovn-controller is Neutron's data plane), then the seed's net2
 // manifest: a Tessera Subnet on router0's Vpc (synced by the watcher) with pods in it. The checks: pods and router0's
 // VMs reach each other; router1's VM reaches neither them nor is reached; the default network reaches none of them.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import yaml from 'js-yaml';
+import { REPO_ROOT } from '../paths.js';
 import { addAddr, addNetns } from '../netns.js';
 import { plugUnderlay, UNDERLAY_NIC } from '../underlay.js';
 import { need, type LabContext, type LabStep } from '../lab-context.js';
@@ -91,20 +94,38 @@ async function buildOpenstack(c: LabContext): Promise<OpenstackLabInfo> {
   return info;
 }
 
+/** The seed's net2 manifest (seed 000, verbatim), with the seed's router uuid standing for router0's. */
+export const SEED_NET2 = join(REPO_ROOT, 'test', 'fixtures', 'kubeovn', 'seed-net2.yaml');
+const SEED_VPC = 'neutron-22040ed5-0598-4f77-bffd-e7fd4db47e93';
+
+/** The seed's documents, as `kubectl apply -f` would send them for Neutron router `vpc`. */
+export function seedDocs(vpc: string): KubeObject[] {
+  return (yaml.loadAll(readFileSync(SEED_NET2, 'utf8').replaceAll(SEED_VPC, vpc)) as KubeObject[]);
+}
+
 /**
- * The seed's net2 manifest against router0's synced Vpc: the Namespace, the Vpc applied over the synced object
- * (spec.namespaces, as `kubectl apply` patches it), the Subnet, and a pod on every node.
+ * The seed's net2 manifest against router0's synced Vpc, as `kubectl apply -f` does it: the Namespace and Subnet
+ * created, the Vpc (a dump with server-set metadata) applied over the synced object as a patch, the Pod run by
+ * the lab's kubelet on the first node, and one more net2 pod on every other node.
  */
 async function applySeed(c: LabContext, vpc: string): Promise<LabPod[]> {
   const kube = need(c.kube, 'the Kubernetes API');
   await externalVpcSynced(kube, vpc);
-  await kube.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: SHARED_LAB.namespace } });
-  await kube.patch(`/apis/kubeovn.io/v1/vpcs/${vpc}`, { metadata: { labels: { [VPC_EXTERNAL_LABEL]: 'true' } }, spec: { namespaces: [SHARED_LAB.namespace] } }, 'merge');
-  await kube.create('/apis/kubeovn.io/v1/subnets', { apiVersion: 'kubeovn.io/v1', kind: 'Subnet', metadata: { name: SHARED_LAB.subnet },
-    spec: { vpc, namespaces: [SHARED_LAB.namespace], cidrBlock: SHARED_LAB.cidrBlock, natOutgoing: false } });
+  const docs = seedDocs(vpc);
+  const pod = docs.find((d) => d.kind === 'Pod');
+  for (const d of docs) {
+    if (d.kind === 'Namespace') await kube.create('/api/v1/namespaces', d);
+    if (d.kind === 'Subnet') await kube.create('/apis/kubeovn.io/v1/subnets', d);
+    if (d.kind === 'Vpc') {
+      const { labels, annotations } = d.metadata;
+      await kube.patch(`/apis/kubeovn.io/v1/vpcs/${vpc}`, { metadata: { labels, annotations }, spec: (d as KubeObject & { spec?: unknown }).spec }, 'merge');
+    }
+  }
   await subnetReady({ kube }, SHARED_LAB.subnet);
   const pods: LabPod[] = [];
-  for (const [i, n] of c.nodeNames.entries()) pods.push(await bringUpPod(c, { namespace: SHARED_LAB.namespace, name: i === 0 ? 'ubuntu' : `ubuntu-${i + 1}`, node: n }));
+  for (const [i, n] of c.nodeNames.entries()) {
+    pods.push(await bringUpPod(c, { namespace: SHARED_LAB.namespace, name: i === 0 ? String(pod?.metadata.name ?? 'ubuntu') : `ubuntu-${i + 1}`, node: n }));
+  }
   c.log(`seed net2: Subnet ${SHARED_LAB.cidrBlock} on Vpc ${vpc}: ${pods.map((p) => `${p.name} ${p.ip} on ${p.node}`).join(', ')}`);
   return pods;
 }
