@@ -41,7 +41,13 @@ type Ids = Record<string, string> | undefined;
 export const hasNeutronIds = (ids: Ids): boolean => Object.keys(ids ?? {}).some((k) => k.startsWith('neutron:'));
 /** A router another system (Neutron) owns: not ours, with neutron:* external_ids. */
 export const isExternalRouter = (ids: Ids): boolean => !isOurs(ids) && hasNeutronIds(ids);
-export const isExternalVpc = (v: Vpc | undefined): boolean => v?.metadata?.labels?.[VPC_EXTERNAL_LABEL] === 'true';
+/**
+ * Marks a Vpc the sync made or adopted for a Neutron router. The label alone does not: the seed's Vpc dump carries
+ * it, and applied where no Neutron router exists (Kubernetes alone) it is a custom Vpc whose router Tessera makes.
+ */
+export const SYNCED_ANNOTATION = 'tessera.io/synced-from';
+export const isExternalVpc = (v: Vpc | undefined): boolean => v?.metadata?.annotations?.[SYNCED_ANNOTATION] === 'neutron';
+const isLabelled = (v: Vpc): boolean => v.metadata?.labels?.[VPC_EXTERNAL_LABEL] === 'true';
 
 /** The neutron-<network uuid> switches a router's Neutron ports attach it to, sorted. */
 export function neutronSwitchesOf(cache: Cache<NBTables>, routerPorts: readonly string[]): string[] {
@@ -72,8 +78,8 @@ export function externalView(cache: Cache<NBTables>, name: string, vpc: Vpc | un
 /** What the API should hold, given the foreign routers in NB. Pure, so the unit tests pin it. */
 export interface ExternalPlan {
   create: string[];
-  /** Vpcs of a foreign router's name that lack the label (a user applied the seed's Vpc before the sync ran). */
-  label: string[];
+  /** Vpcs of a foreign router's name that lack the label or the synced mark (a user applied the seed's Vpc before the sync ran). */
+  adopt: string[];
   remove: string[];
   /** Labelled Vpcs whose router is gone but that Tessera Subnets still name. */
   orphaned: Array<{ vpc: string; subnets: string[] }>;
@@ -82,11 +88,11 @@ export interface ExternalPlan {
 export function planExternalVpcs(routers: string[], vpcs: Vpc[], subnets: Subnet[]): ExternalPlan {
   const byName = new Map(vpcs.map((v) => [v.metadata?.name ?? '', v]));
   const want = new Set(routers);
-  const plan: ExternalPlan = { create: [], label: [], remove: [], orphaned: [] };
+  const plan: ExternalPlan = { create: [], adopt: [], remove: [], orphaned: [] };
   for (const r of [...want].sort()) {
     const v = byName.get(r);
     if (!v) plan.create.push(r);
-    else if (!isExternalVpc(v)) plan.label.push(r);
+    else if (!isExternalVpc(v) || !isLabelled(v)) plan.adopt.push(r);
   }
   for (const v of vpcs) {
     const name = v.metadata?.name ?? '';
@@ -173,11 +179,12 @@ export class ExternalVpcs {
     const routers = this.cache.list('Logical_Router').filter((r) => isExternalRouter(r.external_ids)).map((r) => r.name);
     const plan = planExternalVpcs(routers, this.api.vpcs.list(), this.api.subnets.list());
     const label = { [VPC_EXTERNAL_LABEL]: 'true' };
+    const annotation = { [SYNCED_ANNOTATION]: 'neutron' };
     for (const name of plan.create) {
       this.log.info(`vpc ${name}: Neutron router in NB, creating its external Vpc`);
-      await this.api.ensure('vpcs', { metadata: { name, labels: label }, spec: {} });
+      await this.api.ensure('vpcs', { metadata: { name, labels: label, annotations: annotation }, spec: {} });
     }
-    for (const name of plan.label) await this.api.labelVpc?.(name, label);
+    for (const name of plan.adopt) await this.api.labelVpc?.(name, label, annotation);
     for (const name of plan.remove) {
       this.log.info(`vpc ${name}: Neutron router gone from NB, removing its external Vpc`);
       await this.api.deleteVpc?.(name);

@@ -21,8 +21,8 @@ export interface VpcApi {
   /** Creates the object unless it exists. */
   ensure(plural: Plural, obj: KubernetesObject & { spec?: unknown }): Promise<void>;
   event(plural: Plural, obj: KubernetesObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
-  /** External Vpcs (external.ts): merge-patches labels; deletes a Vpc (gone already is fine). */
-  labelVpc?(name: string, labels: Record<string, string>): Promise<void>;
+  /** External Vpcs (external.ts): merge-patches labels and annotations; deletes a Vpc (gone already is fine). */
+  labelVpc?(name: string, labels: Record<string, string>, annotations: Record<string, string>): Promise<void>;
   deleteVpc?(name: string): Promise<void>;
 }
 
@@ -79,8 +79,8 @@ export class VpcKube implements VpcApi {
     await this.clients.custom.patchClusterCustomObject({ ...this.base(plural), name, body: { metadata: { resourceVersion, finalizers } } }, MERGE_PATCH);
   }
 
-  async labelVpc(name: string, labels: Record<string, string>): Promise<void> {
-    await this.clients.custom.patchClusterCustomObject({ ...this.base('vpcs'), name, body: { metadata: { labels } } }, MERGE_PATCH);
+  async labelVpc(name: string, labels: Record<string, string>, annotations: Record<string, string>): Promise<void> {
+    await this.clients.custom.patchClusterCustomObject({ ...this.base('vpcs'), name, body: { metadata: { labels, annotations } } }, MERGE_PATCH);
   }
 
   async deleteVpc(name: string): Promise<void> {

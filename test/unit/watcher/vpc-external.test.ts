@@ -7,7 +7,7 @@ import { rowToWire } from '../../../lib/ovsdb/notation.js';
 import { NB_MODEL, type NBTables } from '../../../lib/ovsdb/models/nb.js';
 import { Txn } from '../../../lib/ovn/txn.js';
 import { subnetAddressing, type Subnet, type Vpc } from '../../../lib/kube/kubeovn.js';
-import { externalView, isExternalRouter, neutronSwitchesOf, neutronSyncConditions, planExternalVpcs, VPC_EXTERNAL_LABEL } from '../../../watcher/vpc/external.js';
+import { externalView, isExternalRouter, neutronSwitchesOf, neutronSyncConditions, planExternalVpcs, SYNCED_ANNOTATION, VPC_EXTERNAL_LABEL } from '../../../watcher/vpc/external.js';
 import { ensureSubnet, ensureVpc } from '../../../watcher/vpc/nb-ops.js';
 import { subnetRows, vpcRows } from '../../../watcher/vpc/translate.js';
 import { conditionsFor } from '../../../watcher/vpc/status.js';
@@ -29,7 +29,9 @@ const ours = (kind: string, obj: string) => ({ 'tessera.io/owner': 'tessera-watc
 const R0 = 'neutron-22040ed5-0598-4f77-bffd-e7fd4db47e93';
 const NET = 'neutron-cd59e36a-37db-4c27-b709-d35379a7920f';
 const label = { [VPC_EXTERNAL_LABEL]: 'true' };
-const vpc = (name: string, labels?: Record<string, string>, spec: Vpc['spec'] = {}): Vpc => ({ metadata: { name, ...(labels ? { labels } : {}) }, spec });
+const synced = { [SYNCED_ANNOTATION]: 'neutron' };
+/** A Vpc; labelled ones count as synced (made by the sync) unless `mark` is false. */
+const vpc = (name: string, labels?: Record<string, string>, spec: Vpc['spec'] = {}, mark = true): Vpc => ({ metadata: { name, ...(labels ? { labels, ...(mark ? { annotations: synced } : {}) } : {}) }, spec });
 const subnet = (name: string, v: string): Subnet => ({ metadata: { name }, spec: { vpc: v, cidrBlock: '12.0.1.0/24', natOutgoing: false } });
 
 // As Neutron writes them (shared/openstack/nb-rows-captured.txt): router, its port on net1, a Tessera router beside.
@@ -62,9 +64,12 @@ describe('external (Neutron) Vpcs', () => {
     const plan = planExternalVpcs([R0, 'neutron-b', 'neutron-c'],
       [vpc('neutron-b', label), vpc('neutron-c'), vpc('neutron-gone', label), vpc('neutron-used', label), vpc('vpc-a'), vpc('ovn-cluster')],
       [subnet('net2', 'neutron-used'), subnet('net3', 'neutron-used'), subnet('s', 'vpc-a')]);
-    assert.deepEqual(plan, { create: [R0], label: ['neutron-c'], remove: ['neutron-gone'], orphaned: [{ vpc: 'neutron-used', subnets: ['net2', 'net3'] }] });
-    // A Vpc the user made without the label is never removed, nor is one being deleted already.
-    assert.deepEqual(planExternalVpcs([], [vpc('neutron-x'), { ...vpc('neutron-y', label), metadata: { name: 'neutron-y', labels: label, deletionTimestamp: new Date() } }], []).remove, []);
+    assert.deepEqual(plan, { create: [R0], adopt: ['neutron-c'], remove: ['neutron-gone'], orphaned: [{ vpc: 'neutron-used', subnets: ['net2', 'net3'] }] });
+    // The seed's dump applied before the sync ran: labelled, not marked, adopted.
+    assert.deepEqual(planExternalVpcs([R0], [vpc(R0, label, {}, false)], []).adopt, [R0]);
+    // Never removed: a Vpc the user made (even with the seed's label, for Kubernetes alone), one being deleted already.
+    const deleting: Vpc = { metadata: { name: 'neutron-y', labels: label, annotations: synced, deletionTimestamp: new Date() } };
+    assert.deepEqual(planExternalVpcs([], [vpc('neutron-x'), vpc('neutron-seed', label, {}, false), deleting], []), { create: [], adopt: [], remove: [], orphaned: [] });
   });
 
   it('views a Neutron router as present with its switches; a labelled Vpc whose router is gone as absent; Tessera Vpcs not at all', () => {
@@ -74,6 +79,8 @@ describe('external (Neutron) Vpcs', () => {
     assert.equal(externalView(c, 'vpc-a', vpc('vpc-a')), undefined);
     assert.equal(externalView(c, 'someone-elses', vpc('someone-elses')), undefined);
     assert.equal(externalView(c, 'neutron-nothing', vpc('neutron-nothing')), undefined);
+    // The seed's labelled Vpc with no Neutron router (Kubernetes alone): a custom Vpc, Tessera makes its router.
+    assert.equal(externalView(c, 'neutron-seed', vpc('neutron-seed', label, {}, false)), undefined);
   });
 
   it("a Vpc on Neutron's router writes only its own routes there, never the router row", () => {
