@@ -97,6 +97,7 @@ async function status(): Promise<number> {
   const multi = (lab as Partial<MultiClusterLabFile>).clusters ? (lab as MultiClusterLabFile) : undefined;
   const checks = multi ? await multiClusterChecks(multi) : await labChecks(lab, { servers: true });
   process.stdout.write((multi ? formatMultiReport(multi, checks, undefined) : formatReport(lab, checks, undefined)) + '\n');
+  if (!multi && lab.openstack) process.stdout.write(sharedLabReport(lab, checks));
   return checks.every((c) => c.ok) ? 0 : 1;
 }
 
