@@ -95,7 +95,7 @@ async function buildOpenstack(c: LabContext): Promise<OpenstackLabInfo> {
 }
 
 /** The seed's net2 manifest (seed 000, verbatim), with the seed's router uuid standing for router0's. */
-export const SEED_NET2 = join(REPO_ROOT, 'test', 'fixtures', 'kubeovn', 'seed-net2.yaml');
+export const SEED_NET2 = join(REPO_ROOT, 'lab', 'openstack', 'seed-net2.yaml');
 const SEED_VPC = 'neutron-22040ed5-0598-4f77-bffd-e7fd4db47e93';
 
 /** The seed's documents, as `kubectl apply -f` would send them for Neutron router `vpc`. */

@@ -2,6 +2,7 @@
 // remove, or keep with an error while Tessera Subnets still name them), the status subnets, the NB writes a Subnet
 // on a Neutron router makes (never the router row itself), and the NeutronSync condition.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { Cache } from '../../../lib/ovsdb/cache.js';
 import { rowToWire } from '../../../lib/ovsdb/notation.js';
 import { NB_MODEL, type NBTables } from '../../../lib/ovsdb/models/nb.js';
@@ -115,5 +116,10 @@ describe('external (Neutron) Vpcs', () => {
     assert.deepEqual(second.filter((c) => c.type === 'NeutronSync').map((c) => [c.status, c.reason, c.message]), [['True', 'NeutronRemovedRows', 'removed B']]);
     const rewritten = conditionsFor({ ok: true, reason: 'Ready', message: 'y' }, second);
     assert.deepEqual(rewritten.map((c) => c.type), ['Ready', 'Error', 'NeutronSync']);
+  });
+
+  it("the lab's copy of the seed's net2 manifest is the test fixture's, comments aside", () => {
+    const body = (p: string) => readFileSync(new URL(p, import.meta.url), 'utf8').split('\n').filter((l) => !l.startsWith('#')).join('\n');
+    assert.equal(body('../../../lab/openstack/seed-net2.yaml'), body('../../fixtures/kubeovn/seed-net2.yaml'));
   });
 });
