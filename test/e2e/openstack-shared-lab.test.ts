@@ -165,6 +165,8 @@ describe('OpenStack shared OVN on the lab (real neutron-server, real packets)', 
     process.stdout.write(r.warnings.map((w) => `      ${w.slice(0, 200)}`).join('\n') + '\n');
     assert.ok(r.ok, `repair mode completes (${r.logFile})`);
     assert.ok(r.warnings.some((w) => w.includes(`Deleting the port ${router0()}-net2 from OVN NB DB`)), 'Neutron deleted the port');
+    assert.ok(r.warnings.some((w) => w.includes('Removing ACLs from OVN from Logical Switch node1')), "Neutron removed the ACLs on Tessera's node switch");
+    await waitFor("node1's switch ACLs restored", async () => (await lab.nbctl(['get', 'Logical_Switch', 'node1', 'acls'])) !== '[]', 20_000);
     await waitFor('net2 Subnet NeutronSync condition', async () =>
       ((await kube().get<VpcObj>('/apis/kubeovn.io/v1/subnets/net2')).status?.conditions ?? []).some((c) => c.type === 'NeutronSync' && c.reason === 'NeutronRemovedRows'), 20_000);
     const ev = (await events('NeutronRemovedRows')).filter((e) => e.involvedObject?.name === 'net2');
