@@ -38,6 +38,7 @@ test: typecheck test-unit test-integration test-e2e
 CLUSTERS ?= 1
 LAB_ARGS ?=
 # make lab OPENSTACK=ic: an OpenStack AZ (a real neutron-server on its own OVN) interconnected by OVN-IC too.
+# make lab OPENSTACK=shared: a real neutron-server writing into the cluster NB/SB (Neutron routers appear as Vpcs).
 OPENSTACK ?=
 
 lab: build

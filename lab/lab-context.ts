@@ -75,6 +75,8 @@ export interface LabOptions {
   vpc?: boolean;
   /** Add a hypervisor with two VMs running nested nodes and pods (lab/nested.ts). Default false. */
   nested?: boolean;
+  /** 'shared': a real Neutron on the lab's own NB/SB, its routers and VMs, and the seed's net2 on a Neutron Vpc (lab/openstack/shared.ts). */
+  openstack?: 'shared';
   /** Directory with the built tessera-* executables. Default <repo>/dist/bin. */
   binDir?: string;
   /** On a failed start, leave everything up for inspection (clean with teardownLab / make lab-down). Default false. */
@@ -107,6 +109,7 @@ export interface LabSettings {
   podServers: boolean;
   vpc: boolean;
   nested: boolean;
+  openstack?: 'shared';
   watcherArgs: string[];
   binDir: string;
   pkiDir: string | undefined;
@@ -173,6 +176,7 @@ export function labSettings(opts: LabOptions): LabSettings {
     podServers: opts.podServers ?? true,
     vpc: opts.vpc ?? false,
     nested: opts.nested ?? false,
+    openstack: opts.openstack,
     watcherArgs: opts.watcherArgs ?? [],
     binDir: opts.binDir ?? BIN_DIR,
     pkiDir: opts.pki === false ? undefined : opts.pki ?? join(stateDir, 'pki'),

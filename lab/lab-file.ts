@@ -44,6 +44,8 @@ export interface LabFile {
   vpcs?: Array<{ vpc: string; subnet: string; namespace: string; cidrBlock: string; pods: LabFile['pods'] }>;
   /** The hypervisor, its VMs (nested nodes) and their pods (make lab --nested, lab/nested.ts); not in pods[]. */
   nested?: NestedLabInfo;
+  /** make lab OPENSTACK=shared: Neutron on this lab's NB/SB, its routers, networks, VMs and the net2 pods (not in pods[]). */
+  openstack?: OpenstackLabInfo;
 }
 
 export interface LabEgressInfo {

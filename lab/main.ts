@@ -11,13 +11,14 @@ import { listNetns } from './netns.js';
 import { DEFAULT_POLICY } from './policy.js';
 import { POD_SERVER_PORT, formatReport } from './report.js';
 import { labChecks } from './steps.js';
-import { vpcReport } from './vpc.js';
+import { vpcListings, vpcReport } from './vpc.js';
 import { nestedReport } from './nested-checks.js';
+import { sharedLabReport } from './openstack/shared-checks.js';
 
 const log = (m: string): void => void process.stderr.write(`[lab ${new Date().toISOString().slice(11, 23)}] ${m}\n`);
 
 const usage = 'usage: lab/main.ts up|down|status [--prefix tessera-] [--state-dir DIR (default .lab; /tmp/<prefix>lab for other prefixes)]\n' +
-  '  [--nodes 2 (per cluster)] [--clusters 1 (2..4: clusters interconnected by OVN-IC)] [--openstack ic (an OpenStack AZ with a real Neutron, interconnected too) | ic-tenants (two clusters, one OpenStack tenant each)]\n' +
+  '  [--nodes 2 (per cluster)] [--clusters 1 (2..4: clusters interconnected by OVN-IC)] [--openstack ic (an OpenStack AZ with a real Neutron, interconnected too) | ic-tenants (two clusters, one OpenStack tenant each) | shared (a real Neutron writing into this cluster\'s NB/SB)]\n' +
   '  [--no-policy (one cluster: skip the NetworkPolicy)] [--no-gateway (one cluster: skip the gateway node and external host)]\n' +
   '  [--vpc (one cluster: two kubeovn.io Vpcs with overlapping Subnets, and their isolation matrix)]\n' +
   '  [--nested (one cluster: a hypervisor with two VMs running nested nodes and pods, and their reachability)]';
@@ -45,15 +46,15 @@ if (!Number.isInteger(clusters) || clusters < 1 || clusters > 4) {
   process.exit(2);
 }
 
-const openstack = (parsed.values.openstack || undefined) as 'ic' | 'ic-tenants' | undefined;
-if (openstack !== undefined && openstack !== 'ic' && openstack !== 'ic-tenants') {
-  process.stderr.write(`lab: --openstack ${JSON.stringify(openstack)}: want ic or ic-tenants\n${usage}\n`);
+const openstack = (parsed.values.openstack || undefined) as 'ic' | 'ic-tenants' | 'shared' | undefined;
+if (openstack !== undefined && openstack !== 'ic' && openstack !== 'ic-tenants' && openstack !== 'shared') {
+  process.stderr.write(`lab: --openstack ${JSON.stringify(openstack)}: want ic, ic-tenants or shared\n${usage}\n`);
   process.exit(2);
 }
 
 async function upMulti(): Promise<number> {
   const t0 = Date.now();
-  const lab = await startMultiLab({ prefix, stateDir, clusters: openstack === 'ic-tenants' ? 2 : clusters, nodes, log, keepOnFailure: true, openstack });
+  const lab = await startMultiLab({ prefix, stateDir, clusters: openstack === 'ic-tenants' ? 2 : clusters, nodes, log, keepOnFailure: true, openstack: openstack === 'shared' ? undefined : openstack });
   const checks = await lab.check();
   process.stdout.write(lab.report(checks, Date.now() - t0) + '\n');
   const [a, b] = lab.file.clusters;
@@ -65,16 +66,18 @@ async function upMulti(): Promise<number> {
 }
 
 async function up(): Promise<number> {
-  if (clusters > 1 || openstack) return upMulti();
+  if (clusters > 1 || openstack === 'ic' || openstack === 'ic-tenants') return upMulti();
   const t0 = Date.now();
   const gateway = !parsed.values['no-gateway'];
   // With the gateway, NodePort traffic reaches the web pods SNATed to a join IP: the policy lets that in too.
   const policies = parsed.values['no-policy'] ? [] : [DEFAULT_POLICY(POD_SERVER_PORT, gateway ? [CIDRS.join] : [])];
-  const lab = await startLab({ prefix, stateDir, nodes, log, keepOnFailure: true, policies, gateway, vpc: parsed.values.vpc, nested: parsed.values.nested });
+  const lab = await startLab({ prefix, stateDir, nodes, log, keepOnFailure: true, policies, gateway, vpc: parsed.values.vpc, nested: parsed.values.nested,
+    openstack: openstack === 'shared' ? 'shared' : undefined });
   const checks = await lab.check();
   process.stdout.write(lab.report(checks, Date.now() - t0) + '\n');
   if (lab.file.vpcs) process.stdout.write(await vpcReport(lab.file, lab.kube, checks));
   if (lab.file.nested) process.stdout.write(nestedReport(lab.file, checks));
+  if (lab.file.openstack) process.stdout.write(sharedLabReport(lab.file, checks) + await vpcListings(lab.kube) + '\n');
   const from = lab.file.pods.find((p) => p.labels?.role === 'client') ?? lab.file.pods[0];
   const to = lab.file.pods.find((p) => p !== from && p.node !== from?.node) ?? lab.file.pods.find((p) => p !== from);
   process.stdout.write(`Lab description: ${lab.labFilePath}. Try: ip netns exec ${from?.netns ?? ''} nc -N ${to?.ip ?? ''} ${POD_SERVER_PORT} </dev/null. Remove with: make lab-down\n`);
@@ -98,6 +101,7 @@ async function status(): Promise<number> {
   const multi = (lab as Partial<MultiClusterLabFile>).clusters ? (lab as MultiClusterLabFile) : undefined;
   const checks = multi ? await multiClusterChecks(multi) : await labChecks(lab, { servers: true });
   process.stdout.write((multi ? formatMultiReport(multi, checks, undefined) : formatReport(lab, checks, undefined)) + '\n');
+  if (!multi && lab.openstack) process.stdout.write(sharedLabReport(lab, checks));
   return checks.every((c) => c.ok) ? 0 : 1;
 }
 

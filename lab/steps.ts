@@ -9,6 +9,7 @@ import { agentsStep, watcherStep } from './step-tessera.js';
 import { describeStep, gatewayStep, podsStep, policyStep, servicesStep } from './step-workloads.js';
 import { vpcStep } from './vpc.js';
 import { nestedStep } from './nested.js';
+import { openstackSharedStep } from './openstack/shared.js';
 import { allSettledOrThrow } from './wait.js';
 
 /** Steps that need nothing of each other, run concurrently (each still fails on its own). */
@@ -34,6 +35,7 @@ export const LAB_STEPS: readonly LabStep[] = [
   gatewayStep,
   vpcStep,
   nestedStep,
+  openstackSharedStep,
 ];
 
 /** Every step's checks against a running lab, in step order. */

@@ -126,6 +126,7 @@ export class Watcher {
   nbChanged(ev: RowChange): void {
     if (this.running) this.drift.observe(ev);
     if (this.running) this.pods.portUp.nbChanged(ev);
+    if (this.running) this.vpc?.external?.observe(ev);
   }
 
   /** Start-up: master-init, rebuild IPAM (node subnets; pod addresses from our NB ports), then converge everything (nodes first). */

@@ -27,6 +27,8 @@ export interface OpenstackLabInfo {
   routers: Array<{ name: string; id: string; ovnName: string }>;
   networks: Array<{ name: string; id: string; cidr: string; router: string }>;
   vms: LabVm[];
+  /** Shared OVN: the pods of the seed's net2 Subnet on the first router's Vpc. */
+  pods?: Array<{ namespace: string; name: string; node: string; netns: string; ip: string; mac: string; hostIface: string }>;
   /** The per-tenant lab (`--openstack ic-tenants`, tenants.ts): each tenant's router, transit switch and cluster. */
   tenants?: OpenstackTenant[];
 }

@@ -21,6 +21,7 @@ import { subnetRows, vpcRows } from './translate.js';
 import { deleteSubnet, deleteVpc, ensureSubnet, ensureVpc } from './nb-ops.js';
 import { conditionsFor, sameStatus, type SubnetVerdict } from './status.js';
 import { nextHops } from './next-hops.js';
+import { externalView, NEUTRON_ROUTER_DELETED, type ExternalVpcs } from './external.js';
 
 /** What a Subnet is served with: its addressing as applied to NB. */
 interface Served {
@@ -43,6 +44,8 @@ export class VpcController {
   private readonly hops = new Map<string, string>();
   /** Called when a Subnet starts being served: pods waiting for it can be placed. */
   onSubnetReady: (name: string) => void = () => {};
+  /** Vpcs synced from foreign (Neutron) routers in NB (external.ts). */
+  external?: ExternalVpcs;
 
   constructor(private readonly ctx: WatcherContext, readonly api: VpcApi) {
     this.queue = new WorkQueue((k) => this.sync(k), {
@@ -57,6 +60,7 @@ export class VpcController {
   /** Informer events; ignored until start() (its reconcile enqueues everything). */
   changed(plural: Plural, name: string): void {
     if (this.started) this.queue.add(keyOf(plural, name));
+    if (this.started) this.external?.kick();
   }
 
   /**
@@ -71,7 +75,7 @@ export class VpcController {
         return obj && { event: (type, reason, message) => this.api.event(plural, obj, type, reason, message) };
       },
     });
-    return { vpc: target('vpcs'), subnet: target('subnets') };
+    return { vpc: target('vpcs'), subnet: this.external?.wrapSubnetTarget(target('subnets')) ?? target('subnets') };
   }
 
   /** Switch names of the Subnets being served (the pod IPAM knows them too). */
@@ -112,6 +116,7 @@ export class VpcController {
   /** One converging pass: Vpcs, then Subnets oldest first (the older of two overlapping ones wins), then stale rows. */
   async reconcile(): Promise<void> {
     await this.ensureDefaults();
+    await this.external?.reconcile();
     for (const v of this.api.vpcs.list()) this.queue.add(keyOf('vpcs', v.metadata?.name ?? ''));
     for (const r of this.ctx.nb.cache.list('Logical_Router')) {
       const owner = vpcOwnedBy(r.external_ids, 'vpc');
@@ -128,6 +133,7 @@ export class VpcController {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    this.external?.stop();
     this.queue.shutdown();
   }
 
@@ -151,11 +157,15 @@ export class VpcController {
       return;
     }
     let verdict: SubnetVerdict = { ok: true, reason: 'Ready', message: `router ${vpcRouter(name)}` };
+    // A foreign (Neutron) router is never written: only the Vpc's own routes and policies go on it.
+    const ext = externalView(this.ctx.nb.cache, name, vpc);
     try {
-      ensureVpc(txn, name, vpcRows(vpc));
+      if (ext && !ext.present) throw Object.assign(new Error(`Neutron's router ${name} is gone from NB`), { reason: NEUTRON_ROUTER_DELETED });
+      const rows = vpcRows(vpc);
+      ensureVpc(txn, name, ext ? { ...rows, routerSpec: undefined } : rows);
       await commit(this.ctx.nb, txn);
     } catch (err) {
-      verdict = { ok: false, reason: 'InvalidSpec', message: (err as Error).message };
+      verdict = { ok: false, reason: (err as { reason?: string }).reason ?? 'InvalidSpec', message: (err as Error).message };
     }
     await this.report('vpcs', vpc, verdict);
     const hops = nextHops(vpc).join(',');
@@ -165,6 +175,7 @@ export class VpcController {
     }
     const subnets = [...this.served].filter(([, s]) => s.vpc === name).map(([n]) => n);
     if (!custom) subnets.push(DEFAULT_SUBNET, JOIN_SUBNET);
+    subnets.push(...(ext?.subnets ?? []));
     const status = { default: !custom, standby: true, router: vpcRouter(name), subnets: subnets.sort(), conditions: conditionsFor(verdict, vpc.status?.conditions) };
     if (!sameStatus(status, vpc.status)) await this.api.patchStatus('vpcs', name, status);
     // Subnets waiting for this Vpc's router.

@@ -9,12 +9,14 @@ import { VpcController } from './controller.js';
 import type { VpcApi } from './kube.js';
 import { placePod } from './placement.js';
 import { forwards } from './next-hops.js';
+import { ExternalVpcs } from './external.js';
 
 export { VpcKube, type VpcApi } from './kube.js';
 export { VpcController } from './controller.js';
 
 export function attachVpc(ctx: WatcherContext, api: VpcApi, pods: WorkQueue): VpcController {
   const vpc = new VpcController(ctx, api);
+  vpc.external = new ExternalVpcs(ctx.nb.cache, api, ctx.log, (plural, name) => vpc.changed(plural, name));
   const view = {
     vpcs: api.vpcs,
     subnets: api.subnets,

@@ -21,6 +21,9 @@ export interface VpcApi {
   /** Creates the object unless it exists. */
   ensure(plural: Plural, obj: KubernetesObject & { spec?: unknown }): Promise<void>;
   event(plural: Plural, obj: KubernetesObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
+  /** External Vpcs (external.ts): merge-patches labels and annotations; deletes a Vpc (gone already is fine). */
+  labelVpc?(name: string, labels: Record<string, string>, annotations: Record<string, string>): Promise<void>;
+  deleteVpc?(name: string): Promise<void>;
 }
 
 export class VpcKube implements VpcApi {
@@ -74,6 +77,18 @@ export class VpcKube implements VpcApi {
 
   async setFinalizers(plural: Plural, name: string, resourceVersion: string | undefined, finalizers: string[]): Promise<void> {
     await this.clients.custom.patchClusterCustomObject({ ...this.base(plural), name, body: { metadata: { resourceVersion, finalizers } } }, MERGE_PATCH);
+  }
+
+  async labelVpc(name: string, labels: Record<string, string>, annotations: Record<string, string>): Promise<void> {
+    await this.clients.custom.patchClusterCustomObject({ ...this.base('vpcs'), name, body: { metadata: { labels, annotations } } }, MERGE_PATCH);
+  }
+
+  async deleteVpc(name: string): Promise<void> {
+    try {
+      await this.clients.custom.deleteClusterCustomObject({ ...this.base('vpcs'), name });
+    } catch (err) {
+      if (apiErrorCode(err) !== 404) throw err;
+    }
   }
 
   async ensure(plural: Plural, obj: KubernetesObject & { spec?: unknown }): Promise<void> {

@@ -8,8 +8,17 @@ export type VpcOwnerKind = 'vpc' | 'subnet';
 
 export const vpcRouter = (vpc: string): string => (vpc === DEFAULT_VPC ? CLUSTER_ROUTER : vpc);
 export const subnetSwitch = (subnet: string): string => subnet;
-/** Router port `<vpc>-<subnet>` and its switch peer `<subnet>-<vpc>`, as Kube-OVN names them. */
-export const subnetRouterPort = (vpc: string, subnet: string): string => `${vpc}-${subnet}`;
+/** Neutron names its Logical_Routers neutron-<router uuid>. */
+export const NEUTRON_ROUTER_PREFIX = 'neutron-';
+/**
+ * Router port `<vpc>-<subnet>` and its switch peer `<subnet>-<vpc>`, as Kube-OVN names them. On a Neutron router
+ * (Vpc neutron-<uuid>) the router port is `lrp-<vpc>-<subnet>`: Neutron's DB sync in repair mode deletes router
+ * ports it does not know by the name `lrp-` + (name without `lrp-`), and a port not named so aborts its whole
+ * router transaction (RuntimeError) and the rest of its repair. So named, the port is deleted, Tessera's drift
+ * repair restores it, and Neutron's repair completes.
+ */
+export const subnetRouterPort = (vpc: string, subnet: string): string => `${vpc.startsWith(NEUTRON_ROUTER_PREFIX) ? 'lrp-' : ''}${vpc}-${subnet}`;
+
 export const subnetSwitchPort = (vpc: string, subnet: string): string => `${subnet}-${vpc}`;
 
 export function vpcOwnerIds(kind: VpcOwnerKind, object: string, extra: Record<string, string> = {}): Record<string, string> {

@@ -13,11 +13,13 @@ export function conditionsFor(v: SubnetVerdict, have: Condition[] | undefined, n
     { type: 'Ready', status: v.ok ? 'True' : 'False', reason: v.ok ? 'Ready' : v.reason, message: v.ok ? v.message : '' },
     { type: 'Error', status: v.ok ? 'False' : 'True', reason: v.ok ? '' : v.reason, message: v.ok ? '' : v.message },
   ];
-  return want.map((c) => {
+  const out = want.map((c) => {
     const prev = have?.find((h) => h.type === c.type);
     const same = prev && prev.status === c.status && prev.reason === c.reason && prev.message === c.message;
     return same ? prev : { ...c, lastUpdateTime: now, lastTransitionTime: prev && prev.status === c.status ? (prev.lastTransitionTime ?? now) : now };
   });
+  // Conditions other writers set (e.g. NeutronSync, external.ts) stay.
+  return [...out, ...(have ?? []).filter((h) => h.type !== 'Ready' && h.type !== 'Error')];
 }
 
 /** Whether two status bodies say the same (conditions compared without their times). */

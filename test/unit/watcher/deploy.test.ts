@@ -37,6 +37,8 @@ describe('deploy/watcher manifests', () => {
       // The Vpc/Subnet controller: informers, the default Vpc and Subnets created, finalizers patched, and status.
       ...['vpcs', 'subnets'].flatMap((r) => ['get', 'list', 'watch', 'create', 'patch'].map((v) => `ClusterRole:kubeovn.io/${r}:${v}`)),
       ...['vpcs/status', 'subnets/status'].map((r) => `ClusterRole:kubeovn.io/${r}:patch`),
+      // External Vpcs (watcher/vpc/external.ts): a Neutron router's Vpc goes with the router.
+      'ClusterRole:kubeovn.io/vpcs:delete',
       'Role:coordination.k8s.io/leases:create',
       ...['get', 'update', 'patch'].map((v) => `Role:coordination.k8s.io/leases:${v}@tessera-watcher`),
       // The interconnect controller: ovn-ic-config (informer), ovn-ic-status (written), kubeovn.io Subnets.
