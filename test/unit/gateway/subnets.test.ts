@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { egressSubnets, isDefaultVpcSubnetSwitch, natOutgoingOf } from '../../../gateway/subnets.js';
 import { gatewayTopology, natKey, routeKey, type TopologyInput } from '../../../gateway/topology.js';
 import { bridgeFlows } from '../../../gateway/flows.js';
+import { relevantToGateway } from '../../../gateway/nb.js';
 import { DEFAULT_EGRESS } from '../../../gateway/egress-nat.js';
 import type { Subnet } from '../../../lib/kube/kubeovn.js';
 
@@ -25,6 +26,11 @@ describe('gateway: the default Vpc Subnets it serves egress for', () => {
     const got = egressSubnets(switches, natOutgoingOf(true, (n) => subnets[n], () => true));
     assert.deepEqual(got, [{ name: 'off', cidr: '10.71.0.0/24', natOutgoing: false }, { name: 'on', cidr: '10.70.0.0/24', natOutgoing: true }]);
     assert.ok(isDefaultVpcSubnetSwitch(switches[0]!) && !isDefaultVpcSubnetSwitch(switches[2]!) && !isDefaultVpcSubnetSwitch(switches[4]!));
+  });
+
+  it('a change to a default-Vpc Subnet switch makes the gateway plan again; a custom Vpc one does not', () => {
+    assert.ok(relevantToGateway({ table: 'Logical_Switch', row: { name: 'on', ...switches[0]! } }, 'n1'));
+    assert.ok(!relevantToGateway({ table: 'Logical_Switch', row: { name: 'custom', ...switches[2]! } }, 'n1'));
   });
 
   it('a switch whose Subnet object is gone gets no SNAT; before the Subnets are listed, the SNAT NB has stays', () => {
