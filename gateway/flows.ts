@@ -22,6 +22,8 @@ export interface BridgeFlowInput {
   patchOfport?: number;
   hostIp: string;
   external: ExternalEntry;
+  /** Default-Vpc Subnets without natOutgoing: their pods' own addresses come back from outside to the GR. */
+  routedCidrs?: string[];
 }
 
 export function bridgeFlows(i: BridgeFlowInput): string[] {
@@ -52,6 +54,9 @@ export function bridgeFlows(i: BridgeFlowInput): string[] {
   }
   for (const np of i.external.nodePorts) {
     out.push(f(`table=0,priority=90,in_port=${nic},${np.protocol},nw_dst=${i.hostIp},tp_dst=${np.port},actions=output:${patch}`));
+  }
+  for (const cidr of i.routedCidrs ?? []) {
+    out.push(f(`table=0,priority=90,in_port=${nic},ip,nw_dst=${cidr},actions=output:${patch}`));
   }
   for (const vip of i.external.vips) {
     if (vip === i.hostIp) continue;

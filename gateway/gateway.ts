@@ -9,6 +9,7 @@ import { applyGateway, ensureClusterJoinLink, NotReadyError, type Nb } from './n
 import { nicsToBridge, PlanStore } from './nics-to-bridge.js';
 import { Ovs } from './ovs.js';
 import type { ExternalEntry } from './services.js';
+import type { EgressSubnet } from './subnets.js';
 import { NodeStateStore, withMapping } from './state.js';
 import { poll } from './sys.js';
 import { getRpFilter, setRpFilter } from './sysctl.js';
@@ -22,6 +23,8 @@ export class Gateway {
   private lastFlows = '';
   egress: EgressNatPolicy = DEFAULT_EGRESS;
   external: ExternalEntry = { nodePorts: [], vips: [] };
+  /** The default Vpc's other Subnets (run fills it from NB and the Subnet objects). */
+  subnets: EgressSubnet[] = [];
 
   constructor(readonly cfg: GatewayConfig, readonly nb: Nb, readonly log: Logger) {
     this.ovs = new Ovs(cfg.ovs);
@@ -89,6 +92,7 @@ export class Gateway {
       clusterSubnet: c.clusterSubnet, nodeSubnet,
       joinIp: ip, joinPrefix: parseCIDR(c.joinCidr).prefix, clusterJoinIp,
       physicalNetwork: c.physicalNetwork, egress: this.egress, ...(c.nodeIp ? { nodeIp: c.nodeIp } : {}),
+      subnets: this.subnets,
     }));
     if (ops > 0) this.log.info(`NB gateway topology updated (${ops} ops)`, { router: gatewayRouter(c.node), joinIp, via: CLUSTER_ROUTER });
     return ops;
@@ -102,7 +106,8 @@ export class Gateway {
     if (nicOfport === undefined) throw new Error(`${nicName} has no OpenFlow port on ${c.bridge} yet`);
     const patch = await this.ovs.patchPortOn(c.bridge);
     const patchOfport = patch ? await this.ovs.ofport(patch) : undefined;
-    const flows = bridgeFlows({ mode: c.mode, nicOfport, hostIp: c.physicalIp, external: this.external, ...(patchOfport ? { patchOfport } : {}) });
+    const flows = bridgeFlows({ mode: c.mode, nicOfport, hostIp: c.physicalIp, external: this.external,
+      routedCidrs: this.subnets.filter((s) => !s.natOutgoing).map((s) => s.cidr), ...(patchOfport ? { patchOfport } : {}) });
     const text = flows.join('\n');
     if (text === this.lastFlows) return false;
     await this.ovs.replaceFlows(c.bridge, flows);

@@ -14,6 +14,7 @@ import { convergeNats, convergeRouterPolicies, convergeStaticRoutes } from '../l
 import type { Logger } from '../lib/log.js';
 import type { GatewayTopology } from './topology.js';
 import type { GatewayLb } from './services.js';
+import { isDefaultVpcSubnetSwitch } from './subnets.js';
 
 export type Nb = OvsdbClient<NBTables>;
 
@@ -42,7 +43,7 @@ export function relevantToGateway(ev: { table: string; row: object }, node: stri
     case 'Logical_Router':
       return row.name === gatewayRouter(node) || row.name === CLUSTER_ROUTER;
     case 'Logical_Switch':
-      return row.name === JOIN_SWITCH || row.name === externalSwitch(node) || row.name === node;
+      return row.name === JOIN_SWITCH || row.name === externalSwitch(node) || row.name === node || isDefaultVpcSubnetSwitch(row);
     case 'Logical_Router_Port':
       return true; // join IPs are allocated across all router ports
     case 'Logical_Switch_Port':

@@ -20,7 +20,8 @@ import { NodeEvents } from './events.js';
 import { WorkQueue } from '../lib/workqueue.js';
 import { OwnWrites } from '../lib/drift/own-writes.js';
 import { DriftRepair } from '../lib/drift/repair.js';
-import { isGatewayOurs } from '../lib/ovn/names.js';
+import { gatewayRouter, isGatewayOurs, ROLE_KEY } from '../lib/ovn/names.js';
+import { egressSubnets, natOutgoingOf, watchSubnets } from './subnets.js';
 
 const PASS = 'pass';
 
@@ -43,6 +44,7 @@ export async function runGateway(cfg: GatewayConfig, access: KubeAccessOptions, 
   const metrics = new GatewayMetrics(registry);
   const events = new NodeEvents(access, cfg.node, log);
   let watch: ServiceWatch | undefined;
+  const subnets = watchSubnets(access, log, () => schedule(50));
   let plumbed = false;
   let healthy = false;
   let stopping = false;
@@ -58,6 +60,15 @@ export async function runGateway(cfg: GatewayConfig, access: KubeAccessOptions, 
     event: (_node, type, reason, message) => events.report(type, reason, message),
   });
 
+  /** Whether GR_<node> has this gateway's SNAT of a default-Vpc Subnet's CIDR (kept until the Subnets are listed). */
+  const snatted = (cidr: string): boolean => {
+    const gr = raw.cache.lookup('Logical_Router', 'name', gatewayRouter(cfg.node));
+    return (gr?.nat ?? []).some((u) => {
+      const n = raw.cache.get('NAT', u);
+      return n?.logical_ip === cidr && isGatewayOurs(n.external_ids, cfg.node) && n.external_ids[ROLE_KEY] === 'subnet-snat';
+    });
+  };
+
   const pass = async (): Promise<void> => {
     let retryMs: number | undefined;
     const endTimer = metrics.passDuration.startTimer();
@@ -66,6 +77,7 @@ export async function runGateway(cfg: GatewayConfig, access: KubeAccessOptions, 
         await gw.plumbNode();
         plumbed = true;
       }
+      gw.subnets = egressSubnets(raw.cache.list('Logical_Switch'), natOutgoingOf(subnets.hasSynced, (n) => subnets.get(n), snatted));
       await gw.applyNb();
       if (watch?.services.hasSynced && watch.slices.hasSynced) {
         const { lbs, external } = gatewayLbs(watch.services.list(), watch.slices.list(), { node: cfg.node, physicalIp: cfg.physicalIp });
@@ -145,6 +157,7 @@ export async function runGateway(cfg: GatewayConfig, access: KubeAccessOptions, 
   }
 
   schedule(0);
+  void subnets.start().then(() => subnets.synced).then(() => schedule(0));
   void watch.start().then(() => {
     log.info('service informers synced');
     schedule(0);
@@ -161,6 +174,7 @@ export async function runGateway(cfg: GatewayConfig, access: KubeAccessOptions, 
       queue.shutdown();
       void (async () => {
         await watch?.stop().catch(() => undefined);
+        await subnets.stop().catch(() => undefined);
         server?.close();
         nb.close();
         resolve();

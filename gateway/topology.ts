@@ -6,6 +6,7 @@ import {
 import type { NatSpec, RouterPolicySpec, StaticRouteSpec } from '../lib/ovn/router-children.js';
 import { addressAt, formatIP, parseCIDR } from '../lib/ipnet/index.js';
 import { egressNats, type EgressNatPolicy } from './egress-nat.js';
+import type { EgressSubnet } from './subnets.js';
 
 export interface TopologyInput {
   node: string;
@@ -26,6 +27,8 @@ export interface TopologyInput {
   egress: EgressNatPolicy;
   /** The host's own IP, which this node's pods reach through the management port (shared NIC: the physical IP). */
   nodeIp?: string;
+  /** The default Vpc's Subnets besides ovn-default and join (gateway/subnets.ts). */
+  subnets?: EgressSubnet[];
 }
 
 export interface RouterPortRow {
@@ -69,6 +72,7 @@ export { staticRouteKey as routeKey, routerPolicyKey as policyKey, natKey } from
 export function gatewayTopology(t: TopologyInput): GatewayTopology {
   const gr = gatewayRouter(t.node);
   const own = (role?: string): Record<string, string> => gatewayIds(t.node, role);
+  const subnets = t.subnets ?? [];
   return {
     router: {
       name: gr,
@@ -105,9 +109,17 @@ export function gatewayTopology(t: TopologyInput): GatewayTopology {
     routes: [
       { ip_prefix: '0.0.0.0/0', nexthop: t.defaultGw, output_port: grExternalPort(t.node), external_ids: own('default-route') },
       { ip_prefix: t.clusterSubnet, nexthop: t.clusterJoinIp, external_ids: own('cluster-route') },
+      ...subnets.map((s) => ({ ip_prefix: s.cidr, nexthop: t.clusterJoinIp, external_ids: own('subnet-route') })),
     ],
-    nats: egressNats(t.egress, { node: t.node, clusterSubnet: t.clusterSubnet, physicalIp: t.physicalIp }),
+    nats: [
+      ...egressNats(t.egress, { node: t.node, clusterSubnet: t.clusterSubnet, physicalIp: t.physicalIp }),
+      ...subnets.filter((s) => s.natOutgoing).map((s) => ({ type: 'snat' as const, logical_ip: s.cidr, external_ip: t.physicalIp, external_ids: own('subnet-snat') })),
+    ],
     clusterRoutes: [
+      // The default Vpc's other Subnets leave through the gateways: every GR adds its own default route, so
+      // ovn_cluster_router spreads their flows over all of them (ECMP). Lowest priority of all routes: in-cluster
+      // destinations keep their connected and per-node routes, and ovn-default pods their src-ip route.
+      ...(subnets.length ? [{ ip_prefix: '0.0.0.0/0', nexthop: t.joinIp, external_ids: own('subnet-egress') }] : []),
       { ip_prefix: t.nodeSubnet, nexthop: t.joinIp, policy: 'src-ip', external_ids: own('return-route') },
       // The GR's join IP itself, more specific than every node's src-ip route: replies to a GR's load-balancer
       // SNAT (lb_force_snat_ip) must reach that GR, not the replying pod's own gateway.

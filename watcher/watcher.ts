@@ -83,7 +83,7 @@ export class Watcher {
   }
 
   useVpc(api: VpcApi): VpcController {
-    this.vpc = attachVpc(this.ctx, api, this.queues.pods);
+    this.vpc = attachVpc(this.ctx, api, this.queues.pods, this.queues.services);
     this.drift.addTargets(this.vpc.driftTargets());
     return this.vpc;
   }

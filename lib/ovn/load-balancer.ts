@@ -72,3 +72,14 @@ export function attachLoadBalancer(txn: Txn, table: 'Logical_Switch' | 'Logical_
   if (typeof lb === 'string' && target.load_balancer.includes(lb)) return;
   txn.mutate(table, byUuid(target._uuid), [['load_balancer', 'insert', [lb]]]);
 }
+
+/** Takes the LB out of a group if it is in it. */
+export function groupRemoveLoadBalancer(txn: Txn, group: string, lb: string): void {
+  const g = txn.cache.lookupAll('Load_Balancer_Group', 'name', group)[0];
+  if (g?.load_balancer.includes(lb)) txn.mutate('Load_Balancer_Group', byUuid(g._uuid), [['load_balancer', 'delete', [lb]]]);
+}
+
+/** Detaches the LB from a switch (a one-column mutation: the switch may be another writer's row). */
+export function detachLoadBalancer(txn: Txn, target: NbRow<'Logical_Switch'>, lb: string): void {
+  if (target.load_balancer.includes(lb)) txn.mutate('Logical_Switch', byUuid(target._uuid), [['load_balancer', 'delete', [lb]]]);
+}

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import { startLab, teardownLab, type Lab, type LabPod } from '../../lab/cluster.js';
-import { vpcLabOf, subnetReady, formatVpcMatrix, type VpcLab } from '../../lab/vpc.js';
+import { vpcLabOf, subnetReady, formatVpcMatrix, vpcReport, type VpcLab } from '../../lab/vpc.js';
 import { kubectlGet } from '../../lab/kube-get.js';
 import { readLabFile } from '../../lab/lab-file.js';
 import { run } from '../../lab/exec.js';
@@ -57,6 +57,11 @@ describe('Vpc and Subnet on the lab (real pods and packets)', function () {
     const d = lab.file.pods.find((p) => p.namespace === 'default')!;
     process.stdout.write(formatVpcMatrix(vl, checks, `${d.namespace}/${d.name}`).replace(/^/gm, '      ') + '\n');
     for (const c of checks) assert.ok(c.ok, `${c.from} -> ${c.to} (${c.target}): ${c.detail}`);
+    // What `make lab LAB_ARGS=--vpc` prints after the lab's checks: the listings and the isolation matrix.
+    const report = await vpcReport(lab.file, lab.kube!, all);
+    assert.match(report, /\$ kubectl get vpc\nNAME\s+STANDBY\s+SUBNETS\n/);
+    assert.match(report, /Vpc isolation matrix/);
+    assert.match(report, new RegExp(`all ${checks.length} Vpc checks as expected`));
     const [a, b] = [vl.pods['vpc-a'], vl.pods['vpc-b']];
     assert.deepEqual([a.length, b.length], [2, 2]);
     assert.notEqual(a[0].node, a[1].node);

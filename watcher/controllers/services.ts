@@ -2,14 +2,19 @@
 // ready endpoints' ip:targetPort (from EndpointSlices), updated in place. No ready endpoints →
 // options:reject=true (clients get a reset instead of a black hole). sessionAffinity ClientIP →
 // selection_fields=ip_src plus options:affinity_timeout. The LBs join the cluster LB group, which is
-// attached to every node switch. NodePort/LoadBalancer are the gateway's.
+// attached to every node switch, unless all endpoints are in one custom Vpc (service-vpc.ts): then they hang
+// on that Vpc's Subnet switches. NodePort/LoadBalancer are the gateway's.
 import type { V1Service, V1EndpointSlice } from '@kubernetes/client-node';
 import { isIP } from '../../lib/ipnet/index.js';
 import type { WatcherContext } from '../context.js';
 import { SLICE_BY_SERVICE, splitKey } from '../kube-view.js';
 import { Txn } from '../../lib/ovn/txn.js';
 import { commit } from '../../lib/ovn/commit.js';
-import { ensureLoadBalancer, deleteLoadBalancer, groupAddLoadBalancer, type LoadBalancerSpec } from '../../lib/ovn/load-balancer.js';
+import {
+  attachLoadBalancer, deleteLoadBalancer, detachLoadBalancer, ensureLoadBalancer, groupAddLoadBalancer, groupRemoveLoadBalancer, type LoadBalancerSpec,
+} from '../../lib/ovn/load-balancer.js';
+import { formatIP } from '../../lib/ipnet/index.js';
+import { serviceHome, switchVpc, vpcSwitches, type ServiceHome } from './service-vpc.js';
 import { ownerIds, ownedBy } from '../../lib/ovn/names.js';
 import { CLUSTER_LB_GROUP, serviceLoadBalancer } from '../../lib/ovn/names.js';
 
@@ -61,7 +66,33 @@ export function serviceLoadBalancers(svc: V1Service, slices: V1EndpointSlice[]):
 }
 
 export class ServiceController {
+  /** The last Vpc problem reported per Service, so a Warning Event goes out once per distinct problem. */
+  private readonly warned = new Map<string, string>();
+
   constructor(private readonly ctx: WatcherContext) {}
+
+  private home(key: string): ServiceHome {
+    const { ctx } = this;
+    return serviceHome(ctx.stores.endpointSlices.byIndex(SLICE_BY_SERVICE, key), {
+      holding: (pod) => {
+        const h = ctx.ipam.holding(pod);
+        return h && { ls: h.ls, ip: formatIP(h.ip) };
+      },
+      switches: () => ctx.nb.cache.list('Logical_Switch'),
+    });
+  }
+
+  private async report(key: string, home: ServiceHome): Promise<void> {
+    const svc = this.ctx.stores.services.get(key);
+    const problem = svc ? (home.problem ?? '') : '';
+    if ((this.warned.get(key) ?? '') === problem) return;
+    if (problem) this.warned.set(key, problem);
+    else this.warned.delete(key);
+    if (!problem || !svc) return;
+    this.ctx.log.warn(`service ${key}: ${problem}`);
+    const ref = { kind: 'Service' as const, namespace: svc.metadata?.namespace, name: svc.metadata?.name ?? '', uid: svc.metadata?.uid };
+    await this.ctx.kube.event(ref, 'Warning', 'EndpointsInSeveralVpcs', problem).catch(() => {});
+  }
 
   /** Service keys with LBs of ours but no service (for reconcile). */
   staleKeys(): string[] {
@@ -77,9 +108,16 @@ export class ServiceController {
     const want = svc ? serviceLoadBalancers(svc, ctx.stores.endpointSlices.byIndex(SLICE_BY_SERVICE, key)) : [];
     const txn = new Txn(ctx.nb.cache, `service ${key}`);
     const keep = new Set(want.map((w) => w.name));
+    const home = want.length ? this.home(key) : {};
+    const switches = ctx.nb.cache.list('Logical_Switch');
+    const inVpc = home.vpc ? vpcSwitches(switches, home.vpc) : [];
     for (const spec of want) {
       const lb = ensureLoadBalancer(txn, spec);
-      groupAddLoadBalancer(txn, CLUSTER_LB_GROUP, lb);
+      if (!home.vpc) groupAddLoadBalancer(txn, CLUSTER_LB_GROUP, lb);
+      else if (typeof lb === 'string') groupRemoveLoadBalancer(txn, CLUSTER_LB_GROUP, lb);
+      for (const ls of inVpc) attachLoadBalancer(txn, 'Logical_Switch', ls, lb);
+      // Off the Subnet switches of any other custom Vpc (the endpoints moved).
+      if (typeof lb === 'string') for (const ls of switches) if (switchVpc(ls) && switchVpc(ls) !== home.vpc) detachLoadBalancer(txn, ls, lb);
     }
     // LBs of this service that should not exist (protocol gone, service gone, now headless).
     const { namespace = 'default', name } = splitKey(key);
@@ -90,5 +128,6 @@ export class ServiceController {
       if (lb && ownedBy(lb.external_ids, 'service') === key) deleteLoadBalancer(txn, n);
     }
     await commit(ctx.nb, txn);
+    await this.report(key, home);
   }
 }

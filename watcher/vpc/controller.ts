@@ -29,6 +29,9 @@ interface Served {
   addressing: SubnetAddressing;
 }
 
+/** natOutgoing is the default Vpc's (its gateways SNAT); on a custom Vpc it is served without it, and said so. */
+const natIgnored = (s: Subnet): string | undefined =>
+  (s.spec?.natOutgoing && subnetVpc(s) !== DEFAULT_VPC ? `natOutgoing is ignored: only Subnets of Vpc ${DEFAULT_VPC} leave the cluster through the gateways (SNAT); Vpc ${subnetVpc(s)} has no gateway` : undefined);
 const age = (s: Subnet): string => `${String(s.metadata?.creationTimestamp ?? '')} ${s.metadata?.name ?? ''}`;
 const keyOf = (plural: Plural, name: string): string => `${plural}/${name}`;
 
@@ -131,6 +134,29 @@ export class VpcController {
     await this.queue.idle();
   }
 
+  private relisting?: Promise<void>;
+  private relistAgain = false;
+
+  /** An informer listed again: one full reconcile (another relist meanwhile runs one more after it). */
+  relisted(plural: Plural): void {
+    if (!this.started) return;
+    this.ctx.log.info(`vpc: ${plural} listed again (watch restarted): reconciling every Vpc and Subnet`);
+    if (this.relisting) {
+      this.relistAgain = true;
+      return;
+    }
+    this.relisting = (async () => {
+      do {
+        this.relistAgain = false;
+        await this.reconcile().then(
+          () => this.ctx.log.info('vpc: reconcile after relist done'),
+          (err: unknown) => this.ctx.log.warn(`vpc: reconcile after relist failed: ${(err as Error).message}`),
+        );
+      } while (this.relistAgain);
+      this.relisting = undefined;
+    })();
+  }
+
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.external?.stop();
@@ -207,7 +233,8 @@ export class VpcController {
     }
     const txn = new Txn(this.ctx.nb.cache, `subnet ${name}`);
     try {
-      // Default-Vpc Subnets get the cluster's Service load balancers; custom Vpcs have none (README: not supported yet).
+      // Default-Vpc Subnets get the cluster's Service load balancers; a custom Vpc's switches get only the Services
+      // whose endpoints are all in that Vpc (controllers/service-vpc.ts attaches them).
       ensureSubnet(txn, name, subnetRows(s, addressing), subnetVpc(s) === DEFAULT_VPC ? CLUSTER_LB_GROUP : undefined);
     } catch (err) {
       await this.writeStatus(s, { ok: false, reason: 'InvalidSpec', message: (err as Error).message });
@@ -216,7 +243,12 @@ export class VpcController {
     await commit(this.ctx.nb, txn);
     const first = !this.served.has(name);
     this.serve(name, subnetVpc(s), addressing);
-    await this.writeStatus(s, { ok: true, reason: 'Ready', message: `switch ${subnetSwitch(name)} on router ${vpcRouter(subnetVpc(s))}` });
+    const note = natIgnored(s);
+    await this.writeStatus(s, { ok: true, reason: 'Ready', message: `switch ${subnetSwitch(name)} on router ${vpcRouter(subnetVpc(s))}${note ? `; ${note}` : ''}` });
+    if (note && this.warned.get(`${keyOf('subnets', name)}#nat`) !== note) {
+      this.warned.set(`${keyOf('subnets', name)}#nat`, note);
+      await this.api.event('subnets', s, 'Warning', 'NatOutgoingIgnored', note).catch(() => {});
+    }
     this.queue.add(keyOf('vpcs', subnetVpc(s)));
     if (first) this.onSubnetReady(name);
   }
@@ -266,6 +298,7 @@ export class VpcController {
     this.served.delete(name);
     this.counts.delete(name);
     this.warned.delete(keyOf('subnets', name));
+    this.warned.delete(`${keyOf('subnets', name)}#nat`);
     this.ctx.ipam.removeSwitch(subnetSwitch(name));
     if (vpc) this.queue.add(keyOf('vpcs', vpc));
   }

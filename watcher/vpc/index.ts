@@ -14,9 +14,11 @@ import { ExternalVpcs } from './external.js';
 export { VpcKube, type VpcApi } from './kube.js';
 export { VpcController } from './controller.js';
 
-export function attachVpc(ctx: WatcherContext, api: VpcApi, pods: WorkQueue): VpcController {
+export function attachVpc(ctx: WatcherContext, api: VpcApi, pods: WorkQueue, services?: WorkQueue): VpcController {
   const vpc = new VpcController(ctx, api);
   vpc.external = new ExternalVpcs(ctx.nb.cache, api, ctx.log, (plural, name) => vpc.changed(plural, name));
+  // A watch that restarted may have missed anything: converge every Vpc and Subnet, as the periodic pass does.
+  api.onRelist = (plural) => vpc.relisted(plural);
   const view = {
     vpcs: api.vpcs,
     subnets: api.subnets,
@@ -34,6 +36,8 @@ export function attachVpc(ctx: WatcherContext, api: VpcApi, pods: WorkQueue): Vp
   };
   vpc.onSubnetReady = () => {
     for (const p of ctx.stores.pods.list()) if (!ctx.ipam.holding(keyOf(p))) pods.add(keyOf(p));
+    // A Service served inside a custom Vpc hangs on every Subnet switch of it (controllers/service-vpc.ts).
+    for (const s of ctx.stores.services.list()) services?.add(keyOf(s));
   };
   return vpc;
 }

@@ -24,12 +24,16 @@ export interface VpcApi {
   /** External Vpcs (external.ts): merge-patches labels and annotations; deletes a Vpc (gone already is fine). */
   labelVpc?(name: string, labels: Record<string, string>, annotations: Record<string, string>): Promise<void>;
   deleteVpc?(name: string): Promise<void>;
+  /** Called after an informer lists again (its watch restarted: 410 Gone, an outage), once the list is applied. */
+  onRelist?: (plural: Plural) => void;
 }
 
 export class VpcKube implements VpcApi {
   readonly vpcs = new IndexedStore<Vpc>();
   readonly subnets = new IndexedStore<Subnet>();
   private readonly informers: Array<Informer<KubernetesObject>> = [];
+  private readonly listed = new Set<Plural>();
+  onRelist?: (plural: Plural) => void;
 
   constructor(private readonly clients: KubeClients, logger: KubeLogger, onChange: (plural: Plural, name: string) => void) {
     for (const plural of ['vpcs', 'subnets'] as const) {
@@ -37,13 +41,13 @@ export class VpcKube implements VpcApi {
       const inf = new Informer<KubernetesObject>({
         kc: clients.kc, path: `/apis/${KUBEOVN_GROUP}/${KUBEOVN_VERSION}/${plural}`, name: plural, logger,
         list: async () => {
-          try {
-            return (await clients.custom.listClusterCustomObject({ group: KUBEOVN_GROUP, version: KUBEOVN_VERSION, plural })) as KubernetesListObject<KubernetesObject>;
-          } catch (err) {
-            // The CRD is not installed: nothing to serve until it is (the informer keeps retrying its watch).
-            if (apiErrorCode(err) === 404) return { apiVersion: `${KUBEOVN_GROUP}/${KUBEOVN_VERSION}`, kind: `${KIND[plural]}List`, items: [], metadata: {} };
-            throw err;
-          }
+          const relist = this.listed.has(plural);
+          this.listed.add(plural);
+          const items = await this.listOnce(plural);
+          // Every list after the first is a relist; ListWatch applies it synchronously once this resolves, so the
+          // callback (a macrotask) sees the new list.
+          if (relist) setImmediate(() => this.onRelist?.(plural));
+          return items;
         },
       });
       const changed = (o: KubernetesObject) => onChange(plural, o.metadata?.name ?? '');
@@ -51,6 +55,16 @@ export class VpcKube implements VpcApi {
       inf.onUpdate((o) => (store.put(o), changed(o)));
       inf.onDelete((o) => (store.remove(o), changed(o)));
       this.informers.push(inf);
+    }
+  }
+
+  private async listOnce(plural: Plural): Promise<KubernetesListObject<KubernetesObject>> {
+    try {
+      return (await this.clients.custom.listClusterCustomObject({ group: KUBEOVN_GROUP, version: KUBEOVN_VERSION, plural })) as KubernetesListObject<KubernetesObject>;
+    } catch (err) {
+      // The CRD is not installed: nothing to serve until it is (the informer keeps retrying its watch).
+      if (apiErrorCode(err) === 404) return { apiVersion: `${KUBEOVN_GROUP}/${KUBEOVN_VERSION}`, kind: `${KIND[plural]}List`, items: [], metadata: {} };
+      throw err;
     }
   }
 
