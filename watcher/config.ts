@@ -7,6 +7,7 @@ import { parseCIDR, overlaps, formatCIDR, subnetCount, bitsOf, IPNetError, type 
 import { OVSDB_TLS_FLAGS, parseOvsdbTls } from '../lib/ovsdb-tls-flags.js';
 import { CONFIG_FLAG } from '../lib/config-file.js';
 import type { TlsOptions } from '../lib/ovsdb/remote.js';
+import { NEUTRON_PORT_FLAGS, parseNeutronPortsConfig, type NeutronPortsConfig } from './neutron-ports/config.js';
 import { parseProtectedEndpoints, parseProtectedNodePorts, type ProtectedEndpoint } from './policy/protected-endpoints.js';
 
 export const WATCHER_SPEC: CommandSpec = {
@@ -38,6 +39,7 @@ export const WATCHER_SPEC: CommandSpec = {
     'protected-endpoint': { type: 'string', multiple: true, help: 'IP:PORT pods may reach only when a NetworkPolicy allows it (repeatable; the --nb/--sb remotes are added)' },
     'protected-node-port': { type: 'string', multiple: true, help: 'TCP PORT pods may reach on node IPs and management IPs only when a NetworkPolicy allows it (repeatable)' },
     ...OVSDB_TLS_FLAGS,
+    ...NEUTRON_PORT_FLAGS,
     ...CONFIG_FLAG,
   },
 };
@@ -71,6 +73,8 @@ export interface WatcherConfig {
   protectedEndpoints: ProtectedEndpoint[];
   /** TCP ports pod traffic to which, on any node IP or management IP, is dropped unless a NetworkPolicy allows it. */
   protectedNodePorts: number[];
+  /** Pods as Neutron ports (watcher/neutron-ports/), when --neutron-secret is given. */
+  neutron?: NeutronPortsConfig;
 }
 
 /** The flag values as strings, the shape ajv checks before any semantic check. */
@@ -263,5 +267,6 @@ export function loadConfig(parsed: ParsedCommand, env: NodeJS.ProcessEnv = proce
     tls,
     protectedEndpoints,
     protectedNodePorts,
+    neutron: parseNeutronPortsConfig(v),
   };
 }

@@ -33,9 +33,25 @@ export interface PodNetwork {
   logical_switch: string;
   /** Pod interface MTU; absent means the node default. */
   mtu?: number;
+  /** Nested pods: the VLAN id (1–4094) on the VM's NIC; the agent in nested mode requires it. */
+  vlan?: number;
+  /**
+   * The OVS external_ids:iface-id of the pod's br-int port when it is not the usual `<ns>_<pod>` (Kuryr baremetal:
+   * the Neutron port id, so Neutron owns the switch port). The agent validates it.
+   */
+  iface_id?: string;
 }
 
 export type PodNetworks = Record<string, PodNetwork>;
+
+/**
+ * On a Pod: the logical port name (or Neutron port id) that OVN / Neutron reports up, written by the watcher. The
+ * nested agent, which has no OVS, answers ADD only when it equals the port it wired (a stale value never does).
+ */
+export const POD_PORT_UP_ANNOTATION = 'tessera.io/port-up';
+
+/** On a Node: the VM NIC's port (OVN logical switch port, or Neutron port id) nested pods hang from. */
+export const NESTED_PARENT_PORT_ANNOTATION = 'tessera.io/nested-parent-port';
 
 export function parsePodNetworks(raw: string | undefined): PodNetworks | undefined {
   if (!raw) return undefined;
