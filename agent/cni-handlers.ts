@@ -13,30 +13,51 @@ import { OVN_INSTALLED, SANDBOX } from './ovs-ports.js';
 import { openPodNetns } from './pod-netns.js';
 import { podRoutes, waitForPodNetwork } from './pod-network.js';
 import { closeSync } from 'node:fs';
+import type { NestedDeps } from './nested/deps.js';
+import { nestedAdd, nestedCheck, nestedDel, nestedGc } from './nested/handlers.js';
 
 export { AGENT_FAILURE, type HandlerDeps } from './cni-deps.js';
 
+/** The deps of either agent mode: a node with OVS, or a nested node (a VM) wiring VLAN links (agent/nested/). */
+export type AnyHandlerDeps = HandlerDeps | NestedDeps;
+
+export const isNested = (d: AnyHandlerDeps): d is NestedDeps => 'mode' in d && d.mode === 'nested';
+
+interface Verbs {
+  add(): Promise<Result1x>;
+  del(): Promise<void>;
+  check(): Promise<void>;
+  gc(): Promise<void>;
+}
+
+/** The one place the verbs depend on the agent's mode. */
+function verbsFor(req: AgentRequest, d: AnyHandlerDeps): Verbs {
+  if (isNested(d)) return { add: () => nestedAdd(req, d), del: () => nestedDel(req, d), check: () => nestedCheck(req, d), gc: () => nestedGc(req, d) };
+  return { add: () => cmdAdd(req, d), del: () => cmdDel(req, d), check: async () => cmdCheck(req, d), gc: () => cmdGc(req, d) };
+}
+
 /** Serves one request; every request is measured here, whichever path of the CNI server it came in by. */
-export async function handle(req: AgentRequest, d: HandlerDeps): Promise<AgentResponse> {
+export async function handle(req: AgentRequest, d: AnyHandlerDeps): Promise<AgentResponse> {
   const t0 = performance.now();
   const res = await dispatch(req, d);
   d.metrics?.request(req.command, (performance.now() - t0) / 1000, res);
   return res;
 }
 
-async function dispatch(req: AgentRequest, d: HandlerDeps): Promise<AgentResponse> {
+async function dispatch(req: AgentRequest, d: AnyHandlerDeps): Promise<AgentResponse> {
+  const v = verbsFor(req, d);
   try {
     switch (req.command) {
       case 'ADD':
-        return { ok: true, result: await serialised(req, d, () => cmdAdd(req, d)) };
+        return { ok: true, result: await serialised(req, d, v.add) };
       case 'DEL':
-        await serialised(req, d, () => cmdDel(req, d));
+        await serialised(req, d, v.del);
         return { ok: true };
       case 'CHECK':
-        await serialised(req, d, async () => cmdCheck(req, d));
+        await serialised(req, d, v.check);
         return { ok: true };
       case 'GC':
-        await cmdGc(req, d);
+        await v.gc();
         return { ok: true };
       case 'STATUS': {
         const why = d.notReady();
@@ -52,7 +73,7 @@ async function dispatch(req: AgentRequest, d: HandlerDeps): Promise<AgentRespons
  * Runs fn alone for its attachment and its pod. The wait is bounded by the request's own budget (the CNI server
  * answers "try again" after it), so a queued request gives up instead of doing its work after that answer.
  */
-async function serialised<T>(req: AgentRequest, d: HandlerDeps, fn: () => Promise<T>): Promise<T> {
+async function serialised<T>(req: AgentRequest, d: AnyHandlerDeps, fn: () => Promise<T>): Promise<T> {
   const keys = [`attachment:${req.containerId}/${req.ifname}`];
   if (req.podNamespace && req.podName) keys.push(`pod:${req.podNamespace}/${req.podName}`);
   const budget = Math.max(0, req.config.annotationTimeoutMs) + Math.max(0, req.config.ovnInstalledTimeoutMs);

@@ -25,6 +25,7 @@ export const spec: CommandSpec = {
     'log-file': { type: 'string', help: 'also log to this file' },
     'ovn-rundir': { type: 'string', help: "ovn-controller's run directory (its pidfile and control socket)", default: '/var/run/ovn' },
     'patch-flow-check': { type: 'string', help: 'seconds between checks of logical patch flows against the Southbound keys (0: off)', default: '60' },
+    'nested-parent-iface': { type: 'string', help: "nested mode (a VM's node, no OVS): the VM's NIC whose VLAN links carry the pods (agent/nested/)" },
     ...OVSDB_TLS_FLAGS,
     ...CONFIG_FLAG,
   },
@@ -48,6 +49,8 @@ export interface AgentConfig {
   patchFlowCheckMs: number;
   /** For an ssl: --ovs-db and an ssl: ovn-remote (the watchdog's Southbound). */
   tls?: TlsOptions;
+  /** Nested mode: the VM's NIC; no OVS, no management port (agent/nested/). */
+  nestedParentIface?: string;
 }
 
 const opt = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -85,6 +88,8 @@ export function parseConfig(argv: string[]): AgentConfig {
   const pf = Number(values['patch-flow-check']);
   if (!(Number.isInteger(pf) && pf >= 0 && pf <= 86400)) throw new ConfigError(`--patch-flow-check "${String(values['patch-flow-check'])}" must be 0..86400 seconds`);
   const tls = parseOvsdbTls(values, [['ovs-db', [ovsDb]]]);
+  const nested = opt(values['nested-parent-iface']);
+  if (nested !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/.test(nested)) throw new ConfigError(`--nested-parent-iface "${nested}" is not an interface name`);
   return {
     nodeName,
     kubeApi,
@@ -101,5 +106,6 @@ export function parseConfig(argv: string[]): AgentConfig {
     ovnRundir: requireString(values, 'ovn-rundir'),
     patchFlowCheckMs: pf * 1000,
     tls,
+    nestedParentIface: nested,
   };
 }

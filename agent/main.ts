@@ -28,6 +28,7 @@ import { instrumentOvsdb, newRegistry } from '../lib/metrics.js';
 import { CniErrorCode } from '../lib/cni-protocol.js';
 import { NODE_MGMT_MAC_ANNOTATION } from '../lib/kube/annotations.js';
 import { AgentMetrics } from './metrics.js';
+import { runNestedAgent } from './nested/main.js';
 
 runMain('tessera-agent', async () => {
   const cfg = parseConfig(withConfigFile(spec, 'agent', process.argv.slice(2)));
@@ -36,6 +37,7 @@ runMain('tessera-agent', async () => {
   setNativeDir(dirname(cfg.cniSocket));
   await loadLibc();
   const netdev = new NodeNetdev();
+  if (cfg.nestedParentIface) return runNestedAgent(cfg, cfg.nestedParentIface, views, netdev, log);
 
   let nodeInitDone = false;
   let ports: OvsPorts | undefined;

@@ -2,6 +2,7 @@
 // semantically (CIDRs parse, families agree, ranges do not overlap, subnets fit). Every refusal is one
 // line naming the flag, raised as ConfigError so runMain prints it and exits 2.
 import { Ajv } from 'ajv';
+import { parseVlanRange, type VlanRange } from './nested/vlan-tags.js';
 import { ConfigError, type CommandSpec, type ParsedCommand } from '../lib/cli.js';
 import { parseCIDR, overlaps, formatCIDR, subnetCount, bitsOf, IPNetError, type IPNet } from '../lib/ipnet/index.js';
 import { OVSDB_TLS_FLAGS, parseOvsdbTls } from '../lib/ovsdb-tls-flags.js';
@@ -38,6 +39,7 @@ export const WATCHER_SPEC: CommandSpec = {
     'no-leader-election': { type: 'boolean', help: 'write without holding the Lease (single replica, tests)', default: false },
     'protected-endpoint': { type: 'string', multiple: true, help: 'IP:PORT pods may reach only when a NetworkPolicy allows it (repeatable; the --nb/--sb remotes are added)' },
     'protected-node-port': { type: 'string', multiple: true, help: 'TCP PORT pods may reach on node IPs and management IPs only when a NetworkPolicy allows it (repeatable)' },
+    'nested-vlan-range': { type: 'string', help: 'VLAN tags handed to the pods of each nested node, per parent port (MIN-MAX)', default: '1-4094' },
     ...OVSDB_TLS_FLAGS,
     ...NEUTRON_PORT_FLAGS,
     ...CONFIG_FLAG,
@@ -60,6 +62,8 @@ export interface WatcherConfig {
   joinCidr: IPNet;
   logFile?: string;
   healthListen?: { host: string; port: number };
+  /** VLAN tags per nested parent port (watcher/nested/vlan-tags.ts). */
+  nestedVlanRange?: VlanRange;
   leaseNamespace: string;
   leaseName: string;
   identity?: string;
@@ -268,5 +272,15 @@ export function loadConfig(parsed: ParsedCommand, env: NodeJS.ProcessEnv = proce
     protectedEndpoints,
     protectedNodePorts,
     neutron: parseNeutronPortsConfig(v),
+    nestedVlanRange: nestedVlanRange(v['nested-vlan-range']),
   };
+}
+
+function nestedVlanRange(v: unknown): VlanRange | undefined {
+  if (typeof v !== 'string' || v === '') return undefined;
+  try {
+    return parseVlanRange(v);
+  } catch (err) {
+    throw new ConfigError(`--nested-vlan-range: ${(err as Error).message}`);
+  }
 }

@@ -136,6 +136,7 @@ export class Watcher {
   /** Every NB monitor change: another writer's change to a row of ours is repaired. */
   nbChanged(ev: RowChange): void {
     if (this.running) this.drift.observe(ev);
+    if (this.running) this.pods.portUp.nbChanged(ev);
   }
 
   /** Start-up: master-init, rebuild IPAM (node subnets; pod addresses from our NB ports), then converge everything (nodes first). */

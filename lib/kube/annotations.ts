@@ -33,25 +33,30 @@ export interface PodNetwork {
   logical_switch: string;
   /** Pod interface MTU; absent means the node default. */
   mtu?: number;
-  /** Nested pods: the VLAN id (1–4094) on the VM's NIC; the agent in nested mode requires it. */
+  /** Nested pods: the VLAN id (1-4094) on the VM's NIC; the agent in nested mode requires it. */
   vlan?: number;
-  /**
-   * The OVS external_ids:iface-id of the pod's br-int port when it is not the usual `<ns>_<pod>` (Kuryr baremetal:
-   * the Neutron port id, so Neutron owns the switch port). The agent validates it.
-   */
+  /** The OVS external_ids:iface-id of the pod's br-int port when it is not the usual <ns>_<pod> (a Neutron port id). */
   iface_id?: string;
 }
 
 export type PodNetworks = Record<string, PodNetwork>;
 
 /**
- * On a Pod: the logical port name (or Neutron port id) that OVN / Neutron reports up, written by the watcher. The
- * nested agent, which has no OVS, answers ADD only when it equals the port it wired (a stale value never does).
+ * On a Pod: the logical port name (or Neutron port id) that OVN/Neutron reports up, written by the watcher. A nested
+ * agent, which sees no OVS and no NB, answers ADD once this equals the port it wired.
  */
 export const POD_PORT_UP_ANNOTATION = 'tessera.io/port-up';
 
-/** On a Node: the VM NIC's port (OVN logical switch port, or Neutron port id) nested pods hang from. */
-export const NESTED_PARENT_PORT_ANNOTATION = 'tessera.io/nested-parent-port';
+/**
+ * On a Node: the logical switch port (or Neutron port id) of the VM's NIC when the node is a VM running nested pods.
+ * Written by the operator; the watcher validates it before it attaches any child port to it.
+ */
+export const NODE_NESTED_PARENT_ANNOTATION = 'tessera.io/nested-parent-port';
+
+/** VLAN ids a nested pod may carry (802.1Q: 0 and 4095 are reserved). */
+export const VLAN_ID_MIN = 1;
+export const VLAN_ID_MAX = 4094;
+export const isVlanId = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= VLAN_ID_MIN && v <= VLAN_ID_MAX;
 
 export function parsePodNetworks(raw: string | undefined): PodNetworks | undefined {
   if (!raw) return undefined;

@@ -22,6 +22,10 @@ export interface Libc {
   ioctlIfreq(fd: number, req: number, ifr: IfreqData): number;
   /** ioctl(fd, req) without an argument (NS_GET_NSTYPE). */
   ioctlNoArg(fd: number, req: number): number;
+  /** bpf(cmd, attr, size) through syscall(2): glibc has no wrapper. */
+  bpf(cmd: number, attr: Buffer, size: number): number;
+  /** The address of a Buffer's memory, for pointers inside a struct (bpf_attr). */
+  addressOf(buf: Buffer): bigint;
   errno(): number;
 }
 
@@ -32,6 +36,8 @@ export interface IfreqData {
 }
 
 let libc: Libc | undefined;
+/** x86_64 and arm64 numbers of bpf(2). */
+const SYS_BPF = process.arch === 'arm64' ? 280 : 321;
 let nativeDir = '/var/run/tessera';
 
 /** Where the SEA build writes the extracted native module (the agent's run dir). Call before loadLibc. */
@@ -78,6 +84,7 @@ export async function loadLibc(): Promise<Libc> {
     close: lib.func('int close(int)'),
     ioctl: lib.func('ioctl', 'int', ['int', 'unsigned long', koffi.pointer(ifreq)]),
     ioctlNoArg: lib.func('ioctl', 'int', ['int', 'unsigned long']),
+    syscall: lib.func('long syscall(long, long, void *, long)'),
   } satisfies Record<string, Fn>;
   libc = {
     socket: (a, b, c) => f.socket(a, b, c) as number,
@@ -89,6 +96,8 @@ export async function loadLibc(): Promise<Libc> {
     close: (fd) => f.close(fd) as number,
     ioctlIfreq: (fd, req, ifr) => f.ioctl(fd, req, { ...ifr, _pad: new Array(16).fill(0) }) as number,
     ioctlNoArg: (fd, req) => f.ioctlNoArg(fd, req) as number,
+    bpf: (cmd, attr, size) => Number(f.syscall(SYS_BPF, cmd, attr, size)),
+    addressOf: (buf) => koffi.address(buf),
     errno: () => koffi.errno(),
   };
   return libc;

@@ -36,10 +36,12 @@ export const IFLA_MTU = 4;
 export const IFLA_LINK = 5;
 export const IFLA_MASTER = 10;
 export const IFLA_LINKINFO = 18;
+export const IFLA_IFALIAS = 20;
 export const IFLA_NET_NS_FD = 28;
 export const IFLA_INFO_KIND = 1;
 export const IFLA_INFO_DATA = 2;
 export const VETH_INFO_PEER = 1;
+export const IFLA_VLAN_ID = 1;
 
 export const IFA_ADDRESS = 1;
 export const IFA_LOCAL = 2;
@@ -262,16 +264,26 @@ export interface LinkInfo {
   mac?: string;
   kind?: string;
   master?: number;
-  /** IFLA_LINK: for a veth, the peer's ifindex (in the peer's netns). */
+  /** IFLA_LINK: for a veth, the peer's ifindex (in the peer's netns); for a VLAN, its parent's. */
   peerIndex?: number;
+  /** IFLA_VLAN_ID of a VLAN link. */
+  vlanId?: number;
+  /** IFLA_IFALIAS. */
+  alias?: string;
 }
 export function decodeLink(m: RawMessage): LinkInfo {
   const index = m.body.readInt32LE(4);
   const flags = m.body.readUInt32LE(8);
   const a = parseAttrs(m.body, IFINFOMSG_LEN);
   const li = a.get(IFLA_LINKINFO);
-  const kind = li ? cstr(parseAttrs(li).get(IFLA_INFO_KIND)) : undefined;
+  const info = li ? parseAttrs(li) : undefined;
+  const kind = cstr(info?.get(IFLA_INFO_KIND));
   const out: LinkInfo = { index, flags, name: cstr(a.get(IFLA_IFNAME)) ?? '' };
+  const data = info?.get(IFLA_INFO_DATA);
+  const vlan = kind === 'vlan' && data ? parseAttrs(data).get(IFLA_VLAN_ID) : undefined;
+  if (vlan && vlan.length >= 2) out.vlanId = vlan.readUInt16LE(0);
+  const alias = cstr(a.get(IFLA_IFALIAS));
+  if (alias) out.alias = alias;
   const mtu = a.get(IFLA_MTU);
   if (mtu) out.mtu = mtu.readUInt32LE(0);
   const mac = a.get(IFLA_ADDRESS);

@@ -25,6 +25,8 @@ import {
   IFLA_IFNAME,
   IFLA_INFO_DATA,
   IFLA_INFO_KIND,
+  IFLA_IFALIAS,
+  IFLA_LINK,
   IFLA_LINKINFO,
   IFLA_MTU,
   IFLA_NET_NS_FD,
@@ -56,6 +58,7 @@ import {
   rtmsg,
   splitMessages,
   VETH_INFO_PEER,
+  IFLA_VLAN_ID,
   type AddrInfo,
   type Attr,
   type LinkInfo,
@@ -90,6 +93,18 @@ export interface VethSpec {
   peerMac?: string;
   /** Bring the host end up at creation. */
   hostUp?: boolean;
+}
+
+export interface VlanSpec {
+  /** ifindex of the parent NIC in the socket's netns. */
+  parentIndex: number;
+  vlanId: number;
+  /** Name of the VLAN link in the target netns. */
+  name: string;
+  /** fd of the netns the link is created in (the parent stays where it is). */
+  netnsFd: number;
+  mtu: number;
+  mac: string;
 }
 
 export interface RouteSpec {
@@ -182,6 +197,20 @@ export class RtnlSocket {
     );
   }
 
+  /** A VLAN link on a parent of this netns, created straight in another netns with its final name, MAC and MTU. */
+  createVlan(v: VlanSpec): void {
+    const id = Buffer.alloc(2);
+    id.writeUInt16LE(v.vlanId);
+    this.request(`creating VLAN ${v.vlanId} link ${v.name} on ifindex ${v.parentIndex}`, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, ifinfomsg(), [
+      attrStr(IFLA_IFNAME, v.name),
+      attrU32(IFLA_LINK, v.parentIndex),
+      attrU32(IFLA_MTU, v.mtu),
+      attrBytes(IFLA_ADDRESS, macBytes(v.mac)),
+      attrU32(IFLA_NET_NS_FD, v.netnsFd),
+      attrNested(IFLA_LINKINFO, [attrStr(IFLA_INFO_KIND, 'vlan'), attrNested(IFLA_INFO_DATA, [attrBytes(IFLA_VLAN_ID, id)])]),
+    ]);
+  }
+
   /** The link by name, or undefined if there is none. */
   getLink(name: string): LinkInfo | undefined {
     try {
@@ -203,9 +232,10 @@ export class RtnlSocket {
     return this.request('listing links', RTM_GETLINK, NLM_F_DUMP, ifinfomsg()).map(decodeLink);
   }
 
-  /** Changes name/MAC/MTU/up of a link in one request. */
-  setLink(index: number, what: string, s: { name?: string; mac?: string; mtu?: number; up?: boolean }): void {
+  /** Changes name/MAC/MTU/up/alias of a link in one request. */
+  setLink(index: number, what: string, s: { name?: string; mac?: string; mtu?: number; up?: boolean; alias?: string }): void {
     const attrs: Attr[] = [];
+    if (s.alias !== undefined) attrs.push(attrStr(IFLA_IFALIAS, s.alias));
     if (s.name !== undefined) attrs.push(attrStr(IFLA_IFNAME, s.name));
     if (s.mac !== undefined) attrs.push(attrBytes(IFLA_ADDRESS, macBytes(s.mac)));
     if (s.mtu !== undefined) attrs.push(attrU32(IFLA_MTU, s.mtu));

@@ -17,6 +17,12 @@ export interface PortSpec {
   type?: string;
   options?: Record<string, string>;
   external_ids: Record<string, string>;
+  /**
+   * A child port (a pod inside a VM): the VM's port and the VLAN id its frames carry there. The tag goes into both
+   * tag_request and tag, so ovn-northd, which fills an empty tag from tag_request, has nothing to write.
+   */
+  parent_name?: string;
+  tag?: number;
 }
 
 export function findPort(txn: Txn, name: string): NbRow<'Logical_Switch_Port'> | undefined {
@@ -43,6 +49,9 @@ export function createOrUpdatePort(txn: Txn, ls: string, spec: PortSpec) {
     type: spec.type ?? '',
     options: spec.options ?? {},
     external_ids: spec.external_ids,
+    parent_name: spec.parent_name,
+    tag_request: spec.tag,
+    tag: spec.tag,
   };
   const have = findPort(txn, spec.name);
   if (have && !have.external_ids[OWNER_KEY]) throw new ForeignPortError(spec.name);
@@ -53,7 +62,8 @@ export function createOrUpdatePort(txn: Txn, ls: string, spec: PortSpec) {
     if (onRight) {
       if (
         !sameSet(have.addresses, row.addresses) || !sameSet(have.port_security, row.port_security) || have.type !== row.type ||
-        !sameMap(have.options, row.options) || !sameMap(have.external_ids, row.external_ids)
+        !sameMap(have.options, row.options) || !sameMap(have.external_ids, row.external_ids) ||
+        have.parent_name !== row.parent_name || have.tag !== row.tag || have.tag_request !== row.tag_request
       ) {
         txn.update('Logical_Switch_Port', byUuid(have._uuid), row);
       }

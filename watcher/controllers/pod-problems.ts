@@ -9,6 +9,8 @@ import type { ObjectRef } from '../kube-view.js';
 import { AddressExhaustedError } from '../ipam/pod-ipam.js';
 import { RequestRefusedError } from '../ipam/requests.js';
 import { ForeignPortError } from '../../lib/ovn/lsp.js';
+import { VlanTagsExhaustedError } from '../nested/vlan-tags.js';
+import { NestedParentRefusedError } from '../nested/child-ports.js';
 
 /** Event reasons on pods. */
 export const REASON = {
@@ -17,6 +19,8 @@ export const REASON = {
   addressRequestRefused: 'AddressRequestRefused',
   nbWriteFailed: 'NBWriteFailed',
   portNameTaken: 'PortNameTaken',
+  vlanTagsExhausted: 'VlanTagsExhausted',
+  nestedParentRefused: 'NestedParentPortRefused',
 } as const;
 
 export interface Problem {
@@ -36,6 +40,9 @@ export function classify(err: unknown): Problem | undefined {
   if (err instanceof AddressExhaustedError) return { reason: REASON.addressExhausted, message: err.message, allocation: true, retry: true };
   // Retried: the pod gets its network once the other writer's port of that name is gone.
   if (err instanceof ForeignPortError) return { reason: REASON.portNameTaken, message: `${err.message}, so this pod gets no network while it is there`, allocation: true, retry: true };
+  // Retried: a tag comes free when another pod of the VM goes; a Node's parent port is fixed by its operator.
+  if (err instanceof VlanTagsExhaustedError) return { reason: REASON.vlanTagsExhausted, message: err.message, allocation: true, retry: true };
+  if (err instanceof NestedParentRefusedError) return { reason: REASON.nestedParentRefused, message: err.message, allocation: true, retry: true };
   if (err instanceof OvsdbError) return { reason: REASON.nbWriteFailed, message: `writing the pod's port to the OVN Northbound database failed: ${err.message}`, allocation: false, retry: true };
   return undefined;
 }

@@ -23,6 +23,8 @@ import { ownerIds, ownedBy } from '../../lib/ovn/names.js';
 import { DERIVED_MAC_PREFIX, RequestRefusedError, checkRequestedIP, macProblem, requestedIP, requestedMac } from '../ipam/requests.js';
 import { rebuildPodAddresses, type PortClaim } from '../ipam/rebuild.js';
 import { classify, PodProblems, podRef, REASON } from './pod-problems.js';
+import { ChildPorts } from '../nested/child-ports.js';
+import { PortUp } from '../nested/port-up.js';
 
 export const POD_UID_KEY = 'tessera.io/pod-uid';
 export const ANNOTATION_RESTORED = 'PodNetworksAnnotationRestored';
@@ -86,8 +88,14 @@ export class PodController {
   /** Requested MACs handed out (switch + MAC → pod key), so two pods asking at once cannot both get one. */
   private readonly macs = new Map<string, string>();
 
+  /** Child ports of pods on nested nodes (parent port + VLAN tag) and their tessera.io/port-up. */
+  readonly children: ChildPorts;
+  readonly portUp: PortUp;
+
   constructor(private readonly ctx: WatcherContext) {
     this.problems = new PodProblems(ctx);
+    this.children = new ChildPorts(ctx, ctx.config.nestedVlanRange);
+    this.portUp = new PortUp(ctx);
   }
 
   /** Rebuilds pod IPAM (and requested MACs) from the ports this watcher committed to NB; see ipam/rebuild.ts. */
@@ -177,8 +185,10 @@ export class PodController {
     if (!placed) return undefined; // the node's switch is not there yet: NodeController.onNodeReady re-enqueues this pod
     const { at, refused } = placed;
     const ipText = formatIP(at.ip);
+    const child = await this.children.placement(pod, podPort(ns, name));
     const txn = new Txn(ctx.nb.cache, `pod ${key}`);
     createOrUpdatePort(txn, at.ls, {
+      ...(child ? { parent_name: child.parent, tag: child.tag } : {}),
       name: podPort(ns, name),
       addresses: [`${at.mac} ${ipText}`],
       // A next hop its Vpc's routes name forwards others' packets: MAC-only port security (watcher/vpc/next-hops.ts).
@@ -195,6 +205,7 @@ export class PodController {
       gateway_ips: [formatIP(sipam.gateway)],
       routes: [],
       logical_switch: at.ls,
+      ...(child ? { vlan: child.tag } : {}),
     };
     const want = JSON.stringify({ [DEFAULT_NETWORK]: net });
     const have = pod.metadata?.annotations?.[POD_NETWORKS_ANNOTATION];
@@ -209,6 +220,7 @@ export class PodController {
         await ctx.kube.event(podRef(pod), 'Warning', ANNOTATION_RESTORED, msg).catch(() => {});
       }
     }
+    if (child) await this.portUp.syncPod(key);
     // Policies learn about a new or changed address from the annotation's own watch event (by then the
     // pod store and the NB cache both have it), not from here.
     return refused;
@@ -328,6 +340,8 @@ export class PodController {
   }
 
   private async teardown(key: string): Promise<void> {
+    const { namespace = 'default', name } = splitKey(key);
+    this.children.release(podPort(namespace, name));
     this.problems.forget(key);
     this.written.delete(key);
     const changed = await this.removePort(key);

@@ -10,7 +10,7 @@
 // of pods that are gone (found by tag) are deleted at start and on every reconcile.
 import type { V1Pod } from '@kubernetes/client-node';
 import {
-  NESTED_PARENT_PORT_ANNOTATION, POD_NETWORKS_ANNOTATION, POD_PORT_UP_ANNOTATION, DEFAULT_NETWORK,
+  NODE_NESTED_PARENT_ANNOTATION, POD_NETWORKS_ANNOTATION, POD_PORT_UP_ANNOTATION, DEFAULT_NETWORK,
 } from '../../lib/kube/annotations.js';
 import type { NeutronClient } from '../../lib/neutron/client.js';
 import type { NeutronPort } from '../../lib/neutron/types.js';
@@ -99,7 +99,7 @@ export class NeutronPortController {
   private async ensure(api: NeutronClient, key: string, pod: V1Pod): Promise<void> {
     const { ctx } = this;
     const node = pod.spec!.nodeName!;
-    const parentId = ctx.stores.nodes.get(node)?.metadata?.annotations?.[NESTED_PARENT_PORT_ANNOTATION];
+    const parentId = ctx.stores.nodes.get(node)?.metadata?.annotations?.[NODE_NESTED_PARENT_ANNOTATION];
     const choice = await this.choose(api, pod);
     // A nested node's parent is checked before anything is created for the pod.
     const trunk = parentId === undefined ? undefined : await this.checkedParent(api, node, parentId);

@@ -1,7 +1,7 @@
 // Pure pieces of the Neutron pod-port mode: the tags and name that mark a port as Tessera's for one pod, the
 // tessera.io/pod-networks entry a Neutron port becomes, and the choice of a free VLAN id on a trunk.
 import { formatIP, parseIP } from '../../lib/ipnet/index.js';
-import type { PodNetwork } from '../../lib/kube/annotations.js';
+import { VLAN_ID_MAX, VLAN_ID_MIN, type PodNetwork } from '../../lib/kube/annotations.js';
 import type { NeutronNetwork, NeutronPort, NeutronSubnet } from '../../lib/neutron/types.js';
 
 export const TAG_TESSERA = 'tessera';
@@ -52,12 +52,9 @@ export function podNetworkFromPort(port: NeutronPort, subnet: NeutronSubnet, net
   return net;
 }
 
-export const VLAN_MIN = 1;
-export const VLAN_MAX = 4094;
-
 export class VlanExhaustedError extends Error {
   constructor(readonly trunkId: string) {
-    super(`trunk ${trunkId} has no free VLAN id (${VLAN_MIN}-${VLAN_MAX} all in use)`);
+    super(`trunk ${trunkId} has no free VLAN id (${VLAN_ID_MIN}-${VLAN_ID_MAX} all in use)`);
     this.name = 'VlanExhaustedError';
   }
 }
@@ -68,6 +65,6 @@ export class VlanExhaustedError extends Error {
  */
 export function freeVlan(trunkId: string, used: Iterable<number>, inFlight: Iterable<number> = []): number {
   const taken = new Set<number>([...used, ...inFlight]);
-  for (let v = VLAN_MIN; v <= VLAN_MAX; v++) if (!taken.has(v)) return v;
+  for (let v = VLAN_ID_MIN; v <= VLAN_ID_MAX; v++) if (!taken.has(v)) return v;
   throw new VlanExhaustedError(trunkId);
 }

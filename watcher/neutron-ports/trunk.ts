@@ -2,7 +2,7 @@
 // hung from it, and adding / removing a pod port as a VLAN subport of the parent's trunk.
 import { NeutronApiError, type NeutronClient } from '../../lib/neutron/client.js';
 import type { NeutronPort, TrunkSubport } from '../../lib/neutron/types.js';
-import { NESTED_PARENT_PORT_ANNOTATION } from '../../lib/kube/annotations.js';
+import { NODE_NESTED_PARENT_ANNOTATION } from '../../lib/kube/annotations.js';
 import { NEUTRON_ID_RE } from './config.js';
 import { NEUTRON_REASON, NeutronRefusal } from './problems.js';
 import { freeVlan, TAG_TESSERA } from './translate.js';
@@ -14,7 +14,7 @@ export interface ParentTrunk {
 }
 
 const refuse = (node: string, msg: string): NeutronRefusal =>
-  new NeutronRefusal(NEUTRON_REASON.parentRefused, `Node ${node}: ${NESTED_PARENT_PORT_ANNOTATION} ${msg}`);
+  new NeutronRefusal(NEUTRON_REASON.parentRefused, `Node ${node}: ${NODE_NESTED_PARENT_ANNOTATION} ${msg}`);
 
 /**
  * The trunk of a nested node's parent port, after checking that the port is one pods may hang from: a Neutron port
