@@ -72,9 +72,9 @@ export class NeutronClient {
 
   listPorts = (q: Query = {}) => this.list<NeutronPort>('ports', q);
   getPort = (id: string) => this.get<NeutronPort>('port', `ports/${id}`);
-  createPort = (p: { name: string; network_id: string; fixed_ips?: { subnet_id: string; ip_address?: string }[]; security_groups?: string[]; device_owner?: string; device_id?: string; mac_address?: string }) =>
+  createPort = (p: { name: string; network_id: string; fixed_ips?: { subnet_id: string; ip_address?: string }[]; security_groups?: string[]; device_owner?: string; device_id?: string; mac_address?: string; 'binding:host_id'?: string }) =>
     this.create<NeutronPort>('port', 'ports', p);
-  updatePort = (id: string, p: Partial<Pick<NeutronPort, 'name' | 'security_groups' | 'device_owner' | 'device_id'>>) =>
+  updatePort = (id: string, p: Partial<Pick<NeutronPort, 'name' | 'security_groups' | 'device_owner' | 'device_id' | 'binding:host_id'>>) =>
     this.update<NeutronPort>('port', `ports/${id}`, p);
   deletePort = (id: string) => this.remove(`ports/${id}`);
   /** Neutron's tag extension: tags mark what Tessera created, so it can find its ports again after a restart. */

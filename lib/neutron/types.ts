@@ -44,6 +44,8 @@ export interface NeutronPort {
   security_groups: string[];
   status?: string;
   tags?: string[];
+  /** The host (OVN chassis hostname) the port is bound to; Neutron reports it ACTIVE once that chassis claims it. */
+  'binding:host_id'?: string;
   /** On a trunk's parent port (trunk-details extension). */
   trunk_details?: { trunk_id: string; sub_ports: Array<TrunkSubport & { mac_address?: string }> };
 }

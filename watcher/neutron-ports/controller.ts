@@ -105,7 +105,9 @@ export class NeutronPortController {
     const trunk = parentId === undefined ? undefined : await this.checkedParent(api, node, parentId);
     const subnet = await api.getSubnet(choice.subnetId);
     const network = await api.getNetwork(subnet.network_id);
-    const port = await this.podPort(api, pod, choice, subnet.network_id);
+    // Baremetal: bound to the node's chassis (its hostname is the node name), as Nova binds a VM's port, so Neutron
+    // reports it ACTIVE once that chassis claims it. A subport follows its trunk's parent.
+    const port = await this.podPort(api, pod, choice, subnet.network_id, trunk ? undefined : node);
     let at: Attachment = { kind: 'baremetal' };
     if (trunk) at = { kind: 'nested', vlan: await this.trunks.addSubport(api, trunk.trunkId, port.id) };
     const want = JSON.stringify({ [DEFAULT_NETWORK]: podNetworkFromPort(port, subnet, network, at) });
@@ -148,7 +150,7 @@ export class NeutronPortController {
   }
 
   /** The pod's port: found by its uid tag, else created and tagged (deleted again if the tags do not go on). */
-  private async podPort(api: NeutronClient, pod: V1Pod, choice: PortChoice, networkId: string): Promise<NeutronPort> {
+  private async podPort(api: NeutronClient, pod: V1Pod, choice: PortChoice, networkId: string, host: string | undefined): Promise<NeutronPort> {
     const uid = pod.metadata!.uid!;
     const found = (await api.listPorts({ tags: podTag(uid), project_id: api.projectId })).filter((p) => podUidOf(p, this.cfg.cluster) === uid);
     for (const extra of found.slice(1)) await this.removePort(api, extra);
@@ -167,9 +169,10 @@ export class NeutronPortController {
       port.tags = portTags(this.cfg.cluster, uid);
     }
     const sorted = (a: string[]) => [...a].sort().join(',');
-    if (choice.securityGroups.length && sorted(port.security_groups) !== sorted(choice.securityGroups)) {
-      port = { ...port, ...(await api.updatePort(port.id, { security_groups: choice.securityGroups })) };
-    }
+    const update: Parameters<NeutronClient['updatePort']>[1] = {};
+    if (choice.securityGroups.length && sorted(port.security_groups) !== sorted(choice.securityGroups)) update.security_groups = choice.securityGroups;
+    if (host !== undefined && port['binding:host_id'] !== host) update['binding:host_id'] = host;
+    if (Object.keys(update).length) port = { ...port, ...(await api.updatePort(port.id, update)) };
     return port;
   }
 

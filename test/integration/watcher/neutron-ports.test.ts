@@ -135,6 +135,7 @@ describe('watcher: pods as Neutron ports (real neutron-server, trunk plugin)', f
     assert.equal(b1.vlan, undefined);
     assert.equal(b1.logical_switch, `neutron-${subnet.network_id}`);
     assert.equal(await nbctl(central, ['get', 'Logical_Switch_Port', p!.id, 'parent_name']), '[]');
+    assert.equal(p!['binding:host_id'], 'bm1', 'bound to the node\'s chassis host');
   });
 
   it('refuses a parent port that is not a trunk parent: an Event on the Node and on the pod, no port', async () => {
