@@ -35,6 +35,7 @@ describe('watcher: pods as Neutron ports (real neutron-server, trunk plugin)', f
   let vmPort: NeutronPort;
   let plainPort: NeutronPort;
   let w: WatcherProc;
+  let cutSubports = false;
 
   const annotations = (name: string, ns = 'default'): Record<string, string> => f.get('pod', ns, name)?.metadata.annotations ?? {};
   const net = (name: string, ns = 'default') => {
@@ -61,11 +62,20 @@ describe('watcher: pods as Neutron ports (real neutron-server, trunk plugin)', f
     neutron = await startNeutron({ dir: join(dir, 'neutron'), netns: NETNS, nb: `unix:${central.nbSocket}`, sb: `unix:${central.sbSocket}` });
     api = neutronClient(neutron);
     // The watcher runs in the root netns: a TCP port here forwards to the API's unix socket.
+    // The watcher runs in the root netns: a TCP port here forwards to the API's unix socket. While `cutSubports` is
+    // set, it drops any connection that asks to add subports (Neutron failing between port create and trunk add).
     fwd = createServer((c) => {
       const u = createConnection(neutron.socket);
-      c.pipe(u).pipe(c);
+      c.on('data', (d: Buffer) => {
+        if (cutSubports && d.includes('add_subports')) {
+          c.destroy();
+          u.destroy();
+        } else u.write(d);
+      });
+      u.pipe(c);
       u.on('error', () => c.destroy());
       c.on('error', () => u.destroy());
+      c.on('end', () => u.end());
     });
     await new Promise<void>((r) => fwd.listen(0, '127.0.0.1', r));
     const network = await api.createNetwork('pods');
@@ -178,6 +188,28 @@ describe('watcher: pods as Neutron ports (real neutron-server, trunk plugin)', f
     const ports = await ourPorts();
     assert.equal(ports.length, 2, `exactly the ports of n3 and d1: ${ports.map((p) => p.name).join(', ')}`);
     for (const p of ports) assert.ok(p.tags?.some((t) => live.has(t.slice('tessera-pod:'.length))));
+  });
+
+  it('Neutron failing between port create and trunk add: the port is retried to completion, or deleted with its pod', async () => {
+    cutSubports = true;
+    try {
+      f.pod('default', 'h1', 'vm1');
+      f.pod('default', 'h2', 'vm1');
+      await until(() => events('Pod', 'h1', 'NeutronUnreachable')[0], 60_000, 'h1 Event');
+      await until(async () => (await portsOf(uid('h2'))).length === 1, 30_000, 'h2 port created');
+      const [h1port] = await until(async () => { const p = await portsOf(uid('h1')); return p.length === 1 && p; }, 30_000, 'h1 port');
+      assert.ok(!(await api.getTrunk(trunk.id)).sub_ports.some((s) => s.port_id === h1port!.id), 'not a subport while Neutron fails');
+      assert.equal(net('h1'), undefined);
+      const h2 = uid('h2');
+      f.remove('pod', 'default', 'h2');
+      await until(async () => (await portsOf(h2)).length === 0, 30_000, 'h2\'s half-made port deleted with its pod');
+    } finally {
+      cutSubports = false;
+    }
+    const h1 = await until(() => net('h1'), 90_000, 'h1 annotated once trunk adds work');
+    const ports = await portsOf(uid('h1'));
+    assert.equal(ports.length, 1, 'the retries made no second port');
+    assert.deepEqual((await api.getTrunk(trunk.id)).sub_ports.find((s) => s.port_id === ports[0]!.id)?.segmentation_id, h1.vlan);
   });
 
   it('OverQuota: a pod Event, no half-made port; with room again the pod gets its network', async () => {
