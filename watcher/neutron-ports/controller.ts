@@ -171,7 +171,8 @@ export class NeutronPortController {
     const sorted = (a: string[]) => [...a].sort().join(',');
     const update: Parameters<NeutronClient['updatePort']>[1] = {};
     if (choice.securityGroups.length && sorted(port.security_groups) !== sorted(choice.securityGroups)) update.security_groups = choice.securityGroups;
-    if (host !== undefined && port['binding:host_id'] !== host) update['binding:host_id'] = host;
+    // A binding that failed (the node's chassis was not there yet) is tried again by any port update.
+    if (host !== undefined && (port['binding:host_id'] !== host || port['binding:vif_type'] === 'binding_failed')) update['binding:host_id'] = host;
     if (Object.keys(update).length) port = { ...port, ...(await api.updatePort(port.id, update)) };
     return port;
   }

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { nbctl, startCentral, type Central } from '../../../lab/ovn-central.js';
 import { stopDaemons } from '../../../lab/daemon.js';
+import { startOvnController, startOvsDaemons, vsctl } from '../../../lab/ovs-node.js';
+import { succeeds } from '../../../lab/exec.js';
 import { addNetns, delNetns } from '../../../lab/netns.js';
 import { neutronClient, startNeutron, startNeutronServer, stopNeutron, stopNeutronServer, type Neutron } from '../../../lab/openstack/neutron.js';
 import type { NeutronClient } from '../../../lib/neutron/client.js';
@@ -148,6 +150,24 @@ describe('watcher: pods as Neutron ports (real neutron-server, trunk plugin)', f
     assert.equal(p!['binding:host_id'], 'bm1', 'bound to the node\'s chassis host');
   });
 
+  it('writes tessera.io/port-up = the port id once Neutron reports it ACTIVE (a chassis bm1 claims it), never a stale value', async () => {
+    f.pod('default', 'u1', 'bm1');
+    const u1 = await until(() => net('u1'), 60_000, 'u1 annotated');
+    // A value naming another port (an earlier incarnation's, or anyone's write) is taken away while the port is down.
+    f.patch('pod', 'default', 'u1', { metadata: { annotations: { 'tessera.io/port-up': '00000000-0000-0000-0000-000000000000' } } });
+    await until(() => annotations('u1')['tessera.io/port-up'] === undefined, 30_000, 'stale port-up removed');
+    // The node's chassis (hostname bm1, on Neutron's SB) claims the port as the agent's br-int port would.
+    const node = { name: 'bm1', netns: NETNS, dir: join(dir, 'bm1') };
+    const { dbSocket } = await startOvsDaemons(NETNS, node.dir);
+    await startOvnController({ ...node, dbSocket, encapIp: '127.0.0.1', sbRemote: `unix:${central.sbSocket}` });
+    await until(() => succeeds('ovs-vsctl', [`--db=unix:${dbSocket}`, 'br-exists', 'br-int']), 30_000, 'br-int');
+    await vsctl({ dbSocket }, ['add-port', 'br-int', 'pu1', '--', 'set', 'Interface', 'pu1', 'type=internal', `external_ids:iface-id=${u1.iface_id}`]);
+    // The port was bound to bm1 before that chassis existed (binding_failed): the watcher's poll binds it again.
+    await until(() => annotations('u1')['tessera.io/port-up'] === u1.iface_id, 90_000, 'port-up = the port id');
+    assert.equal((await api.getPort(u1.iface_id!)).status, 'ACTIVE');
+    await vsctl({ dbSocket }, ['del-port', 'br-int', 'pu1']);
+  });
+
   it('refuses a parent port that is not a trunk parent: an Event on the Node and on the pod, no port', async () => {
     f.pod('default', 'x1', 'bad');
     const ev = await until(() => events('Node', 'bad', 'NestedParentPortRefused')[0], 30_000, 'Node Event');
@@ -184,9 +204,9 @@ describe('watcher: pods as Neutron ports (real neutron-server, trunk plugin)', f
     const d1 = await until(() => net('d1'), 120_000, 'd1 annotated after Neutron came back');
     assert.equal(typeof d1.vlan, 'number');
     await until(() => annotations('d1')[ERR] === undefined, 10_000, 'pod-network-error removed');
-    const live = new Set(['n3', 'd1', 'x1'].map((n) => uid(n)));
+    const live = new Set(['n3', 'u1', 'd1', 'x1'].map((n) => uid(n)));
     const ports = await ourPorts();
-    assert.equal(ports.length, 2, `exactly the ports of n3 and d1: ${ports.map((p) => p.name).join(', ')}`);
+    assert.equal(ports.length, 3, `exactly the ports of n3, u1 and d1: ${ports.map((p) => p.name).join(', ')}`);
     for (const p of ports) assert.ok(p.tags?.some((t) => live.has(t.slice('tessera-pod:'.length))));
   });
 
