@@ -83,6 +83,20 @@ describe('agent: Kuryr baremetal pods on Neutron ports (real neutron-server, rea
     await waitFor('Neutron port ACTIVE', async () => (await api.getPort(port.id)).status === 'ACTIVE', 60_000);
   });
 
+  it('a security-group rule on the pod\'s port decides what reaches it (real packets, Neutron\'s OVN ACLs)', async () => {
+    const port = (await api.listPorts({ name: 'default/bm1' }))[0]!;
+    const ip = port.fixed_ips[0]!.ip_address;
+    const pings = async (): Promise<boolean> => f.inNs(vm.netns, 'ping', ['-c', '1', '-W', '1', ip]).then(() => true, () => false);
+    // A group of its own with no ingress rule: the VM's ping is dropped.
+    const sg = await api.createSecurityGroup('bm1-only');
+    await api.updatePort(port.id, { security_groups: [sg.id] });
+    await waitFor('ping from the VM blocked', async () => !(await pings()), 30_000);
+    const rule = await api.createSecurityGroupRule({ security_group_id: sg.id, direction: 'ingress', ethertype: 'IPv4', protocol: 'icmp', remote_ip_prefix: '0.0.0.0/0' });
+    await waitFor('ping from the VM admitted by the rule', pings, 30_000);
+    await api.deleteSecurityGroupRule(rule.id);
+    await waitFor('ping from the VM blocked again', async () => !(await pings()), 30_000);
+  });
+
   it('keeps that port through the agent\'s reconcile (the pod is found by tessera.io/pod-port, not iface-id)', async () => {
     const iface = (await f.vsctl(['--bare', '--columns=name', 'find', 'Interface', 'external_ids:"tessera.io/pod-port"=default_bm1'])).trim();
     assert.ok(iface);
