@@ -99,7 +99,7 @@ function addressProblem(ips: unknown, sw: SwitchNet): string | undefined {
   return undefined;
 }
 
-function macProblem(mac: unknown): string | undefined {
+export function macProblem(mac: unknown): string | undefined {
   if (typeof mac !== 'string' || !MAC_RE.test(mac.toLowerCase())) return `mac_address ${str(mac)} is not a MAC address`;
   if (parseInt(mac.slice(0, 2), 16) & 1) return `mac_address ${str(mac)} is a multicast MAC`;
   if (/^(00:){5}00$/.test(mac)) return `mac_address ${str(mac)} is all zeros`;
@@ -132,7 +132,7 @@ function routesProblem(routes: unknown, sw: SwitchNet): string | undefined {
   return undefined;
 }
 
-function mtuProblem(mtu: unknown): string | undefined {
+export function mtuProblem(mtu: unknown): string | undefined {
   if (mtu === undefined) return undefined;
   if (typeof mtu !== 'number' || !Number.isInteger(mtu) || mtu < MTU_MIN || mtu > MTU_MAX) return `mtu ${str(mtu)} is not an integer between ${MTU_MIN} and ${MTU_MAX}`;
   return undefined;

@@ -6,7 +6,7 @@ import { CniError, CniErrorCode, hostVethName, type AgentRequest } from '../lib/
 import { podPort } from '../lib/ovn/names.js';
 import { inspectPod, sameAddress, sameNet, type PodLinkState } from '../lib/netdev/index.js';
 import { AGENT_FAILURE, type HandlerDeps } from './cni-deps.js';
-import { IFACE_ID, IFACE_ID_VER, OVN_INSTALLED, SANDBOX } from './ovs-ports.js';
+import { IFACE_ID, IFACE_ID_VER, OVN_INSTALLED, SANDBOX, podPortOf } from './ovs-ports.js';
 import { withPodNetns } from './pod-netns.js';
 
 export function cmdCheck(req: AgentRequest, d: HandlerDeps): void {
@@ -38,7 +38,7 @@ function checkPort(req: AgentRequest, d: HandlerDeps, pod: PodLinkState, fail: (
   const iface = d.ports.iface(hostName);
   if (!iface || !d.ports.port(hostName)) fail(`OVS port ${hostName} is missing`);
   const ids = iface!.external_ids;
-  if (req.podNamespace && req.podName && ids[IFACE_ID] !== podPort(req.podNamespace, req.podName)) {
+  if (req.podNamespace && req.podName && podPortOf(ids) !== podPort(req.podNamespace, req.podName)) {
     fail(`OVS port ${hostName} has iface-id ${ids[IFACE_ID]}, expected ${podPort(req.podNamespace, req.podName)}`);
   }
   if (ids[SANDBOX] !== req.containerId) fail(`OVS port ${hostName} belongs to sandbox ${ids[SANDBOX]}`);

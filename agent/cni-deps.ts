@@ -30,4 +30,6 @@ export interface HandlerDeps {
   subnets?: SubnetLookup;
   /** Where CNI requests and ADD stages are measured (absent: not measured). */
   metrics?: AgentMetrics;
+  /** --neutron-ports: a pod network may name its Neutron port as iface_id. */
+  neutronPorts?: boolean;
 }

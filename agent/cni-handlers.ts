@@ -137,7 +137,9 @@ async function addAttachment(req: AgentRequest, d: HandlerDeps, nsFd: number, t0
     const t2 = performance.now();
     await d.ports.addPodPort({
       name: hostName,
-      ifaceId: podPort(req.podNamespace!, req.podName!),
+      // Kuryr baremetal: the Neutron port (validated in agent/neutron-port.ts) is the switch port ovn-controller binds.
+      ifaceId: net.iface_id ?? podPort(req.podNamespace!, req.podName!),
+      ...(net.iface_id ? { podPort: podPort(req.podNamespace!, req.podName!) } : {}),
       mac,
       ipAddresses: net.ip_addresses,
       sandbox: req.containerId,

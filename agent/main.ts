@@ -94,7 +94,7 @@ runMain('tessera-agent', async () => {
     const node = views.node.get(cfg.nodeName);
     return node ? annotationSubnet(node) : undefined;
   };
-  deps = { nodeName: cfg.nodeName, mtu: cfg.mtu, log, pods: views.pods, ports, netdev, notReady, nodeSubnet, inflight, locks: new KeyedMutex(), metrics, subnets: subnetLookup(views.subnets) };
+  deps = { nodeName: cfg.nodeName, mtu: cfg.mtu, log, pods: views.pods, ports, netdev, notReady, nodeSubnet, inflight, locks: new KeyedMutex(), metrics, subnets: subnetLookup(views.subnets), neutronPorts: cfg.neutronPorts };
   const p = ports;
 
   let stopping = false;

@@ -15,6 +15,11 @@ export const IP_ADDRESSES = 'ip_addresses';
 export const SANDBOX = 'sandbox';
 export const IFNAME_KEY = 'tessera.io/ifname';
 export const OVN_INSTALLED = 'ovn-installed';
+/** The pod's own port name `<ns>_<pod>` when iface-id is something else (a Neutron port id). */
+export const POD_PORT_KEY = 'tessera.io/pod-port';
+
+/** The `<ns>_<pod>` an interface was made for: its own key, else its iface-id. */
+export const podPortOf = (ids: Record<string, string>): string => ids[POD_PORT_KEY] ?? ids[IFACE_ID] ?? '';
 
 export async function connectVswitch(remote: string, logger?: OvsdbLogger, tls?: TlsOptions): Promise<VswitchClient> {
   const c = await OvsdbClient.connect(VSWITCH_MODEL, { remotes: [remote], tls, logger, reconnect: { minMs: 100, maxMs: 2000 } });
@@ -35,6 +40,8 @@ export interface PodPortSpec {
   sandbox: string;
   podUid: string;
   ifname: string;
+  /** Set when ifaceId is not `<ns>_<pod>` (a Neutron port id): the pod the port belongs to. */
+  podPort?: string;
 }
 
 export class OvsPorts {
@@ -54,7 +61,7 @@ export class OvsPorts {
     if (this.wantedPorts.has(iface.name) || !e[IFACE_ID] || !e[SANDBOX] || !e[IFNAME_KEY]) return;
     this.wantedPorts.set(iface.name, {
       name: iface.name, ifaceId: e[IFACE_ID], mac: e[ATTACHED_MAC] ?? '', ipAddresses: (e[IP_ADDRESSES] ?? '').split(',').filter(Boolean),
-      sandbox: e[SANDBOX], podUid: e[IFACE_ID_VER] ?? '', ifname: e[IFNAME_KEY],
+      sandbox: e[SANDBOX], podUid: e[IFACE_ID_VER] ?? '', ifname: e[IFNAME_KEY], ...(e[POD_PORT_KEY] ? { podPort: e[POD_PORT_KEY] } : {}),
     });
   }
 
@@ -71,6 +78,7 @@ export class OvsPorts {
       [SANDBOX]: p.sandbox,
       [IFACE_ID_VER]: p.podUid,
       [IFNAME_KEY]: p.ifname,
+      ...(p.podPort ? { [POD_PORT_KEY]: p.podPort } : {}),
     };
   }
 

@@ -10,7 +10,8 @@ import { addressHolder, podNetworkProblem, type PortAddresses, type SubnetLookup
 import { AGENT_FAILURE, type HandlerDeps } from './cni-deps.js';
 import { WaitTimeout } from './kube.js';
 import { nodeNet, type NodeNet } from './node-init.js';
-import { IFACE_ID, IFACE_ID_VER, IP_ADDRESSES } from './ovs-ports.js';
+import { IFACE_ID, IFACE_ID_VER, IP_ADDRESSES, podPortOf } from './ovs-ports.js';
+import { neutronNetworkProblem } from './neutron-port.js';
 
 export function podRef(req: AgentRequest): { ns: string; name: string } {
   if (!req.podNamespace || !req.podName) {
@@ -22,7 +23,7 @@ export function podRef(req: AgentRequest): { ns: string; name: string } {
 type Annotated = { net: PodNetwork } | { problem: string } | undefined;
 
 /** The pod's default network, a problem naming the bad value, or undefined while there is no annotation. */
-function annotated(pod: V1Pod, nodeName: string, node: NodeNet, others: () => PortAddresses[], subnets?: SubnetLookup): Annotated {
+function annotated(pod: V1Pod, nodeName: string, node: NodeNet, others: () => PortAddresses[], subnets?: SubnetLookup, d?: HandlerDeps): Annotated {
   const raw = pod.metadata?.annotations?.[POD_NETWORKS_ANNOTATION];
   if (!raw) return undefined;
   let net: PodNetwork | undefined;
@@ -32,18 +33,28 @@ function annotated(pod: V1Pod, nodeName: string, node: NodeNet, others: () => Po
     return { problem: (err as Error).message };
   }
   if (!net) return { problem: `has no "${DEFAULT_NETWORK}" network` };
-  const problem = podNetworkProblem(net, nodeName, node, subnets);
-  if (problem) return { problem };
   const self = podPort(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '');
+  const problem = net.iface_id !== undefined
+    ? neutronNetworkProblem(net, d?.neutronPorts === true, (id) => ifaceIdHolder(d, id, self))
+    : podNetworkProblem(net, nodeName, node, subnets);
+  if (problem) return { problem };
   const holder = addressHolder(net.ip_addresses, self, others());
   return holder ? { problem: `ip address ${JSON.stringify(net.ip_addresses)} is already wired for pod port ${holder} on this node` } : { net };
+}
+
+/** The pod port of another interface on this node that already carries iface-id `id` (none: undefined). */
+function ifaceIdHolder(d: HandlerDeps | undefined, id: string, self: string): string | undefined {
+  for (const i of d?.ports.podInterfaces() ?? []) {
+    if (i.external_ids[IFACE_ID] === id && podPortOf(i.external_ids) !== self) return podPortOf(i.external_ids);
+  }
+  return undefined;
 }
 
 /** Addresses on the OVS ports of other pods that still exist on this node (a gone pod's port is reconcile's). */
 function livePortAddresses(d: HandlerDeps): PortAddresses[] {
   const out: PortAddresses[] = [];
   for (const i of d.ports.podInterfaces()) {
-    const id = i.external_ids[IFACE_ID] ?? '';
+    const id = podPortOf(i.external_ids);
     const sep = id.indexOf('_'); // namespaces are DNS labels: no '_' in them
     const pod = sep > 0 ? d.pods.get(id.slice(sep + 1), id.slice(0, sep)) : undefined;
     const ver = i.external_ids[IFACE_ID_VER];
@@ -62,7 +73,7 @@ export async function waitForPodNetwork(req: AgentRequest, d: HandlerDeps): Prom
   let last: Annotated;
   const evaluate = (p: V1Pod): Annotated => {
     if (req.podUid && p.metadata?.uid !== req.podUid) return undefined;
-    last = annotated(p, d.nodeName, node, () => livePortAddresses(d), d.subnets);
+    last = annotated(p, d.nodeName, node, () => livePortAddresses(d), d.subnets, d);
     return last;
   };
   const timeout = req.config.annotationTimeoutMs;

@@ -5,7 +5,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../lib/log.js';
 import type { NodeNetdev } from '../lib/netdev/index.js';
 import type { Informer } from '../lib/kube/informer.js';
-import { IFACE_ID, IFACE_ID_VER, type OvsPorts } from './ovs-ports.js';
+import { IFACE_ID_VER, podPortOf, type OvsPorts } from './ovs-ports.js';
 
 const OUR_VETH = /^veth[0-9a-f]{11}$/;
 
@@ -24,7 +24,7 @@ export async function reconcilePorts(pods: Informer<V1Pod>, ports: OvsPorts, net
   let kept = 0;
   for (const iface of ports.podInterfaces()) {
     if (inflight.has(iface.name)) continue;
-    const id = iface.external_ids[IFACE_ID] ?? '';
+    const id = podPortOf(iface.external_ids);
     const sep = id.indexOf('_'); // namespaces are DNS labels: no '_' in them
     const pod = sep > 0 ? pods.get(id.slice(sep + 1), id.slice(0, sep)) : undefined;
     const ver = iface.external_ids[IFACE_ID_VER];

@@ -8,6 +8,7 @@ import { parseCIDR, overlaps, formatCIDR, subnetCount, bitsOf, IPNetError, type 
 import { OVSDB_TLS_FLAGS, parseOvsdbTls } from '../lib/ovsdb-tls-flags.js';
 import { CONFIG_FLAG } from '../lib/config-file.js';
 import type { TlsOptions } from '../lib/ovsdb/remote.js';
+import { NEUTRON_PORT_FLAGS, parseNeutronPortsConfig, type NeutronPortsConfig } from './neutron-ports/config.js';
 import { parseProtectedEndpoints, parseProtectedNodePorts, type ProtectedEndpoint } from './policy/protected-endpoints.js';
 
 export const WATCHER_SPEC: CommandSpec = {
@@ -40,6 +41,7 @@ export const WATCHER_SPEC: CommandSpec = {
     'protected-node-port': { type: 'string', multiple: true, help: 'TCP PORT pods may reach on node IPs and management IPs only when a NetworkPolicy allows it (repeatable)' },
     'nested-vlan-range': { type: 'string', help: 'VLAN tags handed to the pods of each nested node, per parent port (MIN-MAX)', default: '1-4094' },
     ...OVSDB_TLS_FLAGS,
+    ...NEUTRON_PORT_FLAGS,
     ...CONFIG_FLAG,
   },
 };
@@ -75,6 +77,8 @@ export interface WatcherConfig {
   protectedEndpoints: ProtectedEndpoint[];
   /** TCP ports pod traffic to which, on any node IP or management IP, is dropped unless a NetworkPolicy allows it. */
   protectedNodePorts: number[];
+  /** Pods as Neutron ports (watcher/neutron-ports/), when --neutron-secret is given. */
+  neutron?: NeutronPortsConfig;
 }
 
 /** The flag values as strings, the shape ajv checks before any semantic check. */
@@ -267,6 +271,7 @@ export function loadConfig(parsed: ParsedCommand, env: NodeJS.ProcessEnv = proce
     tls,
     protectedEndpoints,
     protectedNodePorts,
+    neutron: parseNeutronPortsConfig(v),
     nestedVlanRange: nestedVlanRange(v['nested-vlan-range']),
   };
 }

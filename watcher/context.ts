@@ -19,6 +19,8 @@ export interface WatcherContext {
   placement?: (pod: V1Pod) => { ls: string; requested: boolean };
   /** Whether the pod address `ip` on switch `ls` is a next hop of its Vpc's routes (watcher/vpc/next-hops.ts). */
   forwards?: (ls: string, ip: string) => boolean;
+  /** Pods whose network another controller gives (watcher/neutron-ports/): the NB pod controller leaves them alone. */
+  podNetworkElsewhere?: (pod: V1Pod) => boolean;
 }
 
 export function newIpamState(config: WatcherConfig): { subnets: SubnetAllocator; ipam: PodIPAM } {

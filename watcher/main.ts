@@ -18,6 +18,7 @@ import { startWatcherHealth } from './health.js';
 import { instrumentOvsdb, newRegistry } from '../lib/metrics.js';
 import { WatcherMetrics } from './metrics.js';
 import { VpcKube } from './vpc/index.js';
+import { useNeutronPorts } from './neutron-ports/index.js';
 
 runMain(WATCHER_SPEC.name, async () => {
   const config = loadConfig(parseCommand(WATCHER_SPEC, withConfigFile(WATCHER_SPEC, 'watcher', process.argv.slice(2))));
@@ -44,6 +45,7 @@ runMain(WATCHER_SPEC.name, async () => {
   const watcher = new Watcher(config, nb, informers.stores, writer, log, metrics);
   const vpcKube = new VpcKube(clients, log, (plural, name) => watcher.vpc?.changed(plural, name));
   watcher.useVpc(vpcKube);
+  if (config.neutron) useNeutronPorts(watcher, config.neutron, clients.core);
   informers.register({
     nodes: { changed: (n) => watcher.nodeChanged(keyOf(n)) },
     pods: { changed: (p, old, del) => watcher.podChanged(p, old, del) },

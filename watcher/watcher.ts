@@ -20,6 +20,7 @@ import { attachVpc, namespaceSwitchChanged, type VpcApi, type VpcController } fr
 import { OwnWrites } from '../lib/drift/own-writes.js';
 import type { RowChange } from '../lib/drift/repair.js';
 import { WatcherDrift, watcherOwner } from './drift.js';
+import type { NeutronPortController } from './neutron-ports/controller.js';
 
 const sameLabels = (a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean =>
   JSON.stringify(Object.entries(a ?? {}).sort()) === JSON.stringify(Object.entries(b ?? {}).sort());
@@ -37,6 +38,8 @@ export class Watcher {
   reconciles = 0;
   /** Vpcs and Subnets (kubeovn.io), when the process serves them (useVpc). */
   vpc?: VpcController;
+  /** Pods as Neutron ports (Kuryr's layouts), when --neutron-secret turns it on. */
+  neutron?: NeutronPortController;
   /** When the watcher first saw a pod that still needs its annotation (bounded), and the resulting latencies. */
   private readonly firstSeen = new Map<string, number>();
   private readonly latencies: Record<'nb' | 'annotated', number[]> = { nb: [], annotated: [] };
@@ -88,6 +91,12 @@ export class Watcher {
     return this.vpc;
   }
 
+  /** Neutron pod-port mode: every pod's network comes from Neutron, none from the NB pod controller. */
+  useNeutronPorts(c: NeutronPortController): void {
+    this.neutron = c;
+    this.ctx.podNetworkElsewhere = () => true;
+  }
+
   // ---- informer event entry points (cheap: enqueue keys only) ----
 
   nodeChanged(name: string): void {
@@ -101,6 +110,7 @@ export class Watcher {
     else if (!pod.metadata?.annotations?.[POD_NETWORKS_ANNOTATION] && pod.spec?.nodeName && !this.firstSeen.has(key) && this.firstSeen.size < 100_000) {
       this.firstSeen.set(key, performance.now());
     }
+    this.neutron?.podChanged(pod);
     if (deleted || !this.pods.isOwnEcho(pod, old)) this.queues.pods.add(key);
     const net = (p: V1Pod | undefined) => p?.metadata?.annotations?.[POD_NETWORKS_ANNOTATION];
     if (deleted || !old || !sameLabels(pod.metadata?.labels, old.metadata?.labels) || net(pod) !== net(old) || pod.status?.phase !== old.status?.phase) {
@@ -111,6 +121,7 @@ export class Watcher {
   namespaceChanged(ns: V1Namespace, old: V1Namespace | undefined, deleted: boolean): void {
     if (!this.running) return;
     if (this.vpc) namespaceSwitchChanged(this.ctx, ns, old, this.queues.pods);
+    this.neutron?.namespaceChanged(ns.metadata?.name ?? '');
     if (deleted || !old || !sameLabels(ns.metadata?.labels, old.metadata?.labels)) this.policies.namespaceChanged(ns.metadata?.name ?? '');
   }
 
@@ -157,6 +168,7 @@ export class Watcher {
     for (const s of stores.services.list()) this.queues.services.add(keyOf(s));
     for (const k of this.services.staleKeys()) this.queues.services.add(k);
     await this.queues.pods.idle();
+    await this.neutron?.reconcile();
     for (const p of stores.policies.list()) this.queues.policies.add(keyOf(p));
     for (const k of this.policies.staleKeys()) this.queues.policies.add(k);
     await Promise.all([this.queues.services.idle(), this.queues.policies.idle()]);
@@ -172,6 +184,7 @@ export class Watcher {
   stop(): void {
     this.running = false;
     this.vpc?.stop();
+    this.neutron?.stop();
     this.drift.stop();
     for (const q of Object.values(this.queues)) q.shutdown();
   }

@@ -80,21 +80,26 @@ export class NeutronClient {
   createNetwork = (name: string) => this.create<NeutronNetwork>('network', 'networks', { name });
   deleteNetwork = (id: string) => this.remove(`networks/${id}`);
 
+  getNetwork = (id: string) => this.get<NeutronNetwork>('network', `networks/${id}`);
   listSubnets = (q: Query = {}) => this.list<NeutronSubnet>('subnets', q);
+  getSubnet = (id: string) => this.get<NeutronSubnet>('subnet', `subnets/${id}`);
   createSubnet = (s: { name: string; network_id: string; cidr: string; gateway_ip?: string }) =>
     this.create<NeutronSubnet>('subnet', 'subnets', { ip_version: 4, ...s });
 
   listPorts = (q: Query = {}) => this.list<NeutronPort>('ports', q);
   getPort = (id: string) => this.get<NeutronPort>('port', `ports/${id}`);
-  createPort = (p: { name: string; network_id: string; fixed_ips?: { subnet_id: string; ip_address?: string }[]; security_groups?: string[]; device_owner?: string; device_id?: string; mac_address?: string }) =>
+  createPort = (p: { name: string; network_id: string; fixed_ips?: { subnet_id: string; ip_address?: string }[]; security_groups?: string[]; device_owner?: string; device_id?: string; mac_address?: string; 'binding:host_id'?: string }) =>
     this.create<NeutronPort>('port', 'ports', p);
-  updatePort = (id: string, p: Partial<Pick<NeutronPort, 'name' | 'security_groups' | 'device_owner' | 'device_id'>>) =>
+  updatePort = (id: string, p: Partial<Pick<NeutronPort, 'name' | 'security_groups' | 'device_owner' | 'device_id' | 'binding:host_id'>>) =>
     this.update<NeutronPort>('port', `ports/${id}`, p);
   deletePort = (id: string) => this.remove(`ports/${id}`);
   /** Neutron's tag extension: tags mark what Tessera created, so it can find its ports again after a restart. */
   addPortTag = (id: string, tag: string) => this.call('PUT', `ports/${id}/tags/${encodeURIComponent(tag)}`);
+  /** Replaces all the port's tags (Neutron ignores `tags` in a port POST, so they go on right after). */
+  setPortTags = (id: string, tags: string[]) => this.call('PUT', `ports/${id}/tags`, { tags });
 
   listTrunks = (q: Query = {}) => this.list<NeutronTrunk>('trunks', q);
+  getTrunk = (id: string) => this.get<NeutronTrunk>('trunk', `trunks/${id}`);
   createTrunk = (name: string, portId: string) => this.create<NeutronTrunk>('trunk', 'trunks', { name, port_id: portId });
   deleteTrunk = (id: string) => this.remove(`trunks/${id}`);
   addSubports = (trunkId: string, subs: TrunkSubport[]) => this.call('PUT', `trunks/${trunkId}/add_subports`, { sub_ports: subs });
@@ -106,6 +111,9 @@ export class NeutronClient {
   createSecurityGroupRule = (r: Omit<NeutronSecurityGroupRule, 'id' | 'port_range_min' | 'port_range_max' | 'remote_ip_prefix' | 'protocol'> & Partial<NeutronSecurityGroupRule>) =>
     this.create<NeutronSecurityGroupRule>('security_group_rule', 'security-group-rules', r);
   deleteSecurityGroupRule = (id: string) => this.remove(`security-group-rules/${id}`);
+
+  /** Neutron's quota API (admin in a real cloud; noauth lets the lab set its own project's). */
+  setQuota = (projectId: string, quota: Record<string, number>) => this.call('PUT', `quotas/${projectId}`, { quota });
 
   private async list<T>(plural: string, q: Query, path = plural): Promise<T[]> {
     const params = new URLSearchParams(Object.entries(q).filter((e): e is [string, string] => e[1] !== undefined));

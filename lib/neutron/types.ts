@@ -24,6 +24,7 @@ export interface NeutronSubnet {
   cidr: string;
   gateway_ip: string | null;
   ip_version: number;
+  host_routes?: Array<{ destination: string; nexthop: string }>;
 }
 
 export interface FixedIp {
@@ -43,6 +44,12 @@ export interface NeutronPort {
   security_groups: string[];
   status?: string;
   tags?: string[];
+  /** The host (OVN chassis hostname) the port is bound to; Neutron reports it ACTIVE once that chassis claims it. */
+  'binding:host_id'?: string;
+  /** `unbound`, `binding_failed` (no such chassis host), or the bound VIF type (`ovs`). */
+  'binding:vif_type'?: string;
+  /** On a trunk's parent port (trunk-details extension). */
+  trunk_details?: { trunk_id: string; sub_ports: Array<TrunkSubport & { mac_address?: string }> };
 }
 
 export interface TrunkSubport {

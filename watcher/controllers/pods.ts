@@ -156,7 +156,7 @@ export class PodController {
 
   async sync(key: string): Promise<void> {
     const pod = this.ctx.stores.pods.get(key);
-    if (!pod || !wantsPort(pod)) return this.teardown(key);
+    if (!pod || !wantsPort(pod) || this.ctx.podNetworkElsewhere?.(pod)) return this.teardown(key);
     if (!pod.spec?.nodeName) return; // not scheduled yet; the update that schedules it comes back here
     let kept: string | undefined;
     try {

@@ -45,6 +45,8 @@ describe('deploy/watcher manifests', () => {
       ...['get', 'list', 'watch'].map((v) => `ClusterRole:kubeovn.io/subnets:${v}`),
       ...['get', 'list', 'watch', 'create'].map((v) => `Role:/configmaps:${v}`),
       ...['update', 'patch'].map((v) => `Role:/configmaps:${v}@ovn-ic-status`),
+      // Neutron pod ports: the one Secret with the Neutron endpoint and credentials.
+      'Role:/secrets:get@tessera-neutron',
     ]);
     assert.deepEqual([...grants].sort(), [...expected].sort());
     assert.ok(!docs.some((d) => d.rules?.some((r) => r.verbs.includes('*') || r.resources.includes('*'))), 'no wildcards');

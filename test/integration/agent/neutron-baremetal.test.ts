@@ -1,0 +1,125 @@
+// Kuryr's baremetal layout on the node: a real neutron-server on the node's OVN (the chassis is Neutron's), a VM
+// bound to its Neutron port, and a pod whose annotation (translated from its Neutron port as the watcher does) names
+// that port as iface_id. The agent (--neutron-ports) plugs the pod into br-int with iface-id = the port id, the
+// node's ovn-controller claims Neutron's switch port, and the pod and the VM reach each other at L2 (real packets).
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AgentFixture, NODE, type TestPod } from './fixture.js';
+import { neutronClient, startNeutron, stopNeutron, type Neutron } from '../../../lab/openstack/neutron.js';
+import { plugVm, type LabVm } from '../../../lab/openstack/vm.js';
+import { stopDaemons } from '../../../lab/daemon.js';
+import { waitFor } from '../../../lab/wait.js';
+import { podPath } from '../../../lab/kube.js';
+import type { NeutronClient } from '../../../lib/neutron/client.js';
+import type { NeutronNetwork, NeutronSubnet } from '../../../lib/neutron/types.js';
+import { POD_NETWORKS_ANNOTATION } from '../../../lib/kube/annotations.js';
+import { podNetworkFromPort } from '../../../watcher/neutron-ports/translate.js';
+
+class NeutronPortsFixture extends AgentFixture {
+  override agentArgs(): string[] {
+    return [...super.agentArgs(), '--neutron-ports'];
+  }
+}
+
+describe('agent: Kuryr baremetal pods on Neutron ports (real neutron-server, real OVN, real packets)', function () {
+  this.timeout(300_000);
+  const f = new NeutronPortsFixture();
+  // MariaDB runs as the mysql user: not under the fixture's mode-700 dir.
+  const dir = join(tmpdir(), 'tessera-itnebm');
+  let neutron: Neutron;
+  let api: NeutronClient;
+  let network: NeutronNetwork;
+  let subnet: NeutronSubnet;
+  let vm: LabVm;
+  let bm1: TestPod;
+
+  before(async () => {
+    await stopNeutron(join(dir, 'neutron')).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    await f.start();
+    neutron = await startNeutron({ dir: join(dir, 'neutron'), netns: f.nodeNs, nb: `unix:${f.central.nbSocket}`, sb: `unix:${f.central.sbSocket}` });
+    api = neutronClient(neutron);
+    network = await api.createNetwork('pods');
+    subnet = await api.createSubnet({ name: 'pods', network_id: network.id, cidr: '192.168.20.0/24' });
+    f.startAgent();
+    await f.annotateNode();
+    // The VM and the pods share the project's default security group, which admits its own members.
+    vm = await plugVm({ name: 'vm1', netns: `tag-${f.id}-vm1`, node: f.ovs, port: await api.createPort({ name: 'vm1', network_id: network.id }), prefixLen: 24, gateway: null, runDir: dir });
+  });
+  after(async () => {
+    if (this.ctx.currentTest?.state === 'failed') process.stderr.write(f.agentLog().slice(-5000));
+    await stopDaemons(join(dir, 'vms')).catch(() => undefined);
+    await stopNeutron(join(dir, 'neutron')).catch(() => undefined);
+    await f.teardown();
+  });
+
+  /** A pod with a Neutron port, annotated as the watcher's Neutron mode does (optionally with another iface_id). */
+  async function neutronPod(name: string, ifaceId?: string) {
+    const p = await f.makePod(name, { annotate: false });
+    const port = await api.createPort({ name: `default/${name}`, network_id: network.id });
+    const net = { ...podNetworkFromPort(port, subnet, network, { kind: 'baremetal' }), ...(ifaceId ? { iface_id: ifaceId } : {}) };
+    await f.kube.patch(podPath(p.namespace, p.name), { metadata: { annotations: { [POD_NETWORKS_ANNOTATION]: JSON.stringify({ default: net }) } } });
+    return { p, port, ip: port.fixed_ips[0]!.ip_address };
+  }
+
+  it('plugs the pod with iface-id = its Neutron port id; Neutron\'s port binds here and pod and VM ping each other', async () => {
+    const { p, port, ip } = await neutronPod('bm1');
+    bm1 = p;
+    const res = await f.request(f.addRequest(p));
+    assert.ok(res.ok, JSON.stringify(res));
+    assert.equal(await f.vsctl(['get', 'Interface', p.hostVeth, 'external_ids:iface-id']), `"${port.id}"`);
+    assert.match(await f.vsctl(['get', 'Interface', p.hostVeth, 'external_ids:"tessera.io/pod-port"']), /^"?default_bm1"?$/);
+    assert.match(await f.sbctl(['--bare', '--columns=chassis', 'find', 'Port_Binding', `logical_port=${port.id}`]), /^[0-9a-f-]{36}$/);
+    assert.match(await f.inNs(p.netns, 'ip', ['-4', '-o', 'addr', 'show', 'dev', 'eth0']), new RegExp(`${ip.replace(/\./g, '\\.')}/24`));
+    await f.inNs(p.netns, 'ping', ['-c', '2', '-W', '2', vm.ip]);
+    await f.inNs(vm.netns, 'ping', ['-c', '2', '-W', '2', ip]);
+    // Bound to the chassis's host (as Kuryr and Nova bind theirs), Neutron learns from its OVN that the port is up and
+    // reports it ACTIVE: what the watcher turns into tessera.io/port-up.
+    assert.equal(await f.sbctl(['get', 'Chassis', NODE, 'hostname']), NODE);
+    await api.updatePort(port.id, { 'binding:host_id': NODE });
+    await waitFor('Neutron port ACTIVE', async () => (await api.getPort(port.id)).status === 'ACTIVE', 60_000);
+  });
+
+  it('a security-group rule on the pod\'s port decides what reaches it (real packets, Neutron\'s OVN ACLs)', async () => {
+    const port = (await api.listPorts({ name: 'default/bm1' }))[0]!;
+    const ip = port.fixed_ips[0]!.ip_address;
+    const pings = async (): Promise<boolean> => f.inNs(vm.netns, 'ping', ['-c', '1', '-W', '1', ip]).then(() => true, () => false);
+    // A group of its own with no ingress rule: the VM's ping is dropped.
+    const sg = await api.createSecurityGroup('bm1-only');
+    await api.updatePort(port.id, { security_groups: [sg.id] });
+    await waitFor('ping from the VM blocked', async () => !(await pings()), 30_000);
+    const rule = await api.createSecurityGroupRule({ security_group_id: sg.id, direction: 'ingress', ethertype: 'IPv4', protocol: 'icmp', remote_ip_prefix: '0.0.0.0/0' });
+    await waitFor('ping from the VM admitted by the rule', pings, 30_000);
+    await api.deleteSecurityGroupRule(rule.id);
+    await waitFor('ping from the VM blocked again', async () => !(await pings()), 30_000);
+  });
+
+  it('keeps that port through the agent\'s reconcile (the pod is found by tessera.io/pod-port, not iface-id)', async () => {
+    const iface = (await f.vsctl(['--bare', '--columns=name', 'find', 'Interface', 'external_ids:"tessera.io/pod-port"=default_bm1'])).trim();
+    assert.ok(iface);
+    await new Promise((r) => setTimeout(r, 5000)); // two --reconcile-interval 2 passes
+    assert.ok(await f.ovsPortExists(iface), 'reconcile left the live pod\'s port alone');
+  });
+
+  it('refuses an iface_id that is not a Neutron port id, or one another pod on the node already carries', async () => {
+    const taken = (await api.listPorts({ name: 'default/bm1' }))[0]!.id;
+    for (const [name, id, why] of [['bm2', 'default_bm1', /is not a Neutron port id/], ['bm3', taken, /is already wired for pod port default_bm1/]] as const) {
+      const { p } = await neutronPod(name, id);
+      const res = await f.request(f.addRequest(p));
+      assert.equal(res.ok, false);
+      assert.match((res as { msg: string }).msg, why);
+      assert.equal(await f.ovsPortExists(p.hostVeth), false);
+    }
+  });
+
+  it('DEL removes the pod\'s port from br-int; Neutron\'s switch port is unbound', async () => {
+    const port = (await api.listPorts({ name: 'default/bm1' }))[0]!;
+    const res = await f.request({ ...f.addRequest(bm1), command: 'DEL' });
+    assert.ok(res.ok, JSON.stringify(res));
+    assert.equal(await f.ovsPortExists(bm1.hostVeth), false);
+    await waitFor('port unbound', async () => (await f.sbctl(['--bare', '--columns=chassis', 'find', 'Port_Binding', `logical_port=${port.id}`])) === '', 30_000);
+  });
+});

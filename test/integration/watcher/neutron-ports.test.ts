@@ -1,0 +1,259 @@
+// The watcher's Neutron pod-port mode against a real neutron-server (ML2/OVN, trunk plugin) and its real OVN NB:
+// nested pods become VLAN subports of their VM's trunk, baremetal pods plain ports with iface_id, deletion removes
+// subport and port, a refused parent port is an Event on the Node, a restart collects ports of pods gone meanwhile,
+// Neutron down and OverQuota are pod Events with no port left half-made, and a Namespace's security groups apply.
+// The watcher reads Neutron's endpoint from a Secret (noauth); a TCP forwarder in the test reaches the API socket.
+import assert from 'node:assert/strict';
+import { mkdirSync, rmSync } from 'node:fs';
+import { createConnection, createServer, type AddressInfo, type Server } from 'node:net';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { nbctl, startCentral, type Central } from '../../../lab/ovn-central.js';
+import { stopDaemons } from '../../../lab/daemon.js';
+import { startOvnController, startOvsDaemons, vsctl } from '../../../lab/ovs-node.js';
+import { succeeds } from '../../../lab/exec.js';
+import { addNetns, delNetns } from '../../../lab/netns.js';
+import { neutronClient, startNeutron, startNeutronServer, stopNeutron, stopNeutronServer, type Neutron } from '../../../lab/openstack/neutron.js';
+import type { NeutronClient } from '../../../lib/neutron/client.js';
+import type { NeutronPort, NeutronSubnet, NeutronTrunk } from '../../../lib/neutron/types.js';
+import { findResource, type KubeObject } from '../../../kube-double/resources.js';
+import { WatcherFixture, until, type WatcherProc } from './fixture.js';
+
+const NETNS = 'tessera-itneup';
+const CLUSTER = 'it';
+const ERR = 'tessera.io/pod-network-error';
+
+describe('watcher: pods as Neutron ports (real neutron-server, trunk plugin)', function () {
+  this.timeout(600_000);
+  const f = new WatcherFixture();
+  // Not under the fixture's mkdtemp dir (mode 700): MariaDB runs as the mysql user.
+  const dir = join(tmpdir(), 'tessera-itneup');
+  let central: Central;
+  let neutron: Neutron;
+  let api: NeutronClient;
+  let fwd: Server;
+  let subnet: NeutronSubnet;
+  let trunk: NeutronTrunk;
+  let vmPort: NeutronPort;
+  let plainPort: NeutronPort;
+  let w: WatcherProc;
+  let cutSubports = false;
+
+  const annotations = (name: string, ns = 'default'): Record<string, string> => f.get('pod', ns, name)?.metadata.annotations ?? {};
+  const net = (name: string, ns = 'default') => {
+    const raw = annotations(name, ns)['tessera.io/pod-networks'];
+    return raw ? (JSON.parse(raw) as { default: { ip_addresses: string[]; mac_address: string; vlan?: number; iface_id?: string; logical_switch: string; gateway_ips: string[] } }).default : undefined;
+  };
+  const uid = (name: string, ns = 'default'): string => f.get('pod', ns, name)!.metadata.uid!;
+  const portsOf = async (podUid: string) => api.listPorts({ tags: `tessera-pod:${podUid}` });
+  const ourPorts = async () => api.listPorts({ tags: `tessera-cluster:${CLUSTER}` });
+  const events = (kind: string, name: string, reason: string): KubeObject[] =>
+    f.list('event', 'default').concat(f.list('event', 'kube-system'))
+      .filter((e) => (e.involvedObject as { name: string; kind: string }).name === name && (e.involvedObject as { kind: string }).kind === kind && e.reason === reason);
+  const startWatcher = () => f.startWatcher(['--no-leader-election', '--neutron-secret', 'kube-system/tessera-neutron', '--neutron-network', subnet.network_id,
+    '--neutron-subnet', subnet.id, '--neutron-cluster-name', CLUSTER]);
+
+  before(async () => {
+    await f.start();
+    await stopNeutron(join(dir, 'neutron')).catch(() => undefined);
+    await delNetns(NETNS);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    await addNetns(NETNS);
+    central = await startCentral({ dir: join(dir, 'central'), netns: NETNS, ip: '127.0.0.1' });
+    neutron = await startNeutron({ dir: join(dir, 'neutron'), netns: NETNS, nb: `unix:${central.nbSocket}`, sb: `unix:${central.sbSocket}` });
+    api = neutronClient(neutron);
+    // The watcher runs in the root netns: a TCP port here forwards to the API's unix socket.
+    // The watcher runs in the root netns: a TCP port here forwards to the API's unix socket. While `cutSubports` is
+    // set, it drops any connection that asks to add subports (Neutron failing between port create and trunk add).
+    fwd = createServer((c) => {
+      const u = createConnection(neutron.socket);
+      c.on('data', (d: Buffer) => {
+        if (cutSubports && d.includes('add_subports')) {
+          c.destroy();
+          u.destroy();
+        } else u.write(d);
+      });
+      u.pipe(c);
+      u.on('error', () => c.destroy());
+      c.on('error', () => u.destroy());
+      c.on('end', () => u.end());
+    });
+    await new Promise<void>((r) => fwd.listen(0, '127.0.0.1', r));
+    const network = await api.createNetwork('pods');
+    subnet = await api.createSubnet({ name: 'pods', network_id: network.id, cidr: '192.168.10.0/24' });
+    vmPort = await api.createPort({ name: 'vm1', network_id: network.id });
+    trunk = await api.createTrunk('vm1-trunk', vmPort.id);
+    plainPort = await api.createPort({ name: 'vm2', network_id: network.id });
+    const endpoint = `http://127.0.0.1:${(fwd.address() as AddressInfo).port}`;
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    f.store.create(findResource('', 'v1', 'secrets')!, 'kube-system', {
+      metadata: { namespace: 'kube-system', name: 'tessera-neutron' },
+      data: { OS_AUTH_TYPE: b64('noauth'), OS_ENDPOINT: b64(endpoint), OS_PROJECT_ID: b64(api.projectId) },
+    });
+    f.create('node', { metadata: { name: 'vm1', annotations: { 'tessera.io/nested-parent-port': vmPort.id } } });
+    f.create('node', { metadata: { name: 'bad', annotations: { 'tessera.io/nested-parent-port': plainPort.id } } });
+    f.node('bm1');
+    w = startWatcher();
+  });
+  after(async () => {
+    if (this.ctx.currentTest?.state === 'failed') process.stderr.write(w?.log().slice(-6000) ?? '');
+    fwd?.close();
+    await f.stop();
+    await stopNeutron(join(dir, 'neutron'));
+    await stopDaemons(dir);
+    await delNetns(NETNS);
+  });
+
+  it('nested pods become VLAN subports of their VM\'s trunk (ids 1, 2), annotated with Neutron\'s IP, MAC and VLAN', async () => {
+    f.pod('default', 'n1', 'vm1');
+    f.pod('default', 'n2', 'vm1');
+    const n1 = await until(() => net('n1'), 60_000, 'n1 annotated');
+    const n2 = await until(() => net('n2'), 60_000, 'n2 annotated');
+    assert.deepEqual([n1.vlan, n2.vlan].sort(), [1, 2]);
+    const [p1] = await portsOf(uid('n1'));
+    assert.ok(p1, 'n1 has a Neutron port found by its uid tag');
+    assert.deepEqual(p1.tags?.sort(), ['tessera', `tessera-cluster:${CLUSTER}`, `tessera-pod:${uid('n1')}`].sort());
+    assert.equal(p1.name, 'default/n1');
+    assert.equal(n1.ip_addresses[0], `${p1.fixed_ips[0]!.ip_address}/24`);
+    assert.equal(n1.mac_address, p1.mac_address);
+    assert.deepEqual(n1.gateway_ips, ['192.168.10.1']);
+    assert.equal(n1.iface_id, undefined);
+    const t = await api.getTrunk(trunk.id);
+    assert.deepEqual(t.sub_ports.find((s) => s.port_id === p1.id), { port_id: p1.id, segmentation_type: 'vlan', segmentation_id: n1.vlan });
+    // Neutron's OVN: the child port hangs from the VM's port with the tag.
+    assert.equal(await nbctl(central, ['get', 'Logical_Switch_Port', p1.id, 'parent_name']), `"${vmPort.id}"`);
+    assert.equal(await nbctl(central, ['get', 'Logical_Switch_Port', p1.id, 'tag']), String(n1.vlan));
+    assert.equal(annotations('n1')['tessera.io/port-up'], undefined, 'no chassis binds it: not up');
+  });
+
+  it('deleting a nested pod removes its subport and its port; its VLAN id is free again', async () => {
+    const u = uid('n1');
+    const [p1] = await portsOf(u);
+    const vlan = net('n1')!.vlan;
+    f.remove('pod', 'default', 'n1');
+    await until(async () => (await portsOf(u)).length === 0, 30_000, 'n1\'s port deleted');
+    const t = await api.getTrunk(trunk.id);
+    assert.ok(!t.sub_ports.some((s) => s.port_id === p1!.id));
+    f.pod('default', 'n3', 'vm1');
+    assert.equal((await until(() => net('n3'), 60_000, 'n3 annotated')).vlan, vlan);
+  });
+
+  it('a baremetal pod gets a plain port and iface_id = its id, no trunk', async () => {
+    f.pod('default', 'b1', 'bm1');
+    const b1 = await until(() => net('b1'), 60_000, 'b1 annotated');
+    const [p] = await portsOf(uid('b1'));
+    assert.equal(b1.iface_id, p!.id);
+    assert.equal(b1.vlan, undefined);
+    assert.equal(b1.logical_switch, `neutron-${subnet.network_id}`);
+    assert.equal(await nbctl(central, ['get', 'Logical_Switch_Port', p!.id, 'parent_name']), '[]');
+    assert.equal(p!['binding:host_id'], 'bm1', 'bound to the node\'s chassis host');
+  });
+
+  it('writes tessera.io/port-up = the port id once Neutron reports it ACTIVE (a chassis bm1 claims it), never a stale value', async () => {
+    f.pod('default', 'u1', 'bm1');
+    const u1 = await until(() => net('u1'), 60_000, 'u1 annotated');
+    // A value naming another port (an earlier incarnation's, or anyone's write) is taken away while the port is down.
+    f.patch('pod', 'default', 'u1', { metadata: { annotations: { 'tessera.io/port-up': '00000000-0000-0000-0000-000000000000' } } });
+    await until(() => annotations('u1')['tessera.io/port-up'] === undefined, 30_000, 'stale port-up removed');
+    // The node's chassis (hostname bm1, on Neutron's SB) claims the port as the agent's br-int port would.
+    const node = { name: 'bm1', netns: NETNS, dir: join(dir, 'bm1') };
+    const { dbSocket } = await startOvsDaemons(NETNS, node.dir);
+    await startOvnController({ ...node, dbSocket, encapIp: '127.0.0.1', sbRemote: `unix:${central.sbSocket}` });
+    await until(() => succeeds('ovs-vsctl', [`--db=unix:${dbSocket}`, 'br-exists', 'br-int']), 30_000, 'br-int');
+    await vsctl({ dbSocket }, ['add-port', 'br-int', 'pu1', '--', 'set', 'Interface', 'pu1', 'type=internal', `external_ids:iface-id=${u1.iface_id}`]);
+    // The port was bound to bm1 before that chassis existed (binding_failed): the watcher's poll binds it again.
+    await until(() => annotations('u1')['tessera.io/port-up'] === u1.iface_id, 90_000, 'port-up = the port id');
+    assert.equal((await api.getPort(u1.iface_id!)).status, 'ACTIVE');
+    await vsctl({ dbSocket }, ['del-port', 'br-int', 'pu1']);
+  });
+
+  it('refuses a parent port that is not a trunk parent: an Event on the Node and on the pod, no port', async () => {
+    f.pod('default', 'x1', 'bad');
+    const ev = await until(() => events('Node', 'bad', 'NestedParentPortRefused')[0], 30_000, 'Node Event');
+    assert.match(ev.message as string, new RegExp(`names port ${plainPort.id}, which is not the parent of a trunk`));
+    await until(() => events('Pod', 'x1', 'NestedParentPortRefused')[0], 30_000, 'pod Event');
+    assert.match(annotations('x1')[ERR] ?? '', /NestedParentPortRefused/);
+    assert.equal((await portsOf(uid('x1'))).length, 0);
+    assert.equal(net('x1'), undefined);
+  });
+
+  it('after a restart, removes the ports (and subports) of pods deleted while it was down', async () => {
+    await w.kill('SIGKILL');
+    const gone = [uid('n2'), uid('b1')];
+    f.remove('pod', 'default', 'n2');
+    f.remove('pod', 'default', 'b1');
+    assert.equal((await portsOf(gone[0]!)).length, 1);
+    w = startWatcher();
+    for (const u of gone) await until(async () => (await portsOf(u)).length === 0, 60_000, `port of pod ${u} collected`);
+    const t = await api.getTrunk(trunk.id);
+    assert.equal(t.sub_ports.length, 1, 'only n3\'s subport stays');
+    assert.equal((await portsOf(uid('n3'))).length, 1, 'a live pod keeps its port');
+  });
+
+  it('Neutron down during a pod create: a pod Event and pod-network-error, no port; back up, the pod gets its network', async () => {
+    await stopNeutronServer(neutron);
+    try {
+      f.pod('default', 'd1', 'vm1');
+      const ev = await until(() => events('Pod', 'd1', 'NeutronUnreachable')[0], 60_000, 'NeutronUnreachable Event');
+      assert.equal(ev.type, 'Warning');
+      assert.match(annotations('d1')[ERR] ?? '', /^NeutronUnreachable: Neutron API unreachable/);
+    } finally {
+      await startNeutronServer(neutron);
+    }
+    const d1 = await until(() => net('d1'), 120_000, 'd1 annotated after Neutron came back');
+    assert.equal(typeof d1.vlan, 'number');
+    await until(() => annotations('d1')[ERR] === undefined, 10_000, 'pod-network-error removed');
+    const live = new Set(['n3', 'u1', 'd1', 'x1'].map((n) => uid(n)));
+    const ports = await ourPorts();
+    assert.equal(ports.length, 3, `exactly the ports of n3, u1 and d1: ${ports.map((p) => p.name).join(', ')}`);
+    for (const p of ports) assert.ok(p.tags?.some((t) => live.has(t.slice('tessera-pod:'.length))));
+  });
+
+  it('Neutron failing between port create and trunk add: the port is retried to completion, or deleted with its pod', async () => {
+    cutSubports = true;
+    try {
+      f.pod('default', 'h1', 'vm1');
+      f.pod('default', 'h2', 'vm1');
+      await until(() => events('Pod', 'h1', 'NeutronUnreachable')[0], 60_000, 'h1 Event');
+      await until(async () => (await portsOf(uid('h2'))).length === 1, 30_000, 'h2 port created');
+      const [h1port] = await until(async () => { const p = await portsOf(uid('h1')); return p.length === 1 && p; }, 30_000, 'h1 port');
+      assert.ok(!(await api.getTrunk(trunk.id)).sub_ports.some((s) => s.port_id === h1port!.id), 'not a subport while Neutron fails');
+      assert.equal(net('h1'), undefined);
+      const h2 = uid('h2');
+      f.remove('pod', 'default', 'h2');
+      await until(async () => (await portsOf(h2)).length === 0, 30_000, 'h2\'s half-made port deleted with its pod');
+    } finally {
+      cutSubports = false;
+    }
+    const h1 = await until(() => net('h1'), 90_000, 'h1 annotated once trunk adds work');
+    const ports = await portsOf(uid('h1'));
+    assert.equal(ports.length, 1, 'the retries made no second port');
+    assert.deepEqual((await api.getTrunk(trunk.id)).sub_ports.find((s) => s.port_id === ports[0]!.id)?.segmentation_id, h1.vlan);
+  });
+
+  it('OverQuota: a pod Event, no half-made port; with room again the pod gets its network', async () => {
+    const used = (await api.listPorts({ project_id: api.projectId })).length;
+    await api.setQuota(api.projectId, { port: used });
+    try {
+      f.pod('default', 'q1', 'bm1');
+      const ev = await until(() => events('Pod', 'q1', 'NeutronQuotaExceeded')[0], 60_000, 'NeutronQuotaExceeded Event');
+      assert.match(ev.message as string, /Quota exceeded for resources: \['port'\]/);
+      assert.equal((await portsOf(uid('q1'))).length, 0);
+    } finally {
+      await api.setQuota(api.projectId, { port: 500 });
+    }
+    await until(() => net('q1'), 60_000, 'q1 annotated once the quota allows');
+  });
+
+  it('a Namespace\'s security groups go on its pods\' ports, and follow a change', async () => {
+    const sg1 = await api.createSecurityGroup('pods-a');
+    const sg2 = await api.createSecurityGroup('pods-b');
+    f.create('ns', { metadata: { name: 'sec', annotations: { 'tessera.io/neutron-security-groups': sg1.id } } });
+    f.pod('sec', 's1', 'bm1');
+    await until(() => net('s1', 'sec'), 60_000, 's1 annotated');
+    assert.deepEqual((await portsOf(uid('s1', 'sec')))[0]!.security_groups, [sg1.id]);
+    f.patch('ns', undefined, 'sec', { metadata: { annotations: { 'tessera.io/neutron-security-groups': `${sg1.id},${sg2.id}` } } });
+    await until(async () => (await portsOf(uid('s1', 'sec')))[0]!.security_groups.sort().join() === [sg1.id, sg2.id].sort().join(), 30_000, 'groups updated');
+  });
+});
