@@ -16,7 +16,7 @@ export function secretReader(core: CoreV1Api, ref: { namespace: string; name: st
     try {
       secret = await core.readNamespacedSecret({ namespace: ref.namespace, name: ref.name });
     } catch (e) {
-      throw new CredentialsError(`Secret ${ref.namespace}/${ref.name} could not be read: ${(e as Error).message.split('\n')[0]}`);
+      throw new CredentialsError(`Secret ${ref.namespace}/${ref.name}`, `could not be read: ${(e as Error).message.split('\n')[0]}`);
     }
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(secret.data ?? {})) out[k] = Buffer.from(v, 'base64').toString('utf8');
