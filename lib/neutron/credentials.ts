@@ -31,7 +31,7 @@ export function neutronOptionsFromSecret(data: Record<string, string>, reach: Re
   const caCert = optionalPem(d, 'OS_CACERT');
   if (authType === 'noauth') {
     if (!endpoint) throw new CredentialsError('OS_ENDPOINT', 'is required with OS_AUTH_TYPE=noauth');
-    return { url: endpoint, socketPath: reach.neutronSocket, caCert, auth: { kind: 'noauth', projectId: required(d, 'OS_PROJECT_ID') } };
+    return { url: endpoint, socketPath: reach.neutronSocket, caCert, auth: { kind: 'noauth', projectId: projectIdOf(required(d, 'OS_PROJECT_ID')) } };
   }
   if (authType !== 'password' && authType !== 'v3password') throw new CredentialsError('OS_AUTH_TYPE', 'must be password or noauth');
   const version = optional(d, 'OS_IDENTITY_API_VERSION');
@@ -42,7 +42,7 @@ export function neutronOptionsFromSecret(data: Record<string, string>, reach: Re
 
 /** Keystone password options from validated OS_* keys (without transport details). */
 export function keystoneOptions(d: Record<string, string>): KeystonePasswordOptions {
-  const projectId = optional(d, 'OS_PROJECT_ID');
+  const projectId = mapDefined(optional(d, 'OS_PROJECT_ID'), projectIdOf);
   const projectName = optional(d, 'OS_PROJECT_NAME');
   if (!projectId && !projectName) throw new CredentialsError('OS_PROJECT_NAME', 'or OS_PROJECT_ID is required');
   const iface = optional(d, 'OS_INTERFACE') ?? 'public';
@@ -70,6 +70,14 @@ function optional(d: Record<string, string>, key: string): string | undefined {
   if (v.length > 4096) throw new CredentialsError(key, 'is longer than 4096 characters');
   return v;
 }
+
+/** Keystone project ids are hex UUIDs; a noauth Neutron takes any name. Either way no '/', space or quote. */
+function projectIdOf(v: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(v)) throw new CredentialsError('OS_PROJECT_ID', 'is not a project id (1-64 letters, digits, "_", "." or "-")');
+  return v;
+}
+
+const mapDefined = <T, U>(v: T | undefined, f: (x: T) => U): U | undefined => (v === undefined ? undefined : f(v));
 
 function required(d: Record<string, string>, key: string): string {
   const v = optional(d, key);
