@@ -73,7 +73,10 @@ wait_nodes() {
   deadline=$(( $(date +%s) + timeout ))
   while :; do
     nodes=$("$kubectl" get nodes -o name | wc -l)
-    ready=$("$kubectl" -n "$ns" get ds tessera-agent -o jsonpath='{.status.numberReady}')
+    # Nested nodes (VMs, tessera.io/nested=true) run tessera-agent-nested instead.
+    plain=$("$kubectl" -n "$ns" get ds tessera-agent -o jsonpath='{.status.numberReady}')
+    nested=$("$kubectl" -n "$ns" get ds tessera-agent-nested -o jsonpath='{.status.numberReady}' 2>/dev/null || true)
+    ready=$(( ${plain:-0} + ${nested:-0} ))
     [ "${ready:-0}" -ge "$nodes" ] && break
     [ "$(date +%s)" -lt "$deadline" ] || die "only ${ready:-0} of $nodes nodes have a ready tessera-agent"
     sleep 2
@@ -126,8 +129,8 @@ cleanup_phase() {
 uninstall() {
   del() { "$kubectl" -n "$ns" delete --ignore-not-found "$@"; }
   # The agents first (no new pods get networks), then what programs NB; pods keep running until the cleanup.
-  del ds/tessera-agent ds/tessera-gateway deployment/tessera-watcher
-  for a in tessera-agent tessera-gateway tessera-watcher; do gone "$a"; done
+  del ds/tessera-agent ds/tessera-agent-nested ds/tessera-gateway deployment/tessera-watcher
+  for a in tessera-agent tessera-agent-nested tessera-gateway tessera-watcher; do gone "$a"; done
   apply -f "$here/cleanup/daemonset.yaml"
   cleanup_phase ports
   del ds/tessera-ovs-ovn ds/tessera-ovn-central

@@ -1,7 +1,8 @@
 // `make lab LAB_ARGS=--nested`: Kubernetes nodes inside VMs (issue 16, OVN-only nested mode). A hypervisor
 // (`<p>hyper1`: OVS + ovn-controller like the other lab nodes, no Kubernetes node) hosts two "VMs": netns whose
 // `eth0` is a veth into the hypervisor's br-int with iface-id = the VM's logical switch port. The VM ports live on a
-// switch of their own (`vms`), written with ovn-nbctl as Nova/Neutron would (another writer's rows). Each VM is a
+// switch of their own (`vms`), written with ovn-nbctl as Nova/Neutron would (another writer's rows), attached to the
+// cluster router so that the VMs and the pods are one routed network (each VM routes the pod CIDR there). Each VM is a
 // Node annotated with tessera.io/nested-parent-port, runs a nested tessera-agent (no OVS) reaching the API over
 // its underlay NIC `eth1`, and pods wired through cnitool as on the other nodes: VLAN interfaces of `eth0`.
 // Nested pods go to lab.json's nested{}, not pods[], so the default network's checks do not expect them.
@@ -11,7 +12,7 @@ import { writeNodeConflist } from './cni.js';
 import { alive, spawnDaemon } from './daemon.js';
 import { run } from './exec.js';
 import { nodePath, serviceAccountTokenFile } from './kube.js';
-import { need, POD_MTU, type LabContext, type LabStep } from './lab-context.js';
+import { CIDRS, need, POD_MTU, type LabContext, type LabStep } from './lab-context.js';
 import type { LabFile } from './lab-file.js';
 import { addAddr, addNetns, addVeth, txOff } from './netns.js';
 import { nbctl } from './ovn-central.js';
@@ -22,6 +23,7 @@ import { AGENT_HEALTH_PORT, httpOk } from './tessera.js';
 import { plugUnderlay } from './underlay.js';
 import { GiveUp, waitFor } from './wait.js';
 import { NODE_NESTED_PARENT_ANNOTATION, NODE_SUBNET_ANNOTATION } from '../lib/kube/annotations.js';
+import { CLUSTER_ROUTER } from '../lib/ovn/names.js';
 import { nestedChecks } from './nested-checks.js';
 
 export const NESTED_LAB = {
@@ -31,6 +33,9 @@ export const NESTED_LAB = {
     { name: 'vm1', port: 'vm1-nic', mac: '0a:00:0a:63:00:0b', ip: '10.99.0.11/24' },
     { name: 'vm2', port: 'vm2-nic', mac: '0a:00:0a:63:00:0c', ip: '10.99.0.12/24' },
   ],
+  // The VMs' network on the cluster router, as an OpenStack operator puts a tenant network and the pods' network on
+  // one Neutron router: VMs and pods are one routed network (issue 16), neither side NATs.
+  vmRouter: { lrp: 'lab-vms-router', lsp: 'lab-vms-to-router', mac: '0a:00:0a:63:00:01', cidr: '10.99.0.1/24' },
   service: { name: 'nested-web', clusterIP: '10.96.0.20', port: 80 },
   policy: { namespace: 'default', name: 'nested-web-allow-clients', podSelector: { app: 'nested-web' }, from: { role: 'nested-client' }, port: 8080 } satisfies LabPolicySpec,
 } as const;
@@ -38,6 +43,8 @@ export const NESTED_LAB = {
 export interface NestedLabInfo {
   hypervisor: { name: string; netns: string; ip: string; ovsRunDir: string };
   vmSwitch: string;
+  /** The cluster router's port on the VMs' switch: the VMs' gateway to the pods. */
+  vmRouter: { port: string; ip: string };
   vms: Array<{ name: string; netns: string; parentPort: string; nic: string; ip: string; underlayIp: string; subnet: string; agentRunDir: string; pods: LabPod[] }>;
   service: LabFile['services'][number];
   policy: LabPolicySpec;
@@ -57,6 +64,19 @@ async function startHypervisor(c: LabContext): Promise<NestedLabInfo['hypervisor
   return { name, netns, ip, ovsRunDir: n.dir, dbSocket: n.dbSocket, dir: n.dir };
 }
 
+/**
+ * The VMs' switch on the cluster router (ovn-nbctl: the operator's rows; Tessera leaves router ports it does not own
+ * alone), so pods reach the VMs' own addresses and the VMs reach the pods through it.
+ */
+async function attachVmSwitch(c: LabContext): Promise<void> {
+  const central = need(c.central, 'OVN central');
+  const r = NESTED_LAB.vmRouter;
+  await waitFor(`${CLUSTER_ROUTER} in NB`, async () => (await nbctl(central, ['--bare', '--columns=name', 'list', 'Logical_Router'])).split('\n').includes(CLUSTER_ROUTER), 30_000);
+  await nbctl(central, ['--may-exist', 'lrp-add', CLUSTER_ROUTER, r.lrp, r.mac, r.cidr]);
+  await nbctl(central, ['--may-exist', 'lsp-add', NESTED_LAB.vmSwitch, r.lsp, '--', 'lsp-set-type', r.lsp, 'router', '--', 'lsp-set-addresses', r.lsp, 'router',
+    '--', 'lsp-set-options', r.lsp, `router-port=${r.lrp}`]);
+}
+
 /** One VM: its switch port (another writer's row), its netns with eth0 on br-int and eth1 on the underlay. */
 async function startVm(c: LabContext, hv: { netns: string; dbSocket: string }, vm: (typeof NESTED_LAB.vms)[number], i: number): Promise<{ netns: string; underlayIp: string }> {
   const central = need(c.central, 'OVN central');
@@ -70,6 +90,8 @@ async function startVm(c: LabContext, hv: { netns: string; dbSocket: string }, v
   await txOff(netns, 'eth0');
   await run('ip', ['-n', netns, 'link', 'set', 'eth0', 'address', vm.mac]);
   await addAddr(netns, 'eth0', vm.ip);
+  // The pods' network is behind the cluster router's port on the VMs' switch (the VM's own traffic stays untagged).
+  await run('ip', ['-n', netns, 'route', 'add', CIDRS.cluster, 'via', NESTED_LAB.vmRouter.cidr.split('/')[0], 'dev', 'eth0']);
   await vsctl({ dbSocket: hv.dbSocket }, ['add-port', 'br-int', vm.port, '--', 'set', 'Interface', vm.port, `external_ids:iface-id=${vm.port}`]);
   await plugUnderlay(c.underlay.netns, netns, vm.name);
   const underlayIp = c.net.nodeIp(10 + i);
@@ -132,6 +154,7 @@ export const nestedStep: LabStep = {
     c.log(`nested: hypervisor ${NESTED_LAB.hypervisor} with ${NESTED_LAB.vms.map((v) => v.name).join(', ')}`);
     const hv = await startHypervisor(c);
     await nbctl(need(c.central, 'OVN central'), ['--may-exist', 'ls-add', NESTED_LAB.vmSwitch]);
+    await attachVmSwitch(c);
     const vms: NestedLabInfo['vms'] = [];
     for (const [i, vm] of NESTED_LAB.vms.entries()) {
       const { netns, underlayIp } = await startVm(c, hv, vm, i);
@@ -143,7 +166,8 @@ export const nestedStep: LabStep = {
       vm.pods.push(await bringUpPod(c, { namespace: 'default', name: `nested-client-${i + 1}`, node: vm.name, labels: { app: 'nested-client', role: 'nested-client' } }));
     }
     const service = await nestedWorkloads(c, vms.flatMap((v) => v.pods));
-    file.nested = { hypervisor: { name: hv.name, netns: hv.netns, ip: hv.ip, ovsRunDir: hv.ovsRunDir }, vmSwitch: NESTED_LAB.vmSwitch, vms, service, policy: NESTED_LAB.policy };
+    file.nested = { hypervisor: { name: hv.name, netns: hv.netns, ip: hv.ip, ovsRunDir: hv.ovsRunDir }, vmSwitch: NESTED_LAB.vmSwitch,
+      vmRouter: { port: NESTED_LAB.vmRouter.lrp, ip: NESTED_LAB.vmRouter.cidr.split('/')[0] }, vms, service, policy: NESTED_LAB.policy };
     c.log(`nested pods: ${vms.flatMap((v) => v.pods.map((p) => `${p.name}@${v.name} ${p.ip}`)).join(', ')}`);
   },
   check: async (file) => (file.nested ? nestedChecks(file) : []),

@@ -107,6 +107,21 @@ export interface VlanSpec {
   mac: string;
 }
 
+/** The RTM_NEWLINK attributes of a VLAN link (`ip link add link PARENT name NAME netns NS type vlan id ID`). */
+export function vlanLinkAttrs(v: VlanSpec): Attr[] {
+  // IFLA_VLAN_ID is a u16 in host byte order (NLA_U16), as every rtattr integer.
+  const id = Buffer.alloc(2);
+  id.writeUInt16LE(v.vlanId);
+  return [
+    attrStr(IFLA_IFNAME, v.name),
+    attrU32(IFLA_LINK, v.parentIndex),
+    attrU32(IFLA_MTU, v.mtu),
+    attrBytes(IFLA_ADDRESS, macBytes(v.mac)),
+    attrU32(IFLA_NET_NS_FD, v.netnsFd),
+    attrNested(IFLA_LINKINFO, [attrStr(IFLA_INFO_KIND, 'vlan'), attrNested(IFLA_INFO_DATA, [attrBytes(IFLA_VLAN_ID, id)])]),
+  ];
+}
+
 export interface RouteSpec {
   /** CIDR; "0.0.0.0/0" for default. */
   dst: string;
@@ -199,16 +214,7 @@ export class RtnlSocket {
 
   /** A VLAN link on a parent of this netns, created straight in another netns with its final name, MAC and MTU. */
   createVlan(v: VlanSpec): void {
-    const id = Buffer.alloc(2);
-    id.writeUInt16LE(v.vlanId);
-    this.request(`creating VLAN ${v.vlanId} link ${v.name} on ifindex ${v.parentIndex}`, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, ifinfomsg(), [
-      attrStr(IFLA_IFNAME, v.name),
-      attrU32(IFLA_LINK, v.parentIndex),
-      attrU32(IFLA_MTU, v.mtu),
-      attrBytes(IFLA_ADDRESS, macBytes(v.mac)),
-      attrU32(IFLA_NET_NS_FD, v.netnsFd),
-      attrNested(IFLA_LINKINFO, [attrStr(IFLA_INFO_KIND, 'vlan'), attrNested(IFLA_INFO_DATA, [attrBytes(IFLA_VLAN_ID, id)])]),
-    ]);
+    this.request(`creating VLAN ${v.vlanId} link ${v.name} on ifindex ${v.parentIndex}`, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, ifinfomsg(), vlanLinkAttrs(v));
   }
 
   /** The link by name, or undefined if there is none. */

@@ -1,7 +1,8 @@
 // Nested mode on OVN alone (issue 16) on the lab: a hypervisor with two VMs (lab/nested.ts), each a nested Node with a
 // nested tessera-agent and pods wired through cnitool → tessera-cni → agent as VLAN children of the VM's port. Real
 // packets: nested pod ↔ nested pod on the same VM and on the other VM, ↔ an ordinary pod, a Service with nested
-// endpoints, a NetworkPolicy on nested pods; then VLAN tags recovered from NB after a watcher crash.
+// endpoints, a NetworkPolicy on nested pods, the VMs' own addresses both ways (the VMs' switch on the cluster router);
+// then VLAN tags recovered from NB after a watcher crash.
 import assert from 'node:assert/strict';
 import { startLab, teardownLab, type Lab } from '../../lab/cluster.js';
 import { readLabFile } from '../../lab/lab-file.js';
@@ -16,6 +17,8 @@ const PREFIX = 'tnest-';
 describe('nested nodes in VMs on the lab (real pods and packets, VLAN children on OVN)', function () {
   this.timeout(600_000);
   let lab: Lab;
+  /** The lab's checks, run once by the reachability test and read by the VM test after it. */
+  let checks: Awaited<ReturnType<Lab['check']>> = [];
   /** parent_name and tag of a pod's LSP, from NB. */
   const child = async (pod: string): Promise<{ parent: string; tag: number }> => {
     const [parent, tag] = (await lab.nbctl(['--bare', '--columns=parent_name,tag', 'find', 'Logical_Switch_Port', `name=default_${pod}`])).split('\n').filter(Boolean);
@@ -59,7 +62,7 @@ describe('nested nodes in VMs on the lab (real pods and packets, VLAN children o
   });
 
   it('nested pods reach each other on the same VM and across VMs, an ordinary pod both ways, the Service; the policy holds', async () => {
-    const all = await lab.check();
+    const all = (checks = await lab.check());
     const n = lab.file.nested!;
     process.stdout.write(nestedReport(lab.file, all).replace(/^/gm, '      ') + '\n');
     for (const c of all) assert.ok(c.ok, `${c.kind} ${c.from} -> ${c.to} (${c.target}): ${c.detail}`);
@@ -78,6 +81,22 @@ describe('nested nodes in VMs on the lab (real pods and packets, VLAN children o
     const svc = all.filter((c) => c.kind === 'service' && c.to === `default/${n.service.name}`);
     assert.equal(svc.length, 2);
     for (const c of svc) assert.match(c.detail, /answered by default\/nested-web-\d/);
+  });
+
+  it("nested pods and an ordinary pod reach the VMs' own eth0 addresses and back, through the cluster router", async () => {
+    const n = lab.file.nested!;
+    assert.ok(checks.length > 0, 'the reachability test ran the checks');
+    const lrp = (await lab.nbctl(['--bare', '--columns=networks', 'find', 'Logical_Router_Port', `name=${n.vmRouter.port}`])).trim();
+    assert.equal(lrp, `${n.vmRouter.ip}/24`, "the VMs' gateway is a port of the cluster router");
+    const ok = (kind: string, from: string, to: string): boolean => checks.some((c) => c.kind === kind && c.from === from && c.to === to && c.ok);
+    for (const v of n.vms) {
+      const vm = `vm/${v.name}`;
+      for (const p of [...n.vms.flatMap((w) => w.pods), { name: 'client' }]) assert.ok(ok('ping', `default/${p.name}`, vm), `default/${p.name} pings ${vm} ${v.ip}`);
+      for (const c of ['nested-client-1', 'nested-client-2', 'client']) {
+        assert.ok(ok('ping', vm, `default/${c}`) && ok('tcp', vm, `default/${c}`), `${vm} pings and talks TCP to default/${c}`);
+      }
+      for (const w of ['nested-web-1', 'nested-web-2']) assert.ok(ok('policy', vm, `default/${w}`), `the policy denies ${vm} into default/${w}`);
+    }
   });
 
   it('keeps every VLAN tag across a watcher crash and hands a new pod a free one, recovered from NB', async () => {

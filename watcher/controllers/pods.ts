@@ -23,7 +23,8 @@ import { ownerIds, ownedBy } from '../../lib/ovn/names.js';
 import { DERIVED_MAC_PREFIX, RequestRefusedError, checkRequestedIP, macProblem, requestedIP, requestedMac } from '../ipam/requests.js';
 import { rebuildPodAddresses, type PortClaim } from '../ipam/rebuild.js';
 import { classify, PodProblems, podRef, REASON } from './pod-problems.js';
-import { ChildPorts } from '../nested/child-ports.js';
+import { ChildPorts, type ChildPlacement } from '../nested/child-ports.js';
+import { VlanTagsExhaustedError } from '../nested/vlan-tags.js';
 import { PortUp } from '../nested/port-up.js';
 
 export const POD_UID_KEY = 'tessera.io/pod-uid';
@@ -185,7 +186,7 @@ export class PodController {
     if (!placed) return undefined; // the node's switch is not there yet: NodeController.onNodeReady re-enqueues this pod
     const { at, refused } = placed;
     const ipText = formatIP(at.ip);
-    const child = await this.children.placement(pod, podPort(ns, name));
+    const child = await this.childPlacement(pod, podPort(ns, name));
     const txn = new Txn(ctx.nb.cache, `pod ${key}`);
     createOrUpdatePort(txn, at.ls, {
       ...(child ? { parent_name: child.parent, tag: child.tag } : {}),
@@ -313,6 +314,24 @@ export class PodController {
   private leaveSwitch(ls: string, key: string): void {
     this.ctx.ipam.releaseOn(ls, key);
     for (const [k, owner] of this.macs) if (owner === key && k.startsWith(`${ls} `)) this.macs.delete(k);
+  }
+
+  /**
+   * The pod's parent and VLAN tag on a nested node. A parent that looks full first loses the child ports of pods that
+   * are gone (deleted while the watcher was down, not torn down yet): their tags are free for this pod to take.
+   */
+  private async childPlacement(pod: V1Pod, port: string): Promise<ChildPlacement | undefined> {
+    try {
+      return await this.children.placement(pod, port);
+    } catch (err) {
+      if (!(err instanceof VlanTagsExhaustedError)) throw err;
+      const stale = new Set(this.staleKeys());
+      const gone = this.ctx.nb.cache.lookupAll('Logical_Switch_Port', 'parent_name', err.parent).map((l) => ownedBy(l.external_ids, 'pod'));
+      const keys = gone.filter((k): k is string => k !== undefined && stale.has(k));
+      if (keys.length === 0) throw err;
+      for (const k of keys) await this.teardown(k);
+      return this.children.placement(pod, port);
+    }
   }
 
   /** A pod refused any address: no port of ours and no pod-networks annotation may claim one for it. */

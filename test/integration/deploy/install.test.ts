@@ -94,14 +94,15 @@ describe('deploy/install.sh against the API test double (kubectl, ovs-pki)', fun
   it('installs in order, each step waiting for the one before to be rolled out, and ends with every node on Tessera', async () => {
     const { stdout } = await install('install');
     const order = ['tessera-ovn-central', 'tessera-ovs-ovn', 'tessera-watcher', 'tessera-gateway', 'tessera-agent'];
-    assert.deepEqual(events.filter((e) => e.startsWith('created')), order.map((n) => `created ${n}`));
+    // tessera-agent-nested (VM nodes) is applied with the agent, in the same step.
+    assert.deepEqual(events.filter((e) => e.startsWith('created')), [...order, 'tessera-agent-nested'].map((n) => `created ${n}`));
     for (let i = 1; i < order.length; i++) {
       assert.ok(events.indexOf(`ready ${order[i - 1]}`) < events.indexOf(`created ${order[i]}`), `${order[i]} applied only after ${order[i - 1]} was ready: ${events.join(', ')}`);
     }
     assert.match(stdout, /Tessera is the network of all 2 nodes/);
     // Everything in deploy/ (but the uninstall-only cleanup) is in the double, as written.
     for (const dirName of ['config', 'ovn-central', 'ovs-ovn', 'watcher', 'gateway', 'agent']) {
-      for (const f of ['config.yaml', 'tessera-config.yaml', 'scripts.yaml', 'daemonset.yaml', 'deployment.yaml', 'rbac.yaml']) {
+      for (const f of ['config.yaml', 'tessera-config.yaml', 'scripts.yaml', 'daemonset.yaml', 'nested-daemonset.yaml', 'deployment.yaml', 'rbac.yaml']) {
         let objs: KubeObject[];
         try {
           objs = loadManifestFile(join(ROOT, 'deploy', dirName, f));
@@ -153,6 +154,7 @@ describe('deploy/install.sh against the API test double (kubectl, ovs-pki)', fun
     assert.deepEqual(phases, ['ports', 'files']);
     const at = (e: string) => events.indexOf(e);
     assert.ok(at('deleted tessera-agent') < at('created tessera-cleanup'), events.join(', '));
+    assert.ok(at('deleted tessera-agent-nested') >= 0 && at('deleted tessera-agent-nested') < at('created tessera-cleanup'), events.join(', '));
     assert.ok(at('ready tessera-cleanup') < at('deleted tessera-ovs-ovn'), 'OVS goes only after the ports phase is through');
     assert.ok(at('deleted tessera-ovn-central') < at('deleted tessera-cleanup'));
     assert.deepEqual(names(DS), []);

@@ -1,7 +1,8 @@
 // Nested nodes (issue 16): pods on a Node annotated with tessera.io/nested-parent-port get child ports (parent_name,
 // tag) with a VLAN tag per parent, recovered from NB after a restart; exhaustion is a pod Event and pod-network-error
 // until a tag frees; a parent that is not a VM's port is a Node Event and no child; tessera.io/port-up follows NB's
-// `up` (set here with ovn-nbctl, as ovn-northd would). The VM ports are another writer's rows (ovn-nbctl).
+// `up` (set here with ovn-nbctl, as ovn-northd would); a pod deleted while the watcher is down loses its child port
+// and tag at start-up, which a pod created meanwhile gets. The VM ports are another writer's rows (ovn-nbctl).
 import assert from 'node:assert/strict';
 import { spawnOut, ovsEnv } from '../../../testkit/ovsdb-server.js';
 import type { KubeObject } from '../../../kube-double/resources.js';
@@ -96,5 +97,25 @@ describe('watcher: nested nodes, child ports and VLAN tags (real NB)', function 
     await until(() => child('a4')?.tag === 2, 60000, 'a4 gets the freed tag 2');
     assert.equal(vlanOf('a4'), 2);
     await until(() => f.get('pod', 'default', 'a4')?.metadata.annotations?.[POD_NETWORK_ERROR_ANNOTATION] === undefined, 10000, 'pod-network-error removed');
+  });
+
+  it('frees the child port and tag of a pod deleted while the watcher is down, for a pod created meanwhile', async () => {
+    // vm1-nic's range 1-3 is full here (a1, a3, a4): the new pod can only get a1's tag once a1's port is gone.
+    const a1Tag = child('a1')?.tag;
+    assert.ok(a1Tag !== undefined, 'a1 has a tag');
+    assert.deepEqual(new Set([child('a1')?.tag, child('a3')?.tag, child('a4')?.tag]), new Set([1, 2, 3]));
+    await f.procs[f.procs.length - 1].kill('SIGKILL');
+    f.remove('pod', 'default', 'a1');
+    f.pod('default', 'a5', 'vm1');
+    const p = f.startWatcher(['--no-leader-election', '--nested-vlan-range', '1-3']);
+    await until(() => /reconcile \(start\) done/.test(p.log()), 30000, 'restart reconcile done');
+    await until(() => f.lsp('default_a1') === undefined, 10000, "a1's child port deleted");
+    await until(() => vlanOf('a5'), 10000, 'a5 annotated');
+    assert.deepEqual(child('a5'), { parent: 'vm1-nic', tag: a1Tag, tagRequest: a1Tag }, "a5 gets a1's freed tag");
+    assert.equal(vlanOf('a5'), a1Tag);
+    assert.deepEqual(events('default', 'a5', 'VlanTagsExhausted'), [], 'a5 never saw vm1-nic full: the stale port went first');
+    const tags = f.nb.cache.lookupAll('Logical_Switch_Port', 'parent_name', 'vm1-nic').map((l) => l.tag);
+    assert.deepEqual([...tags].sort(), [1, 2, 3], 'one child port per tag on vm1-nic');
+    assert.equal(new Set(tags).size, tags.length, 'no duplicate tag on vm1-nic');
   });
 });

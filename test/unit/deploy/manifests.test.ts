@@ -52,6 +52,23 @@ function envValue(e: V1EnvVar): string {
   return assert.fail(`env ${e.name}: unsupported source`);
 }
 
+/** Whether a DaemonSet's pod lands on a node with these labels (nodeSelector and required node affinity). */
+function schedules(spec: V1PodSpec, labels: Record<string, string>): boolean {
+  if (!Object.entries(spec.nodeSelector ?? {}).every(([k, v]) => labels[k] === v)) return false;
+  const terms = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  if (!terms) return true;
+  return terms.some((t) => (t.matchExpressions ?? []).every((e) => {
+    const v = labels[e.key];
+    switch (e.operator) {
+      case 'In': return v !== undefined && (e.values ?? []).includes(v);
+      case 'NotIn': return v === undefined || !(e.values ?? []).includes(v);
+      case 'Exists': return v !== undefined;
+      case 'DoesNotExist': return v === undefined;
+      default: return assert.fail(`operator ${e.operator} not modelled`);
+    }
+  }));
+}
+
 describe('deploy/ manifests', () => {
   let tmp: string;
   before(() => {
@@ -135,7 +152,9 @@ describe('deploy/ manifests', () => {
         // $(VAR) as the kubelet expands it; mounted files at their test copies.
         const argv = rest.map((a) => a.replace(/\$\(([A-Z_]+)\)/g, (_m, v: string) => env[v] ?? assert.fail(`$(${v}) is not in the env of ${c.name}`))
           .replace(CONFIG_PATH, join(tmp, 'tessera.json')));
-        const certs = (args: string[]) => args.map((a) => a.replaceAll(CERTS_DIR, `${tmp}/`));
+        // The certificates are at their test copies only where the container mounts them, as the kubelet would.
+        const mountsCerts = (c.volumeMounts ?? []).some((m) => `${m.mountPath.replace(/\/$/, '')}/` === CERTS_DIR);
+        const certs = (args: string[]) => (mountsCerts ? args.map((a) => a.replaceAll(CERTS_DIR, `${tmp}/`)) : args);
         const where = `${w.metadata.name}/${c.name}: ${argv.join(' ')}`;
         try {
           if (daemon === 'watcher') loadConfig(parseCommand(WATCHER_SPEC, certs(withConfigFile(WATCHER_SPEC, 'watcher', argv))), { KUBERNETES_SERVICE_HOST: '10.96.0.1' });
@@ -153,7 +172,23 @@ describe('deploy/ manifests', () => {
         checked++;
       }
     }
-    assert.equal(checked, 4, 'the watcher, the agent, the gateway (nics-to-bridge and run)');
+    assert.equal(checked, 5, 'the watcher, the agent, the nested agent, the gateway (nics-to-bridge and run)');
+  });
+
+  it('nested nodes (tessera.io/nested=true) get tessera-agent-nested alone: no OVS, no certificates; other nodes the plain agent', () => {
+    const daemonSets = ofKind('DaemonSet').filter((d) => d.metadata.name !== 'tessera-cleanup'); // uninstall only
+    const on = (labels: Record<string, string>): string[] => daemonSets.filter((d) => schedules(podSpec(d), labels)).map((d) => d.metadata.name as string).sort();
+    const nestedDs = on({ 'tessera.io/nested': 'true' });
+    assert.deepEqual(nestedDs, ['tessera-agent-nested']);
+    assert.ok(on({}).includes('tessera-agent') && !on({}).includes('tessera-agent-nested'));
+    assert.ok(on({ 'tessera.io/nested': 'false' }).includes('tessera-agent'));
+    const spec = podSpec(daemonSets.find((d) => d.metadata.name === 'tessera-agent-nested')!);
+    const hostPaths = (spec.volumes ?? []).flatMap((v) => (v.hostPath ? [v.hostPath.path] : []));
+    for (const p of ['/var/run/openvswitch', '/var/run/ovn']) assert.ok(!hostPaths.includes(p), `no ${p} on a VM`);
+    assert.ok(!(spec.volumes ?? []).some((v) => v.secret), 'no OVSDB certificates on a VM');
+    const agent = spec.containers.find((c) => c.name === 'agent')!;
+    const cfg = parseAgent((agent.args ?? []).map((a) => a.replace('$(NODE_NAME)', 'vm-1')));
+    assert.equal(cfg.nestedParentIface, 'eth0');
   });
 
   it('the shell scripts parse (sh -n), install.sh and pki.sh included', () => {
