@@ -14,6 +14,8 @@ export const ATTACHED_MAC = 'attached_mac';
 export const IP_ADDRESSES = 'ip_addresses';
 export const SANDBOX = 'sandbox';
 export const IFNAME_KEY = 'tessera.io/ifname';
+/** The pod's logical switch: scopes the agent's same-address check to one network (agent/annotation-check.ts). */
+export const LOGICAL_SWITCH_KEY = 'tessera.io/logical-switch';
 export const OVN_INSTALLED = 'ovn-installed';
 
 export async function connectVswitch(remote: string, logger?: OvsdbLogger, tls?: TlsOptions): Promise<VswitchClient> {
@@ -35,6 +37,8 @@ export interface PodPortSpec {
   sandbox: string;
   podUid: string;
   ifname: string;
+  /** Absent on ports wired by an agent that did not record it. */
+  logicalSwitch?: string;
 }
 
 export class OvsPorts {
@@ -55,6 +59,7 @@ export class OvsPorts {
     this.wantedPorts.set(iface.name, {
       name: iface.name, ifaceId: e[IFACE_ID], mac: e[ATTACHED_MAC] ?? '', ipAddresses: (e[IP_ADDRESSES] ?? '').split(',').filter(Boolean),
       sandbox: e[SANDBOX], podUid: e[IFACE_ID_VER] ?? '', ifname: e[IFNAME_KEY],
+      ...(e[LOGICAL_SWITCH_KEY] ? { logicalSwitch: e[LOGICAL_SWITCH_KEY] } : {}),
     });
   }
 
@@ -71,6 +76,7 @@ export class OvsPorts {
       [SANDBOX]: p.sandbox,
       [IFACE_ID_VER]: p.podUid,
       [IFNAME_KEY]: p.ifname,
+      ...(p.logicalSwitch ? { [LOGICAL_SWITCH_KEY]: p.logicalSwitch } : {}),
     };
   }
 
