@@ -1,7 +1,8 @@
 // Validation of a pod's tessera.io/pod-networks annotation before the agent wires it. Anyone who may patch the pod
 // can write that annotation, so the agent wires only what this node can carry: an address of this node's subnet
 // (not its network, broadcast, gateway or management address) or, when the annotation names a kubeovn.io Subnet,
-// an address of that Subnet as the agent reads it from the API (not its gateway nor in its excludeIps) that no other live pod's port on this node carries,
+// an address of that Subnet as the agent reads it from the API (not its gateway nor in its excludeIps) that no other live pod's port on this node carries
+// on the same logical switch (custom Vpcs may overlap, so one address can live on several switches of a node),
 // the subnet's gateway, a well-formed unicast MAC, routes via the gateway that do not cover the subnet itself,
 // and a sane MTU. Anything else would give the pod an address OVN never delivers to.
 import { nodeSwitch } from '../lib/ovn/names.js';
@@ -19,6 +20,8 @@ const MTU_MAX = 9000;
 export interface PortAddresses {
   ifaceId: string;
   addresses: string[];
+  /** The logical switch the agent recorded on the port; absent on ports wired by an agent that did not record it. */
+  logicalSwitch?: string;
 }
 
 /**
@@ -138,11 +141,18 @@ export function mtuProblem(mtu: unknown): string | undefined {
   return undefined;
 }
 
-/** The port (iface-id) of another live pod that already carries one of the addresses, if any. */
-export function addressHolder(addresses: string[], self: string, ports: PortAddresses[]): string | undefined {
+/**
+ * The port (iface-id) of another live pod on the same logical switch that already carries one of the addresses, if
+ * any. `logicalSwitch` is the new pod's switch as podNetworkProblem accepted it, so the address lies in that
+ * switch's CIDR: a forged switch name moves the pod to another network, never past a neighbour on its own. Subnets
+ * of one Vpc do not overlap (the watcher refuses that), so another switch holding the address is another Vpc. A
+ * port without a recorded switch (wired by an older agent) counts as a holder: it may be on the same switch.
+ */
+export function addressHolder(addresses: string[], self: string, ports: PortAddresses[], logicalSwitch: string): string | undefined {
   const mine = new Set(addresses.map(ipOf).filter((a): a is string => a !== undefined));
   for (const p of ports) {
     if (p.ifaceId === self) continue;
+    if (p.logicalSwitch !== undefined && p.logicalSwitch !== logicalSwitch) continue;
     if (p.addresses.some((a) => mine.has(ipOf(a) ?? ''))) return p.ifaceId;
   }
   return undefined;

@@ -145,6 +145,7 @@ async function addAttachment(req: AgentRequest, d: HandlerDeps, nsFd: number, t0
       sandbox: req.containerId,
       podUid: pod.metadata?.uid ?? '',
       ifname: req.ifname,
+      logicalSwitch: net.logical_switch,
     });
     portMade = true;
     const t3 = performance.now();

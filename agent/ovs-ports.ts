@@ -14,6 +14,8 @@ export const ATTACHED_MAC = 'attached_mac';
 export const IP_ADDRESSES = 'ip_addresses';
 export const SANDBOX = 'sandbox';
 export const IFNAME_KEY = 'tessera.io/ifname';
+/** The pod's logical switch: scopes the agent's same-address check to one network (agent/annotation-check.ts). */
+export const LOGICAL_SWITCH_KEY = 'tessera.io/logical-switch';
 export const OVN_INSTALLED = 'ovn-installed';
 /** The pod's own port name `<ns>_<pod>` when iface-id is something else (a Neutron port id). */
 export const POD_PORT_KEY = 'tessera.io/pod-port';
@@ -42,6 +44,8 @@ export interface PodPortSpec {
   ifname: string;
   /** Set when ifaceId is not `<ns>_<pod>` (a Neutron port id): the pod the port belongs to. */
   podPort?: string;
+  /** Absent on ports wired by an agent that did not record it. */
+  logicalSwitch?: string;
 }
 
 export class OvsPorts {
@@ -62,6 +66,7 @@ export class OvsPorts {
     this.wantedPorts.set(iface.name, {
       name: iface.name, ifaceId: e[IFACE_ID], mac: e[ATTACHED_MAC] ?? '', ipAddresses: (e[IP_ADDRESSES] ?? '').split(',').filter(Boolean),
       sandbox: e[SANDBOX], podUid: e[IFACE_ID_VER] ?? '', ifname: e[IFNAME_KEY], ...(e[POD_PORT_KEY] ? { podPort: e[POD_PORT_KEY] } : {}),
+      ...(e[LOGICAL_SWITCH_KEY] ? { logicalSwitch: e[LOGICAL_SWITCH_KEY] } : {}),
     });
   }
 
@@ -79,6 +84,7 @@ export class OvsPorts {
       [IFACE_ID_VER]: p.podUid,
       [IFNAME_KEY]: p.ifname,
       ...(p.podPort ? { [POD_PORT_KEY]: p.podPort } : {}),
+      ...(p.logicalSwitch ? { [LOGICAL_SWITCH_KEY]: p.logicalSwitch } : {}),
     };
   }
 

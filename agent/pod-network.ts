@@ -5,12 +5,12 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { CniError, CniErrorCode, type AgentRequest, type CniRoute } from '../lib/cni-protocol.js';
 import { DEFAULT_NETWORK, parsePodNetworks, podNetworkError, POD_NETWORK_ERROR_ANNOTATION, POD_NETWORKS_ANNOTATION, type PodNetwork } from '../lib/kube/annotations.js';
-import { podPort } from '../lib/ovn/names.js';
+import { nodeSwitch, podPort } from '../lib/ovn/names.js';
 import { addressHolder, podNetworkProblem, type PortAddresses, type SubnetLookup } from './annotation-check.js';
 import { AGENT_FAILURE, type HandlerDeps } from './cni-deps.js';
 import { WaitTimeout } from './kube.js';
 import { nodeNet, type NodeNet } from './node-init.js';
-import { IFACE_ID, IFACE_ID_VER, IP_ADDRESSES, podPortOf } from './ovs-ports.js';
+import { IFACE_ID, IFACE_ID_VER, IP_ADDRESSES, LOGICAL_SWITCH_KEY, podPortOf } from './ovs-ports.js';
 import { neutronNetworkProblem } from './neutron-port.js';
 
 export function podRef(req: AgentRequest): { ns: string; name: string } {
@@ -38,8 +38,10 @@ function annotated(pod: V1Pod, nodeName: string, node: NodeNet, others: () => Po
     ? neutronNetworkProblem(net, d?.neutronPorts === true, (id) => ifaceIdHolder(d, id, self))
     : podNetworkProblem(net, nodeName, node, subnets);
   if (problem) return { problem };
-  const holder = addressHolder(net.ip_addresses, self, others());
-  return holder ? { problem: `ip address ${JSON.stringify(net.ip_addresses)} is already wired for pod port ${holder} on this node` } : { net };
+  // An annotation without logical_switch means the node switch (podNetworkProblem): named, so the port records it.
+  const sw = net.logical_switch ?? nodeSwitch(nodeName);
+  const holder = addressHolder(net.ip_addresses, self, others(), sw);
+  return holder ? { problem: `ip address ${JSON.stringify(net.ip_addresses)} is already wired for pod port ${holder} on this node` } : { net: { ...net, logical_switch: sw } };
 }
 
 /** The pod port of another interface on this node that already carries iface-id `id` (none: undefined). */
@@ -59,7 +61,8 @@ function livePortAddresses(d: HandlerDeps): PortAddresses[] {
     const pod = sep > 0 ? d.pods.get(id.slice(sep + 1), id.slice(0, sep)) : undefined;
     const ver = i.external_ids[IFACE_ID_VER];
     if (!pod || (ver && pod.metadata?.uid !== ver)) continue;
-    out.push({ ifaceId: id, addresses: (i.external_ids[IP_ADDRESSES] ?? '').split(',').filter(Boolean) });
+    const logicalSwitch = i.external_ids[LOGICAL_SWITCH_KEY];
+    out.push({ ifaceId: id, addresses: (i.external_ids[IP_ADDRESSES] ?? '').split(',').filter(Boolean), ...(logicalSwitch ? { logicalSwitch } : {}) });
   }
   return out;
 }

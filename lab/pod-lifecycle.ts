@@ -36,7 +36,7 @@ export async function bringUpPod(c: LabContext, p: LabPodSpec): Promise<LabPod> 
   await createPodNetns(netns);
   mkdirSync(podDir(c, netns), { recursive: true });
   const created = await kube.create<KubeObject>(`/api/v1/namespaces/${p.namespace}/pods`, {
-    apiVersion: 'v1', kind: 'Pod', metadata: { name: p.name, namespace: p.namespace, labels: p.labels ?? {}, annotations: {} },
+    apiVersion: 'v1', kind: 'Pod', metadata: { name: p.name, namespace: p.namespace, labels: p.labels ?? {}, annotations: p.annotations ?? {} },
     spec: { nodeName: p.node, containers: [{ name: 'server', image: 'tessera-lab/pod-server' }] },
   });
   const uid = created.metadata.uid ?? `lab-${netns}`;

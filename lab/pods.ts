@@ -21,6 +21,8 @@ export interface LabPodSpec {
   name: string;
   node: string;
   labels?: Record<string, string>;
+  /** Set on the Pod object when it is created (e.g. ovn.kubernetes.io/ip_address). */
+  annotations?: Record<string, string>;
 }
 
 export async function createPodNetns(netns: string): Promise<void> {

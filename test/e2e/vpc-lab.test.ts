@@ -71,6 +71,32 @@ describe('Vpc and Subnet on the lab (real pods and packets)', function () {
     assert.ok(checks.some((c) => c.kind === 'tcp' && c.ok) && checks.some((c) => c.kind === 'policy' && c.ok));
   });
 
+  it("a third Vpc overlapping vpc-a: a pod with vpc-a1's address on vpc-a1's node is wired and both work", async () => {
+    const [a1, a2] = vl.pods['vpc-a'];
+    await kube().create('/apis/kubeovn.io/v1/vpcs', { apiVersion: 'kubeovn.io/v1', kind: 'Vpc', metadata: { name: 'vpc-c' }, spec: {} } as KubeObject);
+    await namespace('vpc-c');
+    await subnet('subnet-c', { vpc: 'vpc-c', cidrBlock: '10.50.0.0/24', namespaces: ['vpc-c'] });
+    await subnetReady(lab, 'subnet-c');
+    const c1 = await lab.addPod({ namespace: 'vpc-c', name: 'c1', node: a1.node, annotations: { 'ovn.kubernetes.io/ip_address': a1.ip } });
+    const c2 = await lab.addPod({ namespace: 'vpc-c', name: 'c2', node: a2.node });
+    assert.equal(c1.ip, a1.ip, 'c1 has a1\'s address, on the same node');
+    const sw = (p: LabPod) => lab.vsctl(p.node, ['get', 'Interface', p.hostIface, 'external_ids:"tessera.io/logical-switch"']);
+    assert.deepEqual([(await sw(c1)).replaceAll('"', ''), (await sw(a1)).replaceAll('"', '')], ['subnet-c', 'subnet-a'], 'the agent records the pod\'s switch on its OVS Interface');
+    for (const [from, to] of [[c1, c2], [c2, c1], [a1, a2], [a2, a1]] as const) {
+      assert.ok(await pings(from, to.ip), `${from.name} -> ${to.name} ping`);
+      const t = await tcpExchange(from.netns, to.ip, POD_SERVER_PORT);
+      assert.ok(t.ok, `${from.name} -> ${to.name} TCP: ${t.detail}`);
+      assert.equal(t.server, `${to.namespace}/${to.name}`, `${from.name} -> ${to.ip} answered by ${to.name}`);
+    }
+    await lab.deletePod('vpc-c', 'c1');
+    await lab.deletePod('vpc-c', 'c2');
+    await kube().delete('/apis/kubeovn.io/v1/subnets/subnet-c');
+    await waitFor('subnet-c gone', async () => (await kube().get('/apis/kubeovn.io/v1/subnets/subnet-c').catch(() => undefined)) === undefined, 20_000);
+    await kube().delete('/apis/kubeovn.io/v1/vpcs/vpc-c');
+    await kube().delete('/api/v1/namespaces/vpc-c');
+    assert.ok((await tcpExchange(a1.netns, a2.ip, POD_SERVER_PORT)).ok, 'a1 -> a2 after vpc-c is gone');
+  });
+
   it('static route and policy route: a reroute through a pod acting as next hop', async () => {
     const [a1, a2] = vl.pods['vpc-a'];
     await namespace('vpc-a2');

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { addressHolder, podNetworkProblem } from '../../../agent/annotation-check.js';
+import { addressHolder, podNetworkProblem, type PortAddresses } from '../../../agent/annotation-check.js';
 import { nodeNet } from '../../../agent/node-init.js';
+import { subnetLookup } from '../../../agent/subnets.js';
 import type { PodNetwork } from '../../../lib/kube/annotations.js';
+import type { Subnet } from '../../../lib/kube/kubeovn.js';
 
 const node = nodeNet('n1', '10.244.1.0/24');
 const good: PodNetwork = {
@@ -60,9 +62,41 @@ describe('agent pod-networks annotation check', () => {
   });
 
   it('finds another pod\'s port on this node carrying the address, not the pod\'s own', () => {
-    const ports = [{ ifaceId: 'default_a', addresses: ['10.244.1.11/24'] }, { ifaceId: 'default_b', addresses: ['10.244.1.12/24'] }];
-    assert.equal(addressHolder(['10.244.1.12/24'], 'default_c', ports), 'default_b');
-    assert.equal(addressHolder(['10.244.1.11/24'], 'default_a', ports), undefined, 'a re-ADD of the same pod');
-    assert.equal(addressHolder(['10.244.1.13/24'], 'default_c', ports), undefined);
+    const ports = [{ ifaceId: 'default_a', addresses: ['10.244.1.11/24'], logicalSwitch: 'n1' }, { ifaceId: 'default_b', addresses: ['10.244.1.12/24'], logicalSwitch: 'n1' }];
+    assert.equal(addressHolder(['10.244.1.12/24'], 'default_c', ports, 'n1'), 'default_b');
+    assert.equal(addressHolder(['10.244.1.11/24'], 'default_a', ports, 'n1'), undefined, 'a re-ADD of the same pod');
+    assert.equal(addressHolder(['10.244.1.13/24'], 'default_c', ports, 'n1'), undefined);
+  });
+
+  describe('the same address on several switches of a node (custom Vpcs overlap)', () => {
+    // vpc-a and vpc-c both use 10.50.0.0/24; subnet-a2 is vpc-a's second Subnet. Pod a1 on subnet-a holds .10.
+    const subnets: Record<string, Subnet> = {
+      'subnet-a': { metadata: { name: 'subnet-a' }, spec: { vpc: 'vpc-a', cidrBlock: '10.50.0.0/24' } },
+      'subnet-a2': { metadata: { name: 'subnet-a2' }, spec: { vpc: 'vpc-a', cidrBlock: '10.51.0.0/24' } },
+      'subnet-c': { metadata: { name: 'subnet-c' }, spec: { vpc: 'vpc-c', cidrBlock: '10.50.0.0/24' } },
+    };
+    const lookup = subnetLookup({ get: (n: string) => subnets[n] });
+    const a1: PortAddresses = { ifaceId: 'vpc-a_a1', addresses: ['10.50.0.10/24'], logicalSwitch: 'subnet-a' };
+    const claim = (sw: string, gw = '10.50.0.1'): PodNetwork => ({ ip_addresses: ['10.50.0.10/24'], mac_address: '0a:58:0a:32:00:0a', gateway_ips: [gw], routes: [], logical_switch: sw });
+    // As agent/pod-network.ts does: the annotation check against the Subnet object, then the holder on its switch.
+    const verdict = (n: PodNetwork, ports: PortAddresses[] = [a1]): string | undefined => podNetworkProblem(n, 'n1', node, lookup) ?? addressHolder(n.ip_addresses, 'x_new', ports, n.logical_switch);
+
+    it('allows the address on another Vpc\'s switch', () => {
+      assert.equal(verdict(claim('subnet-c')), undefined);
+    });
+
+    it('refuses it on the same switch', () => {
+      assert.equal(verdict(claim('subnet-a')), 'vpc-a_a1');
+    });
+
+    it('refuses it against a port without a recorded switch (wired by an older agent)', () => {
+      assert.equal(verdict(claim('subnet-c'), [{ ifaceId: 'vpc-a_a1', addresses: ['10.50.0.10/24'] }]), 'vpc-a_a1');
+    });
+
+    it('a forged logical_switch of the same network does not dodge it: the address must lie in that switch\'s CIDR', () => {
+      assert.equal(verdict(claim('subnet-a2', '10.51.0.1')), 'ip address "10.50.0.10/24" is outside Subnet subnet-a2 (10.51.0.0/24)');
+      assert.equal(verdict(claim('n1', '10.244.1.1')), 'ip address "10.50.0.10/24" is outside the node subnet 10.244.1.0/24');
+      assert.match(verdict(claim('subnet-x')) ?? '', /no Subnet subnet-x/);
+    });
   });
 });
