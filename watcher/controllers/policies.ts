@@ -183,17 +183,17 @@ export class PolicyController {
     const pg = policyPortGroup(key);
     const podSelector = policy.spec?.podSelector ?? {};
     const pgRow = ctx.nb.cache.lookup('Port_Group', 'name', pg);
+    /** Addresses to compare with NB once every pod is applied (two pods of the batch may share one). */
+    const touched = new Map<string, Set<string>>();
     for (const podKey of pods) {
       const pod = ctx.stores.pods.get(podKey);
       const info = pod ? this.podInfo(pod) : undefined;
       const podNs = podKey.slice(0, podKey.indexOf('/'));
       const nsObj = ctx.stores.namespaces.get(podNs);
       for (const ch of model.applyPod(podKey, info, nsObj ? (nsObj.metadata?.labels ?? {}) : undefined)) {
-        const have = ctx.nb.cache.lookup('Address_Set', 'name', ch.name)?.addresses ?? [];
-        const add = ch.touched.filter((ip) => model.holds(ch.name, ip) && !have.includes(ip));
-        const del = ch.touched.filter((ip) => !model.holds(ch.name, ip) && have.includes(ip));
-        if (add.length) addressSetAdd(txn, ch.name, add);
-        if (del.length) addressSetRemove(txn, ch.name, del);
+        let t = touched.get(ch.name);
+        if (!t) touched.set(ch.name, (t = new Set()));
+        for (const ip of ch.touched) t.add(ip);
       }
       if (podNs !== ns || !pgRow) continue;
       // The port group holds the LSPs of the selected pods that have an address (translatePolicy's `selected`).
@@ -203,6 +203,13 @@ export class PolicyController {
       const member = pgRow.ports.includes(lsp._uuid);
       if (selected && !member) portGroupAddPorts(txn, pg, [lsp._uuid]);
       if (!selected && member) portGroupRemovePorts(txn, pg, [lsp._uuid]);
+    }
+    for (const [name, ips] of touched) {
+      const have = ctx.nb.cache.lookup('Address_Set', 'name', name)?.addresses ?? [];
+      const add = [...ips].filter((ip) => model.holds(name, ip) && !have.includes(ip));
+      const del = [...ips].filter((ip) => !model.holds(name, ip) && have.includes(ip));
+      if (add.length) addressSetAdd(txn, name, add);
+      if (del.length) addressSetRemove(txn, name, del);
     }
     if (!txn.ops.length) return;
     try {

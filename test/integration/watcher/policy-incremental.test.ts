@@ -203,6 +203,27 @@ describe('NetworkPolicy: per-pod updates equal a full translation (real NB)', fu
     });
   }
 
+  it('one batch where a pod leaves with an address and another joins with it keeps the address in the set', async () => {
+    const h = harness();
+    h.put.namespaces.put({ metadata: { name: 'a', labels: {} } });
+    h.put.policies.put({ metadata: { namespace: 'a', name: 'web' }, spec: { podSelector: { matchLabels: { app: 'web' } }, ingress: [{ _from: [{ podSelector: { matchLabels: { app: 'client' } } }] }] } });
+    await setPort('a/old', '10.244.1.7');
+    const old = pod('a/old', { app: 'client' });
+    h.put.pods.put(old);
+    h.queue.add('a/web');
+    await h.queue.idle();
+    await setPort('a/old', undefined);
+    await setPort('a/new', '10.244.1.7');
+    // Both events in one turn: the policy's per-pod sync drains them together (pending pods are read after this turn).
+    h.put.pods.remove(old);
+    h.pc.podChanged('a', [{ app: 'client' }], 'a/old');
+    h.put.pods.put(pod('a/new', { app: 'client' }));
+    h.pc.podChanged('a', [{ app: 'client' }], 'a/new');
+    await h.queue.idle();
+    await assertMatchesFullTranslation(h, 'after the address moved between pods');
+    h.queue.shutdown();
+  });
+
   it('a pod joining a policy with 60 peers sends only its own address and port as mutations', async () => {
     const h = harness();
     h.put.namespaces.put({ metadata: { name: 'a', labels: {} } });
