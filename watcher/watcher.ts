@@ -72,7 +72,7 @@ export class Watcher {
     };
     this.pods.onPodChanged = (key, ns) => {
       const pod = stores.pods.get(key);
-      this.policies.podChanged(ns, [pod ? (pod.metadata?.labels ?? {}) : undefined]);
+      this.policies.podChanged(ns, [pod ? (pod.metadata?.labels ?? {}) : undefined], key);
     };
     this.pods.onProgress = (key, stage) => {
       const t = this.firstSeen.get(key);
@@ -114,7 +114,7 @@ export class Watcher {
     if (deleted || !this.pods.isOwnEcho(pod, old)) this.queues.pods.add(key);
     const net = (p: V1Pod | undefined) => p?.metadata?.annotations?.[POD_NETWORKS_ANNOTATION];
     if (deleted || !old || !sameLabels(pod.metadata?.labels, old.metadata?.labels) || net(pod) !== net(old) || pod.status?.phase !== old.status?.phase) {
-      this.policies.podChanged(pod.metadata?.namespace ?? '', [pod.metadata?.labels ?? {}, ...(old ? [old.metadata?.labels ?? {}] : [])]);
+      this.policies.podChanged(pod.metadata?.namespace ?? '', [pod.metadata?.labels ?? {}, ...(old ? [old.metadata?.labels ?? {}] : [])], key);
     }
   }
 

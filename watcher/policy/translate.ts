@@ -51,6 +51,8 @@ export interface PolicyView {
 export interface AddressSetPlan {
   name: string;
   addresses: string[];
+  /** The peer pods whose IPs these are (the incremental model starts from them). */
+  members: PodInfo[];
 }
 
 export interface PolicyPlan {
@@ -267,7 +269,7 @@ export function translatePolicy(policy: V1NetworkPolicy, view: PolicyView, opts:
         if (anyPodPeer) {
           podPeers = [...seen.values()];
           const asName = ruleAddressSet(key, d.dir, i);
-          addressSets.push({ name: asName, addresses: [...new Set(podPeers.flatMap((p) => p.ips))].sort() });
+          addressSets.push({ name: asName, addresses: [...new Set(podPeers.flatMap((p) => p.ips))].sort(), members: podPeers });
           peerTerms.push(`${ipv}.${d.peerField} == $${asName}`);
         }
       }
