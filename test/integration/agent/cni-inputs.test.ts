@@ -71,7 +71,8 @@ describe('tessera-agent input checks and serialisation (integration, real OVS/OV
   });
 
   it('does not wire another pod\'s address, a foreign gateway, an address outside the node subnet or a multicast MAC', async () => {
-    const c = await f.makePod('pod-badann');
+    // Created without an annotation: with a valid one first, an ADD racing the bad patch through the informer could wire it.
+    const c = await f.makePod('pod-badann', { annotate: false });
     const cfg = { annotationTimeoutMs: 1500, ovnInstalledTimeoutMs: 5000 };
     const bad: [Partial<PodNetwork>, string][] = [
       [{ ip_addresses: [`${a.ip}/24`] }, `ip address ["${a.ip}/24"] is already wired for pod port default_pod-a on this node`],
