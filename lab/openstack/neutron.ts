@@ -7,6 +7,8 @@ import { NeutronApiError, NeutronClient } from '../../lib/neutron/client.js';
 import type { TlsOptions } from '../../lib/ovsdb/remote.js';
 import { spawnDaemon, stopDaemons } from '../daemon.js';
 import { run } from '../exec.js';
+import { addNetns, delNetns } from '../netns.js';
+import { startCentral, type Central } from '../ovn-central.js';
 import { REPO_ROOT } from '../paths.js';
 import { ml2Conf, neutronConf, type NeutronConfigInput, type NeutronKeystoneAuth } from './neutron-config.js';
 
@@ -61,6 +63,17 @@ export async function startNeutron(o: NeutronOptions): Promise<Neutron> {
   const n: Neutron = { dir: o.dir, netns: o.netns, url: `http://${bindHost}:${NEUTRON_PORT}`, socket, configFiles };
   await startNeutronServer(n);
   return n;
+}
+
+/** A fresh `dir` and netns holding an OVN central and a Neutron that writes into its NB/SB (the integration tests'). */
+export async function startNeutronWithCentral(dir: string, netns: string): Promise<{ central: Central; neutron: Neutron }> {
+  await delNetns(netns);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  await addNetns(netns);
+  const central = await startCentral({ dir: join(dir, 'central'), netns, ip: '127.0.0.1' });
+  const neutron = await startNeutron({ dir: join(dir, 'neutron'), netns, nb: `unix:${central.nbSocket}`, sb: `unix:${central.sbSocket}` });
+  return { central, neutron };
 }
 
 /** Stops every process the component started (the server's workers with it), clients before the database. */
