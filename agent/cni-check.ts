@@ -10,9 +10,20 @@ import { IFACE_ID, IFACE_ID_VER, OVN_INSTALLED, SANDBOX, podPortOf } from './ovs
 import { withPodNetns } from './pod-netns.js';
 
 export function cmdCheck(req: AgentRequest, d: HandlerDeps): void {
+  const { state, fail } = checkPodInterface(req);
+  checkPort(req, d, state, fail);
+}
+
+type Fail = (msg: string) => never;
+
+/**
+ * The pod interface exists and has prevResult's MAC, MTU, addresses and routes; `first` checks what a plugin adds
+ * (e.g. a VLAN id) before those. Returns the pod side as read and the `fail` that names the interface.
+ */
+export function checkPodInterface(req: AgentRequest, first?: (link: NonNullable<PodLinkState['link']>, fail: Fail) => void): { state: PodLinkState; fail: Fail } {
   const prev = req.prevResult;
   if (!prev) throw new CniError(CniErrorCode.InvalidNetworkConfig, 'CHECK needs prevResult');
-  const fail = (msg: string): never => {
+  const fail: Fail = (msg) => {
     throw new CniError(AGENT_FAILURE, `CHECK ${req.ifname} in ${req.netns}: ${msg}`);
   };
   const ifaces = prev.interfaces ?? [];
@@ -20,20 +31,21 @@ export function cmdCheck(req: AgentRequest, d: HandlerDeps): void {
   if (idx < 0) fail('prevResult has no interface with that name and sandbox');
   const want = ifaces[idx];
   const state = withPodNetns(req.netns, (fd) => inspectPod(req.netns, req.ifname, fd));
-  if (!state.link) fail('interface is missing');
-  if (want.mac && state.link!.mac !== want.mac.toLowerCase()) fail(`MAC is ${state.link!.mac}, expected ${want.mac}`);
-  if (want.mtu && state.link!.mtu !== want.mtu) fail(`MTU is ${state.link!.mtu}, expected ${want.mtu}`);
+  const link = state.link ?? fail('interface is missing');
+  first?.(link, fail);
+  if (want.mac && link.mac !== want.mac.toLowerCase()) fail(`MAC is ${link.mac}, expected ${want.mac}`);
+  if (want.mtu && link.mtu !== want.mtu) fail(`MTU is ${link.mtu}, expected ${want.mtu}`);
   for (const ip of (prev.ips ?? []).filter((i) => i.interface === idx)) {
     if (!state.addresses.some((a) => sameAddress(a, ip.address))) fail(`address ${ip.address} is missing`);
   }
   for (const r of prev.routes ?? []) {
     if (!state.routes.some((s) => sameNet(s.dst, r.dst) && (r.gw === undefined || s.gw === r.gw))) fail(`route ${r.dst}${r.gw ? ` via ${r.gw}` : ''} is missing`);
   }
-  checkPort(req, d, state, fail);
+  return { state, fail };
 }
 
 /** The OVS port is this attachment's, ovn-installed, and bound to the live veth whose peer is the pod interface. */
-function checkPort(req: AgentRequest, d: HandlerDeps, pod: PodLinkState, fail: (msg: string) => never): void {
+function checkPort(req: AgentRequest, d: HandlerDeps, pod: PodLinkState, fail: Fail): void {
   const hostName = hostVethName(req.containerId, req.ifname);
   const iface = d.ports.iface(hostName);
   if (!iface || !d.ports.port(hostName)) fail(`OVS port ${hostName} is missing`);

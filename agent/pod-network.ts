@@ -22,8 +22,8 @@ export function podRef(req: AgentRequest): { ns: string; name: string } {
 
 type Annotated = { net: PodNetwork } | { problem: string } | undefined;
 
-/** The pod's default network, a problem naming the bad value, or undefined while there is no annotation. */
-function annotated(pod: V1Pod, nodeName: string, node: NodeNet, others: () => PortAddresses[], subnets?: SubnetLookup, d?: HandlerDeps): Annotated {
+/** The default network of the pod's annotation, unchecked; a problem when it does not parse; undefined while unset. */
+export function annotatedDefaultNetwork(pod: V1Pod): Annotated {
   const raw = pod.metadata?.annotations?.[POD_NETWORKS_ANNOTATION];
   if (!raw) return undefined;
   let net: PodNetwork | undefined;
@@ -32,7 +32,25 @@ function annotated(pod: V1Pod, nodeName: string, node: NodeNet, others: () => Po
   } catch (err) {
     return { problem: (err as Error).message };
   }
-  if (!net) return { problem: `has no "${DEFAULT_NETWORK}" network` };
+  return net ? { net } : { problem: `has no "${DEFAULT_NETWORK}" network` };
+}
+
+/** ADD's error when the annotation never came (or the pod never showed), with the watcher's reason if it left one. */
+export function notAnnotatedError(where: string, now: V1Pod | undefined, objectSeen: boolean, timeout: number, nodeName: string): CniError {
+  // Quoted, as a pod owner can write the error annotation too.
+  const cause = now && podNetworkError(now.metadata?.annotations);
+  const msg = objectSeen
+    ? `${where}: annotation ${POD_NETWORKS_ANNOTATION} not set within ${timeout} ms` +
+      (cause ? `; likely cause (${POD_NETWORK_ERROR_ANNOTATION}): ${JSON.stringify(cause)}` : '')
+    : `${where} not found on node ${nodeName} within ${timeout} ms`;
+  return new CniError(CniErrorCode.TryAgainLater, msg);
+}
+
+/** The pod's default network, a problem naming the bad value, or undefined while there is no annotation. */
+function annotated(pod: V1Pod, nodeName: string, node: NodeNet, others: () => PortAddresses[], subnets?: SubnetLookup, d?: HandlerDeps): Annotated {
+  const parsed = annotatedDefaultNetwork(pod);
+  if (!parsed || 'problem' in parsed) return parsed;
+  const net = parsed.net;
   const self = podPort(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '');
   const problem = net.iface_id !== undefined
     ? neutronNetworkProblem(net, d?.neutronPorts === true, (id) => ifaceIdHolder(d, id, self))
@@ -96,13 +114,8 @@ export async function waitForPodNetwork(req: AgentRequest, d: HandlerDeps): Prom
     if (last && 'problem' in last) {
       throw new CniError(AGENT_FAILURE, `${where}: annotation ${POD_NETWORKS_ANNOTATION}: ${last.problem} (not corrected within ${timeout} ms)`);
     }
-    // The watcher names why it could not allocate (e.g. no free address); quoted, as a pod owner can write it too.
-    const cause = now && podNetworkError(now.metadata?.annotations);
-    const msg = err.objectSeen
-      ? `${where}: annotation ${POD_NETWORKS_ANNOTATION} not set within ${timeout} ms` +
-        (cause ? `; likely cause (${POD_NETWORK_ERROR_ANNOTATION}): ${JSON.stringify(cause)}` : '')
-      : `${where} not found on node ${d.nodeName} within ${timeout} ms`;
-    throw new CniError(CniErrorCode.TryAgainLater, msg);
+    // The watcher names why it could not allocate (e.g. no free address).
+    throw notAnnotatedError(where, now, err.objectSeen, timeout, d.nodeName);
   }
 }
 

@@ -33,6 +33,23 @@ export async function ping(netns: string, ip: string): Promise<{ ok: boolean; de
   }
 }
 
+/** An end of a probe: its name in the report, the netns it runs in and its address. */
+export interface ProbeEnd { id: string; netns: string; ip: string }
+
+/** A probe that must fail: no ping reply within 2 s and no TCP answer from the pod server. */
+export async function deniedCheck(from: ProbeEnd, to: ProbeEnd): Promise<CheckResult> {
+  let pinged = false;
+  try {
+    await run('ping', ['-n', '-q', '-c', '1', '-w', '2', to.ip], { netns: from.netns, timeoutMs: 5_000 });
+    pinged = true;
+  } catch {
+    /* expected */
+  }
+  const tcp = await tcpExchange(from.netns, to.ip, POD_SERVER_PORT, 2);
+  const ok = !pinged && !tcp.ok;
+  return { kind: 'policy', from: from.id, to: to.id, target: to.ip, ok, detail: ok ? 'isolated: no ping reply, no TCP answer' : `reached (${pinged ? 'ping' : `TCP answered by ${tcp.server}`})` };
+}
+
 /** Ping from a pod (see ping). */
 export async function pingCheck(from: LabPod, toIp: string, toName: string): Promise<CheckResult> {
   return { kind: 'ping', from: podId(from), to: toName, target: toIp, ...(await ping(from.netns, toIp)) };

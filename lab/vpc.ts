@@ -11,8 +11,7 @@ import type { LabFile } from './lab-file.js';
 import { bringUpPod } from './pod-lifecycle.js';
 import type { LabPodSpec } from './pods.js';
 import type { CheckResult } from './report.js';
-import { POD_SERVER_PORT, pingCheck, tcpCheck, tcpExchange } from './report.js';
-import { run } from './exec.js';
+import { deniedCheck, pingCheck, tcpCheck, type ProbeEnd } from './report.js';
 import { waitFor } from './wait.js';
 import { kubectlGet } from './kube-get.js';
 
@@ -22,6 +21,7 @@ export const VPC_LAB = [
 ] as const;
 
 const id = (p: LabPod): string => `${p.namespace}/${p.name}`;
+const end = (p: LabPod): ProbeEnd => ({ id: id(p), netns: p.netns, ip: p.ip });
 
 export interface VpcLab {
   /** The Vpc pods by Vpc name. */
@@ -36,20 +36,6 @@ export async function subnetReady(lab: Pick<Lab, 'kube'>, name: string, timeoutM
     const s = await lab.kube.get<{ metadata: Record<string, unknown>; status?: { conditions?: Array<{ type: string; status: string }> } }>(`/apis/kubeovn.io/v1/subnets/${name}`).catch(() => undefined);
     return s?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
   }, timeoutMs);
-}
-
-/** A probe that must fail: ping with a short deadline, and TCP to the pod server. */
-async function deniedCheck(from: LabPod, to: LabPod): Promise<CheckResult> {
-  let pinged = false;
-  try {
-    await run('ping', ['-n', '-q', '-c', '1', '-w', '2', to.ip], { netns: from.netns, timeoutMs: 5_000 });
-    pinged = true;
-  } catch {
-    /* expected */
-  }
-  const tcp = await tcpExchange(from.netns, to.ip, POD_SERVER_PORT, 2);
-  const ok = !pinged && !tcp.ok;
-  return { kind: 'policy', from: id(from), to: id(to), target: to.ip, ok, detail: ok ? 'isolated: no ping reply, no TCP answer' : `reached (${pinged ? 'ping' : `TCP answered by ${tcp.server}`})` };
 }
 
 /** What creating the Vpc lab needs: the API, the node names and a way to start a pod. */
@@ -86,9 +72,9 @@ export async function vpcChecks(pods: Record<string, LabPod[]>, defaultPod?: Lab
       if (a === b) continue;
       const same = a.namespace === b.namespace;
       if (same) out.push(await pingCheck(a, b.ip, id(b)), await tcpCheck(a, b));
-      else out.push(await deniedCheck(a, b));
+      else out.push(await deniedCheck(end(a), end(b)));
     }
-    if (defaultPod) out.push(await deniedCheck(a, defaultPod), await deniedCheck(defaultPod, a));
+    if (defaultPod) out.push(await deniedCheck(end(a), end(defaultPod)), await deniedCheck(end(defaultPod), end(a)));
   }
   return out;
 }

@@ -5,7 +5,9 @@
 import { closeSync, existsSync } from 'node:fs';
 import { CniError, CniErrorCode, type AgentRequest, type CniRoute, type Result1x } from '../../lib/cni-protocol.js';
 import { parsePodNetworks, DEFAULT_NETWORK, POD_NETWORKS_ANNOTATION } from '../../lib/kube/annotations.js';
-import { inspectPod, NetdevError, sameAddress, sameNet } from '../../lib/netdev/index.js';
+import { NetdevError } from '../../lib/netdev/index.js';
+import { podPort } from '../../lib/ovn/names.js';
+import { checkPodInterface } from '../cni-check.js';
 import { AGENT_FAILURE } from '../cni-deps.js';
 import { openPodNetns, withPodNetns } from '../pod-netns.js';
 import { podRef, podRoutes } from '../pod-network.js';
@@ -90,31 +92,14 @@ export async function nestedDel(req: AgentRequest, d: NestedDeps): Promise<void>
 
 /** The pod interface is a VLAN of the parent with the pod's annotated id, and matches prevResult. */
 export async function nestedCheck(req: AgentRequest, d: NestedDeps): Promise<void> {
-  const prev = req.prevResult;
-  if (!prev) throw new CniError(CniErrorCode.InvalidNetworkConfig, 'CHECK needs prevResult');
-  const fail = (msg: string): never => {
-    throw new CniError(AGENT_FAILURE, `CHECK ${req.ifname} in ${req.netns}: ${msg}`);
-  };
-  const ifaces = prev.interfaces ?? [];
-  const idx = ifaces.findIndex((i) => i.name === req.ifname && i.sandbox === req.netns);
-  if (idx < 0) fail('prevResult has no interface with that name and sandbox');
-  const want = ifaces[idx];
-  const state = withPodNetns(req.netns, (fd) => inspectPod(req.netns, req.ifname, fd));
-  const link = state.link ?? fail('interface is missing');
-  const parent = d.netdev.hostLink(d.parentIface) ?? fail(`parent interface ${d.parentIface} is missing`);
-  const carried = podVlanOf(d, req, link, parent);
-  if (typeof carried === 'string') fail(carried);
-  const { ns, name } = podRef(req);
-  const vlan = annotatedVlan(d, ns, name);
-  if (vlan !== undefined && carried !== vlan) fail(`VLAN id is ${carried}, the pod's annotation says ${vlan}`);
-  if (want.mac && link.mac !== want.mac.toLowerCase()) fail(`MAC is ${link.mac}, expected ${want.mac}`);
-  if (want.mtu && link.mtu !== want.mtu) fail(`MTU is ${link.mtu}, expected ${want.mtu}`);
-  for (const ip of (prev.ips ?? []).filter((i) => i.interface === idx)) {
-    if (!state.addresses.some((a) => sameAddress(a, ip.address))) fail(`address ${ip.address} is missing`);
-  }
-  for (const r of prev.routes ?? []) {
-    if (!state.routes.some((s) => sameNet(s.dst, r.dst) && (r.gw === undefined || s.gw === r.gw))) fail(`route ${r.dst}${r.gw ? ` via ${r.gw}` : ''} is missing`);
-  }
+  checkPodInterface(req, (link, fail) => {
+    const parent = d.netdev.hostLink(d.parentIface) ?? fail(`parent interface ${d.parentIface} is missing`);
+    const carried = podVlanOf(d, req, link, parent);
+    if (typeof carried === 'string') fail(carried);
+    const { ns, name } = podRef(req);
+    const vlan = annotatedVlan(d, ns, name);
+    if (vlan !== undefined && carried !== vlan) fail(`VLAN id is ${carried}, the pod's annotation says ${vlan}`);
+  });
 }
 
 function annotatedVlan(d: NestedDeps, ns: string, name: string): number | undefined {

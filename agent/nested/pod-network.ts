@@ -5,14 +5,14 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { CniError, CniErrorCode, type AgentRequest } from '../../lib/cni-protocol.js';
 import {
-  DEFAULT_NETWORK, isVlanId, parsePodNetworks, podNetworkError, POD_NETWORK_ERROR_ANNOTATION, POD_NETWORKS_ANNOTATION, POD_PORT_UP_ANNOTATION,
+  DEFAULT_NETWORK, isVlanId, parsePodNetworks, POD_NETWORKS_ANNOTATION, POD_PORT_UP_ANNOTATION,
   VLAN_ID_MAX, VLAN_ID_MIN, type PodNetwork,
 } from '../../lib/kube/annotations.js';
 import { podNetworkProblem, type SubnetLookup } from '../annotation-check.js';
 import { AGENT_FAILURE } from '../cni-deps.js';
 import { WaitTimeout } from '../kube.js';
 import { nodeNet, type NodeNet } from '../node-init.js';
-import { podRef } from '../pod-network.js';
+import { annotatedDefaultNetwork, notAnnotatedError, podRef } from '../pod-network.js';
 import { isNeutronNetwork, neutronAddressProblem, neutronPortIdProblem } from '../neutron-port.js';
 import { podPort } from '../../lib/ovn/names.js';
 import type { NestedDeps } from './deps.js';
@@ -41,17 +41,10 @@ export const nestedPortName = (net: NestedNetwork, ns: string, name: string): st
 type Annotated = { net: NestedNetwork } | { problem: string } | undefined;
 
 export function nestedAnnotated(pod: V1Pod, nodeName: string, node: NodeNet, subnets?: SubnetLookup): Annotated {
-  const raw = pod.metadata?.annotations?.[POD_NETWORKS_ANNOTATION];
-  if (!raw) return undefined;
-  let net: PodNetwork | undefined;
-  try {
-    net = parsePodNetworks(raw)?.[DEFAULT_NETWORK];
-  } catch (err) {
-    return { problem: (err as Error).message };
-  }
-  if (!net) return { problem: `has no "${DEFAULT_NETWORK}" network` };
-  const problem = nestedNetworkProblem(net, nodeName, node, subnets);
-  return problem ? { problem } : { net: net as NestedNetwork };
+  const parsed = annotatedDefaultNetwork(pod);
+  if (!parsed || 'problem' in parsed) return parsed;
+  const problem = nestedNetworkProblem(parsed.net, nodeName, node, subnets);
+  return problem ? { problem } : { net: parsed.net as NestedNetwork };
 }
 
 /** Waits (bounded by annotationTimeoutMs) for the pod with a valid nested network; CNI errors as the OVS agent's. */
@@ -76,13 +69,7 @@ export async function waitForNestedNetwork(req: AgentRequest, d: NestedDeps): Pr
     if (last && 'problem' in last) {
       throw new CniError(AGENT_FAILURE, `${where}: annotation ${POD_NETWORKS_ANNOTATION}: ${last.problem} (not corrected within ${timeout} ms)`);
     }
-    const now = d.pods.get(name, ns);
-    const cause = now && podNetworkError(now.metadata?.annotations);
-    const msg = err.objectSeen
-      ? `${where}: annotation ${POD_NETWORKS_ANNOTATION} not set within ${timeout} ms` +
-        (cause ? `; likely cause (${POD_NETWORK_ERROR_ANNOTATION}): ${JSON.stringify(cause)}` : '')
-      : `${where} not found on node ${d.nodeName} within ${timeout} ms`;
-    throw new CniError(CniErrorCode.TryAgainLater, msg);
+    throw notAnnotatedError(where, d.pods.get(name, ns), err.objectSeen, timeout, d.nodeName);
   }
 }
 

@@ -1,14 +1,13 @@
 // A real Keystone (Debian's keystone, Zed) as a lab component: its own MariaDB and keystone under uwsgi, inside a
 // netns, with fernet tokens and an admin bootstrapped by keystone-manage. The lab reaches it through a unix socket
 // that socat forwards into the netns; neutron-server reaches it over the netns' links.
-import { cpSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnDaemon, stopDaemons } from '../daemon.js';
 import { run } from '../exec.js';
-import { REPO_ROOT } from '../paths.js';
 import { waitFor } from '../wait.js';
 import { identityV3Url, keystoneRequest } from '../../lib/neutron/keystone.js';
-import { chownMysql, startMariadb } from './neutron.js';
+import { chownMysql, migratedMariadbTemplate, startMariadb } from './neutron.js';
 
 export const KEYSTONE_PORT = 5000;
 export const KEYSTONE_REGION = 'RegionOne';
@@ -99,33 +98,10 @@ export async function stopKeystone(dir: string): Promise<void> {
   await stopDaemons(dir);
 }
 
-/**
- * A MariaDB data dir with Keystone's schema migrated (keystone-manage db_sync), made once per keystone version and
- * copied for every lab. Built in a scratch netns so its MariaDB never listens in the caller's.
- */
-async function migratedDbTemplate(): Promise<string> {
-  const version = (await run('dpkg-query', ['-W', '-f=${Version}', 'keystone'])).replace(/[^0-9A-Za-z.+-]/g, '_');
-  const template = join(REPO_ROOT, '.cache', `keystone-db-${version}`);
-  if (existsSync(template)) return template;
-  const work = `${template}.build-${process.pid}`;
-  const netns = `tessera-ksdb-${process.pid}`.slice(0, 30);
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(join(work, 'mrun'), { recursive: true });
-  await run('mariadb-install-db', ['--user=mysql', `--datadir=${join(work, 'mysql')}`, '--auth-root-authentication-method=normal', '--skip-test-db'], { timeoutMs: 120_000 });
-  await chownMysql(work);
-  await run('ip', ['netns', 'add', netns]);
-  try {
-    await run('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
-    await startMariadb(work, netns);
-    await run('mariadb', ['-S', join(work, 'mrun', 'mysql.sock'), '-uroot', '-e',
-      "CREATE DATABASE keystone; CREATE USER 'keystone'@'127.0.0.1' IDENTIFIED BY 'labpass'; GRANT ALL ON keystone.* TO 'keystone'@'127.0.0.1';"]);
+/** A MariaDB data dir with Keystone's schema migrated (keystone-manage db_sync), made once per keystone version. */
+function migratedDbTemplate(): Promise<string> {
+  return migratedMariadbTemplate('keystone', 'keystone', 'tessera-ksdb', async (work, netns) => {
     writeFileSync(join(work, 'keystone.conf'), keystoneConf(work, 3600));
     await run('keystone-manage', ['--config-file', join(work, 'keystone.conf'), 'db_sync'], { netns, timeoutMs: 600_000 });
-  } finally {
-    await stopDaemons(work);
-    await run('ip', ['netns', 'del', netns]).catch(() => undefined);
-  }
-  renameSync(join(work, 'mysql'), template);
-  rmSync(work, { recursive: true, force: true });
-  return template;
+  });
 }

@@ -7,6 +7,8 @@ import { NeutronApiError, NeutronClient } from '../../lib/neutron/client.js';
 import type { TlsOptions } from '../../lib/ovsdb/remote.js';
 import { spawnDaemon, stopDaemons } from '../daemon.js';
 import { run } from '../exec.js';
+import { addNetns, delNetns } from '../netns.js';
+import { startCentral, type Central } from '../ovn-central.js';
 import { REPO_ROOT } from '../paths.js';
 import { ml2Conf, neutronConf, type NeutronConfigInput, type NeutronKeystoneAuth } from './neutron-config.js';
 
@@ -61,6 +63,17 @@ export async function startNeutron(o: NeutronOptions): Promise<Neutron> {
   const n: Neutron = { dir: o.dir, netns: o.netns, url: `http://${bindHost}:${NEUTRON_PORT}`, socket, configFiles };
   await startNeutronServer(n);
   return n;
+}
+
+/** A fresh `dir` and netns holding an OVN central and a Neutron that writes into its NB/SB (the integration tests'). */
+export async function startNeutronWithCentral(dir: string, netns: string): Promise<{ central: Central; neutron: Neutron }> {
+  await delNetns(netns);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  await addNetns(netns);
+  const central = await startCentral({ dir: join(dir, 'central'), netns, ip: '127.0.0.1' });
+  const neutron = await startNeutron({ dir: join(dir, 'neutron'), netns, nb: `unix:${central.nbSocket}`, sb: `unix:${central.sbSocket}` });
+  return { central, neutron };
 }
 
 /** Stops every process the component started (the server's workers with it), clients before the database. */
@@ -158,14 +171,27 @@ async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number
 
 /**
  * A MariaDB data dir with Neutron's schema migrated, made once per neutron-server version (migrations take about a
- * minute) and copied for every lab. Built in a scratch netns so its MariaDB never listens in the caller's.
+ * minute) and copied for every lab.
  */
-async function migratedDbTemplate(): Promise<string> {
-  const version = (await run('dpkg-query', ['-W', '-f=${Version}', 'neutron-server'])).replace(/[^0-9A-Za-z.+-]/g, '_');
-  const template = join(REPO_ROOT, '.cache', `neutron-db-${version}`);
+function migratedDbTemplate(): Promise<string> {
+  return migratedMariadbTemplate('neutron-server', 'neutron', 'tessera-neudb', async (work, netns) => {
+    const files = writeConfig({ dir: work, bindHost: '127.0.0.1', port: NEUTRON_PORT, dbUrl: DB_URL, nb: 'tcp:127.0.0.1:1', sb: 'tcp:127.0.0.1:1' }, work);
+    await run('neutron-db-manage', [...configArgs(files), 'upgrade', 'heads'], { netns, timeoutMs: 600_000 });
+  });
+}
+
+/**
+ * A MariaDB data dir with database and user `db` (password labpass) and `pkg`'s schema, migrated by `migrate`; made
+ * once per version of the Debian package `pkg` and kept under .cache. Built in a scratch netns so its MariaDB never
+ * listens in the caller's.
+ */
+export async function migratedMariadbTemplate(pkg: string, db: string, netnsPrefix: string,
+  migrate: (work: string, netns: string) => Promise<void>): Promise<string> {
+  const version = (await run('dpkg-query', ['-W', '-f=${Version}', pkg])).replace(/[^0-9A-Za-z.+-]/g, '_');
+  const template = join(REPO_ROOT, '.cache', `${db}-db-${version}`);
   if (existsSync(template)) return template;
   const work = `${template}.build-${process.pid}`;
-  const netns = `tessera-neudb-${process.pid}`.slice(0, 30);
+  const netns = `${netnsPrefix}-${process.pid}`.slice(0, 30);
   rmSync(work, { recursive: true, force: true });
   mkdirSync(join(work, 'mrun'), { recursive: true });
   await run('mariadb-install-db', ['--user=mysql', `--datadir=${join(work, 'mysql')}`, '--auth-root-authentication-method=normal', '--skip-test-db'], { timeoutMs: 120_000 });
@@ -175,9 +201,8 @@ async function migratedDbTemplate(): Promise<string> {
     await run('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
     await startMariadb(work, netns);
     await run('mariadb', ['-S', join(work, 'mrun', 'mysql.sock'), '-uroot', '-e',
-      "CREATE DATABASE neutron; CREATE USER 'neutron'@'127.0.0.1' IDENTIFIED BY 'labpass'; GRANT ALL ON neutron.* TO 'neutron'@'127.0.0.1';"]);
-    const files = writeConfig({ dir: work, bindHost: '127.0.0.1', port: NEUTRON_PORT, dbUrl: DB_URL, nb: 'tcp:127.0.0.1:1', sb: 'tcp:127.0.0.1:1' }, work);
-    await run('neutron-db-manage', [...configArgs(files), 'upgrade', 'heads'], { netns, timeoutMs: 600_000 });
+      `CREATE DATABASE ${db}; CREATE USER '${db}'@'127.0.0.1' IDENTIFIED BY 'labpass'; GRANT ALL ON ${db}.* TO '${db}'@'127.0.0.1';`]);
+    await migrate(work, netns);
   } finally {
     await stopDaemons(work);
     await run('ip', ['netns', 'del', netns]).catch(() => undefined);

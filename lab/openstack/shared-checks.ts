@@ -2,31 +2,15 @@
 // reach each other (ping and TCP, both ways); a VM behind another Neutron router reaches none of them and is reached
 // by none; the default network's pods reach none of them and the reverse.
 import type { LabFile } from '../lab-file.js';
-import { run } from '../exec.js';
-import { POD_SERVER_PORT, tcpExchange, type CheckResult } from '../report.js';
+import { deniedCheck, type CheckResult, type ProbeEnd } from '../report.js';
 import { podVmChecks } from './checks.js';
 import type { OpenstackLabInfo } from './ic-az.js';
 import { formatOpenstackReport } from './report.js';
 
 type LabPod = LabFile['pods'][number];
-interface End { id: string; netns: string; ip: string }
 
-const podEnd = (p: LabPod): End => ({ id: `${p.namespace}/${p.name}`, netns: p.netns, ip: p.ip });
-const vmEnd = (v: OpenstackLabInfo['vms'][number]): End => ({ id: `vm/${v.name}`, netns: v.netns, ip: v.ip });
-
-/** A probe that must fail: no ping reply within 2 s and no TCP answer. */
-export async function deniedCheck(from: End, to: End): Promise<CheckResult> {
-  let pinged = false;
-  try {
-    await run('ping', ['-n', '-q', '-c', '1', '-w', '2', to.ip], { netns: from.netns, timeoutMs: 5_000 });
-    pinged = true;
-  } catch {
-    /* expected */
-  }
-  const tcp = await tcpExchange(from.netns, to.ip, POD_SERVER_PORT, 2);
-  const ok = !pinged && !tcp.ok;
-  return { kind: 'policy', from: from.id, to: to.id, target: to.ip, ok, detail: ok ? 'isolated: no ping reply, no TCP answer' : `reached (${pinged ? 'ping' : `TCP answered by ${tcp.server}`})` };
-}
+const podEnd = (p: LabPod): ProbeEnd => ({ id: `${p.namespace}/${p.name}`, netns: p.netns, ip: p.ip });
+const vmEnd = (v: OpenstackLabInfo['vms'][number]): ProbeEnd => ({ id: `vm/${v.name}`, netns: v.netns, ip: v.ip });
 
 /** The router a VM's network is attached to. */
 const routerOf = (os: OpenstackLabInfo, v: OpenstackLabInfo['vms'][number]): string | undefined => os.networks.find((n) => n.id === v.network)?.router;
@@ -39,7 +23,7 @@ export async function sharedChecks(file: LabFile): Promise<CheckResult[]> {
   const near = os.vms.filter((v) => routerOf(os, v) === podRouter);
   const far = os.vms.filter((v) => routerOf(os, v) !== podRouter);
   const out = await podVmChecks(pods.map((pod) => ({ pod, tag: `${pod.namespace}/${pod.name}` })), near);
-  const denied: Array<[End, End]> = [];
+  const denied: Array<[ProbeEnd, ProbeEnd]> = [];
   for (const f of far) {
     for (const t of [...pods.map(podEnd), ...near.map(vmEnd)]) denied.push([vmEnd(f), t], [t, vmEnd(f)]);
   }

@@ -232,22 +232,29 @@ describe('kubectl-tessera (e2e, prefix tkt-)', function () {
     await waitNothingLeft();
   });
 
-  it('connectivity: a policy that blocks the servers fails with a clear matrix, and is still cleaned up', async () => {
+  /** Runs `probe` while a NetworkPolicy blocks ingress to the connectivity servers; the policy goes afterwards. */
+  const withServersBlocked = async (probe: () => Promise<void>): Promise<void> => {
     const kube = lab.kube as NonNullable<Lab['kube']>;
     const ns = 'tessera-connectivity';
     await kube.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
     await kube.create(`/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`, { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy',
       metadata: { name: 'block-servers', namespace: ns }, spec: { podSelector: { matchLabels: { app: 'ct-server' } }, policyTypes: ['Ingress'] } });
     try {
+      await probe();
+    } finally {
+      await kube.delete(`/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies/block-servers`).catch(() => undefined);
+    }
+  };
+
+  it('connectivity: a policy that blocks the servers fails with a clear matrix, and is still cleaned up', async () => {
+    await withServersBlocked(async () => {
       const r = await kt(['connectivity'], 180_000);
       assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
       for (const check of ['pod->pod same node', 'pod->pod cross node', 'service']) assert.match(r.stdout, new RegExp(`^FAIL +${check.replace(/[>]/g, '\\$&')} +client +.+? +reach +no connection to`, 'm'), r.stdout);
       // Paths the policy does not touch still pass: the matrix tells them apart.
       for (const check of ['egress', 'policy allow', 'policy deny']) assert.match(r.stdout, new RegExp(`^OK +${check} `, 'm'), r.stdout);
       assert.match(r.stdout, /^\d+ of \d+ paths FAILED$/m);
-    } finally {
-      await kube.delete(`/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies/block-servers`).catch(() => undefined);
-    }
+    });
     await waitNothingLeft();
     const d = await diagnose();
     assert.equal(d.code, 0, failed(d.rows).join('\n'));
@@ -281,21 +288,14 @@ describe('kubectl-tessera (e2e, prefix tkt-)', function () {
   });
 
   it('connectivity without --lab or an external host: a policy that blocks the servers fails with a clear matrix, NodePort and egress are SKIP rows', async () => {
-    const kube = lab.kube as NonNullable<Lab['kube']>;
-    const ns = 'tessera-connectivity';
-    await kube.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-    await kube.create(`/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`, { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy',
-      metadata: { name: 'block-servers', namespace: ns }, spec: { podSelector: { matchLabels: { app: 'ct-server' } }, policyTypes: ['Ingress'] } });
-    try {
+    await withServersBlocked(async () => {
       const r = await clusterKt([], false);
       assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
       for (const check of ['pod->pod same node', 'pod->pod cross node', 'service']) assert.match(r.stdout, new RegExp(`^FAIL +${check.replace(/[>]/g, '\\$&')} +client +.+? +reach +no connection to .*(timeout|ECONNREFUSED)`, 'm'), r.stdout);
       for (const check of ['policy allow', 'policy deny']) assert.match(r.stdout, new RegExp(`^OK +${check} `, 'm'), r.stdout);
       for (const check of ['NodePort', 'egress']) assert.match(r.stdout, new RegExp(`^SKIP +${check} .* skipped: no host outside the cluster: give --external-host`, 'm'), r.stdout);
       assert.match(r.stdout, /^3 of 5 paths FAILED, 2 skipped$/m);
-    } finally {
-      await kube.delete(`/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies/block-servers`).catch(() => undefined);
-    }
+    });
     await waitNothingLeft();
   });
 

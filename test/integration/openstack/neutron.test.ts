@@ -1,13 +1,12 @@
 // The lab's Neutron component against a real neutron-server and a real OVN NB/SB: what its REST API creates
 // shows up in NB as neutron-<uuid> rows, a trunk subport becomes a child port, and a restart keeps the data.
 import { strict as assert } from 'node:assert';
-import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { nbctl, startCentral, type Central } from '../../../lab/ovn-central.js';
+import { nbctl, type Central } from '../../../lab/ovn-central.js';
 import { stopDaemons } from '../../../lab/daemon.js';
-import { addNetns, delNetns } from '../../../lab/netns.js';
-import { neutronClient, startNeutron, startNeutronServer, stopNeutron, stopNeutronServer, type Neutron } from '../../../lab/openstack/neutron.js';
+import { delNetns } from '../../../lab/netns.js';
+import { neutronClient, startNeutronServer, startNeutronWithCentral, stopNeutron, stopNeutronServer, type Neutron } from '../../../lab/openstack/neutron.js';
 import { NeutronApiError } from '../../../lib/neutron/client.js';
 
 const NETNS = 'tessera-itneu';
@@ -20,12 +19,7 @@ describe('lab Neutron (real neutron-server, ML2/OVN)', function () {
 
   before(async () => {
     await stopNeutron(dir).catch(() => undefined);
-    await delNetns(NETNS);
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    await addNetns(NETNS);
-    central = await startCentral({ dir: join(dir, 'central'), netns: NETNS, ip: '127.0.0.1' });
-    neutron = await startNeutron({ dir: join(dir, 'neutron'), netns: NETNS, nb: `unix:${central.nbSocket}`, sb: `unix:${central.sbSocket}` });
+    ({ central, neutron } = await startNeutronWithCentral(dir, NETNS));
   });
   after(async () => {
     await stopNeutron(join(dir, 'neutron'));

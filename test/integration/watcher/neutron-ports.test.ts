@@ -4,16 +4,15 @@
 // Neutron down and OverQuota are pod Events with no port left half-made, and a Namespace's security groups apply.
 // The watcher reads Neutron's endpoint from a Secret (noauth); a TCP forwarder in the test reaches the API socket.
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { nbctl, startCentral, type Central } from '../../../lab/ovn-central.js';
+import { nbctl, type Central } from '../../../lab/ovn-central.js';
 import { stopDaemons } from '../../../lab/daemon.js';
 import { startOvnController, startOvsDaemons, vsctl } from '../../../lab/ovs-node.js';
 import { succeeds } from '../../../lab/exec.js';
-import { addNetns, delNetns } from '../../../lab/netns.js';
-import { neutronClient, startNeutron, startNeutronServer, stopNeutron, stopNeutronServer, type Neutron } from '../../../lab/openstack/neutron.js';
+import { delNetns } from '../../../lab/netns.js';
+import { neutronClient, startNeutronServer, startNeutronWithCentral, stopNeutron, stopNeutronServer, type Neutron } from '../../../lab/openstack/neutron.js';
 import type { NeutronClient } from '../../../lib/neutron/client.js';
 import type { NeutronPort, NeutronSubnet, NeutronTrunk } from '../../../lib/neutron/types.js';
 import { findResource, type KubeObject } from '../../../kube-double/resources.js';
@@ -56,12 +55,7 @@ describe('watcher: pods as Neutron ports (real neutron-server, trunk plugin)', f
   before(async () => {
     await f.start();
     await stopNeutron(join(dir, 'neutron')).catch(() => undefined);
-    await delNetns(NETNS);
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    await addNetns(NETNS);
-    central = await startCentral({ dir: join(dir, 'central'), netns: NETNS, ip: '127.0.0.1' });
-    neutron = await startNeutron({ dir: join(dir, 'neutron'), netns: NETNS, nb: `unix:${central.nbSocket}`, sb: `unix:${central.sbSocket}` });
+    ({ central, neutron } = await startNeutronWithCentral(dir, NETNS));
     api = neutronClient(neutron);
     // The watcher runs in the root netns: a TCP port here forwards to the API's unix socket.
     // The watcher runs in the root netns: a TCP port here forwards to the API's unix socket. While `cutSubports` is
