@@ -4,11 +4,11 @@
 // Neutron down and OverQuota are pod Events with no port left half-made, and a Namespace's security groups apply.
 // The watcher reads Neutron's endpoint from a Secret (noauth); a TCP forwarder in the test reaches the API socket.
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { nbctl, startCentral, type Central } from '../../../lab/ovn-central.js';
+import { nbctl, sbctl, startCentral, type Central } from '../../../lab/ovn-central.js';
 import { stopDaemons } from '../../../lab/daemon.js';
 import { startOvnController, startOvsDaemons, vsctl } from '../../../lab/ovs-node.js';
 import { succeeds } from '../../../lab/exec.js';
@@ -50,6 +50,21 @@ describe('watcher: pods as Neutron ports (real neutron-server, trunk plugin)', f
   const events = (kind: string, name: string, reason: string): KubeObject[] =>
     f.list('event', 'default').concat(f.list('event', 'kube-system'))
       .filter((e) => (e.involvedObject as { name: string; kind: string }).name === name && (e.involvedObject as { kind: string }).kind === kind && e.reason === reason);
+  /** Neutron's, OVN's and the watcher's view of a port, for a failure message. */
+  const portDiagnosis = async (id: string): Promise<string> => {
+    const safe = (p: Promise<string>) => p.catch((e: Error) => `(${e.message})`);
+    const p = await api.getPort(id).catch(() => undefined);
+    const neutronLog = (() => { try { return readFileSync(join(neutron.dir, 'neutron.log'), 'utf8'); } catch { return ''; } })()
+      .split('\n').filter((l) => l.includes(id)).slice(-30).join('\n');
+    return [
+      `Neutron port: status=${p?.status} vif_type=${p?.['binding:vif_type']} host_id=${p?.['binding:host_id']}`,
+      `SB Port_Binding: ${await safe(sbctl(central, ['--columns=chassis,up,options', 'find', 'Port_Binding', `logical_port=${id}`]))}`,
+      `SB Chassis: ${await safe(sbctl(central, ['--columns=name,hostname', 'list', 'Chassis']))}`,
+      `NB LSP up/options: ${await safe(nbctl(central, ['--columns=up,options', 'list', 'Logical_Switch_Port', id]))}`,
+      `neutron.log lines naming the port:\n${neutronLog}`,
+      `watcher log (tail):\n${w.log().slice(-4000)}`,
+    ].join('\n');
+  };
   const startWatcher = () => f.startWatcher(['--no-leader-election', '--neutron-secret', 'kube-system/tessera-neutron', '--neutron-network', subnet.network_id,
     '--neutron-subnet', subnet.id, '--neutron-cluster-name', CLUSTER]);
 
@@ -163,7 +178,8 @@ describe('watcher: pods as Neutron ports (real neutron-server, trunk plugin)', f
     await until(() => succeeds('ovs-vsctl', [`--db=unix:${dbSocket}`, 'br-exists', 'br-int']), 30_000, 'br-int');
     await vsctl({ dbSocket }, ['add-port', 'br-int', 'pu1', '--', 'set', 'Interface', 'pu1', 'type=internal', `external_ids:iface-id=${u1.iface_id}`]);
     // The port was bound to bm1 before that chassis existed (binding_failed): the watcher's poll binds it again.
-    await until(() => annotations('u1')['tessera.io/port-up'] === u1.iface_id, 90_000, 'port-up = the port id');
+    await until(() => annotations('u1')['tessera.io/port-up'] === u1.iface_id, 90_000, 'port-up = the port id')
+      .catch(async (e: Error) => { throw new Error(`${e.message}\n${await portDiagnosis(u1.iface_id!)}`); });
     assert.equal((await api.getPort(u1.iface_id!)).status, 'ACTIVE');
     await vsctl({ dbSocket }, ['del-port', 'br-int', 'pu1']);
   });
