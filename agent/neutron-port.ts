@@ -14,11 +14,26 @@ const str = (v: unknown): string => JSON.stringify(v) ?? String(v);
 /** The first problem with a Neutron-port pod network, or undefined; `holder` names another pod using the iface-id. */
 export function neutronNetworkProblem(n: PodNetwork, allowed: boolean, holder: (ifaceId: string) => string | undefined): string | undefined {
   if (!allowed) return `iface_id ${str(n.iface_id).slice(0, 80)} is set, but this agent does not take Neutron ports (--neutron-ports)`;
-  if (typeof n.iface_id !== 'string' || !UUID_RE.test(n.iface_id)) return `iface_id ${str(n.iface_id).slice(0, 80)} is not a Neutron port id`;
+  const id = neutronPortIdProblem(n);
+  if (id) return id;
   if (n.vlan !== undefined) return 'iface_id and vlan together: a nested pod has no br-int port';
-  if (typeof n.logical_switch !== 'string' || !/^neutron-[0-9a-f-]{36}$/.test(n.logical_switch)) return `logical_switch ${str(n.logical_switch).slice(0, 80)} is not a Neutron network`;
-  const other = holder(n.iface_id);
+  const other = holder(n.iface_id!);
   if (other) return `iface_id ${n.iface_id} is already wired for pod port ${other} on this node`;
+  return neutronAddressProblem(n);
+}
+
+/** True when the network names a Neutron network as its switch (the watcher's Neutron mode made it). */
+export const isNeutronNetwork = (n: PodNetwork): boolean => typeof n.logical_switch === 'string' && n.logical_switch.startsWith('neutron-');
+
+/** iface_id must be a Neutron port id and logical_switch a Neutron network: they name the OVN port the pod gets. */
+export function neutronPortIdProblem(n: PodNetwork): string | undefined {
+  if (typeof n.iface_id !== 'string' || !UUID_RE.test(n.iface_id)) return `iface_id ${str(n.iface_id).slice(0, 80)} is not a Neutron port id`;
+  if (typeof n.logical_switch !== 'string' || !/^neutron-[0-9a-f-]{36}$/.test(n.logical_switch)) return `logical_switch ${str(n.logical_switch).slice(0, 80)} is not a Neutron network`;
+  return undefined;
+}
+
+/** Form and consistency of a Neutron-made address, gateway, routes, MAC and MTU (Neutron's subnet is not visible here). */
+export function neutronAddressProblem(n: PodNetwork): string | undefined {
   if (!Array.isArray(n.ip_addresses) || n.ip_addresses.length !== 1) return 'ip_addresses must hold exactly one address';
   let addr;
   try {

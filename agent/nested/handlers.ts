@@ -6,12 +6,11 @@ import { closeSync, existsSync } from 'node:fs';
 import { CniError, CniErrorCode, type AgentRequest, type CniRoute, type Result1x } from '../../lib/cni-protocol.js';
 import { parsePodNetworks, DEFAULT_NETWORK, POD_NETWORKS_ANNOTATION } from '../../lib/kube/annotations.js';
 import { inspectPod, NetdevError, sameAddress, sameNet } from '../../lib/netdev/index.js';
-import { podPort } from '../../lib/ovn/names.js';
 import { AGENT_FAILURE } from '../cni-deps.js';
 import { openPodNetns, withPodNetns } from '../pod-netns.js';
 import { podRef, podRoutes } from '../pod-network.js';
 import type { NestedDeps } from './deps.js';
-import { waitForNestedNetwork, waitPortUp, type NestedNetwork } from './pod-network.js';
+import { nestedPortName, waitForNestedNetwork, waitPortUp, type NestedNetwork } from './pod-network.js';
 import { parentLink } from './vlan-link.js';
 import { podVlanOf, unwirePod, wirePod } from './wiring.js';
 
@@ -24,7 +23,7 @@ export async function nestedAdd(req: AgentRequest, d: NestedDeps): Promise<Resul
     const { net } = await waitForNestedNetwork(req, d);
     const t1 = performance.now();
     const { ns, name } = podRef(req);
-    const port = podPort(ns, name);
+    const port = nestedPortName(net, ns, name);
     let made = false;
     try {
       const parent = parentLink(d.netdev, d.parentIface);

@@ -13,6 +13,8 @@ import { AGENT_FAILURE } from '../cni-deps.js';
 import { WaitTimeout } from '../kube.js';
 import { nodeNet, type NodeNet } from '../node-init.js';
 import { podRef } from '../pod-network.js';
+import { isNeutronNetwork, neutronAddressProblem, neutronPortIdProblem } from '../neutron-port.js';
+import { podPort } from '../../lib/ovn/names.js';
 import type { NestedDeps } from './deps.js';
 
 /** A nested network: the VLAN id is required. */
@@ -26,9 +28,15 @@ export function vlanProblem(vlan: unknown): string | undefined {
 
 /** The first problem with a nested pod's network, naming the offending value; undefined when it can be wired. */
 export function nestedNetworkProblem(n: PodNetwork, nodeName: string, node: NodeNet, subnets?: SubnetLookup): string | undefined {
+  // Kuryr's nested layout: the watcher's Neutron mode made the pod a subport; iface_id names it (the port-up to wait for).
+  if (typeof n === 'object' && n !== null && isNeutronNetwork(n)) return neutronPortIdProblem(n) ?? neutronAddressProblem(n) ?? vlanProblem(n.vlan);
+  if (typeof n === 'object' && n !== null && n.iface_id !== undefined) return `iface_id ${JSON.stringify(n.iface_id).slice(0, 80)} is set, but logical_switch is not a Neutron network`;
   const base = podNetworkProblem(n, nodeName, node, subnets);
   return base ?? vlanProblem((n as { vlan?: unknown }).vlan);
 }
+
+/** The OVN port whose port-up the pod waits for: the Neutron subport's id, else the watcher's <ns>_<pod>. */
+export const nestedPortName = (net: NestedNetwork, ns: string, name: string): string => net.iface_id ?? podPort(ns, name);
 
 type Annotated = { net: NestedNetwork } | { problem: string } | undefined;
 

@@ -1,7 +1,7 @@
 // Pods as Neutron ports (Kuryr's layouts). Each pod that wants a network gets one Neutron port on the configured
 // (or its Namespace's) subnet, tagged with Tessera's, the cluster's and the pod uid's tags:
 //   - nested node (Node annotation tessera.io/nested-parent-port = the VM's port, a trunk parent): the port becomes
-//     a VLAN subport of that trunk and the pod's annotation carries `vlan`;
+//     a VLAN subport of that trunk and the pod's annotation carries `vlan` and `iface_id` = the port id (its port-up);
 //   - any other node (baremetal): the annotation carries `iface_id` = the port id, the agent plugs the pod into br-int
 //     with it, and Neutron's OVN owns the switch port.
 // tessera.io/port-up follows the port's Neutron status (ACTIVE), polled with per-pod backoff. Failures (Neutron down,

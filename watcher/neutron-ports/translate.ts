@@ -47,8 +47,9 @@ export function podNetworkFromPort(port: NeutronPort, subnet: NeutronSubnet, net
     logical_switch: `neutron-${port.network_id}`,
   };
   if (network?.mtu) net.mtu = network.mtu;
+  // iface_id names the OVN port (Neutron's id): a baremetal pod's br-int port, a nested pod's subport (its port-up).
+  net.iface_id = port.id;
   if (at.kind === 'nested') net.vlan = at.vlan;
-  else net.iface_id = port.id;
   return net;
 }
 

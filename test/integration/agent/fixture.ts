@@ -153,14 +153,15 @@ export class AgentFixture {
 
   // ---------------------------------------------------------------- CNI protocol
 
-  request(req: Partial<AgentRequest> & Pick<AgentRequest, 'command'>, timeoutMs = 60_000): Promise<AgentResponse> {
+  /** One CNI request to this fixture's agent, or to another agent's socket (a nested agent in a VM). */
+  request(req: Partial<AgentRequest> & Pick<AgentRequest, 'command'>, timeoutMs = 60_000, socket = this.cniSocket): Promise<AgentResponse> {
     const full: AgentRequest = {
       containerId: '', netns: '', ifname: '', cniVersion: '1.0.0',
       config: { annotationTimeoutMs: 5000, ovnInstalledTimeoutMs: 10_000 },
       ...req,
     };
     return new Promise((resolve, reject) => {
-      const s = connect(this.cniSocket);
+      const s = connect(socket);
       let buf = '';
       const t = setTimeout(() => s.destroy(new Error('agent did not answer in time')), timeoutMs);
       s.setEncoding('utf8');

@@ -133,7 +133,7 @@ describe('watcher: pods as Neutron ports (real neutron-server, trunk plugin)', f
     assert.equal(n1.ip_addresses[0], `${p1.fixed_ips[0]!.ip_address}/24`);
     assert.equal(n1.mac_address, p1.mac_address);
     assert.deepEqual(n1.gateway_ips, ['192.168.10.1']);
-    assert.equal(n1.iface_id, undefined);
+    assert.equal(n1.iface_id, p1.id, 'iface_id names the subport: the port-up the nested agent waits for');
     const t = await api.getTrunk(trunk.id);
     assert.deepEqual(t.sub_ports.find((s) => s.port_id === p1.id), { port_id: p1.id, segmentation_type: 'vlan', segmentation_id: n1.vlan });
     // Neutron's OVN: the child port hangs from the VM's port with the tag.

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import type { V1Pod } from '@kubernetes/client-node';
 import { POD_NETWORKS_ANNOTATION, POD_PORT_UP_ANNOTATION, type PodNetwork } from '../../../lib/kube/annotations.js';
-import { nestedNetworkProblem, portUpFor } from '../../../agent/nested/pod-network.js';
+import { nestedNetworkProblem, nestedPortName, portUpFor, type NestedNetwork } from '../../../agent/nested/pod-network.js';
 import { nodeNet } from '../../../agent/node-init.js';
 
 const node = nodeNet('vm1', '10.244.2.0/24');
@@ -26,6 +26,22 @@ describe('agent nested: annotation', () => {
     assert.match(problem({ ip_addresses: ['10.244.3.10/24'] }) ?? '', /outside the node subnet/);
     assert.match(problem({ mac_address: 'zz' }) ?? '', /not a MAC/);
     assert.match(problem({ gateway_ips: ['10.244.2.9'] }) ?? '', /gateway/);
+  });
+
+  it('takes a Neutron-made subport network (the watcher\'s Neutron mode): outside the node subnet, iface_id = the port id', () => {
+    const PORT = '6e1b9b1c-2f0e-4a55-9c1e-0d8f3b5a7c21';
+    const nn = { ip_addresses: ['192.168.30.7/24'], mac_address: 'fa:16:3e:ea:22:60', gateway_ips: ['192.168.30.1'], routes: [],
+      logical_switch: 'neutron-052fd76e-105e-4c47-be02-d66b12c538f4', iface_id: PORT, vlan: 3 };
+    const neutron = (over: Record<string, unknown>) => nestedNetworkProblem({ ...nn, ...over } as PodNetwork, 'vm1', node);
+    assert.equal(neutron({}), undefined);
+    assert.equal(nestedPortName(nn, 'default', 'p'), PORT, 'port-up to wait for: the subport id');
+    assert.equal(nestedPortName(good as NestedNetwork, 'default', 'p'), 'default_p');
+    assert.match(neutron({ iface_id: undefined }) ?? '', /is not a Neutron port id/);
+    assert.match(neutron({ iface_id: 'default_p' }) ?? '', /is not a Neutron port id/);
+    assert.match(neutron({ vlan: undefined }) ?? '', /no vlan/);
+    assert.match(neutron({ gateway_ips: ['10.0.0.1'] }) ?? '', /gateway/);
+    assert.match(neutron({ ip_addresses: ['192.168.30.0/24'] }) ?? '', /network or broadcast/);
+    assert.match(problem({ iface_id: PORT }) ?? '', /logical_switch is not a Neutron network/);
   });
 
   it('port-up counts only for this port, this pod uid and the VLAN that was wired', () => {

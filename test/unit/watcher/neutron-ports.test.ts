@@ -22,10 +22,10 @@ const subnet: NeutronSubnet = {
 };
 
 describe('Neutron pod ports: translation', () => {
-  it('a nested port becomes ip/prefix, MAC, gateway, host routes, the network MTU and the VLAN', () => {
+  it('a nested port becomes ip/prefix, MAC, gateway, host routes, the network MTU, the VLAN and iface_id = the subport id', () => {
     assert.deepEqual(podNetworkFromPort(port, subnet, { mtu: 1442 }, { kind: 'nested', vlan: 7 }), {
       ip_addresses: ['192.168.1.199/24'], mac_address: 'fa:16:3e:ea:22:60', gateway_ips: ['192.168.1.1'],
-      routes: [{ dest: '10.0.0.0/8', nextHop: '192.168.1.254' }], logical_switch: `neutron-${NET}`, mtu: 1442, vlan: 7,
+      routes: [{ dest: '10.0.0.0/8', nextHop: '192.168.1.254' }], logical_switch: `neutron-${NET}`, mtu: 1442, vlan: 7, iface_id: port.id,
     });
   });
   it('a baremetal port carries iface_id = the Neutron port id and no VLAN', () => {

@@ -1,0 +1,168 @@
+// Kuryr's nested and baremetal layouts together on a real neutron-server (ML2/OVN, trunk plugin), its real OVN and
+// real packets. Node n1 is a chassis of Neutron's OVN and runs the watcher in Neutron pod-port mode and a baremetal
+// agent (--neutron-ports). VM vm1's port is a trunk parent; a nested agent runs inside vm1 (its eth0 the parent).
+// vm2 is a plain VM on the same network. The watcher makes the nested pod a VLAN subport of vm1's trunk, the nested
+// agent wires the VLAN, and the nested pod, the baremetal pod and vm2 reach each other; deleting the nested pod
+// removes its subport and its port (asserted through Neutron's API).
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AgentFixture, NODE } from '../integration/agent/fixture.js';
+import { neutronClient, startNeutron, stopNeutron, type Neutron } from '../../lab/openstack/neutron.js';
+import { plugVm, type LabVm } from '../../lab/openstack/vm.js';
+import { createNeutronSecret, startNestedVmAgent, startNeutronWatcher } from '../../lab/openstack/kuryr.js';
+import { stopDaemons } from '../../lab/daemon.js';
+import { addNetns } from '../../lab/netns.js';
+import { run } from '../../lab/exec.js';
+import { nodePath, podPath, type KubeObject } from '../../lab/kube.js';
+import { waitFor } from '../../lab/wait.js';
+import { REPO_ROOT } from '../../lab/paths.js';
+import { startOvsdbServer, type OvsdbServer } from '../../testkit/ovsdb-server.js';
+import type { AgentRequest, AgentResponse, Result1x } from '../../lib/cni-protocol.js';
+import type { NeutronClient } from '../../lib/neutron/client.js';
+import type { NeutronPort, NeutronTrunk } from '../../lib/neutron/types.js';
+import { NODE_NESTED_PARENT_ANNOTATION, NODE_SUBNET_ANNOTATION, POD_NETWORKS_ANNOTATION, POD_PORT_UP_ANNOTATION, type PodNetworks } from '../../lib/kube/annotations.js';
+
+const VM1 = 'vm1';
+const CLUSTER = 'kuryr-e2e';
+
+class BaremetalNeutronFixture extends AgentFixture {
+  override agentArgs(): string[] {
+    return [...super.agentArgs(), '--neutron-ports'];
+  }
+}
+
+interface Pod { name: string; uid: string; netns: string; containerId: string }
+
+describe('e2e: Kuryr nested + baremetal pods on a real Neutron (trunk subports, real OVN, real packets)', function () {
+  this.timeout(600_000);
+  const f = new BaremetalNeutronFixture();
+  // MariaDB runs as the mysql user: not under the fixture's mode-700 dir.
+  const dir = join(tmpdir(), 'tessera-e2ekuryr');
+  const binDir = join(REPO_ROOT, 'dist', 'bin');
+  let neutron: Neutron;
+  let api: NeutronClient;
+  let scratchNb: OvsdbServer;
+  let vm1: LabVm;
+  let vm2: LabVm;
+  let trunk: NeutronTrunk;
+  let nestedCni: string;
+  let nested: Pod;
+  let bm: Pod;
+  let seq = 0;
+
+  const annotations = async (name: string): Promise<Record<string, string>> =>
+    (await f.kube.get<KubeObject>(podPath('default', name))).metadata.annotations ?? {};
+  const net = async (name: string) => {
+    const raw = (await annotations(name))[POD_NETWORKS_ANNOTATION];
+    return raw ? (JSON.parse(raw) as PodNetworks).default : undefined;
+  };
+  const ipOf = async (name: string): Promise<string> => (await net(name))!.ip_addresses[0]!.split('/')[0]!;
+  const portsOf = (uid: string): Promise<NeutronPort[]> => api.listPorts({ tags: `tessera-pod:${uid}` });
+  const ok = (r: AgentResponse): Result1x => {
+    if (!r.ok) assert.fail(`agent error ${r.code}: ${r.msg}`);
+    return r.result as Result1x;
+  };
+  const addReq = (p: Pod): Partial<AgentRequest> & Pick<AgentRequest, 'command'> => ({
+    command: 'ADD', containerId: p.containerId, netns: `/var/run/netns/${p.netns}`, ifname: 'eth0', podNamespace: 'default', podName: p.name, podUid: p.uid,
+    config: { annotationTimeoutMs: 60_000, ovnInstalledTimeoutMs: 90_000 },
+  });
+  /** A pod object on `node` and its netns: the watcher gives it its Neutron port. */
+  async function makePod(name: string, node: string): Promise<Pod> {
+    const netns = `tag-${f.id}-k${++seq}`;
+    await addNetns(netns);
+    const created = await f.kube.create<KubeObject>('/api/v1/namespaces/default/pods', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' }, spec: { nodeName: node, containers: [{ name: 'c', image: 'x' }] },
+    });
+    return { name, uid: created.metadata.uid ?? '', netns, containerId: randomBytes(32).toString('hex') };
+  }
+  const ping = (from: string, to: string): Promise<string> => f.inNs(from, 'ping', ['-c', '2', '-W', '3', to]);
+
+  before(async () => {
+    await stopNeutron(join(dir, 'neutron')).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    await f.start();
+    neutron = await startNeutron({ dir: join(dir, 'neutron'), netns: f.nodeNs, nb: `unix:${f.central.nbSocket}`, sb: `unix:${f.central.sbSocket}` });
+    api = neutronClient(neutron);
+    const network = await api.createNetwork('pods');
+    const subnet = await api.createSubnet({ name: 'pods', network_id: network.id, cidr: '192.168.30.0/24' });
+    // vm1's port is the trunk parent; both VMs bind on n1 (Neutron's host = the chassis hostname), as Nova binds.
+    const vm1Port = await api.createPort({ name: VM1, network_id: network.id });
+    trunk = await api.createTrunk('vm1-trunk', vm1Port.id);
+    vm1 = await plugVm({ name: VM1, netns: `tag-${f.id}-vm1`, node: f.ovs, port: vm1Port, prefixLen: 24, gateway: null, runDir: dir });
+    vm2 = await plugVm({ name: 'vm2', netns: `tag-${f.id}-vm2`, node: f.ovs, port: await api.createPort({ name: 'vm2', network_id: network.id }), prefixLen: 24, gateway: null, runDir: dir });
+    for (const v of [vm1, vm2]) await api.updatePort(v.portId, { 'binding:host_id': NODE });
+    await createNeutronSecret(f.kube, neutron, api.projectId);
+    await f.kube.create('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: VM1, annotations: { [NODE_NESTED_PARENT_ANNOTATION]: vm1Port.id } } });
+    mkdirSync(join(dir, 'watcher-nb'), { recursive: true });
+    scratchNb = await startOvsdbServer({ dir: join(dir, 'watcher-nb') });
+    startNeutronWatcher({ dir: join(dir, 'watcher'), netns: f.nodeNs, binDir, api: f.api, nb: scratchNb.unix, network: network.id, subnet: subnet.id, clusterName: CLUSTER });
+    f.startAgent();
+    // Node subnets as the watcher's node sync writes them (unused by Neutron-made pods; the agents' readiness wants one).
+    await f.annotateNode();
+    await f.kube.patch(nodePath(VM1), { metadata: { annotations: { [NODE_SUBNET_ANNOTATION]: '10.244.2.0/24' } } });
+    await waitFor('baremetal agent ready', async () => (await f.health('/readyz')) === 200, 90_000);
+    ({ cniSocket: nestedCni } = await startNestedVmAgent({ dir: join(dir, 'vm1-agent'), vmNetns: vm1.netns, node: VM1, binDir, api: f.api, healthPort: f.healthPort + 1 }));
+  });
+  after(async () => {
+    if (this.ctx.currentTest?.state === 'failed') {
+      for (const log of ['watcher/tessera-watcher.log', 'vm1-agent/tessera-agent.log']) {
+        try {
+          process.stderr.write(`--- ${log}\n${readFileSync(join(dir, log), 'utf8').slice(-5000)}\n`);
+        } catch { /* not started */ }
+      }
+      process.stderr.write(f.agentLog().slice(-3000));
+    }
+    await stopDaemons(join(dir, 'vm1-agent')).catch(() => undefined);
+    await stopDaemons(join(dir, 'watcher')).catch(() => undefined);
+    await stopDaemons(join(dir, 'vms')).catch(() => undefined);
+    await stopNeutron(join(dir, 'neutron')).catch(() => undefined);
+    await scratchNb?.cleanup();
+    await f.teardown();
+  });
+
+  it('the nested pod becomes a VLAN subport of vm1\'s trunk, the nested agent inside vm1 wires it, and it reaches vm2 (ICMP)', async () => {
+    nested = await makePod('nested1', VM1);
+    await waitFor('nested1 annotated by the watcher', async () => (await net('nested1')) !== undefined, 60_000);
+    const n = await net('nested1');
+    const [port] = await portsOf(nested.uid);
+    assert.ok(port, 'the watcher made a Neutron port tagged with the pod uid');
+    assert.equal(n!.iface_id, port.id);
+    assert.deepEqual((await api.getTrunk(trunk.id)).sub_ports.find((s) => s.port_id === port.id), { port_id: port.id, segmentation_type: 'vlan', segmentation_id: n!.vlan });
+    const res = ok(await f.request(addReq(nested), 120_000, nestedCni));
+    assert.equal(res.interfaces?.[0]?.mac, port.mac_address);
+    assert.equal((await annotations('nested1'))[POD_PORT_UP_ANNOTATION], port.id, 'ADD answered once Neutron reported the subport up');
+    assert.equal((await api.getPort(port.id)).status, 'ACTIVE');
+    const ip = await ipOf('nested1');
+    assert.match(await f.inNs(nested.netns, 'ip', ['-4', '-o', 'addr', 'show', 'dev', 'eth0']), new RegExp(`${ip.replace(/\./g, '\\.')}/24`));
+    await ping(nested.netns, vm2.ip);
+    await ping(vm2.netns, ip);
+  });
+
+  it('a baremetal pod on n1 (its Neutron port as iface_id) reaches the nested pod and both VMs', async () => {
+    bm = await makePod('bm1', NODE);
+    await waitFor('bm1 annotated by the watcher', async () => (await net('bm1'))?.iface_id !== undefined, 60_000);
+    ok(await f.request(addReq(bm), 120_000));
+    const nestedIp = await ipOf('nested1');
+    await ping(bm.netns, nestedIp);
+    await ping(bm.netns, vm2.ip);
+    await ping(nested.netns, await ipOf('bm1'));
+    // vm1 itself (the trunk parent's untagged traffic) stays reachable alongside its subports.
+    await ping(bm.netns, vm1.ip);
+  });
+
+  it('deleting the nested pod removes its subport and its port (Neutron\'s API), and the nested agent its link', async () => {
+    const [port] = await portsOf(nested.uid);
+    ok(await f.request({ ...addReq(nested), command: 'DEL' }, 30_000, nestedCni));
+    assert.equal(await run('ip', ['-n', nested.netns, 'link', 'show', 'eth0']).then(() => true, () => false), false);
+    await f.kube.delete(podPath('default', 'nested1'));
+    await waitFor('nested1\'s port deleted', async () => (await portsOf(nested.uid)).length === 0, 60_000);
+    assert.ok(!(await api.getTrunk(trunk.id)).sub_ports.some((s) => s.port_id === port!.id), 'no subport left on the trunk');
+    await assert.rejects(api.getPort(port!.id));
+    assert.equal((await api.listPorts({ tags: `tessera-cluster:${CLUSTER}` })).length, 1, 'only bm1\'s port stays');
+    assert.ok((await f.kube.get<KubeObject>(nodePath(VM1))).metadata.name);
+  });
+});
