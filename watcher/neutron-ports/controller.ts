@@ -2,8 +2,8 @@
 // (or its Namespace's) subnet, tagged with Tessera's, the cluster's and the pod uid's tags:
 //   - nested node (Node annotation tessera.io/nested-parent-port = the VM's port, a trunk parent): the port becomes
 //     a VLAN subport of that trunk and the pod's annotation carries `vlan` and `iface_id` = the port id (its port-up);
-//   - any other node (baremetal): the annotation carries `iface_id` = the port id, the agent plugs the pod into br-int
-//     with it, and Neutron's OVN owns the switch port.
+//   - any other node (baremetal): the port is bound to the node, and once that binding works the annotation carries
+//     `iface_id` = the port id, the agent plugs the pod into br-int with it, and Neutron's OVN owns the switch port.
 // tessera.io/port-up follows the port's Neutron status (ACTIVE), polled with per-pod backoff. Failures (Neutron down,
 // OverQuota, a refused parent) are a pod Event + pod-network-error and a retry with the work queue's backoff; a port
 // created but not tagged is deleted at once, one created but not yet a subport is finished by the retry, and ports
@@ -22,10 +22,10 @@ import { PodProblems, podRef } from '../controllers/pod-problems.js';
 import { wantsPort } from '../controllers/pods.js';
 import type { NeutronPortsConfig } from './config.js';
 import { portChoice, type PortChoice } from './namespace.js';
-import { classifyNeutron, NEUTRON_REASON, NeutronRefusal } from './problems.js';
+import { bindingProblem, classifyNeutron, NEUTRON_REASON, NeutronRefusal } from './problems.js';
 import type { NeutronSource } from './source.js';
 import { detachSubport, parentTrunk, TrunkSerializer } from './trunk.js';
-import { podNetworkFromPort, podTag, podUidOf, portName, portTags, clusterTag, type Attachment } from './translate.js';
+import { bindingWorks, podNetworkFromPort, podTag, podUidOf, portName, portTags, clusterTag, type Attachment } from './translate.js';
 
 export class NeutronPortController {
   readonly queue: WorkQueue;
@@ -85,7 +85,7 @@ export class NeutronPortController {
       // The same name, a new pod: the old incarnation's port goes first.
       if (before && before !== uid) await this.removePorts(api, before);
       this.uids.set(key, uid);
-      await this.ensure(api, key, pod);
+      if (!(await this.ensure(api, key, pod))) return;
     } catch (err) {
       const problem = classifyNeutron(err);
       if (!problem) throw err;
@@ -96,7 +96,8 @@ export class NeutronPortController {
     await this.problems.resolved(key, pod);
   }
 
-  private async ensure(api: NeutronClient, key: string, pod: V1Pod): Promise<void> {
+  /** False while the pod cannot have its network yet (its port's binding failed; polled again). */
+  private async ensure(api: NeutronClient, key: string, pod: V1Pod): Promise<boolean> {
     const { ctx } = this;
     const node = pod.spec!.nodeName!;
     const parentId = ctx.stores.nodes.get(node)?.metadata?.annotations?.[NODE_NESTED_PARENT_ANNOTATION];
@@ -108,6 +109,12 @@ export class NeutronPortController {
     // Baremetal: bound to the node's chassis (its hostname is the node name), as Nova binds a VM's port, so Neutron
     // reports it ACTIVE once that chassis claims it. A subport follows its trunk's parent.
     const port = await this.podPort(api, pod, choice, subnet.network_id, trunk ? undefined : node);
+    // No iface_id before the binding works (Nova's order): a port OVN reports up while its binding has failed stays
+    // DOWN in Neutron for good, even after a later re-bind succeeds.
+    if (!trunk && !bindingWorks(port)) {
+      await this.bindingFailed(key, pod, port, node);
+      return false;
+    }
     let at: Attachment = { kind: 'baremetal' };
     if (trunk) at = { kind: 'nested', vlan: await this.trunks.addSubport(api, trunk.trunkId, port.id) };
     const want = JSON.stringify({ [DEFAULT_NETWORK]: podNetworkFromPort(port, subnet, network, at) });
@@ -121,6 +128,14 @@ export class NeutronPortController {
     if (Object.keys(patch).length) await ctx.kube.annotate(podRef(pod), patch);
     if (up) this.upPoll.forget(key);
     else this.queue.addAfter(key, Math.max(250, this.upPoll.hit(key).delayMs));
+    return true;
+  }
+
+  /** The pod's Event and pod-network-error, no stale port-up, and another bind attempt after the poll's backoff. */
+  private async bindingFailed(key: string, pod: V1Pod, port: NeutronPort, node: string): Promise<void> {
+    await this.problems.report(key, pod, bindingProblem(port.id, node, port['binding:vif_type']));
+    if (pod.metadata?.annotations?.[POD_PORT_UP_ANNOTATION] !== undefined) await this.ctx.kube.annotate(podRef(pod), { [POD_PORT_UP_ANNOTATION]: null });
+    this.queue.addAfter(key, Math.max(250, this.upPoll.hit(key).delayMs));
   }
 
   /** The Namespace's choice; a subnet it picks must be of the configured project. */
@@ -172,7 +187,7 @@ export class NeutronPortController {
     const update: Parameters<NeutronClient['updatePort']>[1] = {};
     if (choice.securityGroups.length && sorted(port.security_groups) !== sorted(choice.securityGroups)) update.security_groups = choice.securityGroups;
     // A binding that failed (the node's chassis was not there yet) is tried again by any port update.
-    if (host !== undefined && (port['binding:host_id'] !== host || port['binding:vif_type'] === 'binding_failed')) update['binding:host_id'] = host;
+    if (host !== undefined && (port['binding:host_id'] !== host || !bindingWorks(port))) update['binding:host_id'] = host;
     if (Object.keys(update).length) port = { ...port, ...(await api.updatePort(port.id, update)) };
     return port;
   }

@@ -13,6 +13,7 @@ export const NEUTRON_REASON = {
   parentRefused: 'NestedParentPortRefused',
   vlanExhausted: 'VlanIdsExhausted',
   namespaceRefused: 'NeutronNamespaceConfigRefused',
+  bindingFailed: 'NeutronBindingFailed',
 } as const;
 
 /** A nested node's parent port, or a Namespace's Neutron choice, that the watcher will not use. */
@@ -21,6 +22,14 @@ export class NeutronRefusal extends Error {
     super(message);
     this.name = 'NeutronRefusal';
   }
+}
+
+/** A baremetal pod's port that Neutron could not bind to its node: retried by the port-up poll. */
+export function bindingProblem(portId: string, host: string, vifType: string | undefined): Problem {
+  return {
+    reason: NEUTRON_REASON.bindingFailed, allocation: true, retry: true,
+    message: `Neutron could not bind port ${portId} to host ${host} (binding:vif_type ${vifType ?? 'unset'}; is the node's OVN chassis registered?); retrying`,
+  };
 }
 
 /** Every Neutron problem blocks the pod's network (pod-network-error) and is retried with backoff. */

@@ -24,6 +24,10 @@ export const portName = (namespace: string, pod: string): string => `${namespace
 /** Layout-specific part of the annotation: the VLAN on the VM's NIC (nested), or the iface-id on br-int (baremetal). */
 export type Attachment = { kind: 'nested'; vlan: number } | { kind: 'baremetal' };
 
+/** Neutron holds a working binding for the port: neither failed (no chassis of that host) nor not yet tried. */
+export const bindingWorks = (port: Pick<NeutronPort, 'binding:vif_type'>): boolean =>
+  port['binding:vif_type'] !== 'binding_failed' && port['binding:vif_type'] !== 'unbound';
+
 export class PortTranslationError extends Error {
   constructor(message: string) {
     super(message);

@@ -1,13 +1,14 @@
 // The watcher's Neutron pod-port mode against a real neutron-server (ML2/OVN, trunk plugin) and its real OVN NB:
-// nested pods become VLAN subports of their VM's trunk, baremetal pods plain ports with iface_id, deletion removes
+// nested pods become VLAN subports of their VM's trunk, baremetal pods plain ports with iface_id once bound, deletion removes
 // subport and port, a refused parent port is an Event on the Node, a restart collects ports of pods gone meanwhile,
 // Neutron down and OverQuota are pod Events with no port left half-made, and a Namespace's security groups apply.
 // The watcher reads Neutron's endpoint from a Secret (noauth); a TCP forwarder in the test reaches the API socket.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { nbctl, type Central } from '../../../lab/ovn-central.js';
+import { nbctl, sbctl, type Central } from '../../../lab/ovn-central.js';
 import { stopDaemons } from '../../../lab/daemon.js';
 import { startOvnController, startOvsDaemons, vsctl } from '../../../lab/ovs-node.js';
 import { succeeds } from '../../../lab/exec.js';
@@ -49,6 +50,30 @@ describe('watcher: pods as Neutron ports (real neutron-server, trunk plugin)', f
   const events = (kind: string, name: string, reason: string): KubeObject[] =>
     f.list('event', 'default').concat(f.list('event', 'kube-system'))
       .filter((e) => (e.involvedObject as { name: string; kind: string }).name === name && (e.involvedObject as { kind: string }).kind === kind && e.reason === reason);
+  /** Neutron's, OVN's and the watcher's view of a port, for a failure message. */
+  const portDiagnosis = async (id: string): Promise<string> => {
+    const safe = (p: Promise<string>) => p.catch((e: Error) => `(${e.message})`);
+    const p = await api.getPort(id).catch(() => undefined);
+    const neutronLog = (() => { try { return readFileSync(join(neutron.dir, 'neutron.log'), 'utf8'); } catch { return ''; } })()
+      .split('\n').filter((l) => l.includes(id)).slice(-30).join('\n');
+    return [
+      `Neutron port: status=${p?.status} vif_type=${p?.['binding:vif_type']} host_id=${p?.['binding:host_id']}`,
+      `SB Port_Binding: ${await safe(sbctl(central, ['--columns=chassis,up,options', 'find', 'Port_Binding', `logical_port=${id}`]))}`,
+      `SB Chassis: ${await safe(sbctl(central, ['--columns=name,hostname', 'list', 'Chassis']))}`,
+      `NB LSP up/options: ${await safe(nbctl(central, ['--columns=up,options', 'list', 'Logical_Switch_Port', id]))}`,
+      `neutron.log lines naming the port:\n${neutronLog}`,
+      `watcher log (tail):\n${w.log().slice(-4000)}`,
+    ].join('\n');
+  };
+  let bm1Db = '';
+  /** Node bm1's OVS and ovn-controller: its chassis (hostname bm1) registers on Neutron's SB. */
+  const startBm1 = async () => {
+    const node = { name: 'bm1', netns: NETNS, dir: join(dir, 'bm1') };
+    const { dbSocket } = await startOvsDaemons(NETNS, node.dir);
+    bm1Db = dbSocket;
+    await startOvnController({ ...node, dbSocket, encapIp: '127.0.0.1', sbRemote: `unix:${central.sbSocket}` });
+    await until(() => succeeds('ovs-vsctl', [`--db=unix:${dbSocket}`, 'br-exists', 'br-int']), 30_000, 'br-int');
+  };
   const startWatcher = () => f.startWatcher(['--no-leader-election', '--neutron-secret', 'kube-system/tessera-neutron', '--neutron-network', subnet.network_id,
     '--neutron-subnet', subnet.id, '--neutron-cluster-name', CLUSTER]);
 
@@ -133,15 +158,40 @@ describe('watcher: pods as Neutron ports (real neutron-server, trunk plugin)', f
     assert.equal((await until(() => net('n3'), 60_000, 'n3 annotated')).vlan, vlan);
   });
 
-  it('a baremetal pod gets a plain port and iface_id = its id, no trunk', async () => {
+  it('a baremetal pod on a node with no chassis yet: a port bound to the node, a binding Event, no iface_id', async () => {
     f.pod('default', 'b1', 'bm1');
-    const b1 = await until(() => net('b1'), 60_000, 'b1 annotated');
+    const ev = await until(() => events('Pod', 'b1', 'NeutronBindingFailed')[0], 60_000, 'NeutronBindingFailed Event');
+    const [p] = await portsOf(uid('b1'));
+    assert.match(ev.message as string, new RegExp(`could not bind port ${p!.id} to host bm1 .*chassis`));
+    assert.match(annotations('b1')[ERR] ?? '', /^NeutronBindingFailed: /);
+    assert.equal(p!['binding:host_id'], 'bm1', 'bound to the node\'s chassis host');
+    assert.equal(p!['binding:vif_type'], 'binding_failed');
+    assert.equal(net('b1'), undefined, 'no iface_id for the agent to plug while the binding has failed');
+  });
+
+  it('the node\'s chassis comes up while the watcher is away: iface_id follows the working binding, and the port goes ACTIVE', async () => {
+    // The order that left a port DOWN for good: plugged (OVN "up") while its binding had failed, re-bound later.
+    // The watcher is away while the chassis appears, and the emulated agent plugs whatever iface_id it is given at once.
+    await w.kill('SIGKILL');
+    await startBm1();
+    const plug = async (id: string) => vsctl({ dbSocket: bm1Db }, ['--may-exist', 'add-port', 'br-int', 'pb1', '--', 'set', 'Interface', 'pb1', 'type=internal', `external_ids:iface-id=${id}`]);
+    const early = net('b1')?.iface_id;
+    if (early) await plug(early);
+    w = startWatcher();
+    const b1 = await until(() => net('b1'), 60_000, 'b1 annotated once its binding works');
+    if (!early) await plug(b1.iface_id!);
     const [p] = await portsOf(uid('b1'));
     assert.equal(b1.iface_id, p!.id);
     assert.equal(b1.vlan, undefined);
     assert.equal(b1.logical_switch, `neutron-${subnet.network_id}`);
     assert.equal(await nbctl(central, ['get', 'Logical_Switch_Port', p!.id, 'parent_name']), '[]');
-    assert.equal(p!['binding:host_id'], 'bm1', 'bound to the node\'s chassis host');
+    await until(() => annotations('b1')[ERR] === undefined, 30_000, 'pod-network-error removed');
+    await until(() => annotations('b1')['tessera.io/port-up'] === b1.iface_id, 60_000, 'port-up = the port id')
+      .catch(async (e: Error) => { throw new Error(`${e.message}\n${await portDiagnosis(b1.iface_id!)}`); });
+    const port = await api.getPort(b1.iface_id!);
+    assert.equal(port.status, 'ACTIVE');
+    assert.equal(port['binding:vif_type'], 'ovs');
+    await vsctl({ dbSocket: bm1Db }, ['del-port', 'br-int', 'pb1']);
   });
 
   it('writes tessera.io/port-up = the port id once Neutron reports it ACTIVE (a chassis bm1 claims it), never a stale value', async () => {
@@ -151,15 +201,11 @@ describe('watcher: pods as Neutron ports (real neutron-server, trunk plugin)', f
     f.patch('pod', 'default', 'u1', { metadata: { annotations: { 'tessera.io/port-up': '00000000-0000-0000-0000-000000000000' } } });
     await until(() => annotations('u1')['tessera.io/port-up'] === undefined, 30_000, 'stale port-up removed');
     // The node's chassis (hostname bm1, on Neutron's SB) claims the port as the agent's br-int port would.
-    const node = { name: 'bm1', netns: NETNS, dir: join(dir, 'bm1') };
-    const { dbSocket } = await startOvsDaemons(NETNS, node.dir);
-    await startOvnController({ ...node, dbSocket, encapIp: '127.0.0.1', sbRemote: `unix:${central.sbSocket}` });
-    await until(() => succeeds('ovs-vsctl', [`--db=unix:${dbSocket}`, 'br-exists', 'br-int']), 30_000, 'br-int');
-    await vsctl({ dbSocket }, ['add-port', 'br-int', 'pu1', '--', 'set', 'Interface', 'pu1', 'type=internal', `external_ids:iface-id=${u1.iface_id}`]);
-    // The port was bound to bm1 before that chassis existed (binding_failed): the watcher's poll binds it again.
-    await until(() => annotations('u1')['tessera.io/port-up'] === u1.iface_id, 90_000, 'port-up = the port id');
+    await vsctl({ dbSocket: bm1Db }, ['add-port', 'br-int', 'pu1', '--', 'set', 'Interface', 'pu1', 'type=internal', `external_ids:iface-id=${u1.iface_id}`]);
+    await until(() => annotations('u1')['tessera.io/port-up'] === u1.iface_id, 90_000, 'port-up = the port id')
+      .catch(async (e: Error) => { throw new Error(`${e.message}\n${await portDiagnosis(u1.iface_id!)}`); });
     assert.equal((await api.getPort(u1.iface_id!)).status, 'ACTIVE');
-    await vsctl({ dbSocket }, ['del-port', 'br-int', 'pu1']);
+    await vsctl({ dbSocket: bm1Db }, ['del-port', 'br-int', 'pu1']);
   });
 
   it('refuses a parent port that is not a trunk parent: an Event on the Node and on the pod, no port', async () => {

@@ -2,7 +2,7 @@
 // the choice of a free VLAN id on a trunk, the flags, the per-Namespace choice and the credentials from a Secret.
 import assert from 'node:assert/strict';
 import type { NeutronPort, NeutronSubnet } from '../../../lib/neutron/types.js';
-import { freeVlan, podNetworkFromPort, podUidOf, portTags, PortTranslationError, VlanExhaustedError } from '../../../watcher/neutron-ports/translate.js';
+import { bindingWorks, freeVlan, podNetworkFromPort, podUidOf, portTags, PortTranslationError, VlanExhaustedError } from '../../../watcher/neutron-ports/translate.js';
 import { parseNeutronPortsConfig, type NeutronPortsConfig } from '../../../watcher/neutron-ports/config.js';
 import { portChoice } from '../../../watcher/neutron-ports/namespace.js';
 import { NeutronRefusal } from '../../../watcher/neutron-ports/problems.js';
@@ -38,6 +38,11 @@ describe('Neutron pod ports: translation', () => {
   it('refuses a port with no address on the subnet, and an IPv6 subnet', () => {
     assert.throws(() => podNetworkFromPort({ ...port, fixed_ips: [] }, subnet, undefined, { kind: 'baremetal' }), PortTranslationError);
     assert.throws(() => podNetworkFromPort({ ...port, fixed_ips: [{ subnet_id: SUB, ip_address: 'fd00::5' }] }, { ...subnet, cidr: 'fd00::/64', ip_version: 6 }, undefined, { kind: 'baremetal' }), PortTranslationError);
+  });
+  it('a binding works unless Neutron reports it failed or not yet tried', () => {
+    assert.equal(bindingWorks({ 'binding:vif_type': 'ovs' }), true);
+    assert.equal(bindingWorks({ 'binding:vif_type': 'binding_failed' }), false);
+    assert.equal(bindingWorks({ 'binding:vif_type': 'unbound' }), false);
   });
   it('finds the pod uid only on a port with Tessera\'s and this cluster\'s tags', () => {
     assert.equal(podUidOf({ tags: portTags('c1', 'u-1') }, 'c1'), 'u-1');
