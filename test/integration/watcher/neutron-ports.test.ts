@@ -163,7 +163,7 @@ describe('watcher: pods as Neutron ports (real neutron-server, trunk plugin)', f
     const ev = await until(() => events('Pod', 'b1', 'NeutronBindingFailed')[0], 60_000, 'NeutronBindingFailed Event');
     const [p] = await portsOf(uid('b1'));
     assert.match(ev.message as string, new RegExp(`could not bind port ${p!.id} to host bm1 .*chassis`));
-    assert.match(annotations('b1')[ERR] ?? '', /^NeutronBindingFailed: /);
+    await until(() => /^NeutronBindingFailed: /.test(annotations('b1')[ERR] ?? ''), 30_000, 'pod-network-error');
     assert.equal(p!['binding:host_id'], 'bm1', 'bound to the node\'s chassis host');
     assert.equal(p!['binding:vif_type'], 'binding_failed');
     assert.equal(net('b1'), undefined, 'no iface_id for the agent to plug while the binding has failed');
@@ -213,7 +213,8 @@ describe('watcher: pods as Neutron ports (real neutron-server, trunk plugin)', f
     const ev = await until(() => events('Node', 'bad', 'NestedParentPortRefused')[0], 30_000, 'Node Event');
     assert.match(ev.message as string, new RegExp(`names port ${plainPort.id}, which is not the parent of a trunk`));
     await until(() => events('Pod', 'x1', 'NestedParentPortRefused')[0], 30_000, 'pod Event');
-    assert.match(annotations('x1')[ERR] ?? '', /NestedParentPortRefused/);
+    // The Event and the pod-network-error annotation are two separate writes: wait for the second too.
+    await until(() => /NestedParentPortRefused/.test(annotations('x1')[ERR] ?? ''), 30_000, 'pod-network-error');
     assert.equal((await portsOf(uid('x1'))).length, 0);
     assert.equal(net('x1'), undefined);
   });
