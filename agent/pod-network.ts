@@ -85,12 +85,16 @@ function livePortAddresses(d: HandlerDeps): PortAddresses[] {
   return out;
 }
 
-export async function waitForPodNetwork(req: AgentRequest, d: HandlerDeps): Promise<{ pod: V1Pod; net: PodNetwork }> {
+/** Which pod an ADD waits for and the node network its annotation is checked against (both agent modes). */
+export function addTarget(req: AgentRequest, d: { nodeName: string; nodeSubnet(): string | undefined }): { ns: string; name: string; where: string; node: NodeNet } {
   const { ns, name } = podRef(req);
-  const where = `pod ${ns}/${name}`;
   const subnet = d.nodeSubnet();
   if (!subnet) throw new CniError(CniErrorCode.TryAgainLater, `node ${d.nodeName} has no subnet annotation yet`);
-  const node = nodeNet(d.nodeName, subnet);
+  return { ns, name, where: `pod ${ns}/${name}`, node: nodeNet(d.nodeName, subnet) };
+}
+
+export async function waitForPodNetwork(req: AgentRequest, d: HandlerDeps): Promise<{ pod: V1Pod; net: PodNetwork }> {
+  const { ns, name, where, node } = addTarget(req, d);
   let last: Annotated;
   const evaluate = (p: V1Pod): Annotated => {
     if (req.podUid && p.metadata?.uid !== req.podUid) return undefined;

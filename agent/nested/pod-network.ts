@@ -11,8 +11,8 @@ import {
 import { podNetworkProblem, type SubnetLookup } from '../annotation-check.js';
 import { AGENT_FAILURE } from '../cni-deps.js';
 import { WaitTimeout } from '../kube.js';
-import { nodeNet, type NodeNet } from '../node-init.js';
-import { annotatedDefaultNetwork, notAnnotatedError, podRef } from '../pod-network.js';
+import type { NodeNet } from '../node-init.js';
+import { addTarget, annotatedDefaultNetwork, notAnnotatedError, podRef } from '../pod-network.js';
 import { isNeutronNetwork, neutronAddressProblem, neutronPortIdProblem } from '../neutron-port.js';
 import { podPort } from '../../lib/ovn/names.js';
 import type { NestedDeps } from './deps.js';
@@ -49,11 +49,7 @@ export function nestedAnnotated(pod: V1Pod, nodeName: string, node: NodeNet, sub
 
 /** Waits (bounded by annotationTimeoutMs) for the pod with a valid nested network; CNI errors as the OVS agent's. */
 export async function waitForNestedNetwork(req: AgentRequest, d: NestedDeps): Promise<{ pod: V1Pod; net: NestedNetwork }> {
-  const { ns, name } = podRef(req);
-  const where = `pod ${ns}/${name}`;
-  const subnet = d.nodeSubnet();
-  if (!subnet) throw new CniError(CniErrorCode.TryAgainLater, `node ${d.nodeName} has no subnet annotation yet`);
-  const node = nodeNet(d.nodeName, subnet);
+  const { ns, name, where, node } = addTarget(req, d);
   let last: Annotated;
   const wired = (p: V1Pod): NestedNetwork | undefined => {
     if (req.podUid && p.metadata?.uid !== req.podUid) return undefined;
