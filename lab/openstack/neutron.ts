@@ -10,6 +10,7 @@ import { run } from '../exec.js';
 import { addNetns, delNetns } from '../netns.js';
 import { startCentral, type Central } from '../ovn-central.js';
 import { REPO_ROOT } from '../paths.js';
+import { LabNeutronClient } from './neutron-log.js';
 import { ml2Conf, neutronConf, type NeutronConfigInput, type NeutronKeystoneAuth } from './neutron-config.js';
 
 export const NEUTRON_PORT = 9696;
@@ -40,8 +41,11 @@ export interface Neutron {
   configFiles: string[];
 }
 
-export const neutronClient = (n: Pick<Neutron, 'url' | 'socket'>, projectId = LAB_PROJECT): NeutronClient =>
-  new NeutronClient({ url: n.url, socketPath: n.socket, auth: { kind: 'noauth', projectId } });
+/** A noauth client; given the server's `dir`, its 5xx errors carry what neutron-server logged. */
+export function neutronClient(n: Pick<Neutron, 'url' | 'socket'> & { dir?: string }, projectId = LAB_PROJECT): NeutronClient {
+  const o = { url: n.url, socketPath: n.socket, auth: { kind: 'noauth', projectId } as const };
+  return n.dir === undefined ? new NeutronClient(o) : new LabNeutronClient(o, join(n.dir, 'neutron.log'));
+}
 
 /** Starts MariaDB (from a migrated template), neutron-server and the socket forwarder; resolves once the API answers. */
 export async function startNeutron(o: NeutronOptions): Promise<Neutron> {
