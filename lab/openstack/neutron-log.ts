@@ -3,10 +3,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { NeutronApiError, NeutronClient, type NeutronClientOptions } from '../../lib/neutron/client.js';
 
-/** The last `max` ERROR lines of a neutron-server log (a traceback is logged as one ERROR line per frame). */
+/**
+ * The last `max` ERROR lines of a neutron-server log (a traceback is logged as one ERROR line per frame), without
+ * the API layer's copy of it, which ends in a bare MechanismDriverError and hides the driver's own traceback.
+ */
 export function lastErrors(logFile: string, max = 40): string[] {
   if (!existsSync(logFile)) return [];
-  const lines = readFileSync(logFile, 'utf8').split('\n').filter((l) => / ERROR /.test(l));
+  const lines = readFileSync(logFile, 'utf8').split('\n').filter((l) => / ERROR /.test(l) && !/ ERROR neutron\.pecan_wsgi\.hooks\.translation /.test(l));
   return lines.slice(-max);
 }
 

@@ -28,7 +28,8 @@ describe('lab Neutron errors carry the server log', () => {
 
   it('keeps the last ERROR lines only', () => {
     const log = join(dir, 'a.log');
-    writeFileSync(log, ['1 INFO x', '2 ERROR neutron.api.v2.resource Traceback', '3 ERROR neutron.api.v2.resource RowNotFound', '4 DEBUG y'].join('\n'));
+    writeFileSync(log, ['1 INFO x', '2 ERROR neutron.api.v2.resource Traceback', '3 ERROR neutron.api.v2.resource RowNotFound', '4 DEBUG y',
+      '5 ERROR neutron.pecan_wsgi.hooks.translation MechanismDriverError'].join('\n'));
     assert.deepEqual(lastErrors(log, 1), ['3 ERROR neutron.api.v2.resource RowNotFound']);
     assert.deepEqual(lastErrors(join(dir, 'missing.log')), []);
   });
