@@ -25,7 +25,7 @@ export const spec: CommandSpec = {
     'log-file': { type: 'string', help: 'also log to this file' },
     'ovn-rundir': { type: 'string', help: "ovn-controller's run directory (its pidfile and control socket)", default: '/var/run/ovn' },
     'patch-flow-check': { type: 'string', help: 'seconds between checks of logical patch flows against the Southbound keys (0: off)', default: '60' },
-    'neutron-ports': { type: 'boolean', help: "pods may carry iface_id (a Neutron port id, Kuryr's baremetal layout): their br-int port gets it as iface-id", default: false },
+    'neutron-ports': { type: 'boolean', help: "Kuryr's baremetal layout: every pod carries iface_id (its Neutron port id), which its br-int port gets as iface-id; no node subnet, no management port", default: false },
     'nested-parent-iface': { type: 'string', help: "nested mode (a VM's node, no OVS): the VM's NIC whose VLAN links carry the pods (agent/nested/)" },
     ...OVSDB_TLS_FLAGS,
     ...CONFIG_FLAG,
@@ -52,7 +52,7 @@ export interface AgentConfig {
   tls?: TlsOptions;
   /** Nested mode: the VM's NIC; no OVS, no management port (agent/nested/). */
   nestedParentIface?: string;
-  /** Pod networks may name a Neutron port as iface_id (agent/neutron-port.ts). */
+  /** Every pod network names a Neutron port as iface_id (agent/neutron-port.ts); node init makes no management port. */
   neutronPorts: boolean;
 }
 

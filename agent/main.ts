@@ -6,13 +6,13 @@
 import { dirname } from 'node:path';
 import { runMain } from '../lib/cli.js';
 import { createLogger } from '../lib/log.js';
-import { annotationSubnet, announceManagementMac } from './node-annotation.js';
+import { annotationSubnet } from './node-annotation.js';
 import { parseConfig, spec } from './config.js';
 import { withConfigFile } from '../lib/config-file.js';
 import { kubeViews, startSynced } from './kube.js';
 import { subnetLookup } from './subnets.js';
 import { connectVswitch, OvsPorts } from './ovs-ports.js';
-import { ensureManagementPort, nodeNet } from './node-init.js';
+import { initNode } from './node-init.js';
 import { followInterconnLabel } from './ic-gateway.js';
 import { startPatchFlowWatchdog } from './patch-flow-watchdog.js';
 import { keepTcpSeqCheckOff, vswitchdTarget } from './userspace-conntrack.js';
@@ -26,7 +26,6 @@ import { PortRepair } from './port-repair.js';
 import { loadLibc, NodeNetdev, setNativeDir } from '../lib/netdev/index.js';
 import { instrumentOvsdb, newRegistry } from '../lib/metrics.js';
 import { CniErrorCode } from '../lib/cni-protocol.js';
-import { NODE_MGMT_MAC_ANNOTATION } from '../lib/kube/annotations.js';
 import { AgentMetrics } from './metrics.js';
 import { runNestedAgent } from './nested/main.js';
 
@@ -117,23 +116,7 @@ runMain('tessera-agent', async () => {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
-  // Node init: wait (unbounded, event-driven) for the watcher to allocate this node's subnet.
-  const node = await views.node.waitFor(cfg.nodeName, undefined, (n) => annotationSubnet(n) !== undefined, 2 ** 31 - 1);
-  const subnet = annotationSubnet(node)!;
-  const n = nodeNet(cfg.nodeName, subnet);
-  log.info('node subnet', { subnet, gateway: n.gateway, managementPort: n.mgmtDevice });
-  // The watcher creates the LSP k8s-<node> with this MAC; ovn-controller then binds the OVS port made below.
-  await retry(`announcing the management port MAC in ${NODE_MGMT_MAC_ANNOTATION}`, () =>
-    announceManagementMac(views.node.get(cfg.nodeName) ?? node, n.mgmtMac, views.annotateNode),
-  );
-  await retry('waiting for br-int', () => p.waitBridge(30_000));
-  await retry('configuring the management port', () =>
-    ensureManagementPort(cfg.nodeName, n, cfg.mtu, [cfg.clusterCidr, cfg.serviceCidr], p, netdev, p.isNetdev(), 10_000),
-  );
-  // Bound means the LSP exists with this port's MAC: the host reaches its pods (kubelet probes) once ready.
-  await retry(`waiting for ovn-controller to bind the management port (the watcher creates its LSP; a refused MAC is an Event on Node ${cfg.nodeName})`, () =>
-    p.waitInstalled(n.mgmtDevice, 30_000),
-  );
+  await initNode({ cfg, views, ports: p, netdev, log, retry });
   nodeInitDone = true;
   log.info('node init done: ready');
 

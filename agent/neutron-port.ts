@@ -3,10 +3,16 @@
 // (one IPv4 host address, gateway and next hops inside its prefix); Neutron's OVN port_security pins MAC and IP on
 // the switch port anyway. The iface_id decides which switch port this node's ovn-controller claims, and anyone who
 // may patch the pod can write it: it must be a Neutron port id (UUID), the agent must run with --neutron-ports,
-// and no other pod's interface on this node may carry it.
+// and no other pod's interface on this node may carry it. An agent with --neutron-ports wires nothing else.
 import { contains, firstAddress, formatIP, lastAddress, parseCIDR, parseIP, parseInterfaceAddress } from '../lib/ipnet/index.js';
 import type { PodNetwork } from '../lib/kube/annotations.js';
 import { macProblem, mtuProblem } from './annotation-check.js';
+
+/**
+ * A pod network without iface_id on a --neutron-ports node. That node has no node subnet nor management port, and the
+ * watcher's Neutron mode gives every pod a Neutron port: anything else is a forged or foreign annotation.
+ */
+export const NOT_A_NEUTRON_PORT = 'has no iface_id: this agent (--neutron-ports) wires only pods on Neutron ports, which the watcher gives with --neutron-secret';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const str = (v: unknown): string => JSON.stringify(v) ?? String(v);

@@ -11,7 +11,7 @@ import { AGENT_FAILURE, type HandlerDeps } from './cni-deps.js';
 import { WaitTimeout } from './kube.js';
 import { nodeNet, type NodeNet } from './node-init.js';
 import { IFACE_ID, IFACE_ID_VER, IP_ADDRESSES, LOGICAL_SWITCH_KEY, podPortOf } from './ovs-ports.js';
-import { neutronNetworkProblem } from './neutron-port.js';
+import { NOT_A_NEUTRON_PORT, neutronNetworkProblem } from './neutron-port.js';
 
 export function podRef(req: AgentRequest): { ns: string; name: string } {
   if (!req.podNamespace || !req.podName) {
@@ -47,14 +47,14 @@ export function notAnnotatedError(where: string, now: V1Pod | undefined, objectS
 }
 
 /** The pod's default network, a problem naming the bad value, or undefined while there is no annotation. */
-function annotated(pod: V1Pod, nodeName: string, node: NodeNet, others: () => PortAddresses[], subnets?: SubnetLookup, d?: HandlerDeps): Annotated {
+function annotated(pod: V1Pod, nodeName: string, node: NodeNet | undefined, others: () => PortAddresses[], subnets?: SubnetLookup, d?: HandlerDeps): Annotated {
   const parsed = annotatedDefaultNetwork(pod);
   if (!parsed || 'problem' in parsed) return parsed;
   const net = parsed.net;
   const self = podPort(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '');
-  const problem = net.iface_id !== undefined
-    ? neutronNetworkProblem(net, d?.neutronPorts === true, (id) => ifaceIdHolder(d, id, self))
-    : podNetworkProblem(net, nodeName, node, subnets);
+  let problem: string | undefined;
+  if (net.iface_id !== undefined) problem = neutronNetworkProblem(net, d?.neutronPorts === true, (id) => ifaceIdHolder(d, id, self));
+  else problem = node ? podNetworkProblem(net, nodeName, node, subnets) : NOT_A_NEUTRON_PORT;
   if (problem) return { problem };
   // An annotation without logical_switch means the node switch (podNetworkProblem): named, so the port records it.
   const sw = net.logical_switch ?? nodeSwitch(nodeName);
@@ -93,8 +93,14 @@ export function addTarget(req: AgentRequest, d: { nodeName: string; nodeSubnet()
   return { ns, name, where: `pod ${ns}/${name}`, node: nodeNet(d.nodeName, subnet) };
 }
 
+/** A --neutron-ports node's ADD target: its pods carry Neutron's addressing, so there is no node network to check against. */
+function neutronTarget(req: AgentRequest): { ns: string; name: string; where: string; node: undefined } {
+  const { ns, name } = podRef(req);
+  return { ns, name, where: `pod ${ns}/${name}`, node: undefined };
+}
+
 export async function waitForPodNetwork(req: AgentRequest, d: HandlerDeps): Promise<{ pod: V1Pod; net: PodNetwork }> {
-  const { ns, name, where, node } = addTarget(req, d);
+  const { ns, name, where, node } = d.neutronPorts ? neutronTarget(req) : addTarget(req, d);
   let last: Annotated;
   const evaluate = (p: V1Pod): Annotated => {
     if (req.podUid && p.metadata?.uid !== req.podUid) return undefined;

@@ -3,7 +3,7 @@
 // agent (--neutron-ports). VM vm1's port is a trunk parent; a nested agent runs inside vm1 (its eth0 the parent).
 // vm2 is a plain VM on the same network. The watcher makes the nested pod a VLAN subport of vm1's trunk, the nested
 // agent wires the VLAN, and the nested pod, the baremetal pod and vm2 reach each other; deleting the nested pod
-// removes its subport and its port (asserted through Neutron's API).
+// removes its subport and its port (asserted through Neutron's API). Nothing but the watcher annotates the Nodes.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -20,6 +20,7 @@ import { nodePath, podPath, type KubeObject } from '../../lab/kube.js';
 import { waitFor } from '../../lab/wait.js';
 import { REPO_ROOT } from '../../lab/paths.js';
 import { startOvsdbServer, type OvsdbServer } from '../../testkit/ovsdb-server.js';
+import { managementDevice } from '../../agent/node-init.js';
 import type { AgentRequest, AgentResponse, Result1x } from '../../lib/cni-protocol.js';
 import type { NeutronClient } from '../../lib/neutron/client.js';
 import type { NeutronPort, NeutronTrunk } from '../../lib/neutron/types.js';
@@ -101,9 +102,6 @@ describe('e2e: Kuryr nested + baremetal pods on a real Neutron (trunk subports, 
     scratchNb = await startOvsdbServer({ dir: join(dir, 'watcher-nb') });
     startNeutronWatcher({ dir: join(dir, 'watcher'), netns: f.nodeNs, binDir, api: f.api, nb: scratchNb.unix, network: network.id, subnet: subnet.id, clusterName: CLUSTER });
     f.startAgent();
-    // Node subnets as the watcher's node sync writes them (unused by Neutron-made pods; the agents' readiness wants one).
-    await f.annotateNode();
-    await f.kube.patch(nodePath(VM1), { metadata: { annotations: { [NODE_SUBNET_ANNOTATION]: '10.244.2.0/24' } } });
     await waitFor('baremetal agent ready', async () => (await f.health('/readyz')) === 200, 90_000);
     ({ cniSocket: nestedCni } = await startNestedVmAgent({ dir: join(dir, 'vm1-agent'), vmNetns: vm1.netns, node: VM1, binDir, api: f.api, healthPort: f.healthPort + 1 }));
   });
@@ -152,6 +150,11 @@ describe('e2e: Kuryr nested + baremetal pods on a real Neutron (trunk subports, 
     await ping(nested.netns, await ipOf('bm1'));
     // vm1 itself (the trunk parent's untagged traffic) stays reachable alongside its subports.
     await ping(bm.netns, vm1.ip);
+    // The watcher's node sync still gives n1 a subnet of its own NB, which the baremetal agent leaves alone: no
+    // management port and no cluster/service CIDR routes through a port Neutron's OVN would never bind.
+    assert.ok((await f.kube.get<KubeObject>(nodePath(NODE))).metadata.annotations?.[NODE_SUBNET_ANNOTATION], 'the watcher annotated n1\'s subnet');
+    assert.equal(await f.ovsPortExists(managementDevice(NODE)), false);
+    assert.doesNotMatch(await run('ip', ['-n', f.nodeNs, '-4', 'route', 'show']), /^10\.(244|96)\.0\.0\/16 /m);
   });
 
   it('deleting the nested pod removes its subport and its port (Neutron\'s API), and the nested agent its link', async () => {

@@ -2,6 +2,7 @@
 // bound to its Neutron port, and a pod whose annotation (translated from its Neutron port as the watcher does) names
 // that port as iface_id. The agent (--neutron-ports) plugs the pod into br-int with iface-id = the port id, the
 // node's ovn-controller claims Neutron's switch port, and the pod and the VM reach each other at L2 (real packets).
+// Nothing gives the Node a node subnet or a management port's LSP: a Neutron ports node needs neither.
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,10 +12,12 @@ import { neutronClient, startNeutron, stopNeutron, type Neutron } from '../../..
 import { plugVm, type LabVm } from '../../../lab/openstack/vm.js';
 import { stopDaemons } from '../../../lab/daemon.js';
 import { waitFor } from '../../../lab/wait.js';
-import { podPath } from '../../../lab/kube.js';
+import { nodePath, podPath, type KubeObject } from '../../../lab/kube.js';
+import { run } from '../../../lab/exec.js';
 import type { NeutronClient } from '../../../lib/neutron/client.js';
 import type { NeutronNetwork, NeutronSubnet } from '../../../lib/neutron/types.js';
-import { POD_NETWORKS_ANNOTATION } from '../../../lib/kube/annotations.js';
+import { NODE_MGMT_MAC_ANNOTATION, NODE_SUBNET_ANNOTATION, POD_NETWORKS_ANNOTATION } from '../../../lib/kube/annotations.js';
+import { managementDevice } from '../../../agent/node-init.js';
 import { podNetworkFromPort } from '../../../watcher/neutron-ports/translate.js';
 
 class NeutronPortsFixture extends AgentFixture {
@@ -45,7 +48,6 @@ describe('agent: Kuryr baremetal pods on Neutron ports (real neutron-server, rea
     network = await api.createNetwork('pods');
     subnet = await api.createSubnet({ name: 'pods', network_id: network.id, cidr: '192.168.20.0/24' });
     f.startAgent();
-    await f.annotateNode();
     // The VM and the pods share the project's default security group, which admits its own members.
     vm = await plugVm({ name: 'vm1', netns: `tag-${f.id}-vm1`, node: f.ovs, port: await api.createPort({ name: 'vm1', network_id: network.id }), prefixLen: 24, gateway: null, runDir: dir });
   });
@@ -64,6 +66,17 @@ describe('agent: Kuryr baremetal pods on Neutron ports (real neutron-server, rea
     await f.kube.patch(podPath(p.namespace, p.name), { metadata: { annotations: { [POD_NETWORKS_ANNOTATION]: JSON.stringify({ default: net }) } } });
     return { p, port, ip: port.fixed_ips[0]!.ip_address };
   }
+
+  it('is ready with no node subnet: no management port, its MAC not announced, no routes for the cluster and service CIDRs', async () => {
+    await waitFor('readyz', async () => (await f.health('/readyz')) === 200, 60_000);
+    const annotations = (await f.kube.get<KubeObject>(nodePath(NODE))).metadata.annotations ?? {};
+    assert.equal(annotations[NODE_SUBNET_ANNOTATION], undefined);
+    assert.equal(annotations[NODE_MGMT_MAC_ANNOTATION], undefined);
+    assert.equal(await f.ovsPortExists(managementDevice(NODE)), false);
+    assert.equal(await run('ip', ['-n', f.nodeNs, 'link', 'show', managementDevice(NODE)]).then(() => true, () => false), false);
+    const routes = await run('ip', ['-n', f.nodeNs, '-4', 'route', 'show']);
+    assert.doesNotMatch(routes, /^10\.(244|96)\.0\.0\/16 /m);
+  });
 
   it('plugs the pod with iface-id = its Neutron port id; Neutron\'s port binds here and pod and VM ping each other', async () => {
     const { p, port, ip } = await neutronPod('bm1');
@@ -113,6 +126,17 @@ describe('agent: Kuryr baremetal pods on Neutron ports (real neutron-server, rea
       assert.match((res as { msg: string }).msg, why);
       assert.equal(await f.ovsPortExists(p.hostVeth), false);
     }
+  });
+
+  it('refuses a pod network without iface_id: this node wires only Neutron ports (code 100 naming it, nothing plugged)', async () => {
+    const p = await f.makePod('plain1', { annotate: false });
+    const net = { ip_addresses: ['10.244.1.11/24'], mac_address: '0a:58:0a:f4:01:0b', gateway_ips: ['10.244.1.1'] };
+    await f.kube.patch(podPath(p.namespace, p.name), { metadata: { annotations: { [POD_NETWORKS_ANNOTATION]: JSON.stringify({ default: net }) } } });
+    const res = await f.request(f.addRequest(p, { config: { annotationTimeoutMs: 2000, ovnInstalledTimeoutMs: 10_000 } }));
+    assert.equal(res.ok, false);
+    assert.equal((res as { code: number }).code, 100);
+    assert.match((res as { msg: string }).msg, /has no iface_id: this agent \(--neutron-ports\) wires only pods on Neutron ports/);
+    assert.equal(await f.ovsPortExists(p.hostVeth), false);
   });
 
   it('DEL removes the pod\'s port from br-int; Neutron\'s switch port is unbound', async () => {
