@@ -88,7 +88,7 @@ export class NeutronClient {
 
   listPorts = (q: Query = {}) => this.list<NeutronPort>('ports', q);
   getPort = (id: string) => this.get<NeutronPort>('port', `ports/${id}`);
-  createPort = (p: { name: string; network_id: string; fixed_ips?: { subnet_id: string; ip_address?: string }[]; security_groups?: string[]; device_owner?: string; device_id?: string; mac_address?: string; 'binding:host_id'?: string }) =>
+  createPort = (p: { name: string; network_id: string; fixed_ips?: { subnet_id: string; ip_address?: string }[]; security_groups?: string[]; device_owner?: string; device_id?: string; description?: string; mac_address?: string; 'binding:host_id'?: string }) =>
     this.create<NeutronPort>('port', 'ports', p);
   updatePort = (id: string, p: Partial<Pick<NeutronPort, 'name' | 'security_groups' | 'device_owner' | 'device_id' | 'binding:host_id'>>) =>
     this.update<NeutronPort>('port', `ports/${id}`, p);

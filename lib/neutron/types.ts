@@ -41,6 +41,7 @@ export interface NeutronPort {
   fixed_ips: FixedIp[];
   device_owner: string;
   device_id: string;
+  description?: string;
   security_groups: string[];
   status?: string;
   tags?: string[];

@@ -59,7 +59,10 @@ function insertGatewayChassis(txn: Txn, port: string, want: readonly GatewayChas
   return want.map((w) => txn.insert('Gateway_Chassis', `${port}/${w.name}`, { name: w.name, chassis_name: w.chassis_name, priority: w.priority, external_ids: w.external_ids }));
 }
 
-/** Creates or updates a router port and links it to the router (named by `router`). Returns its uuid or ref. */
+/**
+ * Creates or updates a router port and links it to the router (named by `router`), taking it off any other router.
+ * Returns its uuid or ref.
+ */
 export function ensureRouterPort(txn: Txn, router: string, spec: RouterPortSpec): string | NamedUuid {
   const lr = routerRef(txn, router);
   if (!lr) throw new Error(`ensureRouterPort ${spec.name}: router ${router} does not exist`);
@@ -77,8 +80,11 @@ export function ensureRouterPort(txn: Txn, router: string, spec: RouterPortSpec)
     // Replacing the references garbage-collects the old rows.
     txn.update('Logical_Router_Port', byUuid(have._uuid), { gateway_chassis: insertGatewayChassis(txn, spec.name, spec.gateway_chassis) });
   }
-  const owner = txn.cache.filter('Logical_Router', (r) => r.ports.includes(have._uuid))[0];
-  if (!owner || owner._uuid !== lr) txn.mutate('Logical_Router', byUuid(lr), [['ports', 'insert', [have._uuid]]]);
+  // A router port belongs to one router: one another router holds is moved here, both mutations in this transaction
+  // (the row stays referenced throughout, so it is not garbage-collected between them).
+  const holders = txn.cache.filter('Logical_Router', (r) => r.ports.includes(have._uuid));
+  for (const h of holders) if (h._uuid !== lr) txn.mutate('Logical_Router', byUuid(h._uuid), [['ports', 'delete', [have._uuid]]]);
+  if (!holders.some((h) => h._uuid === lr)) txn.mutate('Logical_Router', byUuid(lr), [['ports', 'insert', [have._uuid]]]);
   return have._uuid;
 }
 

@@ -6,8 +6,9 @@
 //     `iface_id` = the port id, the agent plugs the pod into br-int with it, and Neutron's OVN owns the switch port.
 // tessera.io/port-up follows the port's Neutron status (ACTIVE), polled with per-pod backoff. Failures (Neutron down,
 // OverQuota, a refused parent) are a pod Event + pod-network-error and a retry with the work queue's backoff; a port
-// created but not tagged is deleted at once, one created but not yet a subport is finished by the retry, and ports
-// of pods that are gone (found by tag) are deleted at start and on every reconcile.
+// whose tagging fails is deleted at once, one created but not yet a subport is finished by the retry, one whose tags
+// never went on (the watcher stopped in between) is found by what its POST stored and tagged or deleted, and ports
+// of pods that are gone are deleted at start and on every reconcile.
 import type { V1Pod } from '@kubernetes/client-node';
 import {
   NODE_NESTED_PARENT_ANNOTATION, POD_NETWORKS_ANNOTATION, POD_PORT_UP_ANNOTATION, DEFAULT_NETWORK,
@@ -25,7 +26,9 @@ import { portChoice, type PortChoice } from './namespace.js';
 import { bindingProblem, classifyNeutron, NEUTRON_REASON, NeutronRefusal } from './problems.js';
 import type { NeutronSource } from './source.js';
 import { detachSubport, parentTrunk, TrunkSerializer } from './trunk.js';
-import { bindingWorks, podNetworkFromPort, podTag, podUidOf, portName, portTags, clusterTag, type Attachment } from './translate.js';
+import {
+  bindingWorks, clusterTag, isUntagged, mergePorts, podNetworkFromPort, podTag, podUidOf, POD_DEVICE_OWNER, portDescription, portName, portOrigin, portTags, type Attachment,
+} from './translate.js';
 
 export class NeutronPortController {
   readonly queue: WorkQueue;
@@ -164,15 +167,23 @@ export class NeutronPortController {
     }
   }
 
-  /** The pod's port: found by its uid tag, else created and tagged (deleted again if the tags do not go on). */
+  /**
+   * The pod's port: found by its uid tag or, untagged, by what its POST stored (then tagged), else created and
+   * tagged (deleted again if the tags do not go on).
+   */
   private async podPort(api: NeutronClient, pod: V1Pod, choice: PortChoice, networkId: string, host: string | undefined): Promise<NeutronPort> {
     const uid = pod.metadata!.uid!;
-    const found = (await api.listPorts({ tags: podTag(uid), project_id: api.projectId })).filter((p) => podUidOf(p, this.cfg.cluster) === uid);
+    const found = await this.portsOfPod(api, uid);
     for (const extra of found.slice(1)) await this.removePort(api, extra);
     let port = found[0];
+    if (port && isUntagged(port)) {
+      await api.setPortTags(port.id, portTags(this.cfg.cluster, uid));
+      port = { ...port, tags: portTags(this.cfg.cluster, uid) };
+      this.ctx.log.info(`neutron-port: adopted untagged port ${port.id} (${port.name}) of pod ${uid}`);
+    }
     if (!port) {
       port = await api.createPort({
-        name: portName(pod.metadata?.namespace ?? '', pod.metadata?.name ?? ''), network_id: networkId,
+        name: portName(pod.metadata?.namespace ?? '', pod.metadata?.name ?? ''), network_id: networkId, ...portOrigin(this.cfg.cluster, uid),
         fixed_ips: [{ subnet_id: choice.subnetId }], ...(choice.securityGroups.length ? { security_groups: choice.securityGroups } : {}),
       });
       try {
@@ -192,11 +203,18 @@ export class NeutronPortController {
     return port;
   }
 
-  /** Deletes every port of this cluster tagged with the pod uid, leaving its trunk first. */
+  /** This cluster's ports of the pod uid, tagged ones first: by tag, and by the description its POST stored. */
+  private async portsOfPod(api: NeutronClient, uid: string): Promise<NeutronPort[]> {
+    const lists = await Promise.all([
+      api.listPorts({ tags: podTag(uid), project_id: api.projectId }),
+      api.listPorts({ description: portDescription(this.cfg.cluster, uid), project_id: api.projectId }),
+    ]);
+    return mergePorts(lists).filter((p) => podUidOf(p, this.cfg.cluster) === uid);
+  }
+
+  /** Deletes every port of this cluster made for the pod uid, leaving its trunk first. */
   private async removePorts(api: NeutronClient, uid: string): Promise<void> {
-    for (const p of await api.listPorts({ tags: podTag(uid), project_id: api.projectId })) {
-      if (podUidOf(p, this.cfg.cluster) === uid) await this.removePort(api, p);
-    }
+    for (const p of await this.portsOfPod(api, uid)) await this.removePort(api, p);
   }
 
   private async removePort(api: NeutronClient, p: NeutronPort): Promise<void> {
@@ -205,10 +223,14 @@ export class NeutronPortController {
     this.ctx.log.info(`neutron-port: deleted port ${p.id} (${p.name})`);
   }
 
-  /** Ports of this cluster whose pod is gone (a deletion missed while the watcher was down). */
+  /** Ports of this cluster whose pod is gone (a deletion missed while the watcher was down); a live pod's untagged port is its sync's to adopt. */
   async collectOrphans(): Promise<number> {
     const api = await this.source.get();
-    const ports = await api.listPorts({ tags: clusterTag(this.cfg.cluster), project_id: api.projectId });
+    // Tagged ports, and those whose tags never went on (by the device_owner their POST stored).
+    const ports = mergePorts(await Promise.all([
+      api.listPorts({ tags: clusterTag(this.cfg.cluster), project_id: api.projectId }),
+      api.listPorts({ device_owner: POD_DEVICE_OWNER, project_id: api.projectId }),
+    ]));
     // Pods are read after the ports: a port listed was made for a pod the store already has, unless it is gone.
     const live = new Set(this.ctx.stores.pods.list().filter((p) => wantsPort(p)).map((p) => p.metadata?.uid));
     let n = 0;

@@ -1,4 +1,4 @@
-// Pure pieces of the Neutron pod-port mode: the tags and name that mark a port as Tessera's for one pod, the
+// Pure pieces of the Neutron pod-port mode: the tags, POST marks and name that make a port Tessera's for one pod, the
 // tessera.io/pod-networks entry a Neutron port becomes, and the choice of a free VLAN id on a trunk.
 import { formatIP, parseIP } from '../../lib/ipnet/index.js';
 import { VLAN_ID_MAX, VLAN_ID_MIN, type PodNetwork } from '../../lib/kube/annotations.js';
@@ -11,11 +11,44 @@ export const podTag = (uid: string): string => `tessera-pod:${uid}`;
 /** The tags a pod's port carries: Tessera's, the cluster's and the pod uid's (what restart GC goes by). */
 export const portTags = (cluster: string, uid: string): string[] => [TAG_TESSERA, clusterTag(cluster), podTag(uid)];
 
-/** The pod uid a port of this cluster was made for, from its tags; undefined for anyone else's port. */
-export function podUidOf(port: Pick<NeutronPort, 'tags'>, cluster: string): string | undefined {
+/** The device_owner of a pod port as created (a trunk add makes it `trunk:subport`, only once its tags are on). */
+export const POD_DEVICE_OWNER = 'tessera:pod';
+
+/** The description of a pod port: its cluster and pod uid (exact-match filterable, unlike a prefix). */
+export const portDescription = (cluster: string, uid: string): string => `${clusterTag(cluster)} ${podTag(uid)}`;
+const DESCRIPTION_RE = /^tessera-cluster:(\S+) tessera-pod:(\S+)$/;
+
+/**
+ * What a pod port's POST itself stores (Neutron ignores `tags` there), so a port whose tags never went on (the
+ * watcher stopped between the POST and the tag PUT, or the POST's answer was lost) is still found and claimed.
+ * Not device_id = the pod uid, as Kuryr does for a baremetal port: Neutron refuses a port with a device_id as a subport.
+ */
+export const portOrigin = (cluster: string, uid: string): { device_owner: string; description: string } =>
+  ({ device_owner: POD_DEVICE_OWNER, description: portDescription(cluster, uid) });
+
+type PortMarks = Partial<Pick<NeutronPort, 'tags' | 'device_owner' | 'description'>>;
+
+/** A port with no tags at all: only the POST's own marks (portOrigin) can say whose it is. */
+export const isUntagged = (port: PortMarks): boolean => (port.tags ?? []).length === 0;
+
+/**
+ * The pod uid a port of this cluster was made for: from its tags, or, on an untagged port, from both marks its POST
+ * stored (portOrigin); undefined for anyone else's port.
+ */
+export function podUidOf(port: PortMarks, cluster: string): string | undefined {
   const tags = port.tags ?? [];
+  if (isUntagged(port)) {
+    const m = port.device_owner === POD_DEVICE_OWNER ? DESCRIPTION_RE.exec(port.description ?? '') : null;
+    return m?.[1] === cluster ? m[2] : undefined;
+  }
   if (!tags.includes(TAG_TESSERA) || !tags.includes(clusterTag(cluster))) return undefined;
   return tags.find((t) => t.startsWith('tessera-pod:'))?.slice('tessera-pod:'.length) || undefined;
+}
+
+/** The ports of several listings, each once, tagged ones first (an untagged one is the extra to drop). */
+export function mergePorts(lists: NeutronPort[][]): NeutronPort[] {
+  const byId = new Map(lists.flat().map((p) => [p.id, p]));
+  return [...byId.values()].sort((a, b) => Number(isUntagged(a)) - Number(isUntagged(b)));
 }
 
 /** A human name for `openstack port list`: namespace/pod (Neutron allows 255 characters). */

@@ -1,6 +1,7 @@
 // The watcher's Neutron pod-port mode against a real neutron-server (ML2/OVN, trunk plugin) and its real OVN NB:
 // nested pods become VLAN subports of their VM's trunk, baremetal pods plain ports with iface_id once bound, deletion removes
-// subport and port, a refused parent port is an Event on the Node, a restart collects ports of pods gone meanwhile,
+// subport and port, a refused parent port is an Event on the Node, a restart collects ports of pods gone meanwhile
+// (also a port whose tags never went on, found by what its POST stored; a live pod's is adopted),
 // Neutron down and OverQuota are pod Events with no port left half-made, and a Namespace's security groups apply.
 // The watcher reads Neutron's endpoint from a Secret (noauth); a TCP forwarder in the test reaches the API socket.
 import assert from 'node:assert/strict';
@@ -230,6 +231,50 @@ describe('watcher: pods as Neutron ports (real neutron-server, trunk plugin)', f
     const t = await api.getTrunk(trunk.id);
     assert.equal(t.sub_ports.length, 1, 'only n3\'s subport stays');
     assert.equal((await portsOf(uid('n3'))).length, 1, 'a live pod keeps its port');
+  });
+
+  it('a port whose tags never went on (watcher killed after the POST): a restart adopts a live pod\'s, removes a deleted pod\'s, leaves look-alikes', async () => {
+    const marks = (cluster: string, podUid: string) => ({ device_owner: 'tessera:pod', description: `tessera-cluster:${cluster} tessera-pod:${podUid}` });
+    // What the watcher's POST stores, seen on ports it made: the only marks a port has before its tags go on. A
+    // subport keeps its description (Neutron makes its device_owner trunk:subport).
+    const [u1Port] = await portsOf(uid('u1'));
+    assert.deepEqual([u1Port!.device_owner, u1Port!.description], Object.values(marks(CLUSTER, uid('u1'))));
+    const [n3Port] = await portsOf(uid('n3'));
+    assert.deepEqual([n3Port!.device_owner, n3Port!.description], ['trunk:subport', marks(CLUSTER, uid('n3')).description]);
+    await w.kill('SIGKILL');
+    // Killed between POST and tag PUT, for a pod that stays (k1) and for one deleted while the watcher is away (k2).
+    f.pod('default', 'k1', 'bm1');
+    f.pod('default', 'k2', 'bm1');
+    const k1 = uid('k1');
+    const k2 = uid('k2');
+    const posted = (name: string, podUid: string) =>
+      api.createPort({ name: `default/${name}`, network_id: subnet.network_id, fixed_ips: [{ subnet_id: subnet.id }], ...marks(CLUSTER, podUid) });
+    const k1Port = await posted('k1', k1);
+    const k2Port = await posted('k2', k2);
+    f.remove('pod', 'default', 'k2');
+    // Ports Tessera's watcher for this cluster did not make, named like pod ports: Kuryr's (the pod uid as device_id),
+    // another cluster's, and one with the description alone.
+    const foreign = [
+      await api.createPort({ name: 'default/k2', network_id: subnet.network_id, device_id: k2 }),
+      await api.createPort({ name: 'default/k1', network_id: subnet.network_id, ...marks('other', k1) }),
+      await api.createPort({ name: 'default/k2', network_id: subnet.network_id, description: marks(CLUSTER, k2).description }),
+    ];
+    w = startWatcher();
+    const k1Net = await until(() => net('k1'), 60_000, 'k1 annotated');
+    assert.equal(k1Net.iface_id, k1Port.id, 'the live pod\'s untagged port is adopted');
+    assert.deepEqual((await api.getPort(k1Port.id)).tags?.sort(), ['tessera', `tessera-cluster:${CLUSTER}`, `tessera-pod:${k1}`].sort());
+    const named = async (name: string) => (await api.listPorts({ name })).map((p) => p.id).sort();
+    assert.deepEqual(await named('default/k1'), [k1Port.id, foreign[1]!.id].sort(), 'no second port for k1');
+    await until(async () => (await named('default/k2')).join() === [foreign[0]!.id, foreign[2]!.id].sort().join(), 60_000, 'the deleted pod\'s untagged port removed');
+    assert.ok(!(await named('default/k2')).includes(k2Port.id));
+    await until(() => /removed \d+ ports of pods that no longer exist/.test(w.log()), 30_000, 'the restart sweep finished');
+    for (const p of foreign) {
+      const now = await api.getPort(p.id);
+      assert.deepEqual([now.device_owner, now.description, now.tags], [p.device_owner, p.description, []], `${p.name} (${p.description || p.device_id}) untouched`);
+    }
+    f.remove('pod', 'default', 'k1');
+    await until(async () => (await named('default/k1')).join() === foreign[1]!.id, 30_000, 'k1\'s port deleted with its pod');
+    for (const p of foreign) await api.deletePort(p.id);
   });
 
   it('Neutron down during a pod create: a pod Event and pod-network-error, no port; back up, the pod gets its network', async () => {

@@ -2,7 +2,9 @@
 // the choice of a free VLAN id on a trunk, the flags, the per-Namespace choice and the credentials from a Secret.
 import assert from 'node:assert/strict';
 import type { NeutronPort, NeutronSubnet } from '../../../lib/neutron/types.js';
-import { bindingWorks, freeVlan, podNetworkFromPort, podUidOf, portTags, PortTranslationError, VlanExhaustedError } from '../../../watcher/neutron-ports/translate.js';
+import {
+  bindingWorks, freeVlan, mergePorts, podNetworkFromPort, podUidOf, portOrigin, portTags, PortTranslationError, VlanExhaustedError,
+} from '../../../watcher/neutron-ports/translate.js';
 import { parseNeutronPortsConfig, type NeutronPortsConfig } from '../../../watcher/neutron-ports/config.js';
 import { portChoice } from '../../../watcher/neutron-ports/namespace.js';
 import { NeutronRefusal } from '../../../watcher/neutron-ports/problems.js';
@@ -49,6 +51,22 @@ describe('Neutron pod ports: translation', () => {
     assert.equal(podUidOf({ tags: portTags('c1', 'u-1') }, 'c2'), undefined, 'another cluster\'s port');
     assert.equal(podUidOf({ tags: ['tessera-pod:u-1', 'tessera-cluster:c1'] }, 'c1'), undefined, 'no tessera tag');
     assert.equal(podUidOf({}, 'c1'), undefined);
+  });
+  it('an untagged port (its tags never went on) is the cluster\'s only by both marks its POST stored', () => {
+    assert.deepEqual(portOrigin('c1', 'u-1'), { device_owner: 'tessera:pod', description: 'tessera-cluster:c1 tessera-pod:u-1' });
+    assert.equal(podUidOf(portOrigin('c1', 'u-1'), 'c1'), 'u-1');
+    assert.equal(podUidOf({ ...portOrigin('c1', 'u-1'), tags: [] }, 'c1'), 'u-1');
+    assert.equal(podUidOf(portOrigin('c1', 'u-1'), 'c2'), undefined, 'another cluster\'s port');
+    assert.equal(podUidOf(portOrigin('c1.x', 'u-1'), 'c1'), undefined, 'another cluster\'s port, a longer name');
+    assert.equal(podUidOf({ ...portOrigin('c1', 'u-1'), device_owner: '' }, 'c1'), undefined, 'the description alone (anyone can write it)');
+    assert.equal(podUidOf({ ...portOrigin('c1', 'u-1'), description: 'tessera-cluster:c1 tessera-pod:u-1 copy' }, 'c1'), undefined);
+    assert.equal(podUidOf({ device_owner: 'tessera:pod', description: 'tessera-cluster:c1' }, 'c1'), undefined, 'no pod uid');
+    assert.equal(podUidOf({ ...portOrigin('c1', 'u-1'), tags: ['mine'] }, 'c1'), undefined, 'someone else tagged it: not ours to claim');
+  });
+  it('merges listings once per port, tagged ports first', () => {
+    const a = { ...port, id: 'a', ...portOrigin('c1', 'u-1') };
+    const b = { ...a, id: 'b', tags: portTags('c1', 'u-1') };
+    assert.deepEqual(mergePorts([[a], [a, b], [b]]).map((p) => p.id), ['b', 'a']);
   });
 });
 
