@@ -6,11 +6,12 @@
 // removes its subport and its port (asserted through Neutron's API).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AgentFixture, NODE } from '../integration/agent/fixture.js';
-import { neutronClient, startNeutron, stopNeutron, type Neutron } from '../../lab/openstack/neutron.js';
+import { NODE } from '../integration/agent/fixture.js';
+import { NeutronPortsFixture } from '../integration/agent/neutron-fixture.js';
+import { stopNeutron } from '../../lab/openstack/neutron.js';
 import { plugVm, type LabVm } from '../../lab/openstack/vm.js';
 import { createNeutronSecret, startNestedVmAgent, startNeutronWatcher } from '../../lab/openstack/kuryr.js';
 import { stopDaemons } from '../../lab/daemon.js';
@@ -28,21 +29,14 @@ import { NODE_NESTED_PARENT_ANNOTATION, NODE_SUBNET_ANNOTATION, POD_NETWORKS_ANN
 const VM1 = 'vm1';
 const CLUSTER = 'kuryr-e2e';
 
-class BaremetalNeutronFixture extends AgentFixture {
-  override agentArgs(): string[] {
-    return [...super.agentArgs(), '--neutron-ports'];
-  }
-}
-
 interface Pod { name: string; uid: string; netns: string; containerId: string }
 
 describe('e2e: Kuryr nested + baremetal pods on a real Neutron (trunk subports, real OVN, real packets)', function () {
   this.timeout(600_000);
-  const f = new BaremetalNeutronFixture();
+  const f = new NeutronPortsFixture();
   // MariaDB runs as the mysql user: not under the fixture's mode-700 dir.
   const dir = join(tmpdir(), 'tessera-e2ekuryr');
   const binDir = join(REPO_ROOT, 'dist', 'bin');
-  let neutron: Neutron;
   let api: NeutronClient;
   let scratchNb: OvsdbServer;
   let vm1: LabVm;
@@ -81,14 +75,9 @@ describe('e2e: Kuryr nested + baremetal pods on a real Neutron (trunk subports, 
   const ping = (from: string, to: string): Promise<string> => f.inNs(from, 'ping', ['-c', '2', '-W', '3', to]);
 
   before(async () => {
-    await stopNeutron(join(dir, 'neutron')).catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    await f.start();
-    neutron = await startNeutron({ dir: join(dir, 'neutron'), netns: f.nodeNs, nb: `unix:${f.central.nbSocket}`, sb: `unix:${f.central.sbSocket}` });
-    api = neutronClient(neutron);
-    const network = await api.createNetwork('pods');
-    const subnet = await api.createSubnet({ name: 'pods', network_id: network.id, cidr: '192.168.30.0/24' });
+    const pods = await f.startWithNeutron(dir, '192.168.30.0/24');
+    const { neutron, network, subnet } = pods;
+    api = pods.api;
     // vm1's port is the trunk parent; both VMs bind on n1 (Neutron's host = the chassis hostname), as Nova binds.
     const vm1Port = await api.createPort({ name: VM1, network_id: network.id });
     trunk = await api.createTrunk('vm1-trunk', vm1Port.id);
