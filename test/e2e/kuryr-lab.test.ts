@@ -10,6 +10,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NODE } from '../integration/agent/fixture.js';
+import { added, ok } from '../integration/agent/answers.js';
 import { NeutronPortsFixture } from '../integration/agent/neutron-fixture.js';
 import { stopNeutron } from '../../lab/openstack/neutron.js';
 import { plugVm, type LabVm } from '../../lab/openstack/vm.js';
@@ -21,7 +22,7 @@ import { nodePath, podPath, type KubeObject } from '../../lab/kube.js';
 import { waitFor } from '../../lab/wait.js';
 import { REPO_ROOT } from '../../lab/paths.js';
 import { startOvsdbServer, type OvsdbServer } from '../../testkit/ovsdb-server.js';
-import type { AgentRequest, AgentResponse, Result1x } from '../../lib/cni-protocol.js';
+import type { AgentRequest } from '../../lib/cni-protocol.js';
 import type { NeutronClient } from '../../lib/neutron/client.js';
 import type { NeutronPort, NeutronTrunk } from '../../lib/neutron/types.js';
 import { NODE_NESTED_PARENT_ANNOTATION, NODE_SUBNET_ANNOTATION, POD_NETWORKS_ANNOTATION, POD_PORT_UP_ANNOTATION, type PodNetworks } from '../../lib/kube/annotations.js';
@@ -55,10 +56,6 @@ describe('e2e: Kuryr nested + baremetal pods on a real Neutron (trunk subports, 
   };
   const ipOf = async (name: string): Promise<string> => (await net(name))!.ip_addresses[0]!.split('/')[0]!;
   const portsOf = (uid: string): Promise<NeutronPort[]> => api.listPorts({ tags: `tessera-pod:${uid}` });
-  const ok = (r: AgentResponse): Result1x => {
-    if (!r.ok) assert.fail(`agent error ${r.code}: ${r.msg}`);
-    return r.result as Result1x;
-  };
   const addReq = (p: Pod): Partial<AgentRequest> & Pick<AgentRequest, 'command'> => ({
     command: 'ADD', containerId: p.containerId, netns: `/var/run/netns/${p.netns}`, ifname: 'eth0', podNamespace: 'default', podName: p.name, podUid: p.uid,
     config: { annotationTimeoutMs: 60_000, ovnInstalledTimeoutMs: 90_000 },
@@ -121,7 +118,7 @@ describe('e2e: Kuryr nested + baremetal pods on a real Neutron (trunk subports, 
     assert.ok(port, 'the watcher made a Neutron port tagged with the pod uid');
     assert.equal(n!.iface_id, port.id);
     assert.deepEqual((await api.getTrunk(trunk.id)).sub_ports.find((s) => s.port_id === port.id), { port_id: port.id, segmentation_type: 'vlan', segmentation_id: n!.vlan });
-    const res = ok(await f.request(addReq(nested), 120_000, nestedCni));
+    const res = added(await f.request(addReq(nested), 120_000, nestedCni));
     assert.equal(res.interfaces?.[0]?.mac, port.mac_address);
     assert.equal((await annotations('nested1'))[POD_PORT_UP_ANNOTATION], port.id, 'ADD answered once Neutron reported the subport up');
     assert.equal((await api.getPort(port.id)).status, 'ACTIVE');
