@@ -2,22 +2,16 @@
 // writer's port in a node switch survives the Node's removal, and a foreign port that has a pod port's name is
 // never taken over. Both stay byte for byte; the user is told with a Warning Event.
 import assert from 'node:assert/strict';
-import { WatcherFixture, until, sleep } from './fixture.js';
+import { useWatcherFixture, until, sleep } from './fixture.js';
 
 describe("watcher: another writer's rows in Tessera's switches (real NB, ovn-nbctl as the other writer)", function () {
   this.timeout(120000);
-  const f = new WatcherFixture();
+  const f = useWatcherFixture(['n1', 'n2']);
 
   before(async () => {
-    await f.start();
-    f.node('n1');
-    f.node('n2');
     f.namespace('prod');
     f.startWatcher();
     await until(() => f.ls('n1') && f.ls('n2') && f.lsp('stor-n2'), 30000, 'node switches');
-  });
-  after(async () => {
-    await f.stop();
   });
 
   it("a removed Node's switch that holds a foreign port keeps it and that port; only Tessera's rows go, with one Warning Event", async () => {
