@@ -6,11 +6,13 @@
 // removes its subport and its port (asserted through Neutron's API). Nothing but the watcher annotates the Nodes.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AgentFixture, NODE } from '../integration/agent/fixture.js';
-import { neutronClient, startNeutron, stopNeutron, type Neutron } from '../../lab/openstack/neutron.js';
+import { NODE } from '../integration/agent/fixture.js';
+import { added, ok } from '../integration/agent/answers.js';
+import { NeutronPortsFixture } from '../integration/agent/neutron-fixture.js';
+import { stopNeutron } from '../../lab/openstack/neutron.js';
 import { plugVm, type LabVm } from '../../lab/openstack/vm.js';
 import { createNeutronSecret, startNestedVmAgent, startNeutronWatcher } from '../../lab/openstack/kuryr.js';
 import { stopDaemons } from '../../lab/daemon.js';
@@ -21,7 +23,7 @@ import { waitFor } from '../../lab/wait.js';
 import { REPO_ROOT } from '../../lab/paths.js';
 import { startOvsdbServer, type OvsdbServer } from '../../testkit/ovsdb-server.js';
 import { managementDevice } from '../../agent/node-init.js';
-import type { AgentRequest, AgentResponse, Result1x } from '../../lib/cni-protocol.js';
+import type { AgentRequest } from '../../lib/cni-protocol.js';
 import type { NeutronClient } from '../../lib/neutron/client.js';
 import type { NeutronPort, NeutronTrunk } from '../../lib/neutron/types.js';
 import { NODE_NESTED_PARENT_ANNOTATION, NODE_SUBNET_ANNOTATION, POD_NETWORKS_ANNOTATION, POD_PORT_UP_ANNOTATION, type PodNetworks } from '../../lib/kube/annotations.js';
@@ -29,21 +31,14 @@ import { NODE_NESTED_PARENT_ANNOTATION, NODE_SUBNET_ANNOTATION, POD_NETWORKS_ANN
 const VM1 = 'vm1';
 const CLUSTER = 'kuryr-e2e';
 
-class BaremetalNeutronFixture extends AgentFixture {
-  override agentArgs(): string[] {
-    return [...super.agentArgs(), '--neutron-ports'];
-  }
-}
-
 interface Pod { name: string; uid: string; netns: string; containerId: string }
 
 describe('e2e: Kuryr nested + baremetal pods on a real Neutron (trunk subports, real OVN, real packets)', function () {
   this.timeout(600_000);
-  const f = new BaremetalNeutronFixture();
+  const f = new NeutronPortsFixture();
   // MariaDB runs as the mysql user: not under the fixture's mode-700 dir.
   const dir = join(tmpdir(), 'tessera-e2ekuryr');
   const binDir = join(REPO_ROOT, 'dist', 'bin');
-  let neutron: Neutron;
   let api: NeutronClient;
   let scratchNb: OvsdbServer;
   let vm1: LabVm;
@@ -62,10 +57,6 @@ describe('e2e: Kuryr nested + baremetal pods on a real Neutron (trunk subports, 
   };
   const ipOf = async (name: string): Promise<string> => (await net(name))!.ip_addresses[0]!.split('/')[0]!;
   const portsOf = (uid: string): Promise<NeutronPort[]> => api.listPorts({ tags: `tessera-pod:${uid}` });
-  const ok = (r: AgentResponse): Result1x => {
-    if (!r.ok) assert.fail(`agent error ${r.code}: ${r.msg}`);
-    return r.result as Result1x;
-  };
   const addReq = (p: Pod): Partial<AgentRequest> & Pick<AgentRequest, 'command'> => ({
     command: 'ADD', containerId: p.containerId, netns: `/var/run/netns/${p.netns}`, ifname: 'eth0', podNamespace: 'default', podName: p.name, podUid: p.uid,
     config: { annotationTimeoutMs: 60_000, ovnInstalledTimeoutMs: 90_000 },
@@ -82,14 +73,9 @@ describe('e2e: Kuryr nested + baremetal pods on a real Neutron (trunk subports, 
   const ping = (from: string, to: string): Promise<string> => f.inNs(from, 'ping', ['-c', '2', '-W', '3', to]);
 
   before(async () => {
-    await stopNeutron(join(dir, 'neutron')).catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    await f.start();
-    neutron = await startNeutron({ dir: join(dir, 'neutron'), netns: f.nodeNs, nb: `unix:${f.central.nbSocket}`, sb: `unix:${f.central.sbSocket}` });
-    api = neutronClient(neutron);
-    const network = await api.createNetwork('pods');
-    const subnet = await api.createSubnet({ name: 'pods', network_id: network.id, cidr: '192.168.30.0/24' });
+    const pods = await f.startWithNeutron(dir, '192.168.30.0/24');
+    const { neutron, network, subnet } = pods;
+    api = pods.api;
     // vm1's port is the trunk parent; both VMs bind on n1 (Neutron's host = the chassis hostname), as Nova binds.
     const vm1Port = await api.createPort({ name: VM1, network_id: network.id });
     trunk = await api.createTrunk('vm1-trunk', vm1Port.id);
@@ -130,7 +116,7 @@ describe('e2e: Kuryr nested + baremetal pods on a real Neutron (trunk subports, 
     assert.ok(port, 'the watcher made a Neutron port tagged with the pod uid');
     assert.equal(n!.iface_id, port.id);
     assert.deepEqual((await api.getTrunk(trunk.id)).sub_ports.find((s) => s.port_id === port.id), { port_id: port.id, segmentation_type: 'vlan', segmentation_id: n!.vlan });
-    const res = ok(await f.request(addReq(nested), 120_000, nestedCni));
+    const res = added(await f.request(addReq(nested), 120_000, nestedCni));
     assert.equal(res.interfaces?.[0]?.mac, port.mac_address);
     assert.equal((await annotations('nested1'))[POD_PORT_UP_ANNOTATION], port.id, 'ADD answered once Neutron reported the subport up');
     assert.equal((await api.getPort(port.id)).status, 'ACTIVE');

@@ -7,9 +7,10 @@ import { alive, readPid } from '../../../lab/daemon.js';
 import { waitFor } from '../../../lab/wait.js';
 import { patchKeysInto } from '../../../lib/ovn/patch-flows.js';
 import { useAgentFixture, GATEWAY, NODE, type TestPod } from './fixture.js';
+import { ok, err } from './answers.js';
 import { nodePath } from '../../../lab/kube.js';
 import { NODE_MGMT_MAC_ANNOTATION } from '../../../lib/kube/annotations.js';
-import { hostVethName, type AgentError, type AgentOk, type AgentResponse } from '../../../lib/cni-protocol.js';
+import { hostVethName } from '../../../lib/cni-protocol.js';
 import { cnitool, containerdCniArgs, writeNodeConflist } from '../../../lab/cni.js';
 import { cnitoolContainerId } from '../../../lab/pods.js';
 import { REPO_ROOT } from '../../../lab/paths.js';
@@ -17,15 +18,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 const CNI_BIN = join(REPO_ROOT, 'dist', 'bin', 'tessera-cni');
-
-const ok = (r: AgentResponse): AgentOk => {
-  if (!r.ok) assert.fail(`agent error ${r.code}: ${r.msg}${r.details ? ` (${r.details})` : ''}`);
-  return r;
-};
-const err = (r: AgentResponse): AgentError => {
-  if (r.ok) assert.fail(`expected an error, got ${JSON.stringify(r)}`);
-  return r;
-};
 
 describe('tessera-agent (integration, real OVS/OVN)', function () {
   this.timeout(120_000);

@@ -9,17 +9,9 @@ import { join } from 'node:path';
 import { waitFor } from '../../../lab/wait.js';
 import { podPath } from '../../../lab/kube.js';
 import { POD_NETWORKS_ANNOTATION, type PodNetwork } from '../../../lib/kube/annotations.js';
-import type { AgentError, AgentOk, AgentResponse, Result1x } from '../../../lib/cni-protocol.js';
+import type { AgentOk, Result1x } from '../../../lib/cni-protocol.js';
 import { useAgentFixture, GATEWAY, NODE, type TestPod } from './fixture.js';
-
-const ok = (r: AgentResponse): AgentOk => {
-  if (!r.ok) assert.fail(`agent error ${r.code}: ${r.msg}`);
-  return r;
-};
-const err = (r: AgentResponse): AgentError => {
-  if (r.ok) assert.fail(`expected an error, got ${JSON.stringify(r)}`);
-  return r;
-};
+import { ok, err } from './answers.js';
 
 describe('tessera-agent input checks and serialisation (integration, real OVS/OVN)', function () {
   this.timeout(120_000);

@@ -7,17 +7,9 @@ import { join } from 'node:path';
 import { waitFor } from '../../../lab/wait.js';
 import { podPath } from '../../../lab/kube.js';
 import { POD_NETWORK_ERROR_ANNOTATION } from '../../../lib/kube/annotations.js';
-import type { AgentError, AgentResponse } from '../../../lib/cni-protocol.js';
 import { sample } from '../../fixtures/prom.js';
 import { useAgentFixture, type TestPod } from './fixture.js';
-
-const ok = (r: AgentResponse): void => {
-  if (!r.ok) assert.fail(`agent error ${r.code}: ${r.msg}`);
-};
-const err = (r: AgentResponse): AgentError => {
-  if (r.ok) assert.fail(`expected an error, got ${JSON.stringify(r)}`);
-  return r;
-};
+import { ok, err } from './answers.js';
 
 describe('tessera-agent /metrics and the annotation-timeout cause (integration, real OVS/OVN)', function () {
   this.timeout(120_000);

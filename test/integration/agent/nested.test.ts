@@ -9,11 +9,12 @@ import { run, succeeds } from '../../../lab/exec.js';
 import { podPath, nodePath, serviceAccountTokenFile, type KubeObject } from '../../../lab/kube.js';
 import { addNetns } from '../../../lab/netns.js';
 import { waitFor } from '../../../lab/wait.js';
-import { hostVethName, type AgentResponse, type Result1x } from '../../../lib/cni-protocol.js';
+import { hostVethName } from '../../../lib/cni-protocol.js';
 import { NODE_SUBNET_ANNOTATION, POD_NETWORKS_ANNOTATION, POD_PORT_UP_ANNOTATION, type PodNetworks } from '../../../lib/kube/annotations.js';
 import { macFromIPv4, podPort } from '../../../lib/ovn/names.js';
 import { scriptNodeSwitch } from '../../fixtures/nb-script.js';
 import { AgentFixture, SUBNET, GATEWAY, type TestPod } from './fixture.js';
+import { added, ok } from './answers.js';
 
 const VM = 'vm1';
 const VM_SUBNET = '10.244.2.0/24';
@@ -31,10 +32,6 @@ class NestedFixture extends AgentFixture {
   }
 }
 
-const ok = (r: AgentResponse): Result1x => {
-  if (!r.ok) assert.fail(`agent error ${r.code}: ${r.msg}`);
-  return r.result as Result1x;
-};
 
 describe('tessera-agent nested mode (integration, real OVS/OVN, VLAN links)', function () {
   this.timeout(120_000);
@@ -106,7 +103,7 @@ describe('tessera-agent nested mode (integration, real OVS/OVN, VLAN links)', fu
     const a = await nestedPod('na', 101);
     const b = await nestedPod('nb', 102);
     await Promise.all([reportUp(a), reportUp(b)]);
-    const ra = ok(await f.request(f.addRequest(a)));
+    const ra = added(await f.request(f.addRequest(a)));
     ok(await f.request(f.addRequest(b)));
     assert.equal(ra.interfaces?.[0]?.name, 'eth0');
     assert.equal(ra.interfaces?.[0]?.mac, a.mac);
@@ -150,7 +147,7 @@ describe('tessera-agent nested mode (integration, real OVS/OVN, VLAN links)', fu
   it('DEL removes the link, again without error, and with the netns gone', async () => {
     const p = await nestedPod('del', 160);
     await reportUp(p);
-    const res = ok(await f.request(f.addRequest(p)));
+    const res = added(await f.request(f.addRequest(p)));
     ok(await f.request({ ...f.addRequest(p), command: 'DEL' }));
     assert.equal(await succeeds('ip', ['-n', p.netns, 'link', 'show', 'eth0']), false);
     assert.equal(await succeeds('ip', ['-n', f.nodeNs, 'link', 'show', hostVethName(p.containerId, 'eth0')]), false);

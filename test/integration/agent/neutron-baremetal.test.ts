@@ -4,11 +4,11 @@
 // node's ovn-controller claims Neutron's switch port, and the pod and the VM reach each other at L2 (real packets).
 // Nothing gives the Node a node subnet or a management port's LSP: a Neutron ports node needs neither.
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AgentFixture, NODE, type TestPod } from './fixture.js';
-import { neutronClient, startNeutron, stopNeutron, type Neutron } from '../../../lab/openstack/neutron.js';
+import { NODE, type TestPod } from './fixture.js';
+import { NeutronPortsFixture } from './neutron-fixture.js';
+import { stopNeutron } from '../../../lab/openstack/neutron.js';
 import { plugVm, type LabVm } from '../../../lab/openstack/vm.js';
 import { stopDaemons } from '../../../lab/daemon.js';
 import { waitFor } from '../../../lab/wait.js';
@@ -20,18 +20,11 @@ import { NODE_MGMT_MAC_ANNOTATION, NODE_SUBNET_ANNOTATION, POD_NETWORKS_ANNOTATI
 import { managementDevice } from '../../../agent/node-init.js';
 import { podNetworkFromPort } from '../../../watcher/neutron-ports/translate.js';
 
-class NeutronPortsFixture extends AgentFixture {
-  override agentArgs(): string[] {
-    return [...super.agentArgs(), '--neutron-ports'];
-  }
-}
-
 describe('agent: Kuryr baremetal pods on Neutron ports (real neutron-server, real OVN, real packets)', function () {
   this.timeout(300_000);
   const f = new NeutronPortsFixture();
   // MariaDB runs as the mysql user: not under the fixture's mode-700 dir.
   const dir = join(tmpdir(), 'tessera-itnebm');
-  let neutron: Neutron;
   let api: NeutronClient;
   let network: NeutronNetwork;
   let subnet: NeutronSubnet;
@@ -39,14 +32,7 @@ describe('agent: Kuryr baremetal pods on Neutron ports (real neutron-server, rea
   let bm1: TestPod;
 
   before(async () => {
-    await stopNeutron(join(dir, 'neutron')).catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    await f.start();
-    neutron = await startNeutron({ dir: join(dir, 'neutron'), netns: f.nodeNs, nb: `unix:${f.central.nbSocket}`, sb: `unix:${f.central.sbSocket}` });
-    api = neutronClient(neutron);
-    network = await api.createNetwork('pods');
-    subnet = await api.createSubnet({ name: 'pods', network_id: network.id, cidr: '192.168.20.0/24' });
+    ({ api, network, subnet } = await f.startWithNeutron(dir, '192.168.20.0/24'));
     f.startAgent();
     // The VM and the pods share the project's default security group, which admits its own members.
     vm = await plugVm({ name: 'vm1', netns: `tag-${f.id}-vm1`, node: f.ovs, port: await api.createPort({ name: 'vm1', network_id: network.id }), prefixLen: 24, gateway: null, runDir: dir });

@@ -8,15 +8,11 @@ import { nbctl } from '../../../lab/ovn-central.js';
 import { scriptNodeSwitch } from '../../fixtures/nb-script.js';
 import { succeeds } from '../../../lab/exec.js';
 import { NODE_MGMT_MAC_ANNOTATION, NODE_SUBNET_ANNOTATION } from '../../../lib/kube/annotations.js';
-import type { AgentResponse } from '../../../lib/cni-protocol.js';
 import { useAgentFixture, GATEWAY, NODE, SUBNET, type TestPod } from './fixture.js';
+import { ok } from './answers.js';
 
 const MGMT_IP = '10.244.1.2';
 const MGMT_MAC = '0a:58:0a:f4:01:02';
-
-const ok = (r: AgentResponse): void => {
-  if (!r.ok) assert.fail(`agent error ${r.code}: ${r.msg}`);
-};
 
 describe('tessera-agent without any Northbound database (integration, real OVS/OVN)', function () {
   this.timeout(120_000);

@@ -8,12 +8,12 @@ export function kubeConfig(server: string, token?: string): k8s.KubeConfig {
   return kc;
 }
 
-/** Polls `pred` until it holds; rejects naming `what` after `timeoutMs`. */
-export async function until(what: string, pred: () => boolean, timeoutMs = 5000): Promise<void> {
+/** Polls `pred` every `intervalMs` until it holds; rejects naming `what` after `timeoutMs`. */
+export async function until(what: string, pred: () => boolean, timeoutMs = 5000, intervalMs = 10): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!pred()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 

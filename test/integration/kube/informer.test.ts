@@ -8,17 +8,12 @@ import { loadKubeConfig, makeClients } from '../../../lib/kube/client.js';
 import { MERGE_PATCH } from '../../../lib/kube/patch.js';
 import { Informer } from '../../../lib/kube/informer.js';
 import { tempTokenFile } from '../../../testkit/token-file.js';
+import { until as pollUntil } from '../apiserver/helpers.js';
 
 const PODS = RESOURCE_TYPES.find((r) => r.kind === 'Pod') as ResourceType;
 const spec = { containers: [{ name: 'c', image: 'i' }] };
 
-async function until(what: string, pred: () => boolean, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (what: string, pred: () => boolean, timeoutMs = 8000): Promise<void> => pollUntil(what, pred, timeoutMs);
 
 describe('lib/kube Informer', function () {
   this.timeout(30000);

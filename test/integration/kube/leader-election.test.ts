@@ -7,18 +7,13 @@ import { startApiServer, type ApiServer } from '../../../kube-double/server.js';
 import { loadKubeConfig, makeClients } from '../../../lib/kube/client.js';
 import { LeaderElector } from '../../../lib/kube/leader-election.js';
 import { tempTokenFile } from '../../../testkit/token-file.js';
+import { until as pollUntil } from '../apiserver/helpers.js';
 
 const LEASE_MS = 1500;
 const RENEW_MS = 1000;
 const RETRY_MS = 200;
 
-async function until(what: string, pred: () => boolean, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const until = (what: string, pred: () => boolean, timeoutMs = 8000): Promise<void> => pollUntil(what, pred, timeoutMs, 5);
 
 describe('lib/kube LeaderElector', function () {
   this.timeout(30000);

@@ -6,27 +6,16 @@
 import assert from 'node:assert/strict';
 import { WatcherFixture, until, sleep, type WatcherProc } from './fixture.js';
 import { addressViolations } from './invariants.js';
+import { mulberry32 } from '../../fixtures/prng.js';
 
 const ANN = 'tessera.io/pod-networks';
 const STEPS = 30;
-
-/** mulberry32: small, seedable, good enough to pick steps. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('watcher: randomized annotation forgery, kills and restarts (real NB)', function () {
   this.timeout(120000);
   const f = new WatcherFixture();
   const seed = Number(process.env.TESSERA_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
-  const rand = rng(seed);
+  const rand = mulberry32(seed);
   const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)];
   let w: WatcherProc;
   const log: string[] = [];

@@ -3,18 +3,13 @@
 // stay byte for byte through drift repairs, a restart and its full reconcile; a writer that keeps reverting
 // one row gets backoff and a Warning Event while the rest keeps working.
 import assert from 'node:assert/strict';
-import { spawnOut, ovsEnv } from '../../../testkit/ovsdb-server.js';
 import { WatcherFixture, until, sleep } from './fixture.js';
-import type { KubeObject } from '../../../kube-double/resources.js';
 
 const RESTORE_MS = 5000;
 
 describe('watcher: NB drift repair (real NB, ovn-nbctl as the other writer)', function () {
   this.timeout(120000);
   const f = new WatcherFixture();
-  const nbctl = (...args: string[]): Promise<string> => spawnOut('ovn-nbctl', [`--db=${f.nbServer.unix}`, ...args], ovsEnv(f.nbServer.dir));
-  const events = (ns: string | undefined, name: string, reason: string): KubeObject[] =>
-    f.list('event', ns).filter((e) => (e.involvedObject as { name: string }).name === name && e.reason === reason);
   /**
    * Runs `breakIt` (ovn-nbctl returns once its change is committed), waits until our own monitor has seen that
    * change (NB sends it before the watcher's restore), then until `restored` holds; prints the time from the start
@@ -77,14 +72,14 @@ describe('watcher: NB drift repair (real NB, ovn-nbctl as the other writer)', fu
   };
 
   it('a deleted pod switch port comes back with its addresses and port security, and in its port group', async () => {
-    await restoreTime('LSP deleted', () => nbctl('lsp-del', 'prod_web'), () => !f.lsp('prod_web'), () => lspOk() && pgOk());
-    const ev = await until(() => events('prod', 'web', 'NBDriftRepaired')[0], 5000, 'NBDriftRepaired on the pod');
+    await restoreTime('LSP deleted', () => f.nbctl('lsp-del', 'prod_web'), () => !f.lsp('prod_web'), () => lspOk() && pgOk());
+    const ev = await until(() => f.events('prod', 'web', 'NBDriftRepaired')[0], 5000, 'NBDriftRepaired on the pod');
     assert.match(String(ev.message), /Logical_Switch_Port prod_web: deleted/);
   });
 
   it('edited addresses and port security are set back', async () => {
-    await restoreTime('LSP addresses edited', () => nbctl('lsp-set-addresses', 'prod_web', '0a:58:0a:f4:00:63 10.244.0.99'), () => !lspOk(), lspOk);
-    await restoreTime('LSP port_security edited', () => nbctl('lsp-set-port-security', 'prod_web', ''), () => !lspOk(), lspOk);
+    await restoreTime('LSP addresses edited', () => f.nbctl('lsp-set-addresses', 'prod_web', '0a:58:0a:f4:00:63 10.244.0.99'), () => !lspOk(), lspOk);
+    await restoreTime('LSP port_security edited', () => f.nbctl('lsp-set-port-security', 'prod_web', ''), () => !lspOk(), lspOk);
   });
 
   it('a service load balancer, deleted or with its backends changed, comes back', async () => {
@@ -93,44 +88,44 @@ describe('watcher: NB drift repair (real NB, ovn-nbctl as the other writer)', fu
       const lb = f.nb.cache.lookup('Load_Balancer', 'name', 'tessera_svc_prod/web_tcp');
       return !!lb && !!f.nb.cache.lookup('Load_Balancer_Group', 'name', 'tessera_cluster_lbs')?.load_balancer.includes(lb._uuid);
     };
-    await restoreTime('LB backends edited', () => nbctl('set', 'Load_Balancer', 'tessera_svc_prod/web_tcp', 'vips:"10.96.0.10:80"="10.9.9.9:80"'), () => !lbOk(), lbOk);
-    await restoreTime('LB deleted', () => nbctl('lb-del', 'tessera_svc_prod/web_tcp'), () => !lbOk(), () => lbOk() && grpOk());
-    await until(() => events('prod', 'web', 'NBDriftRepaired').some((e) => /Load_Balancer/.test(String(e.message))), 5000, 'NBDriftRepaired on the service');
+    await restoreTime('LB backends edited', () => f.nbctl('set', 'Load_Balancer', 'tessera_svc_prod/web_tcp', 'vips:"10.96.0.10:80"="10.9.9.9:80"'), () => !lbOk(), lbOk);
+    await restoreTime('LB deleted', () => f.nbctl('lb-del', 'tessera_svc_prod/web_tcp'), () => !lbOk(), () => lbOk() && grpOk());
+    await until(() => f.events('prod', 'web', 'NBDriftRepaired').some((e) => /Load_Balancer/.test(String(e.message))), 5000, 'NBDriftRepaired on the service');
   });
 
   it("a policy's port group with its ACLs, one ACL, and its address set come back", async () => {
-    await restoreTime('port group + ACLs deleted', () => nbctl('pg-del', pg), () => !f.nb.cache.lookup('Port_Group', 'name', pg), pgOk);
+    await restoreTime('port group + ACLs deleted', () => f.nbctl('pg-del', pg), () => !f.nb.cache.lookup('Port_Group', 'name', pg), pgOk);
     const drop = f.nb.cache.lookup('Port_Group', 'name', pg)!.acls.map((u) => f.nb.cache.get('ACL', u)!).find((a) => a.action === 'drop')!;
-    await restoreTime('drop ACL deleted', () => nbctl('--type=port-group', 'acl-del', pg, drop.direction, String(drop.priority), drop.match), () => !pgOk() || !f.nb.cache.lookup('Port_Group', 'name', pg)!.acls.some((u) => f.nb.cache.get('ACL', u)?.action === 'drop'),
+    await restoreTime('drop ACL deleted', () => f.nbctl('--type=port-group', 'acl-del', pg, drop.direction, String(drop.priority), drop.match), () => !pgOk() || !f.nb.cache.lookup('Port_Group', 'name', pg)!.acls.some((u) => f.nb.cache.get('ACL', u)?.action === 'drop'),
       () => pgOk() && f.nb.cache.lookup('Port_Group', 'name', pg)!.acls.some((u) => f.nb.cache.get('ACL', u)?.action === 'drop'));
     const as = f.nb.cache.find('Address_Set', (a) => a.external_ids['tessera.io/object'] === 'prod/web-allow')!;
     const want = as.addresses.join();
     assert.ok(want, 'the address set holds the client');
-    await restoreTime('address set emptied', () => nbctl('clear', 'Address_Set', as.name, 'addresses'), () => f.nb.cache.lookup('Address_Set', 'name', as.name)?.addresses.join() !== want,
+    await restoreTime('address set emptied', () => f.nbctl('clear', 'Address_Set', as.name, 'addresses'), () => f.nb.cache.lookup('Address_Set', 'name', as.name)?.addresses.join() !== want,
       () => f.nb.cache.lookup('Address_Set', 'name', as.name)?.addresses.join() === want);
-    await restoreTime('address set deleted', () => nbctl('destroy', 'Address_Set', as.name), () => !f.nb.cache.lookup('Address_Set', 'name', as.name),
+    await restoreTime('address set deleted', () => f.nbctl('destroy', 'Address_Set', as.name), () => !f.nb.cache.lookup('Address_Set', 'name', as.name),
       () => f.nb.cache.lookup('Address_Set', 'name', as.name)?.addresses.join() === want);
-    assert.ok(events('prod', 'web-allow', 'NBDriftRepaired').length > 0, 'NBDriftRepaired on the NetworkPolicy');
+    assert.ok(f.events('prod', 'web-allow', 'NBDriftRepaired').length > 0, 'NBDriftRepaired on the NetworkPolicy');
   });
 
   it('the join link and a node router port come back', async () => {
     const joinOk = () => !!f.nb.cache.lookup('Logical_Router_Port', 'name', 'rtoj-ovn_cluster_router') && !!f.lsp('jtor-ovn_cluster_router');
-    await restoreTime('join router port deleted', () => nbctl('lrp-del', 'rtoj-ovn_cluster_router'), () => !joinOk(), joinOk);
-    await restoreTime('join switch port deleted', () => nbctl('lsp-del', 'jtor-ovn_cluster_router'), () => !joinOk(), joinOk);
+    await restoreTime('join router port deleted', () => f.nbctl('lrp-del', 'rtoj-ovn_cluster_router'), () => !joinOk(), joinOk);
+    await restoreTime('join switch port deleted', () => f.nbctl('lsp-del', 'jtor-ovn_cluster_router'), () => !joinOk(), joinOk);
     const rtos = () => !!f.nb.cache.lookup('Logical_Router_Port', 'name', 'rtos-n1') && !!f.lsp('stor-n1');
-    await restoreTime('node router port deleted', () => nbctl('lrp-del', 'rtos-n1'), () => !rtos(), rtos);
-    await until(() => events('default', 'n1', 'NBDriftRepaired').length > 0, 5000, 'NBDriftRepaired on the Node');
+    await restoreTime('node router port deleted', () => f.nbctl('lrp-del', 'rtos-n1'), () => !rtos(), rtos);
+    await until(() => f.events('default', 'n1', 'NBDriftRepaired').length > 0, 5000, 'NBDriftRepaired on the Node');
   });
 
   it("another writer's port, ACLs and port group, in and next to ours, stay byte for byte through repairs and a restart", async () => {
-    await nbctl('lsp-add', 'n1', 'foreign-port', '--', 'lsp-set-addresses', 'foreign-port', '02:00:00:00:00:01 10.244.0.200');
-    await nbctl('pg-add', 'foreign_pg', 'foreign-port');
-    await nbctl('--type=port-group', 'acl-add', 'foreign_pg', 'to-lport', '900', 'ip4.src == 192.168.7.7', 'drop');
-    await nbctl('--type=switch', 'acl-add', 'n1', 'from-lport', '800', 'ip4.dst == 192.168.8.8', 'drop');
-    await nbctl('--', 'create', 'Address_Set', 'name=foreign_as', 'addresses="192.168.9.9"');
+    await f.nbctl('lsp-add', 'n1', 'foreign-port', '--', 'lsp-set-addresses', 'foreign-port', '02:00:00:00:00:01 10.244.0.200');
+    await f.nbctl('pg-add', 'foreign_pg', 'foreign-port');
+    await f.nbctl('--type=port-group', 'acl-add', 'foreign_pg', 'to-lport', '900', 'ip4.src == 192.168.7.7', 'drop');
+    await f.nbctl('--type=switch', 'acl-add', 'n1', 'from-lport', '800', 'ip4.dst == 192.168.8.8', 'drop');
+    await f.nbctl('--', 'create', 'Address_Set', 'name=foreign_as', 'addresses="192.168.9.9"');
     // A foreign port group that also holds our pod's port, and a foreign ACL on our policy's port group.
-    await nbctl('pg-add', 'foreign_pg2', 'prod_web');
-    await nbctl('--type=port-group', 'acl-add', pg, 'to-lport', '700', 'ip4.src == 192.168.6.6', 'allow');
+    await f.nbctl('pg-add', 'foreign_pg2', 'prod_web');
+    await f.nbctl('--type=port-group', 'acl-add', pg, 'to-lport', '700', 'ip4.src == 192.168.6.6', 'allow');
     const snap = () => JSON.stringify({
       lsp: f.lsp('foreign-port'),
       pg: f.nb.cache.lookup('Port_Group', 'name', 'foreign_pg'),
@@ -144,8 +139,8 @@ describe('watcher: NB drift repair (real NB, ovn-nbctl as the other writer)', fu
     // Repairs of the policy's port group (a foreign ACL on it) and of the node switch (a foreign port in it).
     const hasDrop = () => f.nb.cache.lookup('Port_Group', 'name', pg)!.acls.some((u) => f.nb.cache.get('ACL', u)?.action === 'drop');
     const drop = f.nb.cache.lookup('Port_Group', 'name', pg)!.acls.map((u) => f.nb.cache.get('ACL', u)!).find((a) => a.action === 'drop')!;
-    await restoreTime('drop ACL deleted next to a foreign ACL', () => nbctl('--type=port-group', 'acl-del', pg, drop.direction, String(drop.priority), drop.match), () => !hasDrop(), () => pgOk() && hasDrop());
-    await restoreTime('node router port deleted next to a foreign port', () => nbctl('lrp-del', 'rtos-n1'), () => !f.nb.cache.lookup('Logical_Router_Port', 'name', 'rtos-n1'),
+    await restoreTime('drop ACL deleted next to a foreign ACL', () => f.nbctl('--type=port-group', 'acl-del', pg, drop.direction, String(drop.priority), drop.match), () => !hasDrop(), () => pgOk() && hasDrop());
+    await restoreTime('node router port deleted next to a foreign port', () => f.nbctl('lrp-del', 'rtos-n1'), () => !f.nb.cache.lookup('Logical_Router_Port', 'name', 'rtos-n1'),
       () => !!f.nb.cache.lookup('Logical_Router_Port', 'name', 'rtos-n1') && !!f.lsp('stor-n1'));
     // Restart: start-up rebuild and full reconcile.
     await f.procs[0].kill('SIGKILL');
@@ -159,7 +154,7 @@ describe('watcher: NB drift repair (real NB, ovn-nbctl as the other writer)', fu
   });
 
   it("removing a stale node switch of ours leaves another writer's router port of the same name alone", async () => {
-    await nbctl('lrp-add', 'ovn_cluster_router', 'rtos-ghost', '02:00:00:00:00:09', '192.168.50.1/24');
+    await f.nbctl('lrp-add', 'ovn_cluster_router', 'rtos-ghost', '02:00:00:00:00:09', '192.168.50.1/24');
     const lrpBefore = await until(() => f.nb.cache.lookup('Logical_Router_Port', 'name', 'rtos-ghost'), 5000, 'foreign rtos-ghost');
     // A switch with our owner ids for a Node that does not exist: drift repair runs the node sync, which removes it.
     let seen = false;
@@ -167,7 +162,7 @@ describe('watcher: NB drift repair (real NB, ovn-nbctl as the other writer)', fu
       if (ev.table === 'Logical_Switch' && (ev.row as { name?: string }).name === 'ghost') seen = true;
     };
     f.nb.on('change', onChange);
-    await nbctl('--', 'create', 'Logical_Switch', 'name=ghost', 'external_ids:"tessera.io/owner"=tessera-watcher', 'external_ids:"tessera.io/kind"=node', 'external_ids:"tessera.io/object"=ghost');
+    await f.nbctl('--', 'create', 'Logical_Switch', 'name=ghost', 'external_ids:"tessera.io/owner"=tessera-watcher', 'external_ids:"tessera.io/kind"=node', 'external_ids:"tessera.io/object"=ghost');
     await until(() => seen, 5000, 'stale switch seen by our monitor');
     f.nb.off('change', onChange);
     await until(() => !f.ls('ghost'), 10000, 'the stale switch of ours removed');
@@ -179,16 +174,16 @@ describe('watcher: NB drift repair (real NB, ovn-nbctl as the other writer)', fu
     const w = f.procs[f.procs.length - 1];
     const repairsOf = () => w.log().split('\n').filter((l) => l.includes('NB drift repaired: pod prod/web ')).length;
     const start = repairsOf();
-    const fightsBefore = events('prod', 'web', 'NBDriftFighting').length;
+    const fightsBefore = f.events('prod', 'web', 'NBDriftFighting').length;
     let stop = false;
     const fighter = (async () => {
       while (!stop) {
-        await nbctl('lsp-set-addresses', 'prod_web', '0a:58:0a:f4:00:63 10.244.0.99').catch(() => undefined);
+        await f.nbctl('lsp-set-addresses', 'prod_web', '0a:58:0a:f4:00:63 10.244.0.99').catch(() => undefined);
         await sleep(200);
       }
     })();
     const t0 = Date.now();
-    const ev = await until(() => events('prod', 'web', 'NBDriftFighting')[fightsBefore], 15000, 'a new NBDriftFighting on the pod');
+    const ev = await until(() => f.events('prod', 'web', 'NBDriftFighting')[fightsBefore], 15000, 'a new NBDriftFighting on the pod');
     console.log(`      NBDriftFighting after ${Date.now() - t0} ms: ${String(ev.message)}`);
     assert.equal(ev.type, 'Warning');
     f.pod('prod', 'during', 'n1');

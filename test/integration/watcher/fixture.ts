@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { OvsdbClient } from '../../../lib/ovsdb/index.js';
 import { NB_MODEL, type NBTables } from '../../../lib/ovsdb/models/nb.js';
-import { startOvsdbServer, type OvsdbServer } from '../../../testkit/ovsdb-server.js';
+import { ovsEnv, spawnOut, startOvsdbServer, type OvsdbServer } from '../../../testkit/ovsdb-server.js';
 import { startApiServer, type ApiServer } from '../../../kube-double/server.js';
 import { findResource, type KubeObject } from '../../../kube-double/resources.js';
 import { WATCHED_TABLES } from '../../../watcher/master-init.js';
@@ -161,6 +161,11 @@ export class WatcherFixture {
     return this.store.list(rt[kind], { namespace, labels: [], fields: [] }).items;
   }
 
+  /** The Events about object `name` in `namespace` (every namespace when undefined) with `reason`. */
+  events(namespace: string | undefined, name: string, reason: string): KubeObject[] {
+    return this.list('event', namespace).filter((e) => (e.involvedObject as { name: string }).name === name && e.reason === reason);
+  }
+
   setPodPhase(namespace: string, name: string, phase: string): void {
     const pod = this.store.get(rt.pod, namespace, name);
     this.store.update(rt.pod, namespace, name, { ...pod, status: { ...(pod.status as object), phase } }, 'status');
@@ -187,6 +192,11 @@ export class WatcherFixture {
   }
 
   // ---- NB ----
+
+  /** ovn-nbctl on the fixture's NB: another writer beside the watcher, or a reader of its rows. */
+  nbctl(...args: string[]): Promise<string> {
+    return spawnOut('ovn-nbctl', [`--db=${this.nbServer.unix}`, ...args], ovsEnv(this.nbServer.dir));
+  }
 
   lsp(name: string) {
     return this.nb.cache.lookup('Logical_Switch_Port', 'name', name);

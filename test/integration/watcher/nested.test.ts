@@ -4,7 +4,6 @@
 // `up` (set here with ovn-nbctl, as ovn-northd would); a pod deleted while the watcher is down loses its child port
 // and tag at start-up, which a pod created meanwhile gets. The VM ports are another writer's rows (ovn-nbctl).
 import assert from 'node:assert/strict';
-import { spawnOut, ovsEnv } from '../../../testkit/ovsdb-server.js';
 import type { KubeObject } from '../../../kube-double/resources.js';
 import { NODE_NESTED_PARENT_ANNOTATION, POD_NETWORK_ERROR_ANNOTATION, POD_PORT_UP_ANNOTATION } from '../../../lib/kube/annotations.js';
 import { WatcherFixture, until, sleep } from './fixture.js';
@@ -12,9 +11,6 @@ import { WatcherFixture, until, sleep } from './fixture.js';
 describe('watcher: nested nodes, child ports and VLAN tags (real NB)', function () {
   this.timeout(120000);
   const f = new WatcherFixture();
-  const nbctl = (...args: string[]): Promise<string> => spawnOut('ovn-nbctl', [`--db=${f.nbServer.unix}`, ...args], ovsEnv(f.nbServer.dir));
-  const events = (ns: string | undefined, name: string, reason: string): KubeObject[] =>
-    f.list('event', ns).filter((e) => (e.involvedObject as { name: string }).name === name && e.reason === reason);
   const nestedNode = (name: string, parent: string): KubeObject => f.create('node', { metadata: { name, annotations: { [NODE_NESTED_PARENT_ANNOTATION]: parent } } });
   const child = (pod: string) => {
     const l = f.lsp(`default_${pod}`);
@@ -27,7 +23,7 @@ describe('watcher: nested nodes, child ports and VLAN tags (real NB)', function 
     f.node('n1');
     f.startWatcher(['--no-leader-election', '--nested-vlan-range', '1-3']);
     await until(() => f.ls('n1'), 30000, 'node switch n1');
-    for (const vm of ['vm1', 'vm2', 'vm3']) await nbctl('lsp-add', 'n1', `${vm}-nic`, '--', 'lsp-set-addresses', `${vm}-nic`, 'unknown');
+    for (const vm of ['vm1', 'vm2', 'vm3']) await f.nbctl('lsp-add', 'n1', `${vm}-nic`, '--', 'lsp-set-addresses', `${vm}-nic`, 'unknown');
     nestedNode('vm1', 'vm1-nic');
     nestedNode('vm2', 'vm2-nic');
     await until(() => f.ls('vm1') && f.ls('vm2'), 30000, 'nested nodes get their switches');
@@ -53,11 +49,11 @@ describe('watcher: nested nodes, child ports and VLAN tags (real NB)', function 
   });
 
   it('writes tessera.io/port-up while NB reports the child port up, and removes it when it goes down', async () => {
-    await nbctl('set', 'Logical_Switch_Port', 'default_a1', 'up=true');
+    await f.nbctl('set', 'Logical_Switch_Port', 'default_a1', 'up=true');
     await until(() => f.get('pod', 'default', 'a1')?.metadata.annotations?.[POD_PORT_UP_ANNOTATION] === 'default_a1', 10000, 'port-up on a1');
-    await nbctl('set', 'Logical_Switch_Port', 'default_a1', 'up=false');
+    await f.nbctl('set', 'Logical_Switch_Port', 'default_a1', 'up=false');
     await until(() => f.get('pod', 'default', 'a1')?.metadata.annotations?.[POD_PORT_UP_ANNOTATION] === undefined, 10000, 'port-up removed');
-    await nbctl('set', 'Logical_Switch_Port', 'default_plain', 'up=true');
+    await f.nbctl('set', 'Logical_Switch_Port', 'default_plain', 'up=true');
     await sleep(500);
     assert.equal(f.get('pod', 'default', 'plain')?.metadata.annotations?.[POD_PORT_UP_ANNOTATION], undefined, 'ordinary pods get none');
   });
@@ -66,13 +62,13 @@ describe('watcher: nested nodes, child ports and VLAN tags (real NB)', function 
     nestedNode('vm3', 'default_a1'); // a pod's port
     await until(() => f.ls('vm3'), 10000, 'vm3 switch');
     f.pod('default', 'c1', 'vm3');
-    const ev = await until(() => events('default', 'vm3', 'NestedParentPortRefused')[0], 10000, 'Node Event');
+    const ev = await until(() => f.events('default', 'vm3', 'NestedParentPortRefused')[0], 10000, 'Node Event');
     assert.equal(ev.type, 'Warning');
     assert.match(String(ev.message), /Tessera's own port/);
     assert.equal(f.lsp('default_c1'), undefined, 'no child port');
-    await until(() => events('default', 'c1', 'NestedParentPortRefused')[0], 10000, 'pod Event');
+    await until(() => f.events('default', 'c1', 'NestedParentPortRefused')[0], 10000, 'pod Event');
     f.patch('node', undefined, 'vm3', { metadata: { annotations: { [NODE_NESTED_PARENT_ANNOTATION]: 'vm2-nic' } } }); // another node's parent
-    await until(() => events('default', 'vm3', 'NestedParentPortRefused').some((e) => /Node vm2 names the same port/.test(String(e.message))), 10000, 'second refusal');
+    await until(() => f.events('default', 'vm3', 'NestedParentPortRefused').some((e) => /Node vm2 names the same port/.test(String(e.message))), 10000, 'second refusal');
     assert.equal(f.lsp('default_c1'), undefined);
     f.patch('node', undefined, 'vm3', { metadata: { annotations: { [NODE_NESTED_PARENT_ANNOTATION]: 'vm3-nic' } } });
     await until(() => child('c1')?.parent === 'vm3-nic', 60000, 'c1 child of vm3-nic once fixed');
@@ -89,7 +85,7 @@ describe('watcher: nested nodes, child ports and VLAN tags (real NB)', function 
     await until(() => vlanOf('a3'), 10000, 'a3 annotated');
     assert.equal(child('a3')?.tag, 3, 'the restarted watcher knows tags 1 and 2 are taken');
     f.pod('default', 'a4', 'vm1');
-    const ev = await until(() => events('default', 'a4', 'VlanTagsExhausted')[0], 10000, 'exhaustion Event');
+    const ev = await until(() => f.events('default', 'a4', 'VlanTagsExhausted')[0], 10000, 'exhaustion Event');
     assert.match(String(ev.message), /vm1-nic has no free VLAN tag \(1-3/);
     await until(() => /VlanTagsExhausted/.test(f.get('pod', 'default', 'a4')?.metadata.annotations?.[POD_NETWORK_ERROR_ANNOTATION] ?? ''), 10000, 'pod-network-error');
     assert.equal(f.lsp('default_a4'), undefined);
@@ -113,7 +109,7 @@ describe('watcher: nested nodes, child ports and VLAN tags (real NB)', function 
     await until(() => vlanOf('a5'), 10000, 'a5 annotated');
     assert.deepEqual(child('a5'), { parent: 'vm1-nic', tag: a1Tag, tagRequest: a1Tag }, "a5 gets a1's freed tag");
     assert.equal(vlanOf('a5'), a1Tag);
-    assert.deepEqual(events('default', 'a5', 'VlanTagsExhausted'), [], 'a5 never saw vm1-nic full: the stale port went first');
+    assert.deepEqual(f.events('default', 'a5', 'VlanTagsExhausted'), [], 'a5 never saw vm1-nic full: the stale port went first');
     const tags = f.nb.cache.lookupAll('Logical_Switch_Port', 'parent_name', 'vm1-nic').map((l) => l.tag);
     assert.deepEqual([...tags].sort(), [1, 2, 3], 'one child port per tag on vm1-nic');
     assert.equal(new Set(tags).size, tags.length, 'no duplicate tag on vm1-nic');

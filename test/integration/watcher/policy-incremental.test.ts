@@ -22,22 +22,11 @@ import { POD_BY_NAMESPACE, POD_BY_PORT_NAME, POLICY_BY_NAMESPACE, keyOf, type St
 import { PolicyController } from '../../../watcher/controllers/policies.js';
 import { translatePolicy, type PodInfo } from '../../../watcher/policy/translate.js';
 import { startOvsdbServer, type OvsdbServer } from '../../../testkit/ovsdb-server.js';
+import { mulberry32 } from '../../fixtures/prng.js';
 
 const NAMESPACES = ['a', 'b', 'c'];
 const POD_NAMES = ['p0', 'p1', 'p2', 'p3', 'p4', 'p5'];
 const APPS = ['x', 'y', 'z'];
-
-/** Deterministic PRNG (mulberry32), so a failing seed can be replayed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Policies covering each peer kind: same-namespace pods, namespaceSelector with and without pods, ipBlock, egress, a named port. */
 function policies(variant: number): V1NetworkPolicy[] {
@@ -155,7 +144,7 @@ describe('NetworkPolicy: per-pod updates equal a full translation (real NB)', fu
 
   for (const seed of [1, 2, 3]) {
     it(`seed ${seed}: 240 random pod, namespace and policy events leave NB as a full translation would`, async () => {
-      const rnd = prng(seed);
+      const rnd = mulberry32(seed);
       const pick = <T>(l: T[]): T => l[Math.floor(rnd() * l.length)];
       const h = harness();
       for (const n of NAMESPACES) h.put.namespaces.put({ metadata: { name: n, labels: { team: pick(['red', 'blue']) } } });

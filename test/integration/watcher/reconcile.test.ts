@@ -4,21 +4,13 @@
 import assert from 'node:assert/strict';
 import { ref } from '../../../lib/ovsdb/index.js';
 import { OWNER_KEY } from '../../../lib/ovn/names.js';
-import { WatcherFixture, until, sleep } from './fixture.js';
+import { useWatcherFixture, until, sleep } from './fixture.js';
 
 const ours = (kind: string, object: string) => ({ [OWNER_KEY]: 'tessera-watcher', 'tessera.io/kind': kind, 'tessera.io/object': object });
 
 describe('watcher: reconcile and crash safety (real NB)', function () {
   this.timeout(240000);
-  const f = new WatcherFixture();
-  before(async () => {
-    await f.start();
-    f.node('n1');
-    f.node('n2');
-  });
-  after(async () => {
-    await f.stop();
-  });
+  const f = useWatcherFixture(['n1', 'n2']);
 
   /** Every pod that should have a port has exactly one, matching its annotation; no IP twice; none extra. */
   function assertConsistent(): void {

@@ -1,22 +1,16 @@
 // Services → LB rows updated in place; NetworkPolicies → port groups, address sets and ACLs; pod
 // release only after the LSP is gone.
 import assert from 'node:assert/strict';
-import { WatcherFixture, until, sleep } from './fixture.js';
+import { useWatcherFixture, until, sleep } from './fixture.js';
 
 describe('watcher: pod lifecycle, services and policies (real NB)', function () {
   this.timeout(90000);
-  const f = new WatcherFixture();
+  const f = useWatcherFixture(['n1', 'n2']);
   before(async () => {
-    await f.start();
-    f.node('n1');
-    f.node('n2');
     f.namespace('prod', { env: 'prod' });
     f.namespace('dev', { env: 'dev' });
     f.startWatcher();
     await until(() => f.ls('n1') && f.ls('n2'), 30000, 'node switches');
-  });
-  after(async () => {
-    await f.stop();
   });
 
   it('completed and deleted pods lose their LSP, then their address is reused', async () => {

@@ -3,7 +3,6 @@
 // status and conditions, refusals with Events, the deletion finalizer, and a restart that keeps every address.
 import assert from 'node:assert/strict';
 import { WatcherFixture, until, sleep } from './fixture.js';
-import { spawnOut, ovsEnv } from '../../../testkit/ovsdb-server.js';
 import { findResource, type KubeObject } from '../../../kube-double/resources.js';
 import { contains, parseCIDR, parseIP } from '../../../lib/ipnet/index.js';
 
@@ -28,7 +27,6 @@ describe('watcher: Vpc and Subnet (real NB)', function () {
   const vpc = (name: string, spec: Record<string, unknown> = {}) => f.store.create(VPC, undefined, { apiVersion: 'kubeovn.io/v1', kind: 'Vpc', metadata: { name }, spec });
   const ipOf = (ns: string, pod: string) => until(() => f.podNetwork(ns, pod), 20000, `${ns}/${pod} annotated`);
   const lr = (name: string) => f.nb.cache.lookup('Logical_Router', 'name', name);
-  const nbctl = (...args: string[]): Promise<string> => spawnOut('ovn-nbctl', [`--db=${f.nbServer.unix}`, ...args], ovsEnv(f.nbServer.dir));
   const events = (name: string) => f.list('event', 'default').filter((e) => (e.involvedObject as { name: string }).name === name).map((e) => `${e.reason as string}: ${e.message as string}`);
 
   before(async () => {
@@ -148,8 +146,8 @@ describe('watcher: Vpc and Subnet (real NB)', function () {
     };
     const routeOk = () => lr('vpc-a')!.static_routes.map((u) => f.nb.cache.get('Logical_Router_Static_Route', u)).some((r) => r?.ip_prefix === '0.0.0.0/0' && r.nexthop === '10.50.0.254');
     assert.ok(lrpOk() && routeOk());
-    await nbctl('lrp-del', 'vpc-b-sb');
-    await nbctl('lr-route-del', 'vpc-a', '0.0.0.0/0');
+    await f.nbctl('lrp-del', 'vpc-b-sb');
+    await f.nbctl('lr-route-del', 'vpc-a', '0.0.0.0/0');
     await until(() => lrpOk() && routeOk(), 5000, 'the router port and the route restored');
     await until(() => events('sb').some((e) => e.startsWith('NBDriftRepaired:')) && events('vpc-a').some((e) => e.startsWith('NBDriftRepaired:')), 5000, 'NBDriftRepaired on sb and vpc-a');
   });

@@ -3,30 +3,16 @@
 // on a Neutron router makes (never the router row itself), and the NeutronSync condition.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Cache } from '../../../lib/ovsdb/cache.js';
 import { rowToWire } from '../../../lib/ovsdb/notation.js';
-import { NB_MODEL, type NBTables } from '../../../lib/ovsdb/models/nb.js';
+import { NB_MODEL } from '../../../lib/ovsdb/models/nb.js';
 import { Txn } from '../../../lib/ovn/txn.js';
+import { cacheWith, ours, U } from '../ovn/cache-with.js';
 import { subnetAddressing, type Subnet, type Vpc } from '../../../lib/kube/kubeovn.js';
 import { externalView, isExternalRouter, neutronSwitchesOf, neutronSyncConditions, planExternalVpcs, SYNCED_ANNOTATION, VPC_EXTERNAL_LABEL } from '../../../watcher/vpc/external.js';
 import { ensureSubnet, ensureVpc } from '../../../watcher/vpc/nb-ops.js';
 import { subnetRows, vpcRows } from '../../../watcher/vpc/translate.js';
 import { conditionsFor } from '../../../watcher/vpc/status.js';
 
-type T = keyof NBTables & string;
-function cacheWith(rows: Partial<Record<T, Array<Record<string, unknown>>>>): Cache<NBTables> {
-  const c = new Cache<NBTables>(NB_MODEL);
-  for (const t of ['Logical_Router', 'Logical_Router_Port', 'Logical_Switch', 'Logical_Switch_Port', 'ACL', 'Logical_Router_Static_Route', 'Logical_Router_Policy', 'Load_Balancer_Group'] as T[]) c.track(t, undefined);
-  for (const [t, list] of Object.entries(rows) as Array<[T, Array<Record<string, unknown>>]>) {
-    for (const r of list) {
-      const { _uuid, ...rest } = r;
-      c.applyUpdate2(t, String(_uuid), { initial: rowToWire(NB_MODEL, t, rest) });
-    }
-  }
-  return c;
-}
-const U = (n: number): string => `00000000-0000-0000-0000-${String(n).padStart(12, '0')}`;
-const ours = (kind: string, obj: string) => ({ 'tessera.io/owner': 'tessera-watcher', 'tessera.io/kind': kind, 'tessera.io/object': obj });
 const R0 = 'neutron-22040ed5-0598-4f77-bffd-e7fd4db47e93';
 const NET = 'neutron-cd59e36a-37db-4c27-b709-d35379a7920f';
 const label = { [VPC_EXTERNAL_LABEL]: 'true' };

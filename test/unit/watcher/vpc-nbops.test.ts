@@ -1,27 +1,10 @@
 // watcher/vpc/nb-ops.ts against a cache: a Vpc's routes and policies converge by diff, and only its own rows on a
 // shared router (ovn_cluster_router also carries the gateway's) are touched.
 import assert from 'node:assert/strict';
-import { Cache } from '../../../lib/ovsdb/cache.js';
-import { rowToWire } from '../../../lib/ovsdb/notation.js';
-import { NB_MODEL, type NBTables } from '../../../lib/ovsdb/models/nb.js';
 import { Txn } from '../../../lib/ovn/txn.js';
+import { cacheWith, ours, U } from '../ovn/cache-with.js';
 import { ensureVpc, deleteVpc } from '../../../watcher/vpc/nb-ops.js';
 import { vpcRows } from '../../../watcher/vpc/translate.js';
-
-type T = keyof NBTables & string;
-function cacheWith(rows: Partial<Record<T, Array<Record<string, unknown>>>>): Cache<NBTables> {
-  const c = new Cache<NBTables>(NB_MODEL);
-  for (const t of ['Logical_Router', 'Logical_Router_Static_Route', 'Logical_Router_Policy'] as T[]) c.track(t, undefined);
-  for (const [t, list] of Object.entries(rows) as Array<[T, Array<Record<string, unknown>>]>) {
-    for (const r of list) {
-      const { _uuid, ...rest } = r;
-      c.applyUpdate2(t, String(_uuid), { initial: rowToWire(NB_MODEL, t, rest) });
-    }
-  }
-  return c;
-}
-const U = (n: number): string => `00000000-0000-0000-0000-${String(n).padStart(12, '0')}`;
-const ours = (kind: string, obj: string) => ({ 'tessera.io/owner': 'tessera-watcher', 'tessera.io/kind': kind, 'tessera.io/object': obj });
 
 describe('Vpc NB operations', () => {
   const cache = cacheWith({
