@@ -2,7 +2,7 @@
 import type { SubnetLookup } from './annotation-check.js';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../lib/log.js';
-import type { Informer } from '../lib/kube/informer.js';
+import type { InformerCore as Informer } from '../lib/kube/informer-core.js';
 import type { NodeNetdev } from '../lib/netdev/index.js';
 import type { KeyedMutex } from './attachment-lock.js';
 import type { AgentMetrics } from './metrics.js';

@@ -4,7 +4,7 @@
 import type { V1Node } from '@kubernetes/client-node';
 import type { Logger } from '../lib/log.js';
 import { OVS_INTERCONN_KEY, interconnFlagChange } from '../lib/ovnic/gateway-flag.js';
-import type { Informer } from '../lib/kube/informer.js';
+import type { InformerCore as Informer } from '../lib/kube/informer-core.js';
 import type { VswitchClient } from './ovs-ports.js';
 
 export async function syncInterconnFlag(node: V1Node | undefined, ovs: VswitchClient): Promise<'set' | 'removed' | undefined> {

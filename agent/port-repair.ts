@@ -5,7 +5,7 @@
 // reverted. A port whose pod is gone, or whose host veth is gone, is forgotten instead (reconcile removes it).
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../lib/log.js';
-import type { Informer } from '../lib/kube/informer.js';
+import type { InformerCore as Informer } from '../lib/kube/informer-core.js';
 import type { NodeNetdev } from '../lib/netdev/index.js';
 import type { ChangeEvent } from '../lib/ovsdb/index.js';
 import type { VSWITCHTables } from '../lib/ovsdb/models/vswitch.js';

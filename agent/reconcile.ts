@@ -4,7 +4,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../lib/log.js';
 import type { NodeNetdev } from '../lib/netdev/index.js';
-import type { Informer } from '../lib/kube/informer.js';
+import type { InformerCore as Informer } from '../lib/kube/informer-core.js';
 import { IFACE_ID_VER, podPortOf, type OvsPorts } from './ovs-ports.js';
 
 const OUR_VETH = /^veth[0-9a-f]{11}$/;

@@ -1,12 +1,14 @@
 // Builds the executables: tessera-cni is native (cni/shim/, gcc, static); the three daemons are one single-file
-// Node executable, dist/bin/tessera (cmd/tessera.ts), that dist/bin/tessera-agent, -watcher, -gateway and kubectl-tessera link
-// to: esbuild bundle (CJS) -> SEA blob with code cache -> postject, all with the Node runtime package.json pins
-// (tools/runtime.ts), never the machine's own node. dist/bundle/ also keeps each daemon's own bundle (profiling).
+// Node executable, dist/bin/tessera, that dist/bin/tessera-agent, -watcher, -gateway and kubectl-tessera link
+// to: one esbuild bundle (CJS) per daemon, each with its V8 code cache, embedded as SEA assets beside a small main
+// (cmd/sea-main.ts) that runs the chosen one -> SEA blob -> postject, all with the Node runtime package.json pins
+// (tools/runtime.ts), never the machine's own node. dist/bundle/ keeps the bundles (profiling).
 import { build, type Plugin } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync, chmodSync, existsSync, statSync, renameSync, rmSync, symlinkSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { runtimeNode } from './runtime.js';
+import { wrapBundle } from '../cmd/daemons.js';
 
 const root = resolve(import.meta.dirname, '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
@@ -28,9 +30,11 @@ export const targets: Target[] = [
   { name: 'kubectl-tessera', entry: 'kubectl-tessera/main.ts' },
   { name: 'tessera-openstack', entry: 'openstack/main.ts' },
 ];
+/** Run by the executable (connectivity's test pods), with no link of its own. */
+const PROBE: Target = { name: 'tessera-probe', entry: 'kubectl-tessera/connectivity/probe-main.ts' };
 
-/** The executable the daemons' names link to. */
-export const MULTICALL: Target = { name: 'tessera', entry: 'cmd/tessera.ts', assets: { 'koffi.node': 'node_modules/koffi/build/koffi/linux_x64/koffi.node' } };
+/** The executable the daemons' names link to; its assets also get every bundle and code cache (sea-main.ts). */
+export const MULTICALL: Target = { name: 'tessera', entry: 'cmd/sea-main.ts', assets: { 'koffi.node': 'node_modules/koffi/build/koffi/linux_x64/koffi.node' } };
 
 // Optional native/peer modules that bundled libraries probe with try { require(x) } (ws, node-fetch).
 // Inside a SEA such a require of a non-builtin prints a warning at every start; resolving them to a
@@ -69,11 +73,25 @@ async function bundleOne(t: Target): Promise<string> {
   return bundle;
 }
 
+/**
+ * The V8 code cache of a bundle as cmd/sea-main.ts compiles it, made by the runtime that embeds it (a cache from
+ * another V8 is rejected, and the daemon then compiles from source).
+ */
+function codeCache(bundle: string): string {
+  const cache = bundle.replace(/\.cjs$/, '.cache');
+  const wrapped = `${bundle}.wrapped`;
+  writeFileSync(wrapped, wrapBundle(readFileSync(bundle, 'latin1')), 'latin1');
+  const make = 'const [src, out, name] = process.argv.slice(1); const fs = require("node:fs"); fs.writeFileSync(out, new (require("node:vm").Script)(fs.readFileSync(src, "latin1"), { filename: name }).createCachedData());';
+  execFileSync(runtime.path, ['-e', make, wrapped, cache, basename(bundle)], { stdio: 'inherit' });
+  rmSync(wrapped);
+  return cache;
+}
+
 async function seaOne(t: Target, bundle: string): Promise<void> {
   const blob = join(out, 'bundle', `${t.name}.blob`);
   const seaConfig = join(out, 'bundle', `${t.name}.sea.json`);
   const assets: Record<string, string> = {};
-  for (const [k, v] of Object.entries(t.assets ?? {})) assets[k] = join(root, v);
+  for (const [k, v] of Object.entries(t.assets ?? {})) assets[k] = resolve(root, v);
   writeFileSync(seaConfig, JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets }));
   execFileSync(runtime.path, ['--experimental-sea-config', seaConfig], { stdio: 'inherit' });
   const exe = join(out, 'bin', t.name);
@@ -120,11 +138,16 @@ function linkDaemon(name: string): void {
   renameSync(tmp, join(out, 'bin', name));
 }
 
-for (const t of [...targets, MULTICALL]) {
+for (const t of [...targets, PROBE, MULTICALL]) {
   if (!existsSync(join(root, t.entry))) throw new Error(`entry ${t.entry} missing`);
 }
 if (!only.length || only.some((n) => n === MULTICALL.name || targets.some((t) => t.name === n))) {
-  for (const t of targets) await bundleOne(t);
+  for (const t of [...targets, PROBE]) {
+    const bundle = await bundleOne(t);
+    if (!sea) continue;
+    MULTICALL.assets![`${t.name}.cjs`] = bundle;
+    MULTICALL.assets![`${t.name}.cache`] = codeCache(bundle);
+  }
   const bundle = await bundleOne(MULTICALL);
   if (sea) {
     await seaOne(MULTICALL, bundle);

@@ -1,7 +1,7 @@
 // What the CNI verbs need from a nested agent: a VM's agent with no OVS, wiring pods as VLAN links on the VM's NIC.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../../lib/log.js';
-import type { Informer } from '../../lib/kube/informer.js';
+import type { InformerCore as Informer } from '../../lib/kube/informer-core.js';
 import type { NodeNetdev } from '../../lib/netdev/index.js';
 import type { SubnetLookup } from '../annotation-check.js';
 import type { KeyedMutex } from '../attachment-lock.js';

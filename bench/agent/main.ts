@@ -4,6 +4,10 @@
 // all are up. Measures ADD (incl. the wait for ovn-installed) p50/p99, the first and last 50; the agent's
 // own port added -> ovn-installed; DEL; the agent's peak RSS; and its reconcile pass on a restart with
 // every pod in place (one pod deleted from the API while the agent was down, so the pass has a port to remove).
+// Memory against a reference in the same run: with every pod in place the agent is restarted as the executable built
+// from the commit before the agent had its own Kubernetes client (bench/agent/reference.ts), as this one with
+// NODE_OPTIONS=--max-semi-space-size=1, then as this one; each takes the same 25 ADDs and DELs, and their peak RSS
+// and CPU are compared.
 // Everything lives in netns named tab-*; the lab's stop() removes them and kills only its own daemons.
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +17,7 @@ import { run } from '../../lab/exec.js';
 import { cnitool, delNetns, requireBuilt, tmpDir, type Run } from '../../testkit/cni.js';
 import { agentAddTimings, startAgentNode, type AgentNode, type AgentPod } from '../../testkit/agent-node.js';
 import { cpuMs, f1, pct, peakRssBytes, sleep, untilAsync } from '../lib/harness.js';
+import { buildReferenceAgent, type ReferenceAgent } from './reference.js';
 
 const N = Number(process.env.BENCH_AGENT_PODS ?? 250);
 const EDGE = Math.min(50, Math.floor(N / 2));
@@ -62,23 +67,41 @@ function reconcileLines(log: string): { ms: number; kept: number; removedPorts: 
   return readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('reconcile done {')).map((l) => JSON.parse(l.slice(l.indexOf('{'))) as { ms: number; kept: number; removedPorts: number });
 }
 
-/** Stops the node's agent (SIGTERM: pod ports stay) and starts it again with the same command line; returns ms to its first reconcile pass done. */
-async function restartAgent(node: AgentNode, whileDown: () => Promise<void>): Promise<{ readyMs: number; reconcile: { ms: number; kept: number; removedPorts: number } }> {
+/** Stops the node's agent (SIGTERM: pod ports stay) and starts it again with the same flags (as `exe` if given); returns ms to its first reconcile pass done. */
+async function restartAgent(node: AgentNode, whileDown: () => Promise<void>, exe?: string, env?: Record<string, string>): Promise<{ readyMs: number; reconcile: { ms: number; kept: number; removedPorts: number } }> {
   const pid = agentPid(node);
   const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  if (exe) argv[0] = exe;
   const before = reconcileLines(node.agentLog).length;
   process.kill(pid, 'SIGTERM');
   await untilAsync(async () => !alive(pid), 15000, 'the agent to exit');
   await whileDown();
   const t0 = performance.now();
-  spawnDaemon({ dir: node.lab.nodes[0].dir, name: 'tessera-agent', netns: node.nodeNetns, cmd: argv[0], args: argv.slice(1) });
+  spawnDaemon({ dir: node.lab.nodes[0].dir, name: 'tessera-agent', netns: node.nodeNetns, cmd: argv[0], args: argv.slice(1), env });
   let line: { ms: number; kept: number; removedPorts: number } | undefined;
   await untilAsync(async () => !!(line = reconcileLines(node.agentLog)[before]), 120000, 'the restarted agent\'s first reconcile pass', 20);
   return { readyMs: performance.now() - t0, reconcile: line! };
 }
 
+const CHURN = 25;
+
+/**
+ * CHURN more pods, one at a time ADDed, DELeted and removed (API object and netns; the node subnet has no room for
+ * more than a couple beside the pods in place): the same work for each executable compared.
+ */
+async function churn(node: AgentNode, tool: ReturnType<typeof cnitool>, tag: string, args: (p: AgentPod) => string): Promise<void> {
+  for (let i = 0; i < CHURN; i++) {
+    const p = await node.addPod(`churn-${tag}-${i}`);
+    ok(await tool.run('add', NET, p.netnsPath, { hostNetns: node.nodeNetns, cniArgs: args(p) }), `ADD ${p.name}`);
+    ok(await tool.run('del', NET, p.netnsPath, { hostNetns: node.nodeNetns, cniArgs: args(p) }), `DEL ${p.name}`);
+    await node.lab.kube!.delete(`/api/v1/namespaces/default/pods/${p.name}`);
+    await delNetns(p.netns);
+  }
+}
+
 async function main(): Promise<void> {
   requireBuilt();
+  const ref: ReferenceAgent | undefined = await buildReferenceAgent(dir);
   out(`bench/agent: ${N} pods on one node (real tessera-agent, OVS netdev, OVN), sequential cnitool ADDs, pods accumulate; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const node = await startAgentNode({ prefix: 'tab-', stateDir: join(dir, 'lab') });
   const pods: AgentPod[] = [];
@@ -113,14 +136,31 @@ async function main(): Promise<void> {
     out(`  CPU ms per ADD, last ${EDGE}: ${perAdd(cpuAt[2], cpuAt[3])}`);
     out(`  during the ${N} ADDs: ovn-controller full logical-flow runs (lflow_run) ${cov1.lflowRun - cov0.lflowRun}, ovs-vswitchd bridge reconfigurations ${cov1.bridgeReconfigure - cov0.bridgeReconfigure}`);
     out(`agent peak RSS (VmHWM) with ${N} pods: ${f1(rss / MB)} MB (goal < 80 MB: ${rss < 80 * MB ? 'met' : 'NOT met'}); ${split}`);
+    // The same restart and work for the reference executable and for this one with a smaller young generation.
+    const ownExe = readFileSync(`/proc/${agentPid(node)}/cmdline`, 'utf8').split('\0')[0];
+    const SEMI = '--max-semi-space-size=1';
+    const variants = [...(ref ? [{ label: `the agent at ${ref.rev} (Kubernetes through client-node)`, exe: ref.exe, env: undefined }] : []), { label: `this agent with NODE_OPTIONS=${SEMI}`, exe: ownExe, env: { NODE_OPTIONS: SEMI } }];
+    const measured: { label: string; peak: number; split: string; cpu: number }[] = [];
+    for (const v of variants) {
+      await restartAgent(node, async () => undefined, v.exe, v.env);
+      const cpu0 = cpuMs(agentPid(node));
+      await churn(node, tool, `v${measured.length}`, args);
+      measured.push({ label: v.label, peak: peakRssBytes(agentPid(node)), split: rssSplit(agentPid(node)), cpu: cpuMs(agentPid(node)) - cpu0 });
+    }
 
     // Restart with every pod in place; one pod object goes while the agent is down, so the pass removes its port.
     const gone = pods[pods.length - 1];
     const r = await restartAgent(node, async () => {
       await node.lab.kube!.delete(`/api/v1/namespaces/default/pods/${gone.name}`);
-    });
+    }, ownExe);
     out(`agent restart with ${N} pod ports: start -> first reconcile pass done ${f1(r.readyMs)} ms; the pass itself ${r.reconcile.ms} ms (kept ${r.reconcile.kept}, removed ${r.reconcile.removedPorts} port of a pod deleted while the agent was down)`);
     out(`  restarted agent peak RSS ${f1(peakRssBytes(agentPid(node)) / MB)} MB`);
+    const cpu0 = cpuMs(agentPid(node));
+    await churn(node, tool, 'own', args);
+    const own = peakRssBytes(agentPid(node));
+    const ownCpu = cpuMs(agentPid(node)) - cpu0;
+    out(`agent peak RSS after a restart with ${N - 1} pods in place and ${CHURN} ADDs + DELs: ${f1(own / MB)} MB (${rssSplit(agentPid(node))}); agent CPU per ADD+DEL ${f1(ownCpu / CHURN)} ms`);
+    for (const m of measured) out(`  ${m.label}, same restart and work: ${f1(m.peak / MB)} MB (${m.split}); CPU per ADD+DEL ${f1(m.cpu / CHURN)} ms; this agent / it: ${(own / m.peak).toFixed(2)}×`);
 
     const del: number[] = [];
     for (const p of pods.slice(0, -1)) del.push(ok(await tool.run('del', NET, p.netnsPath, { hostNetns: node.nodeNetns, cniArgs: args(p) }), `DEL ${p.name}`));
@@ -128,6 +168,7 @@ async function main(): Promise<void> {
   } finally {
     for (const p of pods) await delNetns(p.netns).catch(() => undefined);
     await node.stop();
+    ref?.remove();
     await sleep(10);
     rmSync(dir, { recursive: true, force: true });
   }

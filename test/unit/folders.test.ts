@@ -21,7 +21,8 @@ export const MAY_DEPEND_ON: Record<string, readonly string[]> = {
   'kube-double': ['lib', 'deploy'],
   lab: ['lib', ...COMPONENTS, 'kube-double', 'deploy'],
   testkit: ['lib', ...COMPONENTS, 'kube-double', 'lab', 'deploy'],
-  bench: ['lib', ...COMPONENTS, 'kube-double', 'lab', 'testkit', 'deploy'],
+  // bench/agent builds a reference executable of an older commit with that commit's tools/build.ts.
+  bench: ['lib', ...COMPONENTS, 'kube-double', 'lab', 'testkit', 'deploy', 'tools'],
   openstack: ['lib'],
   // kubectl-tessera reads the lab's description (lab.json's types) to find the lab's endpoints.
   'kubectl-tessera': ['lib', 'lab'],

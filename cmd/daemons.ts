@@ -1,0 +1,31 @@
+// The commands the tessera executable runs, and which one a command line asks for. No daemon code here: both
+// cmd/tessera.ts (from source) and cmd/sea-main.ts (the built executable) choose with it.
+
+export const DAEMON_NAMES = ['tessera-agent', 'tessera-watcher', 'tessera-gateway', 'kubectl-tessera', 'tessera-openstack', 'tessera-probe'] as const;
+export type DaemonName = (typeof DAEMON_NAMES)[number];
+
+const isDaemon = (s: string): s is DaemonName => (DAEMON_NAMES as readonly string[]).includes(s);
+
+/** The daemon to run: the name the executable was started under, else its first argument (removed from argv). */
+export function daemonOf(argv0: string, argv: string[]): DaemonName | undefined {
+  const own = argv0.slice(argv0.lastIndexOf('/') + 1);
+  if (isDaemon(own)) return own;
+  const sub = argv[2] === undefined ? undefined : argv[2].startsWith('tessera-') ? argv[2] : `tessera-${argv[2]}`;
+  if (sub && isDaemon(sub)) {
+    argv.splice(2, 1);
+    return sub;
+  }
+  return undefined;
+}
+
+export function usage(): string {
+  return `tessera: run as ${DAEMON_NAMES.join(', ')} (links to this executable), or as tessera <${DAEMON_NAMES.map((n) => n.slice('tessera-'.length)).join('|')}> [flags]\n`;
+}
+
+/**
+ * How the built executable wraps each daemon's CommonJS bundle before compiling it (cmd/sea-main.ts), and how
+ * tools/build.ts wraps it to make its code cache: the two must match byte for byte or V8 rejects the cache.
+ */
+export function wrapBundle(source: string): string {
+  return `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
+}
