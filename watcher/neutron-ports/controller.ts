@@ -13,7 +13,7 @@ import {
   NODE_NESTED_PARENT_ANNOTATION, POD_NETWORKS_ANNOTATION, POD_PORT_UP_ANNOTATION, DEFAULT_NETWORK,
 } from '../../lib/kube/annotations.js';
 import type { NeutronClient } from '../../lib/neutron/client.js';
-import type { NeutronPort } from '../../lib/neutron/types.js';
+import { POD_PORT_DEVICE_OWNER, type NeutronPort } from '../../lib/neutron/types.js';
 import { KeyBackoff } from '../../lib/rate-limit.js';
 import { WorkQueue } from '../../lib/workqueue.js';
 import type { WatcherContext } from '../context.js';
@@ -25,7 +25,7 @@ import { portChoice, type PortChoice } from './namespace.js';
 import { bindingProblem, classifyNeutron, NEUTRON_REASON, NeutronRefusal } from './problems.js';
 import type { NeutronSource } from './source.js';
 import { detachSubport, parentTrunk, TrunkSerializer } from './trunk.js';
-import { bindingWorks, podNetworkFromPort, podTag, podUidOf, portName, portTags, clusterTag, type Attachment } from './translate.js';
+import { bindingWorks, podNetworkFromPort, podPortOwner, podTag, podUidOf, portName, portTags, clusterTag, type Attachment } from './translate.js';
 
 export class NeutronPortController {
   readonly queue: WorkQueue;
@@ -174,6 +174,7 @@ export class NeutronPortController {
       port = await api.createPort({
         name: portName(pod.metadata?.namespace ?? '', pod.metadata?.name ?? ''), network_id: networkId,
         fixed_ips: [{ subnet_id: choice.subnetId }], ...(choice.securityGroups.length ? { security_groups: choice.securityGroups } : {}),
+        ...(host !== undefined ? podPortOwner(uid) : {}),
       });
       try {
         await api.setPortTags(port.id, portTags(this.cfg.cluster, uid));
@@ -186,6 +187,8 @@ export class NeutronPortController {
     const sorted = (a: string[]) => [...a].sort().join(',');
     const update: Parameters<NeutronClient['updatePort']>[1] = {};
     if (choice.securityGroups.length && sorted(port.security_groups) !== sorted(choice.securityGroups)) update.security_groups = choice.securityGroups;
+    // What the agent checks before plugging the pod into the port (a subport's are Neutron's: trunk:subport).
+    if (host !== undefined && (port.device_owner !== POD_PORT_DEVICE_OWNER || port.device_id !== uid)) Object.assign(update, podPortOwner(uid));
     // A binding that failed (the node's chassis was not there yet) is tried again by any port update.
     if (host !== undefined && (port['binding:host_id'] !== host || !bindingWorks(port))) update['binding:host_id'] = host;
     if (Object.keys(update).length) port = { ...port, ...(await api.updatePort(port.id, update)) };

@@ -2,7 +2,7 @@
 // tessera.io/pod-networks entry a Neutron port becomes, and the choice of a free VLAN id on a trunk.
 import { formatIP, parseIP } from '../../lib/ipnet/index.js';
 import { VLAN_ID_MAX, VLAN_ID_MIN, type PodNetwork } from '../../lib/kube/annotations.js';
-import type { NeutronNetwork, NeutronPort, NeutronSubnet } from '../../lib/neutron/types.js';
+import { POD_PORT_DEVICE_OWNER, type NeutronNetwork, type NeutronPort, type NeutronSubnet } from '../../lib/neutron/types.js';
 
 export const TAG_TESSERA = 'tessera';
 export const clusterTag = (cluster: string): string => `tessera-cluster:${cluster}`;
@@ -17,6 +17,9 @@ export function podUidOf(port: Pick<NeutronPort, 'tags'>, cluster: string): stri
   if (!tags.includes(TAG_TESSERA) || !tags.includes(clusterTag(cluster))) return undefined;
   return tags.find((t) => t.startsWith('tessera-pod:'))?.slice('tessera-pod:'.length) || undefined;
 }
+
+/** A baremetal pod's port names its pod where the node's agent can read it (the SB Port_Binding), unlike tags. */
+export const podPortOwner = (uid: string): { device_owner: string; device_id: string } => ({ device_owner: POD_PORT_DEVICE_OWNER, device_id: uid });
 
 /** A human name for `openstack port list`: namespace/pod (Neutron allows 255 characters). */
 export const portName = (namespace: string, pod: string): string => `${namespace}/${pod}`.slice(0, 255);

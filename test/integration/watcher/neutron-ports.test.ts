@@ -138,6 +138,7 @@ describe('watcher: pods as Neutron ports (real neutron-server, trunk plugin)', f
     assert.equal(n1.mac_address, p1.mac_address);
     assert.deepEqual(n1.gateway_ips, ['192.168.10.1']);
     assert.equal(n1.iface_id, p1.id, 'iface_id names the subport: the port-up the nested agent waits for');
+    assert.equal((await api.getPort(p1.id)).device_owner, 'trunk:subport', 'a subport\'s owner is Neutron\'s trunk');
     const t = await api.getTrunk(trunk.id);
     assert.deepEqual(t.sub_ports.find((s) => s.port_id === p1.id), { port_id: p1.id, segmentation_type: 'vlan', segmentation_id: n1.vlan });
     // Neutron's OVN: the child port hangs from the VM's port with the tag.
@@ -167,6 +168,11 @@ describe('watcher: pods as Neutron ports (real neutron-server, trunk plugin)', f
     assert.equal(p!['binding:host_id'], 'bm1', 'bound to the node\'s chassis host');
     assert.equal(p!['binding:vif_type'], 'binding_failed');
     assert.equal(net('b1'), undefined, 'no iface_id for the agent to plug while the binding has failed');
+    // What the agent checks before plugging the pod into this port, as ovn-northd copies it into the Port_Binding.
+    assert.deepEqual([p!.device_owner, p!.device_id], ['tessera:pod', uid('b1')]);
+    const ids = await sbctl(central, ['get', 'Port_Binding', p!.id, 'external_ids']);
+    assert.match(ids, /"neutron:device_owner"="?tessera:pod"?/);
+    assert.match(ids, new RegExp(`"neutron:device_id"="?${uid('b1')}"?`));
   });
 
   it('the node\'s chassis comes up while the watcher is away: iface_id follows the working binding, and the port goes ACTIVE', async () => {
