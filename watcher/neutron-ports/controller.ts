@@ -10,7 +10,7 @@
 // of pods that are gone (found by tag) are deleted at start and on every reconcile.
 import type { V1Pod } from '@kubernetes/client-node';
 import {
-  NODE_NESTED_PARENT_ANNOTATION, POD_NETWORKS_ANNOTATION, POD_PORT_UP_ANNOTATION, DEFAULT_NETWORK,
+  NODE_NESTED_PARENT_ANNOTATION, POD_NETWORKS_ANNOTATION, POD_PORT_UP_ANNOTATION, DEFAULT_NETWORK, parsePodNetworks,
 } from '../../lib/kube/annotations.js';
 import type { NeutronClient } from '../../lib/neutron/client.js';
 import { POD_PORT_DEVICE_OWNER, type NeutronPort } from '../../lib/neutron/types.js';
@@ -19,7 +19,7 @@ import { WorkQueue } from '../../lib/workqueue.js';
 import type { WatcherContext } from '../context.js';
 import { keyOf } from '../kube-view.js';
 import { PodProblems, podRef } from '../controllers/pod-problems.js';
-import { wantsPort } from '../controllers/pods.js';
+import { ANNOTATION_RESTORED, wantsPort } from '../controllers/pods.js';
 import type { NeutronPortsConfig } from './config.js';
 import { portChoice, type PortChoice } from './namespace.js';
 import { bindingProblem, classifyNeutron, NEUTRON_REASON, NeutronRefusal } from './problems.js';
@@ -126,9 +126,24 @@ export class NeutronPortController {
     // A value naming another (earlier) port must not let the agent answer for this one.
     if (!up && ann[POD_PORT_UP_ANNOTATION] !== undefined) patch[POD_PORT_UP_ANNOTATION] = null;
     if (Object.keys(patch).length) await ctx.kube.annotate(podRef(pod), patch);
+    if (ann[POD_NETWORKS_ANNOTATION] !== undefined && patch[POD_NETWORKS_ANNOTATION] !== undefined) await this.restored(pod, ann[POD_NETWORKS_ANNOTATION], port.id);
     if (up) this.upPoll.forget(key);
     else this.queue.addAfter(key, Math.max(250, this.upPoll.hit(key).delayMs));
     return true;
+  }
+
+  /** An annotation naming another port than the pod's own (anyone who may patch the pod can write it) was set back. */
+  private async restored(pod: V1Pod, had: string, portId: string): Promise<void> {
+    let named: unknown;
+    try {
+      named = parsePodNetworks(had)?.[DEFAULT_NETWORK]?.iface_id;
+    } catch {
+      named = undefined;
+    }
+    if (named === portId) return;
+    const msg = `${POD_NETWORKS_ANNOTATION} named ${JSON.stringify(named ?? null).slice(0, 80)} as iface_id, not this pod's Neutron port; set back to ${portId}`;
+    this.ctx.log.warn(`pod ${keyOf(pod)}: ${msg}`);
+    await this.ctx.kube.event(podRef(pod), 'Warning', ANNOTATION_RESTORED, msg).catch(() => {});
   }
 
   /** The pod's Event and pod-network-error, no stale port-up, and another bind attempt after the poll's backoff. */

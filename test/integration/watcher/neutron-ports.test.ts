@@ -206,6 +206,11 @@ describe('watcher: pods as Neutron ports (real neutron-server, trunk plugin)', f
     // A value naming another port (an earlier incarnation's, or anyone's write) is taken away while the port is down.
     f.patch('pod', 'default', 'u1', { metadata: { annotations: { 'tessera.io/port-up': '00000000-0000-0000-0000-000000000000' } } });
     await until(() => annotations('u1')['tessera.io/port-up'] === undefined, 30_000, 'stale port-up removed');
+    // An iface_id naming another port (here the VM's) is set back to the pod's own, with an Event on the pod.
+    f.patch('pod', 'default', 'u1', { metadata: { annotations: { 'tessera.io/pod-networks': JSON.stringify({ default: { ...u1, iface_id: vmPort.id } }) } } });
+    const ev = await until(() => events('Pod', 'u1', 'PodNetworksAnnotationRestored')[0], 30_000, 'PodNetworksAnnotationRestored Event');
+    assert.equal(ev.message, `tessera.io/pod-networks named "${vmPort.id}" as iface_id, not this pod's Neutron port; set back to ${u1.iface_id}`);
+    await until(() => net('u1')?.iface_id === u1.iface_id ? true : undefined, 30_000, 'iface_id set back');
     // The node's chassis (hostname bm1, on Neutron's SB) claims the port as the agent's br-int port would.
     await vsctl({ dbSocket: bm1Db }, ['add-port', 'br-int', 'pu1', '--', 'set', 'Interface', 'pu1', 'type=internal', `external_ids:iface-id=${u1.iface_id}`]);
     await until(() => annotations('u1')['tessera.io/port-up'] === u1.iface_id, 90_000, 'port-up = the port id')
