@@ -7,6 +7,7 @@ import type { NodeNetdev } from '../lib/netdev/index.js';
 import type { KeyedMutex } from './attachment-lock.js';
 import type { AgentMetrics } from './metrics.js';
 import type { OvsPorts } from './ovs-ports.js';
+import type { PortBindingLookup } from './neutron-port-owner.js';
 
 /** Plugin-specific error code (CNI reserves 1-99): the agent failed while doing the work. */
 export const AGENT_FAILURE = 100;
@@ -32,4 +33,6 @@ export interface HandlerDeps {
   metrics?: AgentMetrics;
   /** --neutron-ports: a pod network may name its Neutron port as iface_id. */
   neutronPorts?: boolean;
+  /** With --neutron-ports: the SB Port_Binding of a named Neutron port, whose owner ADD checks (neutron-port-owner.ts). */
+  portBindings?: PortBindingLookup;
 }

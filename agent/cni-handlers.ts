@@ -11,7 +11,8 @@ import { cmdCheck } from './cni-check.js';
 import { AGENT_FAILURE, type HandlerDeps } from './cni-deps.js';
 import { OVN_INSTALLED, SANDBOX } from './ovs-ports.js';
 import { openPodNetns } from './pod-netns.js';
-import { podRoutes, waitForPodNetwork } from './pod-network.js';
+import { podRoutes } from './pod-network.js';
+import { waitForOwnedPodNetwork } from './neutron-port-owner.js';
 import { closeSync } from 'node:fs';
 import type { NestedDeps } from './nested/deps.js';
 import { nestedAdd, nestedCheck, nestedDel, nestedGc } from './nested/handlers.js';
@@ -105,7 +106,7 @@ export async function cmdAdd(req: AgentRequest, d: HandlerDeps): Promise<Result1
 }
 
 async function addAttachment(req: AgentRequest, d: HandlerDeps, nsFd: number, t0: number): Promise<Result1x> {
-  const { pod, net } = await waitForPodNetwork(req, d);
+  const { pod, net } = await waitForOwnedPodNetwork(req, d);
   const t1 = performance.now();
   const hostName = hostVethName(req.containerId, req.ifname);
   const mtu = net.mtu ?? req.config.mtu ?? d.mtu;

@@ -1,7 +1,7 @@
 // tessera-agent: node init (management port), the CNI server for the tessera-cni shim, and pod port reconcile.
 // Start-up order: sockets to OVS and Kubernetes first (the CNI server answers "not ready" meanwhile), then node
 // init, then reconcile. Stopping the agent never touches pod ports: running pods keep their traffic.
-// The agent talks to its node's Open_vSwitch database, the Southbound (read only, the patch flow watchdog) and the
+// The agent talks to its node's Open_vSwitch database, the Southbound (read only: the patch flow watchdog, a Neutron port's owner) and the
 // Kubernetes API; every Northbound row, the management port's LSP included, is the watcher's.
 import { dirname } from 'node:path';
 import { runMain } from '../lib/cli.js';
@@ -28,6 +28,7 @@ import { instrumentOvsdb, newRegistry } from '../lib/metrics.js';
 import { CniErrorCode } from '../lib/cni-protocol.js';
 import { AgentMetrics } from './metrics.js';
 import { runNestedAgent } from './nested/main.js';
+import { SouthboundPortBindings } from './neutron-port-owner.js';
 
 runMain('tessera-agent', async () => {
   const cfg = parseConfig(withConfigFile(spec, 'agent', process.argv.slice(2)));
@@ -93,7 +94,7 @@ runMain('tessera-agent', async () => {
     const node = views.node.get(cfg.nodeName);
     return node ? annotationSubnet(node) : undefined;
   };
-  deps = { nodeName: cfg.nodeName, mtu: cfg.mtu, log, pods: views.pods, ports, netdev, notReady, nodeSubnet, inflight, locks: new KeyedMutex(), metrics, subnets: subnetLookup(views.subnets), neutronPorts: cfg.neutronPorts };
+  deps = { nodeName: cfg.nodeName, mtu: cfg.mtu, log, pods: views.pods, ports, netdev, notReady, nodeSubnet, inflight, locks: new KeyedMutex(), metrics, subnets: subnetLookup(views.subnets), neutronPorts: cfg.neutronPorts, ...(cfg.neutronPorts ? { portBindings: new SouthboundPortBindings(ovs, cfg.tls, log) } : {}) };
   const p = ports;
 
   let stopping = false;

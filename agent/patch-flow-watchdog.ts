@@ -11,6 +11,7 @@ import { SB_MODEL, type SBTables } from '../lib/ovsdb/models/sb.js';
 import { parsePatchEntries, stalePatchEntries, type PatchEntry } from '../lib/ovn/patch-flows.js';
 import type { Logger } from '../lib/log.js';
 import type { VswitchClient } from './ovs-ports.js';
+import { southboundRemotes } from './southbound.js';
 
 /** Port_Binding types whose peers enter a datapath through table 65 (router <-> switch, gateway router ports). */
 const PATCH_TYPES = ['patch', 'l3gateway'];
@@ -113,17 +114,12 @@ export function ovnControllerSocket(rundir: string): string {
  * watchdog. Resolves to undefined, with a warning, when the node has no ovn-remote yet; else to its stop function.
  */
 export async function startPatchFlowWatchdog(o: { ovs: VswitchClient; ovsDb: string; tls?: TlsOptions; ovnRundir: string; intervalMs: number; log: Logger }): Promise<(() => void) | undefined> {
-  const remote = o.ovs.cache.list('Open_vSwitch')[0]?.external_ids['ovn-remote'];
-  if (!remote) {
-    o.log.warn('no external_ids:ovn-remote in Open_vSwitch: the patch flow watchdog is off');
+  const sbAt = southboundRemotes(o.ovs, o.tls);
+  if ('why' in sbAt) {
+    o.log.warn(`${sbAt.why}: the patch flow watchdog is off`);
     return undefined;
   }
-  const remotes = remote.split(',');
-  if (!o.tls && remotes.some((r) => r.trim().startsWith('ssl:'))) {
-    o.log.warn(`ovn-remote ${remote} is ssl: but the agent has no --ovsdb-private-key/--ovsdb-certificate/--ovsdb-ca-cert: the patch flow watchdog is off`);
-    return undefined;
-  }
-  const sb = await OvsdbClient.connect(SB_MODEL, { remotes, tls: o.tls, leaderOnly: false, logger: o.log });
+  const sb = await OvsdbClient.connect(SB_MODEL, { remotes: sbAt.remotes, tls: o.tls, leaderOnly: false, logger: o.log });
   const target = bridgeTarget(o.ovsDb);
   const watchdog = new PatchFlowWatchdog({
     sb,

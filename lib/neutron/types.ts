@@ -89,3 +89,10 @@ export interface NeutronSecurityGroup {
 export interface NeutronErrorBody {
   NeutronError?: { type?: string; message?: string; detail?: string };
 }
+
+/**
+ * device_owner of a baremetal pod's port (its device_id is the pod's uid). Neutron's OVN driver copies both into the
+ * switch port's external_ids (`neutron:device_owner`, `neutron:device_id`) and ovn-northd into its Port_Binding,
+ * where the agent checks them before plugging a pod into the port. Not `compute:*`: Neutron would notify Nova.
+ */
+export const POD_PORT_DEVICE_OWNER = 'tessera:pod';

@@ -11,23 +11,23 @@
 // of pods that are gone are deleted at start and on every reconcile.
 import type { V1Pod } from '@kubernetes/client-node';
 import {
-  NODE_NESTED_PARENT_ANNOTATION, POD_NETWORKS_ANNOTATION, POD_PORT_UP_ANNOTATION, DEFAULT_NETWORK,
+  NODE_NESTED_PARENT_ANNOTATION, POD_NETWORKS_ANNOTATION, POD_PORT_UP_ANNOTATION, DEFAULT_NETWORK, parsePodNetworks,
 } from '../../lib/kube/annotations.js';
 import type { NeutronClient } from '../../lib/neutron/client.js';
-import type { NeutronPort } from '../../lib/neutron/types.js';
+import { POD_PORT_DEVICE_OWNER, type NeutronPort } from '../../lib/neutron/types.js';
 import { KeyBackoff } from '../../lib/rate-limit.js';
 import { WorkQueue } from '../../lib/workqueue.js';
 import type { WatcherContext } from '../context.js';
 import { keyOf } from '../kube-view.js';
 import { PodProblems, podRef } from '../controllers/pod-problems.js';
-import { wantsPort } from '../controllers/pods.js';
+import { ANNOTATION_RESTORED, wantsPort } from '../controllers/pods.js';
 import type { NeutronPortsConfig } from './config.js';
 import { portChoice, type PortChoice } from './namespace.js';
 import { bindingProblem, classifyNeutron, NEUTRON_REASON, NeutronRefusal } from './problems.js';
 import type { NeutronSource } from './source.js';
 import { detachSubport, parentTrunk, TrunkSerializer } from './trunk.js';
 import {
-  bindingWorks, clusterTag, isUntagged, mergePorts, podNetworkFromPort, podTag, podUidOf, POD_DEVICE_OWNER, portDescription, portName, portOrigin, portTags, type Attachment,
+  bindingWorks, clusterTag, isUntagged, mergePorts, podNetworkFromPort, podTag, podUidOf, POD_DEVICE_OWNER, podPortOwner, portDescription, portName, portOrigin, portTags, type Attachment,
 } from './translate.js';
 
 export class NeutronPortController {
@@ -129,9 +129,24 @@ export class NeutronPortController {
     // A value naming another (earlier) port must not let the agent answer for this one.
     if (!up && ann[POD_PORT_UP_ANNOTATION] !== undefined) patch[POD_PORT_UP_ANNOTATION] = null;
     if (Object.keys(patch).length) await ctx.kube.annotate(podRef(pod), patch);
+    if (ann[POD_NETWORKS_ANNOTATION] !== undefined && patch[POD_NETWORKS_ANNOTATION] !== undefined) await this.restored(pod, ann[POD_NETWORKS_ANNOTATION], port.id);
     if (up) this.upPoll.forget(key);
     else this.queue.addAfter(key, Math.max(250, this.upPoll.hit(key).delayMs));
     return true;
+  }
+
+  /** An annotation naming another port than the pod's own (anyone who may patch the pod can write it) was set back. */
+  private async restored(pod: V1Pod, had: string, portId: string): Promise<void> {
+    let named: unknown;
+    try {
+      named = parsePodNetworks(had)?.[DEFAULT_NETWORK]?.iface_id;
+    } catch {
+      named = undefined;
+    }
+    if (named === portId) return;
+    const msg = `${POD_NETWORKS_ANNOTATION} named ${JSON.stringify(named ?? null).slice(0, 80)} as iface_id, not this pod's Neutron port; set back to ${portId}`;
+    this.ctx.log.warn(`pod ${keyOf(pod)}: ${msg}`);
+    await this.ctx.kube.event(podRef(pod), 'Warning', ANNOTATION_RESTORED, msg).catch(() => {});
   }
 
   /** The pod's Event and pod-network-error, no stale port-up, and another bind attempt after the poll's backoff. */
@@ -185,6 +200,7 @@ export class NeutronPortController {
       port = await api.createPort({
         name: portName(pod.metadata?.namespace ?? '', pod.metadata?.name ?? ''), network_id: networkId, ...portOrigin(this.cfg.cluster, uid),
         fixed_ips: [{ subnet_id: choice.subnetId }], ...(choice.securityGroups.length ? { security_groups: choice.securityGroups } : {}),
+        ...(host !== undefined ? podPortOwner(uid) : {}),
       });
       try {
         await api.setPortTags(port.id, portTags(this.cfg.cluster, uid));
@@ -197,6 +213,8 @@ export class NeutronPortController {
     const sorted = (a: string[]) => [...a].sort().join(',');
     const update: Parameters<NeutronClient['updatePort']>[1] = {};
     if (choice.securityGroups.length && sorted(port.security_groups) !== sorted(choice.securityGroups)) update.security_groups = choice.securityGroups;
+    // What the agent checks before plugging the pod into the port (a subport's are Neutron's: trunk:subport).
+    if (host !== undefined && (port.device_owner !== POD_PORT_DEVICE_OWNER || port.device_id !== uid)) Object.assign(update, podPortOwner(uid));
     // A binding that failed (the node's chassis was not there yet) is tried again by any port update.
     if (host !== undefined && (port['binding:host_id'] !== host || !bindingWorks(port))) update['binding:host_id'] = host;
     if (Object.keys(update).length) port = { ...port, ...(await api.updatePort(port.id, update)) };

@@ -2,7 +2,7 @@
 // tessera.io/pod-networks entry a Neutron port becomes, and the choice of a free VLAN id on a trunk.
 import { formatIP, parseIP } from '../../lib/ipnet/index.js';
 import { VLAN_ID_MAX, VLAN_ID_MIN, type PodNetwork } from '../../lib/kube/annotations.js';
-import type { NeutronNetwork, NeutronPort, NeutronSubnet } from '../../lib/neutron/types.js';
+import { POD_PORT_DEVICE_OWNER, type NeutronNetwork, type NeutronPort, type NeutronSubnet } from '../../lib/neutron/types.js';
 
 export const TAG_TESSERA = 'tessera';
 export const clusterTag = (cluster: string): string => `tessera-cluster:${cluster}`;
@@ -12,7 +12,7 @@ export const podTag = (uid: string): string => `tessera-pod:${uid}`;
 export const portTags = (cluster: string, uid: string): string[] => [TAG_TESSERA, clusterTag(cluster), podTag(uid)];
 
 /** The device_owner of a pod port as created (a trunk add makes it `trunk:subport`, only once its tags are on). */
-export const POD_DEVICE_OWNER = 'tessera:pod';
+export const POD_DEVICE_OWNER = POD_PORT_DEVICE_OWNER;
 
 /** The description of a pod port: its cluster and pod uid (exact-match filterable, unlike a prefix). */
 export const portDescription = (cluster: string, uid: string): string => `${clusterTag(cluster)} ${podTag(uid)}`;
@@ -21,7 +21,8 @@ const DESCRIPTION_RE = /^tessera-cluster:(\S+) tessera-pod:(\S+)$/;
 /**
  * What a pod port's POST itself stores (Neutron ignores `tags` there), so a port whose tags never went on (the
  * watcher stopped between the POST and the tag PUT, or the POST's answer was lost) is still found and claimed.
- * Not device_id = the pod uid, as Kuryr does for a baremetal port: Neutron refuses a port with a device_id as a subport.
+ * Not device_id = the pod uid here: Neutron refuses a port with a device_id as a subport (a baremetal port gets it
+ * from podPortOwner, for the agent's check).
  */
 export const portOrigin = (cluster: string, uid: string): { device_owner: string; description: string } =>
   ({ device_owner: POD_DEVICE_OWNER, description: portDescription(cluster, uid) });
@@ -50,6 +51,9 @@ export function mergePorts(lists: NeutronPort[][]): NeutronPort[] {
   const byId = new Map(lists.flat().map((p) => [p.id, p]));
   return [...byId.values()].sort((a, b) => Number(isUntagged(a)) - Number(isUntagged(b)));
 }
+
+/** A baremetal pod's port names its pod where the node's agent can read it (the SB Port_Binding), unlike tags. */
+export const podPortOwner = (uid: string): { device_owner: string; device_id: string } => ({ device_owner: POD_PORT_DEVICE_OWNER, device_id: uid });
 
 /** A human name for `openstack port list`: namespace/pod (Neutron allows 255 characters). */
 export const portName = (namespace: string, pod: string): string => `${namespace}/${pod}`.slice(0, 255);

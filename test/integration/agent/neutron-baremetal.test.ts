@@ -3,6 +3,7 @@
 // that port as iface_id. The agent (--neutron-ports) plugs the pod into br-int with iface-id = the port id, the
 // node's ovn-controller claims Neutron's switch port, and the pod and the VM reach each other at L2 (real packets).
 // Nothing gives the Node a node subnet or a management port's LSP: a Neutron ports node needs neither.
+// A pod whose annotation names a port that is not its own (a VM's, another pod's) is refused, and the victim keeps it.
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +19,7 @@ import type { NeutronClient } from '../../../lib/neutron/client.js';
 import type { NeutronNetwork, NeutronSubnet } from '../../../lib/neutron/types.js';
 import { NODE_MGMT_MAC_ANNOTATION, NODE_SUBNET_ANNOTATION, POD_NETWORKS_ANNOTATION } from '../../../lib/kube/annotations.js';
 import { managementDevice } from '../../../agent/node-init.js';
-import { podNetworkFromPort } from '../../../watcher/neutron-ports/translate.js';
+import { podNetworkFromPort, podPortOwner } from '../../../watcher/neutron-ports/translate.js';
 
 describe('agent: Kuryr baremetal pods on Neutron ports (real neutron-server, real OVN, real packets)', function () {
   this.timeout(300_000);
@@ -44,10 +45,10 @@ describe('agent: Kuryr baremetal pods on Neutron ports (real neutron-server, rea
     await f.teardown();
   });
 
-  /** A pod with a Neutron port, annotated as the watcher's Neutron mode does (optionally with another iface_id). */
+  /** A pod with a Neutron port made as the watcher's Neutron mode makes it, and annotated so (or with another iface_id). */
   async function neutronPod(name: string, ifaceId?: string) {
     const p = await f.makePod(name, { annotate: false });
-    const port = await api.createPort({ name: `default/${name}`, network_id: network.id });
+    const port = await api.createPort({ name: `default/${name}`, network_id: network.id, ...podPortOwner(p.uid) });
     const net = { ...podNetworkFromPort(port, subnet, network, { kind: 'baremetal' }), ...(ifaceId ? { iface_id: ifaceId } : {}) };
     await f.kube.patch(podPath(p.namespace, p.name), { metadata: { annotations: { [POD_NETWORKS_ANNOTATION]: JSON.stringify({ default: net }) } } });
     return { p, port, ip: port.fixed_ips[0]!.ip_address };
@@ -123,6 +124,34 @@ describe('agent: Kuryr baremetal pods on Neutron ports (real neutron-server, rea
     assert.equal((res as { code: number }).code, 100);
     assert.match((res as { msg: string }).msg, /has no iface_id: this agent \(--neutron-ports\) wires only pods on Neutron ports/);
     assert.equal(await f.ovsPortExists(p.hostVeth), false);
+  });
+
+  it('refuses an iface_id naming a VM\'s port or another pod\'s port; the victims keep their binding and traffic', async () => {
+    const chassisOf = async (id: string) => f.sbctl(['--bare', '--columns=chassis', 'find', 'Port_Binding', `logical_port=${id}`]);
+    // A VM on this node, up and bound here: the annotation's owner names its port.
+    const vmChassis = await chassisOf(vm.portId);
+    assert.match(vmChassis, /^[0-9a-f-]{36}$/);
+    // Another pod's port, made for it and bound to this node, not plugged yet (its ADD has not come).
+    const victim = await neutronPod('victim');
+    await api.updatePort(victim.port.id, { 'binding:host_id': NODE });
+    for (const [name, id] of [['thief1', vm.portId], ['thief2', victim.port.id]] as const) {
+      const { p } = await neutronPod(name, id);
+      const res = await f.request(f.addRequest(p));
+      assert.equal(res.ok, false, `${name} naming ${id}: ${JSON.stringify(res)}`);
+      assert.match((res as { msg: string }).msg, new RegExp(`iface_id ${id} is not this pod's Neutron port: its device_owner is "[^"]*" and device_id "[^"]*", not "tessera:pod" and the pod's uid ${p.uid}`));
+      assert.equal((res as { code: number }).code, 100);
+      assert.equal(await f.ovsPortExists(p.hostVeth), false);
+    }
+    assert.equal(await chassisOf(vm.portId), vmChassis, 'the VM\'s port is still bound to its own interface\'s chassis');
+    assert.equal(await f.vsctl(['--bare', '--columns=name', 'find', 'Interface', `external_ids:iface-id=${vm.portId}`]), `tap${vm.portId.slice(0, 11)}`);
+    assert.equal(await chassisOf(victim.port.id), '', 'nobody claimed the victim pod\'s port');
+    // The victim pod's own ADD gets its port; it and the VM reach each other (real packets on both victims' ports).
+    const res = await f.request(f.addRequest(victim.p));
+    assert.ok(res.ok, JSON.stringify(res));
+    assert.match(await chassisOf(victim.port.id), /^[0-9a-f-]{36}$/);
+    await f.inNs(victim.p.netns, 'ping', ['-c', '2', '-W', '2', vm.ip]);
+    await f.inNs(vm.netns, 'ping', ['-c', '2', '-W', '2', victim.ip]);
+    assert.ok((await f.request({ ...f.addRequest(victim.p), command: 'DEL' })).ok);
   });
 
   it('DEL removes the pod\'s port from br-int; Neutron\'s switch port is unbound', async () => {

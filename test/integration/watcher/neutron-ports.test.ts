@@ -139,6 +139,7 @@ describe('watcher: pods as Neutron ports (real neutron-server, trunk plugin)', f
     assert.equal(n1.mac_address, p1.mac_address);
     assert.deepEqual(n1.gateway_ips, ['192.168.10.1']);
     assert.equal(n1.iface_id, p1.id, 'iface_id names the subport: the port-up the nested agent waits for');
+    assert.equal((await api.getPort(p1.id)).device_owner, 'trunk:subport', 'a subport\'s owner is Neutron\'s trunk');
     const t = await api.getTrunk(trunk.id);
     assert.deepEqual(t.sub_ports.find((s) => s.port_id === p1.id), { port_id: p1.id, segmentation_type: 'vlan', segmentation_id: n1.vlan });
     // Neutron's OVN: the child port hangs from the VM's port with the tag.
@@ -168,6 +169,11 @@ describe('watcher: pods as Neutron ports (real neutron-server, trunk plugin)', f
     assert.equal(p!['binding:host_id'], 'bm1', 'bound to the node\'s chassis host');
     assert.equal(p!['binding:vif_type'], 'binding_failed');
     assert.equal(net('b1'), undefined, 'no iface_id for the agent to plug while the binding has failed');
+    // What the agent checks before plugging the pod into this port, as ovn-northd copies it into the Port_Binding.
+    assert.deepEqual([p!.device_owner, p!.device_id], ['tessera:pod', uid('b1')]);
+    const ids = await sbctl(central, ['get', 'Port_Binding', p!.id, 'external_ids']);
+    assert.match(ids, /"neutron:device_owner"="?tessera:pod"?/);
+    assert.match(ids, new RegExp(`"neutron:device_id"="?${uid('b1')}"?`));
   });
 
   it('the node\'s chassis comes up while the watcher is away: iface_id follows the working binding, and the port goes ACTIVE', async () => {
@@ -201,6 +207,11 @@ describe('watcher: pods as Neutron ports (real neutron-server, trunk plugin)', f
     // A value naming another port (an earlier incarnation's, or anyone's write) is taken away while the port is down.
     f.patch('pod', 'default', 'u1', { metadata: { annotations: { 'tessera.io/port-up': '00000000-0000-0000-0000-000000000000' } } });
     await until(() => annotations('u1')['tessera.io/port-up'] === undefined, 30_000, 'stale port-up removed');
+    // An iface_id naming another port (here the VM's) is set back to the pod's own, with an Event on the pod.
+    f.patch('pod', 'default', 'u1', { metadata: { annotations: { 'tessera.io/pod-networks': JSON.stringify({ default: { ...u1, iface_id: vmPort.id } }) } } });
+    const ev = await until(() => events('Pod', 'u1', 'PodNetworksAnnotationRestored')[0], 30_000, 'PodNetworksAnnotationRestored Event');
+    assert.equal(ev.message, `tessera.io/pod-networks named "${vmPort.id}" as iface_id, not this pod's Neutron port; set back to ${u1.iface_id}`);
+    await until(() => net('u1')?.iface_id === u1.iface_id ? true : undefined, 30_000, 'iface_id set back');
     // The node's chassis (hostname bm1, on Neutron's SB) claims the port as the agent's br-int port would.
     await vsctl({ dbSocket: bm1Db }, ['add-port', 'br-int', 'pu1', '--', 'set', 'Interface', 'pu1', 'type=internal', `external_ids:iface-id=${u1.iface_id}`]);
     await until(() => annotations('u1')['tessera.io/port-up'] === u1.iface_id, 90_000, 'port-up = the port id')
