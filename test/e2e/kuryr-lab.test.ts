@@ -2,8 +2,9 @@
 // real packets. Node n1 is a chassis of Neutron's OVN and runs the watcher in Neutron pod-port mode and a baremetal
 // agent (--neutron-ports). VM vm1's port is a trunk parent; a nested agent runs inside vm1 (its eth0 the parent).
 // vm2 is a plain VM on the same network. The watcher makes the nested pod a VLAN subport of vm1's trunk, the nested
-// agent wires the VLAN, and the nested pod, the baremetal pod and vm2 reach each other; deleting the nested pod
-// removes its subport and its port (asserted through Neutron's API). Nothing but the watcher annotates the Nodes.
+// agent wires the VLAN, and the nested pod, the baremetal pod and vm2 reach each other (ping, TCP carrying bytes both
+// ways, full-size frames at the network's MTU); deleting the nested pod removes its subport and its port (asserted
+// through Neutron's API). Nothing but the watcher annotates the Nodes.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -16,6 +17,8 @@ import { stopNeutron } from '../../lab/openstack/neutron.js';
 import { plugVm, type LabVm } from '../../lab/openstack/vm.js';
 import { createNeutronSecret, startNestedVmAgent, startNeutronWatcher } from '../../lab/openstack/kuryr.js';
 import { stopDaemons } from '../../lab/daemon.js';
+import { startDemoServer } from '../../lab/demo-server.js';
+import { assertFullSizePing, assertTcp, linkMtu } from '../fixtures/reach.js';
 import { addNetns } from '../../lab/netns.js';
 import { run } from '../../lab/exec.js';
 import { nodePath, podPath, type KubeObject } from '../../lab/kube.js';
@@ -44,6 +47,7 @@ describe('e2e: Kuryr nested + baremetal pods on a real Neutron (trunk subports, 
   let vm1: LabVm;
   let vm2: LabVm;
   let trunk: NeutronTrunk;
+  let mtu: number;
   let nestedCni: string;
   let nested: Pod;
   let bm: Pod;
@@ -76,11 +80,12 @@ describe('e2e: Kuryr nested + baremetal pods on a real Neutron (trunk subports, 
     const pods = await f.startWithNeutron(dir, '192.168.30.0/24');
     const { neutron, network, subnet } = pods;
     api = pods.api;
+    mtu = network.mtu!;
     // vm1's port is the trunk parent; both VMs bind on n1 (Neutron's host = the chassis hostname), as Nova binds.
     const vm1Port = await api.createPort({ name: VM1, network_id: network.id });
     trunk = await api.createTrunk('vm1-trunk', vm1Port.id);
-    vm1 = await plugVm({ name: VM1, netns: `tag-${f.id}-vm1`, node: f.ovs, port: vm1Port, prefixLen: 24, gateway: null, runDir: dir });
-    vm2 = await plugVm({ name: 'vm2', netns: `tag-${f.id}-vm2`, node: f.ovs, port: await api.createPort({ name: 'vm2', network_id: network.id }), prefixLen: 24, gateway: null, runDir: dir });
+    vm1 = await plugVm({ name: VM1, netns: `tag-${f.id}-vm1`, node: f.ovs, port: vm1Port, prefixLen: 24, gateway: null, runDir: dir, mtu });
+    vm2 = await plugVm({ name: 'vm2', netns: `tag-${f.id}-vm2`, node: f.ovs, port: await api.createPort({ name: 'vm2', network_id: network.id }), prefixLen: 24, gateway: null, runDir: dir, mtu });
     for (const v of [vm1, vm2]) await api.updatePort(v.portId, { 'binding:host_id': NODE });
     await createNeutronSecret(f.kube, neutron, api.projectId);
     await f.kube.create('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: VM1, annotations: { [NODE_NESTED_PARENT_ANNOTATION]: vm1Port.id } } });
@@ -103,12 +108,13 @@ describe('e2e: Kuryr nested + baremetal pods on a real Neutron (trunk subports, 
     await stopDaemons(join(dir, 'vm1-agent')).catch(() => undefined);
     await stopDaemons(join(dir, 'watcher')).catch(() => undefined);
     await stopDaemons(join(dir, 'vms')).catch(() => undefined);
+    await stopDaemons(join(dir, 'pods')).catch(() => undefined);
     await stopNeutron(join(dir, 'neutron')).catch(() => undefined);
     await scratchNb?.cleanup();
     await f.teardown();
   });
 
-  it('the nested pod becomes a VLAN subport of vm1\'s trunk, the nested agent inside vm1 wires it, and it reaches vm2 (ICMP)', async () => {
+  it('the nested pod becomes a VLAN subport of vm1\'s trunk, the nested agent inside vm1 wires it, and it reaches vm2 (ICMP, TCP, full-size frames)', async () => {
     nested = await makePod('nested1', VM1);
     await waitFor('nested1 annotated by the watcher', async () => (await net('nested1')) !== undefined, 60_000);
     const n = await net('nested1');
@@ -124,9 +130,16 @@ describe('e2e: Kuryr nested + baremetal pods on a real Neutron (trunk subports, 
     assert.match(await f.inNs(nested.netns, 'ip', ['-4', '-o', 'addr', 'show', 'dev', 'eth0']), new RegExp(`${ip.replace(/\./g, '\\.')}/24`));
     await ping(nested.netns, vm2.ip);
     await ping(vm2.netns, ip);
+    await startDemoServer({ dir: join(dir, 'pods', 'nested1'), netns: nested.netns, name: 'default/nested1' });
+    await assertTcp(nested.netns, vm2.ip, 'vm/vm2');
+    await assertTcp(vm2.netns, ip, 'default/nested1');
+    // The subport's frames carry a VLAN tag on vm1's NIC; the pod still gets the network's whole MTU, both ways.
+    assert.equal(await linkMtu(nested.netns), mtu);
+    await assertFullSizePing(nested.netns, vm2.ip, mtu);
+    await assertFullSizePing(vm2.netns, ip, mtu);
   });
 
-  it('a baremetal pod on n1 (its Neutron port as iface_id) reaches the nested pod and both VMs', async () => {
+  it('a baremetal pod on n1 (its Neutron port as iface_id) reaches the nested pod and both VMs (ICMP, TCP, full-size frames)', async () => {
     bm = await makePod('bm1', NODE);
     await waitFor('bm1 annotated by the watcher', async () => (await net('bm1'))?.iface_id !== undefined, 60_000);
     ok(await f.request(addReq(bm), 120_000));
@@ -141,6 +154,16 @@ describe('e2e: Kuryr nested + baremetal pods on a real Neutron (trunk subports, 
     assert.ok((await f.kube.get<KubeObject>(nodePath(NODE))).metadata.annotations?.[NODE_SUBNET_ANNOTATION], 'the watcher annotated n1\'s subnet');
     assert.equal(await f.ovsPortExists(managementDevice(NODE)), false);
     assert.doesNotMatch(await run('ip', ['-n', f.nodeNs, '-4', 'route', 'show']), /^10\.(244|96)\.0\.0\/16 /m);
+    const bmIp = await ipOf('bm1');
+    await startDemoServer({ dir: join(dir, 'pods', 'bm1'), netns: bm.netns, name: 'default/bm1' });
+    await assertTcp(bm.netns, vm2.ip, 'vm/vm2');
+    await assertTcp(vm2.netns, bmIp, 'default/bm1');
+    await assertTcp(bm.netns, nestedIp, 'default/nested1');
+    await assertTcp(nested.netns, bmIp, 'default/bm1');
+    // The baremetal pod takes the network's MTU from its Neutron port, as the VMs take it from Neutron: L2 neighbours.
+    assert.equal(await linkMtu(bm.netns), mtu);
+    await assertFullSizePing(bm.netns, vm2.ip, mtu);
+    await assertFullSizePing(bm.netns, nestedIp, mtu);
   });
 
   it('deleting the nested pod removes its subport and its port (Neutron\'s API), and the nested agent its link', async () => {

@@ -1,7 +1,8 @@
 // Kuryr's baremetal layout on the node: a real neutron-server on the node's OVN (the chassis is Neutron's), a VM
 // bound to its Neutron port, and a pod whose annotation (translated from its Neutron port as the watcher does) names
 // that port as iface_id. The agent (--neutron-ports) plugs the pod into br-int with iface-id = the port id, the
-// node's ovn-controller claims Neutron's switch port, and the pod and the VM reach each other at L2 (real packets).
+// node's ovn-controller claims Neutron's switch port, and the pod and the VM reach each other at L2 (real packets:
+// ping, TCP carrying bytes both ways, full-size frames at the network's MTU), as its security groups decide.
 // Nothing gives the Node a node subnet or a management port's LSP: a Neutron ports node needs neither.
 // A pod whose annotation names a port that is not its own (a VM's, another pod's) is refused, and the victim keeps it.
 import assert from 'node:assert/strict';
@@ -12,6 +13,9 @@ import { NeutronPortsFixture } from './neutron-fixture.js';
 import { stopNeutron } from '../../../lab/openstack/neutron.js';
 import { plugVm, type LabVm } from '../../../lab/openstack/vm.js';
 import { stopDaemons } from '../../../lab/daemon.js';
+import { startDemoServer } from '../../../lab/demo-server.js';
+import { POD_SERVER_PORT } from '../../../lab/report.js';
+import { assertFullSizePing, assertTcp, linkMtu, tcpConnects } from '../../fixtures/reach.js';
 import { waitFor } from '../../../lab/wait.js';
 import { nodePath, podPath, type KubeObject } from '../../../lab/kube.js';
 import { run } from '../../../lab/exec.js';
@@ -36,11 +40,12 @@ describe('agent: Kuryr baremetal pods on Neutron ports (real neutron-server, rea
     ({ api, network, subnet } = await f.startWithNeutron(dir, '192.168.20.0/24'));
     f.startAgent();
     // The VM and the pods share the project's default security group, which admits its own members.
-    vm = await plugVm({ name: 'vm1', netns: `tag-${f.id}-vm1`, node: f.ovs, port: await api.createPort({ name: 'vm1', network_id: network.id }), prefixLen: 24, gateway: null, runDir: dir });
+    vm = await plugVm({ name: 'vm1', netns: `tag-${f.id}-vm1`, node: f.ovs, port: await api.createPort({ name: 'vm1', network_id: network.id }), prefixLen: 24, gateway: null, runDir: dir, mtu: network.mtu });
   });
   after(async () => {
     if (this.ctx.currentTest?.state === 'failed') process.stderr.write(f.agentLog().slice(-5000));
     await stopDaemons(join(dir, 'vms')).catch(() => undefined);
+    await stopDaemons(join(dir, 'pods')).catch(() => undefined);
     await stopNeutron(join(dir, 'neutron')).catch(() => undefined);
     await f.teardown();
   });
@@ -68,6 +73,11 @@ describe('agent: Kuryr baremetal pods on Neutron ports (real neutron-server, rea
   it('plugs the pod with iface-id = its Neutron port id; Neutron\'s port binds here and pod and VM ping each other', async () => {
     const { p, port, ip } = await neutronPod('bm1');
     bm1 = p;
+    // Bound to the chassis's host before the port goes up, in Nova's order (as Kuryr and Nova bind theirs): Neutron
+    // then learns from its OVN that the port is up and reports it ACTIVE, what the watcher turns into
+    // tessera.io/port-up. An up that comes before the binding is one Neutron never acts on.
+    assert.equal(await f.sbctl(['get', 'Chassis', NODE, 'hostname']), NODE);
+    await api.updatePort(port.id, { 'binding:host_id': NODE });
     const res = await f.request(f.addRequest(p));
     assert.ok(res.ok, JSON.stringify(res));
     assert.equal(await f.vsctl(['get', 'Interface', p.hostVeth, 'external_ids:iface-id']), `"${port.id}"`);
@@ -76,11 +86,19 @@ describe('agent: Kuryr baremetal pods on Neutron ports (real neutron-server, rea
     assert.match(await f.inNs(p.netns, 'ip', ['-4', '-o', 'addr', 'show', 'dev', 'eth0']), new RegExp(`${ip.replace(/\./g, '\\.')}/24`));
     await f.inNs(p.netns, 'ping', ['-c', '2', '-W', '2', vm.ip]);
     await f.inNs(vm.netns, 'ping', ['-c', '2', '-W', '2', ip]);
-    // Bound to the chassis's host (as Kuryr and Nova bind theirs), Neutron learns from its OVN that the port is up and
-    // reports it ACTIVE: what the watcher turns into tessera.io/port-up.
-    assert.equal(await f.sbctl(['get', 'Chassis', NODE, 'hostname']), NODE);
-    await api.updatePort(port.id, { 'binding:host_id': NODE });
     await waitFor('Neutron port ACTIVE', async () => (await api.getPort(port.id)).status === 'ACTIVE', 60_000);
+  });
+
+  it('pod and VM talk TCP both ways (bytes each way), and frames of the network\'s full MTU pass both ways', async () => {
+    const ip = (await api.listPorts({ name: 'default/bm1' }))[0]!.fixed_ips[0]!.ip_address;
+    await startDemoServer({ dir: join(dir, 'pods', 'bm1'), netns: bm1.netns, name: 'default/bm1' });
+    await assertTcp(bm1.netns, vm.ip, 'vm/vm1');
+    await assertTcp(vm.netns, ip, 'default/bm1');
+    // Pod and VM are L2 neighbours on Neutron's network: both take its MTU, and full-size frames pass either way.
+    assert.equal(await linkMtu(bm1.netns), network.mtu);
+    assert.equal(await linkMtu(vm.netns), network.mtu);
+    await assertFullSizePing(bm1.netns, vm.ip, network.mtu!);
+    await assertFullSizePing(vm.netns, ip, network.mtu!);
   });
 
   it('a security-group rule on the pod\'s port decides what reaches it (real packets, Neutron\'s OVN ACLs)', async () => {
@@ -95,6 +113,22 @@ describe('agent: Kuryr baremetal pods on Neutron ports (real neutron-server, rea
     await waitFor('ping from the VM admitted by the rule', pings, 30_000);
     await api.deleteSecurityGroupRule(rule.id);
     await waitFor('ping from the VM blocked again', async () => !(await pings()), 30_000);
+    // TCP: a rule for the server's port admits connections to it, while a second server on the next port stays
+    // unreachable and ICMP stays blocked. The VM's group decides too: the project's default group admits only its
+    // members, and bm1 has left it, so bm1's own connections to the VM stop at the VM's port.
+    const other = POD_SERVER_PORT + 1;
+    await startDemoServer({ dir: join(dir, 'pods', 'bm1'), netns: bm1.netns, name: 'default/bm1', port: other });
+    assert.equal(await tcpConnects(vm.netns, ip), false, 'no rule admits TCP yet');
+    const tcpRule = await api.createSecurityGroupRule({
+      security_group_id: sg.id, direction: 'ingress', ethertype: 'IPv4', protocol: 'tcp', port_range_min: POD_SERVER_PORT, port_range_max: POD_SERVER_PORT, remote_ip_prefix: '0.0.0.0/0',
+    });
+    await waitFor(`TCP ${POD_SERVER_PORT} from the VM admitted by the rule`, () => tcpConnects(vm.netns, ip), 30_000);
+    await assertTcp(vm.netns, ip, 'default/bm1');
+    assert.equal(await tcpConnects(vm.netns, ip, other), false, `TCP ${other} stays blocked: the rule admits ${POD_SERVER_PORT} only`);
+    assert.equal(await pings(), false, 'ICMP stays blocked');
+    assert.equal(await tcpConnects(bm1.netns, vm.ip), false, 'the VM\'s default group admits only its members');
+    await api.deleteSecurityGroupRule(tcpRule.id);
+    await waitFor(`TCP ${POD_SERVER_PORT} from the VM blocked again`, async () => !(await tcpConnects(vm.netns, ip)), 30_000);
   });
 
   it('keeps that port through the agent\'s reconcile (the pod is found by tessera.io/pod-port, not iface-id)', async () => {
