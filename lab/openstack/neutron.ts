@@ -10,6 +10,7 @@ import { run } from '../exec.js';
 import { addNetns, delNetns } from '../netns.js';
 import { startCentral, type Central } from '../ovn-central.js';
 import { REPO_ROOT } from '../paths.js';
+import { ovsTlsArgs } from '../pki.js';
 import { LabNeutronClient } from './neutron-log.js';
 import { ml2Conf, neutronConf, type NeutronConfigInput, type NeutronKeystoneAuth } from './neutron-config.js';
 
@@ -39,6 +40,8 @@ export interface Neutron {
   /** Unix socket that reaches the API from any netns. */
   socket: string;
   configFiles: string[];
+  /** The NB it writes into, when the lab knows it: a start then also waits for the ML2/OVN driver's own rows. */
+  ovnNb?: { remote: string; tls?: TlsOptions };
 }
 
 /** A noauth client; given the server's `dir`, its 5xx errors carry what neutron-server logged. */
@@ -64,7 +67,7 @@ export async function startNeutron(o: NeutronOptions): Promise<Neutron> {
     dir: join(o.dir, 'fwd'), name: 'neutron-forward', netns: o.netns, cmd: 'socat',
     args: [`UNIX-LISTEN:${socket},fork,mode=600`, `TCP:${bindHost}:${NEUTRON_PORT}`],
   });
-  const n: Neutron = { dir: o.dir, netns: o.netns, url: `http://${bindHost}:${NEUTRON_PORT}`, socket, configFiles };
+  const n: Neutron = { dir: o.dir, netns: o.netns, url: `http://${bindHost}:${NEUTRON_PORT}`, socket, configFiles, ovnNb: { remote: o.nb, tls: o.tls } };
   await startNeutronServer(n);
   return n;
 }
@@ -97,7 +100,21 @@ export async function startNeutronServer(n: Neutron): Promise<void> {
   mkdirSync(join(n.dir, 'server'), { recursive: true });
   spawnDaemon({ dir: join(n.dir, 'server'), name: 'neutron-server', netns: n.netns, cmd: 'neutron-server', args: configArgs(n.configFiles) });
   await waitForApi(n, 90_000);
+  if (n.ovnNb) await waitForDropPortGroup(n, n.ovnNb, 90_000);
 }
+
+/**
+ * The API answers before ML2/OVN is ready: neutron-server creates the `neutron_pg_drop` Port_Group only when it
+ * spawns its RPC and maintenance workers, seconds after the API worker listens, and until then every port with port
+ * security fails with a 500 ("Port group neutron_pg_drop does not exist").
+ */
+async function waitForDropPortGroup(n: Neutron, nb: NonNullable<Neutron['ovnNb']>, timeoutMs: number): Promise<void> {
+  const args = [`--db=${nb.remote}`, ...ovsTlsArgs(nb.tls), '--timeout=5', '--bare', '--columns=name', 'find', 'Port_Group', `name=${DROP_PORT_GROUP}`];
+  const ok = await waitFor(async () => (await run('ovn-nbctl', args, { netns: n.netns }).catch(() => '')).trim() === DROP_PORT_GROUP,
+    timeoutMs, `${DROP_PORT_GROUP} in NB`, false);
+  if (!ok) throw new Error(`neutron-server made no ${DROP_PORT_GROUP} Port_Group in ${nb.remote} within ${timeoutMs} ms; see ${join(n.dir, 'neutron.log')}`);
+}
+const DROP_PORT_GROUP = 'neutron_pg_drop';
 
 export const configArgs = (files: string[]): string[] => files.flatMap((f) => ['--config-file', f]);
 
