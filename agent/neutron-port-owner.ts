@@ -15,7 +15,7 @@ import { SB_MODEL, type PortBinding, type SBTables } from '../lib/ovsdb/models/s
 import { AGENT_FAILURE, type HandlerDeps } from './cni-deps.js';
 import { WaitTimeout } from './kube.js';
 import type { VswitchClient } from './ovs-ports.js';
-import { addTarget, waitForPodNetwork } from './pod-network.js';
+import { podRef, waitForPodNetwork } from './pod-network.js';
 import { southboundRemotes } from './southbound.js';
 
 export type PortOwnerRow = Pick<PortBinding, 'type' | 'external_ids'>;
@@ -77,7 +77,9 @@ export class SouthboundPortBindings implements PortBindingLookup {
 export async function waitForOwnedPodNetwork(req: AgentRequest, d: HandlerDeps): Promise<{ pod: V1Pod; net: PodNetwork }> {
   const timeout = req.config.annotationTimeoutMs;
   const deadline = Date.now() + timeout;
-  const { ns, name, where } = addTarget(req, d);
+  // No node subnet here: a --neutron-ports node has none (its pods carry Neutron's addressing).
+  const { ns, name } = podRef(req);
+  const where = `pod ${ns}/${name}`;
   for (;;) {
     const left = Math.max(0, deadline - Date.now());
     const got = await waitForPodNetwork({ ...req, config: { ...req.config, annotationTimeoutMs: left } }, d);
