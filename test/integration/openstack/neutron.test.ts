@@ -27,6 +27,22 @@ describe('lab Neutron (real neutron-server, ML2/OVN)', function () {
     await delNetns(NETNS);
   });
 
+  it('is started only once ML2/OVN has made neutron_pg_drop: a port created at once after a start works', async () => {
+    // neutron-server answers its API seconds before it spawns the workers whose start makes neutron_pg_drop, and a
+    // port with port security created in between fails with a 500. Without the group, a restart must make it again.
+    const drop = () => nbctl(central, ['--bare', '--columns=name', 'find', 'Port_Group', 'name=neutron_pg_drop']);
+    assert.equal(await drop(), 'neutron_pg_drop');
+    await stopNeutronServer(neutron!);
+    await nbctl(central, ['destroy', 'Port_Group', 'neutron_pg_drop']);
+    await startNeutronServer(neutron!);
+    assert.equal(await drop(), 'neutron_pg_drop');
+    const api = neutronClient(neutron!);
+    const net = await api.createNetwork('early');
+    await api.createSubnet({ name: 'early', network_id: net.id, cidr: '192.168.9.0/24' });
+    await api.deletePort((await api.createPort({ name: 'early', network_id: net.id })).id);
+    await api.deleteNetwork(net.id);
+  });
+
   it('writes routers, networks, router interfaces, ports and trunk subports into NB', async () => {
     const api = neutronClient(neutron!);
     const router = await api.createRouter('router0');
