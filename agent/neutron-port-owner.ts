@@ -82,7 +82,7 @@ export async function waitForOwnedPodNetwork(req: AgentRequest, d: HandlerDeps):
   const where = `pod ${ns}/${name}`;
   for (;;) {
     const left = Math.max(0, deadline - Date.now());
-    const got = await waitForPodNetwork({ ...req, config: { ...req.config, annotationTimeoutMs: left } }, d);
+    const got = await waitForPodNetwork({ ...req, config: { ...req.config, annotationTimeoutMs: left } }, d, timeout);
     if (got.net.iface_id === undefined) return got;
     if (!d.portBindings) throw new CniError(AGENT_FAILURE, `${where}: iface_id ${got.net.iface_id} is set, but this agent cannot read the Southbound database`);
     const problem = portOwnerProblem(got.net.iface_id, await d.portBindings.get(got.net.iface_id), got.pod.metadata?.uid ?? '');

@@ -99,7 +99,8 @@ function neutronTarget(req: AgentRequest): { ns: string; name: string; where: st
   return { ns, name, where: `pod ${ns}/${name}`, node: undefined };
 }
 
-export async function waitForPodNetwork(req: AgentRequest, d: HandlerDeps): Promise<{ pod: V1Pod; net: PodNetwork }> {
+/** `boundMs`: the bound errors name (the caller's whole bound when this wait is the rest of a longer one). */
+export async function waitForPodNetwork(req: AgentRequest, d: HandlerDeps, boundMs = req.config.annotationTimeoutMs): Promise<{ pod: V1Pod; net: PodNetwork }> {
   const { ns, name, where, node } = d.neutronPorts ? neutronTarget(req) : addTarget(req, d);
   let last: Annotated;
   const evaluate = (p: V1Pod): Annotated => {
@@ -122,10 +123,10 @@ export async function waitForPodNetwork(req: AgentRequest, d: HandlerDeps): Prom
     const net = now && wired(now);
     if (now && net) return { pod: now, net };
     if (last && 'problem' in last) {
-      throw new CniError(AGENT_FAILURE, `${where}: annotation ${POD_NETWORKS_ANNOTATION}: ${last.problem} (not corrected within ${timeout} ms)`);
+      throw new CniError(AGENT_FAILURE, `${where}: annotation ${POD_NETWORKS_ANNOTATION}: ${last.problem} (not corrected within ${boundMs} ms)`);
     }
     // The watcher names why it could not allocate (e.g. no free address).
-    throw notAnnotatedError(where, now, err.objectSeen, timeout, d.nodeName);
+    throw notAnnotatedError(where, now, err.objectSeen, boundMs, d.nodeName);
   }
 }
 
