@@ -1,14 +1,13 @@
-// Where the agent's API server is and how it authenticates, resolved from its flags as lib/kube/client.ts's
-// loadKubeConfig does for the other daemons (same order, same ConfigErrors), without client-node: --kube-api
-// with --kube-token-file, else --kubeconfig, else the in-cluster service account (its rotating token and ca.crt).
+// Where the agent's API server is and how it authenticates, without client-node: the source its flags name
+// (lib/kube/api-source.ts, shared with the other daemons' loadKubeConfig) made into a server URL, TLS settings and
+// a token (a rotating file: --kube-token-file, a kubeconfig's tokenFile, the in-cluster service account's).
 import fs from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ConfigError } from '../../lib/cli.js';
+import { IN_CLUSTER_TOKEN, kubeApiSource, kubeServerUrl, type KubeApiFlags } from '../../lib/kube/api-source.js';
 import { checkTokenFile, TokenFile } from '../../lib/kube/token-file.js';
 import { parseKubeconfig } from './kubeconfig.js';
 
-/** lib/kube/client.ts's IN_CLUSTER_TOKEN: that module loads client-node, which the agent does not. */
-const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 export const IN_CLUSTER_CA = '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt';
 
 /** TLS settings for an https server; without `ca` Node's roots (and NODE_EXTRA_CA_CERTS) are used. */
@@ -31,22 +30,7 @@ export interface KubeAccess {
   tokenFile?: TokenFile;
 }
 
-export interface KubeAccessFlags {
-  server?: string;
-  tokenFile?: string;
-  kubeconfig?: string;
-}
-
-function serverUrl(raw: string, what: string): URL {
-  let url: URL;
-  try {
-    url = new URL(raw.replace(/\/+$/, ''));
-  } catch {
-    throw new ConfigError(`${what} "${raw}" is not a URL (expected http://HOST:PORT or https://HOST:PORT)`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`${what} "${raw}": scheme must be http or https`);
-  return url;
-}
+export type KubeAccessFlags = KubeApiFlags;
 
 function fromTokenFile(server: URL, tls: KubeTls, path: string): KubeAccess {
   const file = new TokenFile(path);
@@ -62,33 +46,22 @@ function readFileFlag(path: string, what: string): Buffer {
 }
 
 export function resolveKubeAccess(flags: KubeAccessFlags, env: NodeJS.ProcessEnv = process.env): KubeAccess {
-  if (flags.server) {
-    if (flags.kubeconfig) throw new ConfigError('give either --kube-api (with --kube-token-file) or --kubeconfig, not both');
-    const server = serverUrl(flags.server, '--kube-api');
-    const tls: KubeTls = { rejectUnauthorized: true };
-    if (!flags.tokenFile) return { server, tls, token: () => undefined };
-    checkTokenFile(flags.tokenFile);
-    return fromTokenFile(server, tls, flags.tokenFile);
-  }
-  if (flags.tokenFile) throw new ConfigError('--kube-token-file needs --kube-api');
-  if (flags.kubeconfig) return fromKubeconfig(flags.kubeconfig);
-  if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) {
-    if (!fs.existsSync(IN_CLUSTER_TOKEN)) throw new ConfigError(`running in-cluster but ${IN_CLUSTER_TOKEN} is missing`);
-    const host = env.KUBERNETES_SERVICE_HOST.includes(':') ? `[${env.KUBERNETES_SERVICE_HOST}]` : env.KUBERNETES_SERVICE_HOST;
-    const server = serverUrl(`https://${host}:${env.KUBERNETES_SERVICE_PORT}`, 'KUBERNETES_SERVICE_HOST/PORT');
-    return fromTokenFile(server, { rejectUnauthorized: true, ca: readFileFlag(IN_CLUSTER_CA, 'in-cluster CA') }, IN_CLUSTER_TOKEN);
-  }
-  throw new ConfigError('no Kubernetes API configured: give --kube-api and --kube-token-file, or --kubeconfig, or run in a pod');
+  const source = kubeApiSource(flags, env);
+  if (source.kind === 'kubeconfig') return fromKubeconfig(source.path);
+  if (source.kind === 'in-cluster') return fromTokenFile(source.server, { rejectUnauthorized: true, ca: readFileFlag(IN_CLUSTER_CA, 'in-cluster CA') }, IN_CLUSTER_TOKEN);
+  const tls: KubeTls = { rejectUnauthorized: true };
+  if (!source.tokenFile) return { server: source.server, tls, token: () => undefined };
+  checkTokenFile(source.tokenFile);
+  return fromTokenFile(source.server, tls, source.tokenFile);
 }
 
 /** The current context of a kubeconfig: file paths in it are relative to the file, as kubectl reads them. */
 function fromKubeconfig(path: string): KubeAccess {
-  if (!fs.existsSync(path)) throw new ConfigError(`kubeconfig "${path}" does not exist`);
   const k = parseKubeconfig(fs.readFileSync(path, 'utf8'), path);
   const rel = (p: string) => resolve(dirname(path), p);
   const data = (b64: string | undefined, file: string | undefined, what: string): Buffer | undefined =>
     b64 !== undefined ? Buffer.from(b64, 'base64') : file !== undefined ? readFileFlag(rel(file), `kubeconfig "${path}" ${what}`) : undefined;
-  const server = serverUrl(k.cluster.server, `kubeconfig "${path}" server`);
+  const server = kubeServerUrl(k.cluster.server, `kubeconfig "${path}" server`);
   const tls: KubeTls = {
     rejectUnauthorized: !k.cluster.insecureSkipTlsVerify,
     ca: data(k.cluster.caData, k.cluster.caFile, 'certificate-authority'),

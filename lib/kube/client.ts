@@ -17,6 +17,7 @@ import {
 } from '@kubernetes/client-node';
 import { ConfigError } from '../cli.js';
 import { checkTokenFile, tokenFileOf, useTokenFile, TOKEN_FILE_PROVIDER } from './token-file.js';
+import { IN_CLUSTER_TOKEN, kubeApiSource } from './api-source.js';
 
 export interface KubeAccessOptions {
   /** API server URL, e.g. http://10.0.0.1:6443 (--kube-api). */
@@ -38,7 +39,7 @@ export interface KubeLogger {
   debug(msg: string, meta?: Record<string, unknown>): unknown;
 }
 
-export const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+export { IN_CLUSTER_TOKEN };
 
 /**
  * Resolution order: explicit server (+ token), then a kubeconfig file, then the in-cluster service
@@ -46,56 +47,43 @@ export const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/t
  */
 export function loadKubeConfig(opts: KubeAccessOptions, env: NodeJS.ProcessEnv = process.env): KubeConfig {
   const kc = new KubeConfig();
-  if (opts.server) {
-    if (opts.kubeconfig) throw new ConfigError('give either --kube-api (with --kube-token-file) or --kubeconfig, not both');
-    let url: URL;
-    try {
-      url = new URL(opts.server);
-    } catch {
-      throw new ConfigError(`--kube-api "${opts.server}" is not a URL (expected http://HOST:PORT or https://HOST:PORT)`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`--kube-api "${opts.server}": scheme must be http or https`);
+  const source = kubeApiSource(opts, env);
+  if (source.kind === 'api') {
     if (opts.caFile && !fs.existsSync(opts.caFile)) throw new ConfigError(`CA file "${opts.caFile}" does not exist`);
-    const server = opts.server.replace(/\/+$/, '');
     // client-node throws "HTTP protocol is not allowed when skipTLSVerify is not set" for an
     // http:// server, although there is no TLS to verify: set it for http.
-    const skipTLSVerify = url.protocol === 'http:' || (opts.insecureSkipTlsVerify ?? false);
-    if (opts.tokenFile) checkTokenFile(opts.tokenFile);
+    const skipTLSVerify = source.server.protocol === 'http:' || (opts.insecureSkipTlsVerify ?? false);
+    const { tokenFile } = source;
+    if (tokenFile) checkTokenFile(tokenFile);
     kc.loadFromClusterAndUser(
-      { name: 'tessera', server, skipTLSVerify, ...(opts.caFile ? { caFile: opts.caFile } : {}) },
-      { name: 'tessera', ...(opts.tokenFile ? { authProvider: { name: TOKEN_FILE_PROVIDER, config: { path: opts.tokenFile } } } : {}) },
+      { name: 'tessera', server: opts.server!.replace(/\/+$/, ''), skipTLSVerify, ...(opts.caFile ? { caFile: opts.caFile } : {}) },
+      { name: 'tessera', ...(tokenFile ? { authProvider: { name: TOKEN_FILE_PROVIDER, config: { path: tokenFile } } } : {}) },
     );
-    if (opts.tokenFile) useTokenFile(kc, opts.tokenFile);
+    if (tokenFile) useTokenFile(kc, tokenFile);
     return kc;
   }
-  if (opts.tokenFile) throw new ConfigError('--kube-token-file needs --kube-api');
-  if (opts.kubeconfig) {
-    if (!fs.existsSync(opts.kubeconfig)) throw new ConfigError(`kubeconfig "${opts.kubeconfig}" does not exist`);
+  if (source.kind === 'kubeconfig') {
     try {
-      kc.loadFromFile(opts.kubeconfig);
+      kc.loadFromFile(source.path);
     } catch (err) {
-      throw new ConfigError(`kubeconfig "${opts.kubeconfig}": ${(err as Error).message.split('\n')[0]}`);
+      throw new ConfigError(`kubeconfig "${source.path}": ${(err as Error).message.split('\n')[0]}`);
     }
-    if (!kc.getCurrentCluster()) throw new ConfigError(`kubeconfig "${opts.kubeconfig}" has no current cluster`);
+    if (!kc.getCurrentCluster()) throw new ConfigError(`kubeconfig "${source.path}" has no current cluster`);
     return kc;
   }
-  if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) {
-    if (!fs.existsSync(IN_CLUSTER_TOKEN)) throw new ConfigError(`running in-cluster but ${IN_CLUSTER_TOKEN} is missing`);
-    kc.loadFromCluster();
-    // The same rotating reader as --kube-token-file instead of client-node's 60 s re-read.
-    const user = kc.getCurrentUser();
-    if (user) {
-      kc.loadFromOptions({
-        clusters: kc.clusters,
-        contexts: kc.contexts,
-        currentContext: kc.currentContext,
-        users: [{ name: user.name, authProvider: { name: TOKEN_FILE_PROVIDER, config: { path: IN_CLUSTER_TOKEN } } }],
-      });
-      useTokenFile(kc, IN_CLUSTER_TOKEN);
-    }
-    return kc;
+  kc.loadFromCluster();
+  // The same rotating reader as --kube-token-file instead of client-node's 60 s re-read.
+  const user = kc.getCurrentUser();
+  if (user) {
+    kc.loadFromOptions({
+      clusters: kc.clusters,
+      contexts: kc.contexts,
+      currentContext: kc.currentContext,
+      users: [{ name: user.name, authProvider: { name: TOKEN_FILE_PROVIDER, config: { path: IN_CLUSTER_TOKEN } } }],
+    });
+    useTokenFile(kc, IN_CLUSTER_TOKEN);
   }
-  throw new ConfigError('no Kubernetes API configured: give --kube-api and --kube-token-file, or --kubeconfig, or run in a pod');
+  return kc;
 }
 
 /** The typed API groups Tessera uses, built once per KubeConfig. */
