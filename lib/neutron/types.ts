@@ -91,8 +91,9 @@ export interface NeutronErrorBody {
 }
 
 /**
- * device_owner of a baremetal pod's port (its device_id is the pod's uid). Neutron's OVN driver copies both into the
- * switch port's external_ids (`neutron:device_owner`, `neutron:device_id`) and ovn-northd into its Port_Binding,
- * where the agent checks them before plugging a pod into the port. Not `compute:*`: Neutron would notify Nova.
+ * device_owner of a pod's port as created (a trunk add makes a subport's `trunk:subport`, only once its tags are on).
+ * A baremetal pod's port keeps it, with device_id = the pod's uid: Neutron's OVN driver copies both into the switch
+ * port's external_ids (`neutron:device_owner`, `neutron:device_id`) and ovn-northd into its Port_Binding, where the
+ * agent checks them before plugging a pod into the port. Not `compute:*`: Neutron would notify Nova.
  */
 export const POD_PORT_DEVICE_OWNER = 'tessera:pod';

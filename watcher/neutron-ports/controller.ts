@@ -27,7 +27,7 @@ import { bindingProblem, classifyNeutron, NEUTRON_REASON, NeutronRefusal } from 
 import type { NeutronSource } from './source.js';
 import { detachSubport, parentTrunk, TrunkSerializer } from './trunk.js';
 import {
-  bindingWorks, clusterTag, isUntagged, mergePorts, podNetworkFromPort, podTag, podUidOf, POD_DEVICE_OWNER, podPortOwner, portDescription, portName, portOrigin, portTags, type Attachment,
+  bindingWorks, clusterTag, isUntagged, mergePorts, podNetworkFromPort, podTag, podUidOf, podPortOwner, portDescription, portName, portOrigin, portTags, type Attachment,
 } from './translate.js';
 
 export class NeutronPortController {
@@ -247,7 +247,7 @@ export class NeutronPortController {
     // Tagged ports, and those whose tags never went on (by the device_owner their POST stored).
     const ports = mergePorts(await Promise.all([
       api.listPorts({ tags: clusterTag(this.cfg.cluster), project_id: api.projectId }),
-      api.listPorts({ device_owner: POD_DEVICE_OWNER, project_id: api.projectId }),
+      api.listPorts({ device_owner: POD_PORT_DEVICE_OWNER, project_id: api.projectId }),
     ]));
     // Pods are read after the ports: a port listed was made for a pod the store already has, unless it is gone.
     const live = new Set(this.ctx.stores.pods.list().filter((p) => wantsPort(p)).map((p) => p.metadata?.uid));

@@ -11,9 +11,6 @@ export const podTag = (uid: string): string => `tessera-pod:${uid}`;
 /** The tags a pod's port carries: Tessera's, the cluster's and the pod uid's (what restart GC goes by). */
 export const portTags = (cluster: string, uid: string): string[] => [TAG_TESSERA, clusterTag(cluster), podTag(uid)];
 
-/** The device_owner of a pod port as created (a trunk add makes it `trunk:subport`, only once its tags are on). */
-export const POD_DEVICE_OWNER = POD_PORT_DEVICE_OWNER;
-
 /** The description of a pod port: its cluster and pod uid (exact-match filterable, unlike a prefix). */
 export const portDescription = (cluster: string, uid: string): string => `${clusterTag(cluster)} ${podTag(uid)}`;
 const DESCRIPTION_RE = /^tessera-cluster:(\S+) tessera-pod:(\S+)$/;
@@ -25,7 +22,7 @@ const DESCRIPTION_RE = /^tessera-cluster:(\S+) tessera-pod:(\S+)$/;
  * from podPortOwner, for the agent's check).
  */
 export const portOrigin = (cluster: string, uid: string): { device_owner: string; description: string } =>
-  ({ device_owner: POD_DEVICE_OWNER, description: portDescription(cluster, uid) });
+  ({ device_owner: POD_PORT_DEVICE_OWNER, description: portDescription(cluster, uid) });
 
 type PortMarks = Partial<Pick<NeutronPort, 'tags' | 'device_owner' | 'description'>>;
 
@@ -39,7 +36,7 @@ export const isUntagged = (port: PortMarks): boolean => (port.tags ?? []).length
 export function podUidOf(port: PortMarks, cluster: string): string | undefined {
   const tags = port.tags ?? [];
   if (isUntagged(port)) {
-    const m = port.device_owner === POD_DEVICE_OWNER ? DESCRIPTION_RE.exec(port.description ?? '') : null;
+    const m = port.device_owner === POD_PORT_DEVICE_OWNER ? DESCRIPTION_RE.exec(port.description ?? '') : null;
     return m?.[1] === cluster ? m[2] : undefined;
   }
   if (!tags.includes(TAG_TESSERA) || !tags.includes(clusterTag(cluster))) return undefined;

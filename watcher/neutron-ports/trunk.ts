@@ -1,11 +1,11 @@
 // Nested (trunk) side of the Neutron pod-port mode: validating a nested node's parent port before any pod port is
 // hung from it, and adding / removing a pod port as a VLAN subport of the parent's trunk.
 import { NeutronApiError, type NeutronClient } from '../../lib/neutron/client.js';
-import type { NeutronPort, TrunkSubport } from '../../lib/neutron/types.js';
+import { POD_PORT_DEVICE_OWNER, type NeutronPort, type TrunkSubport } from '../../lib/neutron/types.js';
 import { NODE_NESTED_PARENT_ANNOTATION } from '../../lib/kube/annotations.js';
 import { NEUTRON_ID_RE } from './config.js';
 import { NEUTRON_REASON, NeutronRefusal } from './problems.js';
-import { freeVlan, POD_DEVICE_OWNER, TAG_TESSERA } from './translate.js';
+import { freeVlan, TAG_TESSERA } from './translate.js';
 
 export interface ParentTrunk {
   parentId: string;
@@ -31,7 +31,7 @@ export async function parentTrunk(api: NeutronClient, node: string, parentId: st
     throw e;
   }
   if (parent.project_id !== api.projectId) throw refuse(node, `names port ${parentId} of project ${parent.project_id}, not ${api.projectId}`);
-  if (parent.tags?.includes(TAG_TESSERA) || parent.device_owner === POD_DEVICE_OWNER) throw refuse(node, `names port ${parentId}, a pod's port`);
+  if (parent.tags?.includes(TAG_TESSERA) || parent.device_owner === POD_PORT_DEVICE_OWNER) throw refuse(node, `names port ${parentId}, a pod's port`);
   if (parent.device_owner === 'trunk:subport') throw refuse(node, `names port ${parentId}, a trunk subport`);
   if (!parent.trunk_details?.trunk_id) throw refuse(node, `names port ${parentId}, which is not the parent of a trunk`);
   const trunk = await api.getTrunk(parent.trunk_details.trunk_id);
