@@ -1,6 +1,5 @@
-// The demo TCP server (lab/pod-server.ts) in a netns, for the ends of a reachability check that are no lab pod: a
-// lab VM, a test's pod. It resolves once the server listens, so a TCP check right after it meets the server and not
-// an empty port.
+// The demo TCP server (lab/pod-server.ts) in a netns: in lab pods, lab VMs and tests' pods. It resolves once the
+// server listens, so a TCP check right after it meets the server and not an empty port.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { alive, spawnDaemon } from './daemon.js';
@@ -10,7 +9,7 @@ import { POD_SERVER_PORT } from './report.js';
 import { GiveUp, waitFor } from './wait.js';
 
 /** Starts the server in `netns` (pidfile and log in `dir`), greeting as `name`; returns once it listens on `port`. */
-export async function startDemoServer(o: { dir: string; netns: string; name: string; port?: number }): Promise<number> {
+export async function startDemoServer(o: { dir: string; netns: string; name: string; port?: number; timeoutMs?: number }): Promise<number> {
   const port = o.port ?? POD_SERVER_PORT;
   mkdirSync(o.dir, { recursive: true });
   const pid = spawnDaemon({ dir: o.dir, name: port === POD_SERVER_PORT ? 'pod-server' : `pod-server-${port}`, netns: o.netns, cwd: REPO_ROOT, cmd: process.execPath,
@@ -18,6 +17,6 @@ export async function startDemoServer(o: { dir: string; netns: string; name: str
   await waitFor(`demo server ${o.name} listening on :${port} in ${o.netns}`, async () => {
     if (!alive(pid)) throw new GiveUp(`demo server ${o.name} in ${o.netns} exited; see ${o.dir}`);
     return (await run('ss', ['-Htln', `sport = :${port}`], { netns: o.netns })) !== '';
-  }, 30_000);
+  }, o.timeoutMs ?? 30_000);
   return pid;
 }

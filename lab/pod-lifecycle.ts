@@ -3,17 +3,14 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { cnitool, containerdCniArgs, type NodeCniConfig } from './cni.js';
-import { spawnDaemon, stopDaemons } from './daemon.js';
-import { run } from './exec.js';
+import { stopDaemons } from './daemon.js';
+import { startDemoServer } from './demo-server.js';
 import { podPath, type KubeObject } from './kube.js';
 import { need, type LabContext } from './lab-context.js';
 import type { LabFile } from './lab-file.js';
 import { delNetns } from './netns.js';
 import type { OvsNode } from './ovs-node.js';
-import { REPO_ROOT } from './paths.js';
 import { POD_IFNAME, cnitoolContainerId, createPodNetns, hostVethName, netnsPath, type LabPodSpec } from './pods.js';
-import { POD_SERVER_PORT } from './report.js';
-import { waitFor } from './wait.js';
 
 export type LabPod = LabFile['pods'][number];
 
@@ -53,16 +50,8 @@ export async function bringUpPod(c: LabContext, p: LabPodSpec): Promise<LabPod> 
     phase: 'Running', podIP: entry.ip, podIPs: [{ ip: entry.ip }], hostIP: node.ip,
     conditions: [{ type: 'Ready', status: 'True' }],
   } }, 'merge');
-  if (c.podServers) await startPodServer(c, p, netns);
+  if (c.podServers) await startDemoServer({ dir: podDir(c, netns), netns, name: `${p.namespace}/${p.name}`, timeoutMs: 15_000 });
   return entry;
-}
-
-/** The demo TCP server inside the pod's netns, up once it listens. */
-async function startPodServer(c: LabContext, p: LabPodSpec, netns: string): Promise<void> {
-  const dir = podDir(c, netns);
-  spawnDaemon({ dir, name: 'pod-server', netns, cwd: REPO_ROOT, cmd: process.execPath,
-    args: ['--import', 'tsx', join(REPO_ROOT, 'lab', 'pod-server.ts'), '--name', `${p.namespace}/${p.name}`, '--port', String(POD_SERVER_PORT), '--lab-run', dir] });
-  await waitFor(`pod server in ${netns}`, async () => (await run('ss', ['-Htln', `sport = :${POD_SERVER_PORT}`], { netns })) !== '', 15_000);
 }
 
 /** The reverse, as kubelet + containerd would: CNI DEL (the agent removes the port), then the Pod object. */
