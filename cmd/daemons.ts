@@ -1,8 +1,20 @@
 // The commands the tessera executable runs, and which one a command line asks for. No daemon code here: both
 // cmd/tessera.ts (from source) and cmd/sea-main.ts (the built executable) choose with it.
 
-export const DAEMON_NAMES = ['tessera-agent', 'tessera-watcher', 'tessera-gateway', 'kubectl-tessera', 'tessera-openstack', 'tessera-probe'] as const;
-export type DaemonName = (typeof DAEMON_NAMES)[number];
+/** Each command's entry module (source path from the repository root), which tools/build.ts bundles. */
+export const DAEMON_ENTRIES = {
+  'tessera-agent': 'agent/main.ts',
+  'tessera-watcher': 'watcher/main.ts',
+  'tessera-gateway': 'gateway/main.ts',
+  'kubectl-tessera': 'kubectl-tessera/main.ts',
+  'tessera-openstack': 'openstack/main.ts',
+  // connectivity's test pods: `tessera probe serve|connect|idle`, with no link of its own
+  'tessera-probe': 'kubectl-tessera/connectivity/probe-main.ts',
+} as const;
+export type DaemonName = keyof typeof DAEMON_ENTRIES;
+export const DAEMON_NAMES = Object.keys(DAEMON_ENTRIES) as DaemonName[];
+/** The commands dist/bin links to the executable under their own names. */
+export const LINKED_DAEMONS = DAEMON_NAMES.filter((n) => n !== 'tessera-probe');
 
 const isDaemon = (s: string): s is DaemonName => (DAEMON_NAMES as readonly string[]).includes(s);
 

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync, chmodSync, existsSync, statSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { runtimeNode } from './runtime.js';
-import { wrapBundle } from '../cmd/daemons.js';
+import { DAEMON_ENTRIES, DAEMON_NAMES, LINKED_DAEMONS, wrapBundle } from '../cmd/daemons.js';
 
 const root = resolve(import.meta.dirname, '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
@@ -23,15 +23,10 @@ interface Target {
   assets?: Record<string, string>;
 }
 
-export const targets: Target[] = [
-  { name: 'tessera-agent', entry: 'agent/main.ts' },
-  { name: 'tessera-watcher', entry: 'watcher/main.ts' },
-  { name: 'tessera-gateway', entry: 'gateway/main.ts' },
-  { name: 'kubectl-tessera', entry: 'kubectl-tessera/main.ts' },
-  { name: 'tessera-openstack', entry: 'openstack/main.ts' },
-];
-/** Run by the executable (connectivity's test pods), with no link of its own. */
-const PROBE: Target = { name: 'tessera-probe', entry: 'kubectl-tessera/connectivity/probe-main.ts' };
+/** The commands linked to the executable under their own names. */
+export const targets: Target[] = LINKED_DAEMONS.map((name) => ({ name, entry: DAEMON_ENTRIES[name] }));
+/** Every command the executable runs: each gets its own bundle. */
+const commands: Target[] = DAEMON_NAMES.map((name) => ({ name, entry: DAEMON_ENTRIES[name] }));
 
 /** The executable the daemons' names link to; its assets also get every bundle and code cache (sea-main.ts). */
 export const MULTICALL: Target = { name: 'tessera', entry: 'cmd/sea-main.ts', assets: { 'koffi.node': 'node_modules/koffi/build/koffi/linux_x64/koffi.node' } };
@@ -138,11 +133,11 @@ function linkDaemon(name: string): void {
   renameSync(tmp, join(out, 'bin', name));
 }
 
-for (const t of [...targets, PROBE, MULTICALL]) {
+for (const t of [...commands, MULTICALL]) {
   if (!existsSync(join(root, t.entry))) throw new Error(`entry ${t.entry} missing`);
 }
 if (!only.length || only.some((n) => n === MULTICALL.name || targets.some((t) => t.name === n))) {
-  for (const t of [...targets, PROBE]) {
+  for (const t of commands) {
     const bundle = await bundleOne(t);
     if (!sea) continue;
     MULTICALL.assets![`${t.name}.cjs`] = bundle;
